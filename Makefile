@@ -1,0 +1,40 @@
+# reckon — the two commands a newcomer needs are `make demo` and `make test`.
+# Both install the Debian packages reckon builds against when they are missing.
+
+SWIFT ?= swift
+DEB_PACKAGES := libssh2-1-dev libxml2-dev libsqlite3-dev libzip-dev openssh-server pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build demo test deps bench clean
+
+all: build
+
+# Install whatever of DEB_PACKAGES is missing (nothing to do on a prepared machine).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# Read the shipped sample day through its specs and show what reckon makes of it.
+demo: build
+	@./scripts/demo.sh .build/debug/reckon
+
+# Unit, property, corpus and end-to-end tests, then every spec's own examples.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	.build/debug/reckon spec test
+
+# Throughput and memory figures (not part of `make test`).
+bench: deps
+	$(SWIFT) run -c release reckon-bench parse
+
+clean:
+	rm -rf .build

@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "reckon",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "reckon", targets: ["reckon"]),
+        .executable(name: "reckon-bench", targets: ["reckon-bench"]),
+        .library(name: "ReckonCore", targets: ["ReckonCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // libxml2 behind a thin shim (see Sources/CLibXML2/shim.h for the ICU clash it avoids).
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // The pure core: the mapping-spec language, field types, record readers over bytes,
+        // control totals and the renderer. No file, network or database I/O.
+        .target(
+            name: "ReckonCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Adapter: ISO 20022 and other XML files through libxml2's streaming reader.
+        .target(
+            name: "ReckonXML",
+            dependencies: ["ReckonCore", "CLibXML2"]
+        ),
+        // Adapter: partner files on disk, read in bounded chunks through a spec.
+        .target(
+            name: "ReckonFiles",
+            dependencies: ["ReckonCore", "ReckonXML"]
+        ),
+        .executableTarget(
+            name: "reckon",
+            dependencies: [
+                "ReckonCore", "ReckonFiles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "reckon-bench",
+            dependencies: [
+                "ReckonCore", "ReckonFiles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ReckonCoreTests",
+            dependencies: ["ReckonCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "ReckonFilesTests",
+            dependencies: ["ReckonCore", "ReckonFiles", "ReckonXML"]
+        ),
+        .testTarget(
+            name: "ReckonCLITests",
+            dependencies: ["ReckonCore"]
+        ),
+    ]
+)

@@ -1,0 +1,354 @@
+/// How a file is checked.
+public struct CheckOptions: Sendable {
+    /// Stop at the first rejected record instead of reading on.
+    public var stopAtFirstError: Bool
+    /// Keep at most this many problems in the report (the counts stay exact beyond it).
+    public var maxProblems: Int
+
+    public init(stopAtFirstError: Bool = false, maxProblems: Int = 100) {
+        precondition(maxProblems >= 1)
+        self.stopAtFirstError = stopAtFirstError
+        self.maxProblems = maxProblems
+    }
+}
+
+/// A problem with its place in the file.
+public struct ReportedProblem: Sendable, CustomStringConvertible {
+    public let location: RecordLocation
+    /// The record kind, when one matched.
+    public let kind: String?
+    public let problem: FieldProblem
+
+    public var description: String {
+        var text = "\(location): "
+        if let kind { text += kind + " " }
+        return text + problem.description
+    }
+}
+
+/// Records read and refused, for one kind.
+public struct KindCount: Sendable, Equatable {
+    public let kind: String
+    public var read: Int
+    public var rejected: Int
+    public var total: Int { read + rejected }
+}
+
+/// Whether one declared total held, where it was declared, and both sides.
+public struct ControlVerdict: Sendable {
+    public let control: String
+    /// The record that declared the total (nil for a file-wide total declared nowhere).
+    public let location: RecordLocation?
+    public let declared: DecimalAmount?
+    public let actual: DecimalAmount
+    public let holds: Bool
+    /// Why it could not be checked, or what else the reader should know.
+    public let note: String?
+}
+
+/// Everything known about one file after reading it through a spec.
+public struct FileReport: Sendable {
+    public let file: String
+    public let spec: String
+    public var counts: [KindCount]
+    /// Records no kind matched (rejected unless the spec skips them).
+    public var unmatched = 0
+    /// Preamble, header, blank and skipped lines.
+    public var skipped = 0
+    public var problems: [ReportedProblem] = []
+    public var problemsOmitted = 0
+    public var controls: [ControlVerdict] = []
+    /// Record kinds that occurred too few or too many times.
+    public var structure: [String] = []
+    /// What ended reading early, if anything did.
+    public var failure: FileFailure?
+    /// Reading stopped at the first rejected record (stop-at-first-error mode).
+    public var stoppedEarly = false
+
+    public var recordsRead: Int { counts.reduce(0) { $0 + $1.read } }
+    public var recordsRejected: Int { counts.reduce(0) { $0 + $1.rejected } + unmatched }
+    public var controlsHold: Bool { controls.allSatisfy(\.holds) }
+
+    /// Every record was read and passed, every total held, the structure is as declared.
+    public var isClean: Bool {
+        failure == nil && recordsRejected == 0 && controlsHold && structure.isEmpty
+    }
+
+    public func count(of kind: String) -> KindCount? { counts.first { $0.kind == kind } }
+}
+
+/// Reads a whole file through a reader and produces its ``FileReport``: counts per kind,
+/// problems (capped), control totals, and the occurrence rules. Records are handed to
+/// `onRecord` as they pass, so a caller can show or post them without keeping them.
+public struct FileCheck {
+    public let spec: MappingSpec
+    public let options: CheckOptions
+    private var report: FileReport
+    private var controls: [ControlTracker]
+
+    public init(spec: MappingSpec, file: String, options: CheckOptions = CheckOptions()) {
+        self.spec = spec
+        self.options = options
+        report = FileReport(file: file, spec: spec.name,
+                            counts: spec.kinds.map { KindCount(kind: $0.name, read: 0, rejected: 0) })
+        controls = spec.controls.map { ControlTracker(control: $0, spec: spec) }
+    }
+
+    /// Reads to the end (or the first error, in stop-at-first-error mode).
+    public static func run(_ reader: inout some RecordReader, spec: MappingSpec, file: String,
+                           options: CheckOptions = CheckOptions(),
+                           onRecord: (ParsedRecord) -> Void = { _ in }) -> FileReport {
+        var check = FileCheck(spec: spec, file: file, options: options)
+        do {
+            while let event = try reader.next() {
+                if !check.take(event, onRecord: onRecord) { break }
+            }
+        } catch {
+            check.fail(error)
+        }
+        return check.finish()
+    }
+
+    /// Takes one event; false when reading should stop.
+    public mutating func take(_ event: RecordEvent, onRecord: (ParsedRecord) -> Void = { _ in }) -> Bool {
+        switch event {
+        case .skipped:
+            report.skipped += 1
+            return true
+        case .record(let record):
+            report.counts[record.kindIndex].read += 1
+            for index in controls.indices {
+                controls[index].take(kindIndex: record.kindIndex, values: record.values, location: record.location, rejected: false)
+            }
+            onRecord(record)
+            return true
+        case .rejected(let rejected):
+            let kindName = rejected.kindIndex.map { spec.kinds[$0].name }
+            if let kindIndex = rejected.kindIndex {
+                report.counts[kindIndex].rejected += 1
+                for index in controls.indices {
+                    controls[index].take(kindIndex: kindIndex, values: rejected.values, location: rejected.location, rejected: true)
+                }
+            } else {
+                report.unmatched += 1
+            }
+            for problem in rejected.problems {
+                if report.problems.count < options.maxProblems {
+                    report.problems.append(ReportedProblem(location: rejected.location, kind: kindName, problem: problem))
+                } else {
+                    report.problemsOmitted += 1
+                }
+            }
+            if options.stopAtFirstError {
+                report.stoppedEarly = true
+                return false
+            }
+            return true
+        }
+    }
+
+    public mutating func fail(_ failure: FileFailure) {
+        report.failure = failure
+    }
+
+    public mutating func finish() -> FileReport {
+        // A file that failed part-way has no trustworthy totals or structure to judge.
+        if report.failure == nil && !report.stoppedEarly {
+            for index in controls.indices {
+                report.controls += controls[index].finish()
+            }
+            for kind in spec.kinds {
+                let seen = report.counts[kind.index].total
+                if seen < kind.minOccurs {
+                    report.structure.append(seen == 0
+                        ? "no '\(kind.name)' record; the spec expects at least \(kind.minOccurs) (truncated file, or the wrong file?)"
+                        : "\(seen) '\(kind.name)' record\(seen == 1 ? "" : "s"); the spec expects at least \(kind.minOccurs)")
+                }
+                if let maximum = kind.maxOccurs, seen > maximum {
+                    report.structure.append("\(seen) '\(kind.name)' records; the spec allows at most \(maximum)")
+                }
+            }
+        } else {
+            for index in controls.indices { _ = controls[index].finish() }
+        }
+        return report
+    }
+}
+
+/// Follows one control total through the records of its scope.
+struct ControlTracker {
+    let control: ControlTotal
+    private let measured: Set<Int>
+    private let measuredField: [Int: Int]
+    private let filterFields: [(byKind: [Int: Int], values: Set<String>)]
+    private let declaredFields: [(kind: Int, field: Int, negated: Bool)]
+    private let fromKind: Int?
+    private let toKind: Int?
+    private let isFileScope: Bool
+    /// Scale of the summed field, so an empty sum still reads 0.00.
+    private let sumScale: Int
+
+    private var open: Bool
+    private var count: Int64 = 0
+    private var sum: DecimalAmount?
+    private var overflowed = false
+    private var rejectedInScope = 0
+    private var recordsInScope = 0
+    private var declared: [DecimalAmount?]
+    private var declaredAt: RecordLocation?
+    private var verdicts: [ControlVerdict] = []
+
+    init(control: ControlTotal, spec: MappingSpec) {
+        self.control = control
+        func kindIndex(_ name: String) -> Int { spec.kind(named: name)!.index }
+        let measuredKinds: Set<Int>
+        var scale = 0
+        switch control.measure {
+        case .count(let kinds):
+            measuredKinds = Set(kinds.map(kindIndex))
+            measuredField = [:]
+        case .sum(let kind, let field):
+            let k = kindIndex(kind)
+            measuredKinds = [k]
+            let fieldIndex = spec.kinds[k].fieldIndex(named: field)!
+            measuredField = [k: fieldIndex]
+            if case .decimal(let format) = spec.kinds[k].fields[fieldIndex].type { scale = format.scale }
+        }
+        sumScale = scale
+        measured = measuredKinds
+        filterFields = control.filter.map { filter in
+            var byKind: [Int: Int] = [:]
+            for k in measuredKinds { byKind[k] = spec.kinds[k].fieldIndex(named: filter.field)! }
+            return (byKind, filter.values)
+        }
+        declaredFields = control.declared.map {
+            let k = kindIndex($0.kind)
+            return (k, spec.kinds[k].fieldIndex(named: $0.field)!, $0.negated)
+        }
+        declared = Array(repeating: nil, count: control.declared.count)
+        switch control.scope {
+        case .file:
+            fromKind = nil; toKind = nil; isFileScope = true; open = true
+        case .group(let from, let to):
+            fromKind = from.map(kindIndex); toKind = to.map(kindIndex); isFileScope = false
+            open = from == nil
+        }
+    }
+
+    mutating func take(kindIndex: Int, values: [FieldValue], location: RecordLocation, rejected: Bool) {
+        if kindIndex == fromKind {
+            if open && recordsInScope > 0 { close(at: nil, missingEnd: toKind != nil) }
+            reset()
+            open = true
+        }
+        guard open else { return }
+        recordsInScope += 1
+        if measured.contains(kindIndex) && passesFilter(kindIndex, values) {
+            if rejected { rejectedInScope += 1 }
+            if let field = measuredField[kindIndex] {
+                add(values.indices.contains(field) ? values[field] : .empty)
+            } else {
+                count += 1
+            }
+        }
+        for (term, declaredField) in declaredFields.enumerated() where declaredField.kind == kindIndex {
+            if values.indices.contains(declaredField.field), let amount = Self.amount(values[declaredField.field]) {
+                declared[term] = declaredField.negated ? DecimalAmount(units: -amount.units, scale: amount.scale) : amount
+                declaredAt = location
+            }
+        }
+        if kindIndex == toKind {
+            close(at: location, missingEnd: false)
+            reset()
+            open = fromKind == nil
+        }
+    }
+
+    mutating func finish() -> [ControlVerdict] {
+        if isFileScope {
+            close(at: declaredAt, missingEnd: false)
+        } else if open && recordsInScope > 0 {
+            close(at: nil, missingEnd: toKind != nil)
+        }
+        if verdicts.isEmpty {
+            let missing = toKind != nil ? "no record closes a group for this total" : "no record declares this total"
+            verdicts.append(ControlVerdict(control: control.name, location: nil, declared: nil,
+                                           actual: DecimalAmount(units: 0, scale: 0), holds: false,
+                                           note: "\(missing) (\(control.declaredText)); truncated file?"))
+        }
+        return verdicts
+    }
+
+    private mutating func reset() {
+        count = 0
+        sum = nil
+        overflowed = false
+        rejectedInScope = 0
+        recordsInScope = 0
+        declared = Array(repeating: nil, count: declared.count)
+        declaredAt = nil
+    }
+
+    private func passesFilter(_ kindIndex: Int, _ values: [FieldValue]) -> Bool {
+        for filter in filterFields {
+            guard let field = filter.byKind[kindIndex], values.indices.contains(field),
+                  filter.values.contains(values[field].description) else { return false }
+        }
+        return true
+    }
+
+    private mutating func add(_ value: FieldValue) {
+        guard let amount = Self.amount(value) else { return }
+        guard let current = sum else { sum = amount; return }
+        let scale = max(current.scale, amount.scale)
+        guard let a = current.rescaled(to: scale), let b = amount.rescaled(to: scale) else { overflowed = true; return }
+        let (total, overflow) = a.units.addingReportingOverflow(b.units)
+        if overflow { overflowed = true; return }
+        sum = DecimalAmount(units: total, scale: scale)
+    }
+
+    private static func amount(_ value: FieldValue) -> DecimalAmount? {
+        switch value {
+        case .integer(let n): return DecimalAmount(units: n, scale: 0)
+        case .decimal(let d): return d
+        default: return nil
+        }
+    }
+
+    private mutating func close(at location: RecordLocation?, missingEnd: Bool) {
+        var actual: DecimalAmount
+        switch control.measure {
+        case .count: actual = DecimalAmount(units: count, scale: 0)
+        case .sum: actual = sum ?? DecimalAmount(units: 0, scale: sumScale)
+        }
+        if let modulo = control.modulo, actual.scale == 0 {
+            actual = DecimalAmount(units: actual.units % modulo, scale: 0)
+        }
+        var notes: [String] = []
+        if rejectedInScope > 0 { notes.append("\(rejectedInScope) counted record\(rejectedInScope == 1 ? " was" : "s were") rejected") }
+        if overflowed { notes.append("the sum overflowed 64 bits") }
+        if missingEnd { notes.append("the group has no closing record (truncated file?)") }
+
+        guard declared.allSatisfy({ $0 != nil }) else {
+            let missing = zip(control.declared, declared).filter { $0.1 == nil }.map { "\($0.0.kind).\($0.0.field)" }
+            notes.insert("no value for \(missing.joined(separator: ", ")) in this \(isFileScope ? "file" : "group")", at: 0)
+            verdicts.append(ControlVerdict(control: control.name, location: location, declared: nil, actual: actual,
+                                           holds: false, note: notes.joined(separator: "; ")))
+            return
+        }
+        var total = DecimalAmount(units: 0, scale: 0)
+        for term in declared {
+            let term = term!
+            let scale = max(total.scale, term.scale)
+            if let a = total.rescaled(to: scale), let b = term.rescaled(to: scale) {
+                total = DecimalAmount(units: a.units &+ b.units, scale: scale)
+            }
+        }
+        if let modulo = control.modulo, total.scale == 0 {
+            total = DecimalAmount(units: total.units % modulo, scale: 0)
+        }
+        let holds = total.numericallyEquals(actual) && !overflowed && !missingEnd
+        verdicts.append(ControlVerdict(control: control.name, location: location, declared: total, actual: actual,
+                                       holds: holds, note: notes.isEmpty ? nil : notes.joined(separator: "; ")))
+    }
+}

@@ -1,0 +1,362 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads delimited files (CSV and kin): any one-byte delimiter, RFC 4180 quoting (doubled
+/// quotes, line breaks inside quotes), TAB or space padding around quoted fields, trailing
+/// delimiters, a header row found by line number or pattern, and preamble or summary lines
+/// matched by pattern. GBK and GB18030 are scanned character by character, since their
+/// trail bytes can look like ASCII delimiters.
+public struct DelimitedReader: RecordReader {
+    private let spec: MappingSpec
+    private let layout: DelimitedLayout
+    private let buffer: InputBuffer
+    private var assembler: RecordAssembler
+    private var started = false
+    private var lineNumber = 0
+    private var headerSeen: Bool
+    /// Column references resolved against the header, per kind and field.
+    private var columnIndex: [[Int?]]
+    private var matchColumn: [Int?]
+    /// Field ranges of the current record, relative to its first byte.
+    private var cells: [Cell] = []
+    private var unescaped: [UInt8] = []
+
+    struct Cell {
+        var start: Int
+        var end: Int
+        var quoted: Bool
+        var hasEscapedQuote: Bool
+    }
+
+    public init(spec: MappingSpec, source: any ByteSource, chunkBytes: Int = 1 << 20) {
+        guard case .delimited(let layout) = spec.format else {
+            preconditionFailure("DelimitedReader needs a delimited spec")
+        }
+        self.spec = spec
+        self.layout = layout
+        buffer = InputBuffer(source: source, capacity: spec.maxRecordBytes + chunkBytes)
+        assembler = RecordAssembler(spec: spec)
+        if case .none = layout.header { headerSeen = true } else { headerSeen = false }
+        columnIndex = spec.kinds.map { kind in
+            kind.fields.map { field in
+                if case .column(.index(let i)) = field.source { return i }
+                return nil
+            }
+        }
+        matchColumn = spec.kinds.map { kind in
+            switch kind.match {
+            case .column(.index(let i), _)?, .columnPattern(.index(let i), _)?: return i
+            default: return nil
+            }
+        }
+    }
+
+    public mutating func next() throws(FileFailure) -> RecordEvent? {
+        if !started {
+            started = true
+            try ByteOrderMark.skip(buffer, encoding: spec.encoding)
+        }
+        guard let (length, consumed, firstLine, offset) = try scanRecord() else { return nil }
+        defer { buffer.consume(consumed) }
+        let record = UnsafeRawBufferPointer(rebasing: buffer.unread[0..<length])
+        let location = RecordLocation(line: firstLine, byteOffset: offset)
+
+        if !headerSeen {
+            if isHeader(record, line: firstLine) {
+                try readHeader(record, location: location)
+                return .skipped(location)
+            }
+            // Preamble: only summary kinds matched by a line pattern are read from it.
+            if let kind = lineKind(record) { return readCaptures(kind, record: record, location: location) }
+            return .skipped(location)
+        }
+        if isBlank(record) { return .skipped(location) }
+        return process(record, location: location)
+    }
+
+    // MARK: Scanning
+
+    /// Finds the end of the next record, refilling as needed. Returns the record's length
+    /// (without its line break), the bytes to consume, its first line and its file offset.
+    private mutating func scanRecord() throws(FileFailure) -> (Int, Int, Int, Int64)? {
+        while true {
+            let unread = buffer.unread
+            if let (length, consumed, breaks) = try split(unread, final: buffer.atEnd) {
+                let first = lineNumber + 1
+                lineNumber += breaks
+                return (length, consumed, first, buffer.offset)
+            }
+            if unread.count > spec.maxRecordBytes {
+                throw FileFailure(location: RecordLocation(line: lineNumber + 1, byteOffset: buffer.offset),
+                                  reason: "no record end within \(spec.maxRecordBytes) bytes (an unclosed quote, or not this spec's layout)")
+            }
+            if try !buffer.refill() {
+                if buffer.atEnd {
+                    if buffer.unreadCount == 0 { return nil }
+                    continue
+                }
+                throw FileFailure(location: RecordLocation(line: lineNumber + 1, byteOffset: buffer.offset),
+                                  reason: "no record end within \(spec.maxRecordBytes) bytes")
+            }
+        }
+    }
+
+    /// Splits one record off `bytes` into `cells`. Nil when the record may continue past
+    /// the bytes at hand.
+    private mutating func split(_ bytes: UnsafeRawBufferPointer, final: Bool) throws(FileFailure) -> (Int, Int, Int)? {
+        cells.removeAll(keepingCapacity: true)
+        let count = bytes.count
+        if count == 0 { return nil }
+        let delimiter = layout.delimiter
+        let quote = layout.quote ?? 0
+        let hasQuote = layout.quote != nil
+        let multibyte = spec.encoding.trailBytesMayBeASCII
+        var breaks = 1
+        var i = 0
+        var cellStart = 0
+        while true {
+            // Start of a cell: padding may precede an opening quote.
+            var j = i
+            while j < count, bytes[j] == 0x20 || bytes[j] == 0x09 { j += 1 }
+            if hasQuote, j < count, bytes[j] == quote {
+                var k = j + 1
+                var escaped = false
+                var closed = false
+                while k < count {
+                    let byte = bytes[k]
+                    if byte == quote {
+                        if k + 1 < count, bytes[k + 1] == quote { escaped = true; k += 2; continue }
+                        if k + 1 >= count && !final { return nil }
+                        closed = true
+                        break
+                    }
+                    if byte == 0x0A { breaks += 1 }
+                    if multibyte && byte >= 0x81 {
+                        k += spec.encoding.gbCharacterLength(lead: byte, next: k + 1 < count ? bytes[k + 1] : nil)
+                        continue
+                    }
+                    k += 1
+                }
+                if !closed {
+                    if !final { return nil }
+                    throw FileFailure(location: RecordLocation(line: lineNumber + 1, byteOffset: buffer.offset + Int64(j)),
+                                      reason: "a quoted field opened here is never closed (truncated file?)")
+                }
+                cells.append(Cell(start: j + 1, end: k, quoted: true, hasEscapedQuote: escaped))
+                // After the closing quote: padding, then a delimiter or the record's end.
+                var m = k + 1
+                while m < count, bytes[m] == 0x20 || bytes[m] == 0x09 { m += 1 }
+                if m >= count {
+                    if !final { return nil }
+                    return (count, count, breaks)
+                }
+                if bytes[m] == delimiter { i = m + 1; cellStart = i; continue }
+                if bytes[m] == 0x0A || (bytes[m] == 0x0D && m + 1 < count && bytes[m + 1] == 0x0A) {
+                    return (m, bytes[m] == 0x0D ? m + 2 : m + 1, breaks)
+                }
+                if bytes[m] == 0x0D && m + 1 >= count && !final { return nil }
+                throw FileFailure(location: RecordLocation(line: lineNumber + breaks, byteOffset: buffer.offset + Int64(m)),
+                                  reason: "unexpected '\(ValueParser.printable(bytes[m]))' after a closing quote")
+            }
+            // Unquoted cell: up to the delimiter or the line's end.
+            var k = cellStart
+            while k < count {
+                let byte = bytes[k]
+                if byte == delimiter || byte == 0x0A { break }
+                if multibyte && byte >= 0x81 {
+                    k += spec.encoding.gbCharacterLength(lead: byte, next: k + 1 < count ? bytes[k + 1] : nil)
+                    continue
+                }
+                k += 1
+            }
+            if k >= count {
+                if !final { return nil }
+                var end = min(k, count)
+                if end > cellStart, bytes[end - 1] == 0x0D { end -= 1 }
+                cells.append(Cell(start: cellStart, end: max(end, cellStart), quoted: false, hasEscapedQuote: false))
+                return (end, count, breaks)
+            }
+            if bytes[k] == delimiter {
+                cells.append(Cell(start: cellStart, end: k, quoted: false, hasEscapedQuote: false))
+                i = k + 1
+                cellStart = i
+                continue
+            }
+            // Line feed ends the record (a CR before it belongs to the break).
+            let end = k > cellStart && bytes[k - 1] == 0x0D ? k - 1 : k
+            cells.append(Cell(start: cellStart, end: end, quoted: false, hasEscapedQuote: false))
+            return (end, k + 1, breaks)
+        }
+    }
+
+    // MARK: Header
+
+    private func isHeader(_ record: UnsafeRawBufferPointer, line: Int) -> Bool {
+        switch layout.header {
+        case .none: return false
+        case .line(let number): return line == number
+        case .matching(let pattern):
+            guard pattern.mayMatch(record) || !pattern.source.hasPrefix("^") else { return false }
+            if case .success(let text) = assembler.decoder.string(record) {
+                return pattern.captures(in: text) != nil
+            }
+            return false
+        }
+    }
+
+    private mutating func readHeader(_ record: UnsafeRawBufferPointer, location: RecordLocation) throws(FileFailure) {
+        var names: [String] = []
+        for index in cells.indices {
+            guard case .success(let raw) = cellText(index, record: record) else {
+                throw FileFailure(location: location, reason: "the header row is not valid \(spec.encoding.rawValue)")
+            }
+            names.append(raw)
+        }
+        func resolve(_ name: String, _ kind: RecordKind, _ what: String) throws(FileFailure) -> Int {
+            guard let index = names.firstIndex(of: name) else {
+                throw FileFailure(location: location,
+                                  reason: "the header has no column '\(name)' (\(what) of record kind '\(kind.name)'); it has: \(names.joined(separator: " | "))")
+            }
+            return index
+        }
+        for kind in spec.kinds {
+            for (f, field) in kind.fields.enumerated() {
+                if case .column(.name(let name)) = field.source {
+                    columnIndex[kind.index][f] = try resolve(name, kind, "field '\(field.name)'")
+                }
+            }
+            switch kind.match {
+            case .column(.name(let name), _)?, .columnPattern(.name(let name), _)?:
+                matchColumn[kind.index] = try resolve(name, kind, "discriminator")
+            default: break
+            }
+        }
+        headerSeen = true
+    }
+
+    // MARK: Records
+
+    private mutating func process(_ record: UnsafeRawBufferPointer, location: RecordLocation) -> RecordEvent {
+        guard let kind = matchKind(record) else {
+            if spec.unmatched == .skip { return .skipped(location) }
+            return .rejected(RejectedRecord(kindIndex: nil, location: location, problems: [
+                FieldProblem(field: nil, rawValue: AssemblerText.preview(record), reason: "no record kind matches this record")
+            ], values: []))
+        }
+        if case .line = kind.match { return readCaptures(kind, record: record, location: location) }
+        assembler.begin(kind)
+        if kind.ignored { return assembler.finish(kind, location: location) }
+        for (f, field) in kind.fields.enumerated() {
+            guard let column = columnIndex[kind.index][f] else { continue }
+            guard column < cells.count else {
+                assembler.addProblem(FieldProblem(
+                    field: field.name, rawValue: nil,
+                    reason: "the record has \(cells.count) column\(cells.count == 1 ? "" : "s"); column \(column + 1) is missing"))
+                assembler.addAbsent()
+                continue
+            }
+            let cell = cells[column]
+            if cell.hasEscapedQuote {
+                unescape(cell, record: record)
+                let copy = unescaped
+                copy.withUnsafeBytes {
+                    assembler.add(field, raw: $0, validated: false, fileOffset: location.byteOffset + Int64(cell.start))
+                }
+            } else {
+                let raw = UnsafeRawBufferPointer(rebasing: record[cell.start..<cell.end])
+                assembler.add(field, raw: raw, validated: false, fileOffset: location.byteOffset + Int64(cell.start))
+            }
+        }
+        return assembler.finish(kind, location: location)
+    }
+
+    private mutating func readCaptures(_ kind: RecordKind, record: UnsafeRawBufferPointer, location: RecordLocation) -> RecordEvent {
+        assembler.begin(kind)
+        guard case .line(let pattern) = kind.match else { return assembler.finish(kind, location: location) }
+        switch assembler.decoder.string(record) {
+        case .success(let text):
+            let captures = pattern.captures(in: text) ?? []
+            for field in kind.fields {
+                if case .capture(let group) = field.source, group < captures.count, let value = captures[group] {
+                    assembler.add(field, text: value)
+                } else {
+                    assembler.addMissing(field)
+                }
+            }
+        case .failure(let failure):
+            assembler.addProblem(FieldProblem(field: nil, rawValue: nil, reason: failure.reason(encoding: spec.encoding),
+                                              byteOffset: location.byteOffset + Int64(failure.offset)))
+        }
+        return assembler.finish(kind, location: location)
+    }
+
+    private mutating func lineKind(_ record: UnsafeRawBufferPointer) -> RecordKind? {
+        for kind in spec.kinds {
+            guard case .line(let pattern) = kind.match, pattern.mayMatch(record) else { continue }
+            if case .success(let text) = assembler.decoder.string(record), pattern.captures(in: text) != nil { return kind }
+        }
+        return nil
+    }
+
+    private mutating func matchKind(_ record: UnsafeRawBufferPointer) -> RecordKind? {
+        var fallback: RecordKind?
+        for kind in spec.kinds {
+            guard let match = kind.match else {
+                if kind.isFallback || spec.kinds.count == 1 { fallback = kind }
+                continue
+            }
+            switch match {
+            case .column(_, let values):
+                guard let column = matchColumn[kind.index], column < cells.count,
+                      case .success(let text) = cellText(column, record: record) else { continue }
+                if values.contains(text) { return kind }
+            case .columnPattern(_, let pattern):
+                guard let column = matchColumn[kind.index], column < cells.count,
+                      case .success(let text) = cellText(column, record: record) else { continue }
+                if pattern.matchesWhole(text) { return kind }
+            case .columnCount(let count):
+                if cells.count == count { return kind }
+            case .line(let pattern):
+                guard pattern.mayMatch(record) else { continue }
+                if case .success(let text) = assembler.decoder.string(record), pattern.captures(in: text) != nil { return kind }
+            case .literal, .slicePattern:
+                continue
+            }
+        }
+        return fallback
+    }
+
+    /// A cell's text, decoded and trimmed of padding.
+    private mutating func cellText(_ index: Int, record: UnsafeRawBufferPointer) -> Result<String, DecodingFailure> {
+        let cell = cells[index]
+        if cell.hasEscapedQuote {
+            unescape(cell, record: record)
+            return unescaped.withUnsafeBytes { assembler.decoder.string(ValueParser.trim($0, .both)) }
+        }
+        let raw = UnsafeRawBufferPointer(rebasing: record[cell.start..<cell.end])
+        return assembler.decoder.string(ValueParser.trim(raw, .both))
+    }
+
+    /// `""` inside a quoted cell is one quote.
+    private mutating func unescape(_ cell: Cell, record: UnsafeRawBufferPointer) {
+        unescaped.removeAll(keepingCapacity: true)
+        let quote = layout.quote ?? 0
+        var i = cell.start
+        while i < cell.end {
+            unescaped.append(record[i])
+            if record[i] == quote, i + 1 < cell.end, record[i + 1] == quote { i += 2 } else { i += 1 }
+        }
+    }
+
+    /// Empty lines, and lines of nothing but delimiters and padding (`,,,,,`).
+    private func isBlank(_ record: UnsafeRawBufferPointer) -> Bool {
+        for byte in record where byte != layout.delimiter && byte != 0x20 && byte != 0x09 && byte != 0x0D {
+            if let quote = layout.quote, byte == quote { continue }
+            return false
+        }
+        return true
+    }
+}

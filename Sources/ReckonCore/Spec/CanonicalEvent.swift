@@ -1,0 +1,47 @@
+/// The events reckon's ledger understands. A record kind with `event:` becomes one of these;
+/// the spec loader checks that the kind has every field the event needs, with a fitting
+/// type, under the canonical name.
+public enum CanonicalEvent: String, Sendable, CaseIterable {
+    case loanDisbursed = "loan_disbursed"
+    case repayment = "repayment"
+    case planLine = "plan_line"
+    case channelBillLine = "channel_bill_line"
+    case bankStatementLine = "bank_statement_line"
+    case balance = "balance"
+    case baseRate = "base_rate"
+
+    public enum Kind: Sendable { case text, integer, amount, day }
+
+    /// Fields every record of this event must carry, by canonical name.
+    public var requiredFields: [(name: String, kind: Kind)] {
+        switch self {
+        case .loanDisbursed:
+            return [("loan_id", .text), ("product", .text), ("principal", .amount),
+                    ("term", .integer), ("disbursed_on", .day)]
+        case .repayment:
+            return [("loan_id", .text), ("period", .integer), ("paid_on", .day),
+                    ("principal", .amount), ("interest", .amount), ("penalty", .amount), ("fee", .amount)]
+        case .planLine:
+            return [("loan_id", .text), ("period", .integer), ("due_on", .day),
+                    ("principal", .amount), ("interest", .amount)]
+        case .channelBillLine:
+            return [("reference", .text), ("amount", .amount), ("occurred_at", .day)]
+        case .bankStatementLine:
+            return [("account", .text), ("amount", .amount), ("booked_on", .day)]
+        case .balance:
+            return [("account", .text), ("amount", .amount), ("as_of", .day)]
+        case .baseRate:
+            return [("tenor", .text), ("rate", .amount), ("published_on", .day)]
+        }
+    }
+
+    func accepts(_ type: FieldType, as kind: Kind) -> Bool {
+        switch (kind, type) {
+        case (.text, .string), (.integer, .integer), (.amount, .decimal),
+             (.day, .date), (.day, .dateTime):
+            return true
+        default:
+            return false
+        }
+    }
+}

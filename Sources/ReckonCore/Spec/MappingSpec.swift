@@ -1,0 +1,343 @@
+/// A loaded, validated mapping spec: how one kind of partner file is laid out, what every
+/// field means and must satisfy, which totals the file declares about itself, and which
+/// canonical event each record becomes. Specs are written in YAML (`mappings/*.yaml`,
+/// documented in `mappings/README.md`) and loaded by ``SpecLoader``.
+public struct MappingSpec: Sendable {
+    public let name: String
+    /// The file the spec was loaded from, for messages.
+    public let origin: String
+    public let summary: String?
+    public let format: FileFormat
+    public let encoding: TextEncoding
+    /// Record kinds in declaration order; the first whose discriminator matches wins.
+    public let kinds: [RecordKind]
+    public let controls: [ControlTotal]
+    public let unmatched: UnmatchedRecordPolicy
+    /// No record (line, or XML value) may be longer than this; it bounds memory per file.
+    public let maxRecordBytes: Int
+    public let examples: [SpecExample]
+
+    public func kind(named name: String) -> RecordKind? { kinds.first { $0.name == name } }
+
+    public static let defaultMaxRecordBytes = 1 << 20
+}
+
+public enum FileFormat: Sendable {
+    case fixedWidth(FixedWidthLayout)
+    case delimited(DelimitedLayout)
+    case xml(XMLLayout)
+
+    public var name: String {
+        switch self {
+        case .fixedWidth: return "fixed-width"
+        case .delimited: return "delimited"
+        case .xml: return "xml"
+        }
+    }
+}
+
+/// What to do with a record no kind's discriminator matches.
+public enum UnmatchedRecordPolicy: String, Sendable {
+    /// Reject it (the record is reported and the file fails).
+    case reject
+    /// Count it as skipped and go on (for exports with free-form notes around the data).
+    case skip
+}
+
+// MARK: Fixed-width
+
+public struct FixedWidthLayout: Sendable {
+    /// Length of one record, in `positions` units.
+    public let recordLength: Int
+    public let separator: RecordSeparator
+    public let positions: PositionUnit
+    /// Lines shorter than `recordLength` (right-trimmed by the sender): padded with spaces
+    /// or rejected.
+    public let padShortRecords: Bool
+}
+
+public enum RecordSeparator: String, Sendable {
+    /// One record per line (LF or CRLF).
+    case newline
+    /// Records of `record_length` back to back, no separators (a final newline is allowed).
+    case none
+    /// Lines, but a line that is an exact multiple of the record length holds that many
+    /// records back to back — the NACHA convention of "with or without line breaks".
+    case auto
+}
+
+public enum PositionUnit: String, Sendable {
+    /// Positions count bytes in the file's encoding (what most bank layouts mean).
+    case bytes
+    /// Positions count characters, for partners whose layouts do.
+    case characters
+}
+
+// MARK: Delimited
+
+public struct DelimitedLayout: Sendable {
+    public let delimiter: UInt8
+    /// Nil when fields are never quoted.
+    public let quote: UInt8?
+    public let header: HeaderRule
+}
+
+public enum HeaderRule: Sendable {
+    /// No header row; columns are named by position only.
+    case none
+    /// The header is this physical line (1-based); lines before it are preamble.
+    case line(Int)
+    /// The header is the first line matching the pattern; lines before it are preamble.
+    case matching(SpecRegex)
+}
+
+public enum ColumnReference: Hashable, Sendable, CustomStringConvertible {
+    /// 0-based column index.
+    case index(Int)
+    /// A header name, resolved when the header row is read.
+    case name(String)
+
+    public var description: String {
+        switch self {
+        case .index(let i): return "column \(i + 1)"
+        case .name(let n): return "column '\(n)'"
+        }
+    }
+}
+
+// MARK: XML
+
+public struct XMLLayout: Sendable {
+    /// The namespaces an unprefixed name in a path may be in (for example every version
+    /// of camt.053 a spec accepts). Empty: unprefixed names match elements in no namespace.
+    public let namespaces: [String]
+    /// Prefixes usable in paths, for elements in other namespaces.
+    public let prefixes: [String: String]
+}
+
+/// A name in an XML path: a local name, in the spec's namespaces (`namespace == nil`) or in
+/// the one a prefix names.
+public struct XMLName: Hashable, Sendable, CustomStringConvertible {
+    public let namespace: String?
+    public let local: String
+    public var description: String { local }
+}
+
+/// One step of an XML path, with an optional predicate: `Bal[Tp/CdOrPrtry/Cd=OPBD|PRCD]`.
+public struct XMLStep: Hashable, Sendable {
+    public let name: XMLName
+    public let predicate: XMLPredicate?
+}
+
+/// The step only counts when the text at `path` (relative to the step's element) is one
+/// of `values`.
+public struct XMLPredicate: Hashable, Sendable {
+    public let path: [XMLName]
+    public let values: [String]
+}
+
+/// Where a field's value sits: element steps from the document root, then optionally an
+/// attribute of the last element.
+public struct XMLValuePath: Hashable, Sendable {
+    public let steps: [XMLStep]
+    public let attribute: String?
+    /// How many leading steps are shared with the record's own path: the value belongs to
+    /// the element at that depth (the record itself, or an enclosing element such as the
+    /// statement around an entry).
+    public let scopeDepth: Int
+    /// The path as written in the spec, for messages.
+    public let written: String
+}
+
+// MARK: Record kinds
+
+public struct RecordKind: Sendable {
+    public let name: String
+    public let index: Int
+    /// How the kind is told apart; nil for a spec's only kind and for XML kinds (their path
+    /// tells them apart).
+    public let match: RecordMatch?
+    /// Records matching no other kind are this kind (`default: true`).
+    public let isFallback: Bool
+    /// XML: the absolute path of the record element.
+    public let xmlPath: [XMLStep]?
+    public let fields: [FieldSpec]
+    public let minOccurs: Int
+    public let maxOccurs: Int?
+    /// Counted but not type-checked: fillers, banners, blocking records.
+    public let ignored: Bool
+    public let event: CanonicalEvent?
+
+    public func fieldIndex(named name: String) -> Int? { fields.firstIndex { $0.name == name } }
+}
+
+public enum RecordMatch: Sendable {
+    /// Fixed-width: the bytes at `start..<start+length` (0-based, in the file's encoding and
+    /// position unit) equal one of `values`.
+    case literal(start: Int, length: Int, values: [[UInt8]])
+    /// Fixed-width: the slice matches a regular expression.
+    case slicePattern(start: Int, length: Int, pattern: SpecRegex)
+    /// Delimited: the column's trimmed text equals one of the values.
+    case column(ColumnReference, values: [String])
+    /// Delimited: the column's trimmed text matches a regular expression.
+    case columnPattern(ColumnReference, SpecRegex)
+    /// Delimited: the record has exactly this many columns.
+    case columnCount(Int)
+    /// Any text format: the whole line matches; fields come from capture groups.
+    case line(SpecRegex)
+}
+
+// MARK: Fields
+
+public struct FieldSpec: Sendable {
+    public let name: String
+    public let source: FieldSource
+    public let type: FieldType
+    public let trim: TrimRule
+    /// Affixes removed after trimming (`¥`, a back-tick), as UTF-8.
+    public let strip: [[UInt8]]
+    /// Placeholders that mean "no value" (`/`, `-`), as UTF-8.
+    public let emptyMarkers: [[UInt8]]
+    /// A regular expression whose first capture group is the value (for values embedded in
+    /// free text, such as a fee inside a remark).
+    public let extract: SpecRegex?
+    public let required: Bool
+    public let pattern: SpecRegex?
+    public let minimum: FieldValue?
+    public let maximum: FieldValue?
+    public let minLength: Int?
+    public let maxLength: Int?
+    /// Partner code → canonical value.
+    public let codes: [String: String]?
+    /// With `codes`: keep a code the map does not list instead of rejecting the record.
+    public let keepUnmappedCodes: Bool
+    public let padding: Padding
+}
+
+public enum FieldSource: Sendable {
+    /// Fixed-width: 0-based start and length, in the layout's position unit.
+    case slice(start: Int, length: Int)
+    case column(ColumnReference)
+    /// Capture group of the kind's `line` pattern.
+    case capture(Int)
+    /// XML: the first path that has a value wins.
+    case xml([XMLValuePath])
+}
+
+public enum FieldType: Sendable {
+    case string
+    case integer(IntegerFormat)
+    case decimal(DecimalFormat)
+    case date(DateTimeFormat)
+    case time(DateTimeFormat)
+    case dateTime(DateTimeFormat)
+
+    public var name: String {
+        switch self {
+        case .string: return "string"
+        case .integer: return "integer"
+        case .decimal: return "decimal"
+        case .date: return "date"
+        case .time: return "time"
+        case .dateTime: return "datetime"
+        }
+    }
+
+    public static let names = ["string", "integer", "decimal", "date", "time", "datetime"]
+}
+
+public struct IntegerFormat: Sendable {
+    public let thousands: UInt8?
+    public let sign: SignRule
+}
+
+public struct DecimalFormat: Sendable {
+    /// Digits after the point the value keeps: 2 for cents and fen. A value with more
+    /// non-zero decimals is rejected, never rounded.
+    public let scale: Int
+    /// `000000389786` is 3897.86: the digits are minor units and no point is written.
+    public let implied: Bool
+    public let point: UInt8
+    public let thousands: UInt8?
+    public let sign: SignRule
+}
+
+public enum SignRule: Sendable {
+    /// An optional leading `-` or `+`.
+    case leading
+    /// An optional trailing `-` or `+` (`123.45-`).
+    case trailing
+    /// Either of the above.
+    case any
+    /// No sign allowed.
+    case unsigned
+    /// The sign comes from another field of the record: a C/D or CRDT/DBIT indicator.
+    case indicator(field: String, negative: [String], positive: [String])
+}
+
+public enum TrimRule: String, Sendable {
+    case both, left, right, none
+}
+
+/// How a rendered value fills a fixed-width slot.
+public struct Padding: Sendable {
+    public let byte: UInt8
+    public let alignRight: Bool
+}
+
+// MARK: Controls
+
+/// A total the file declares about itself — a trailer's record count, a batch's debit sum,
+/// a statement's closing balance — checked against what was actually read.
+public struct ControlTotal: Sendable {
+    public let name: String
+    public let measure: Measure
+    /// Only records whose field text is one of the values count.
+    public let filter: [(field: String, values: Set<String>)]
+    /// Keep only the remainder (NACHA's entry hash keeps the rightmost ten digits).
+    public let modulo: Int64?
+    /// The declared value: a sum of ± fields of records in the scope.
+    public let declared: [DeclaredTerm]
+    public let scope: ControlScope
+
+    public enum Measure: Sendable {
+        case count(kinds: [String])
+        case sum(kind: String, field: String)
+    }
+
+    public struct DeclaredTerm: Sendable {
+        public let negated: Bool
+        public let kind: String
+        public let field: String
+    }
+
+    public var declaredText: String {
+        declared.enumerated().map { index, term in
+            (term.negated ? (index == 0 ? "-" : " - ") : (index == 0 ? "" : " + ")) + term.kind + "." + term.field
+        }.joined()
+    }
+}
+
+public enum ControlScope: Sendable {
+    /// The whole file.
+    case file
+    /// A group of records: opened by a `from` record (or the end of the previous group, or
+    /// the start of the file) and closed by a `to` record (or the next `from`, or the end).
+    case group(from: String?, to: String?)
+}
+
+// MARK: Examples
+
+/// A sample file the spec names, with what reading it must give; `reckon spec test` runs
+/// them.
+public struct SpecExample: Sendable {
+    /// Relative to the spec file.
+    public let file: String
+    public let records: [String: Int]
+    public let rejected: Int?
+    public let controlsHold: Bool?
+    /// `kind.field` → expected sum in minor units.
+    public let sums: [(kind: String, field: String, total: Int64)]
+    /// The file must fail as a whole with a message containing this text.
+    public let failure: String?
+}

@@ -1,0 +1,252 @@
+/// A date or time layout such as `yyyyMMdd`, `yyMMdd`, `yyyy-MM-dd HH:mm:ss` or `HHmm`,
+/// compiled once when a spec loads and applied to ASCII bytes with no allocation.
+///
+/// Tokens: `yyyy` `yy` (2000–2069 / 1970–1999) `MM` `dd` `HH` `mm` `ss`, `S…` (exactly that
+/// many fraction digits), `XXX` (`Z` or `±HH:MM`), `'text'` for literal letters; any other
+/// non-letter is a literal. The name `iso8601` accepts `yyyy-MM-dd` for dates and
+/// `yyyy-MM-ddTHH:mm:ss` with an optional fraction and optional offset for date-times.
+public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
+    enum Token: Hashable, Sendable {
+        case year4, year2, month, day, hour, minute, second
+        case fraction(digits: Int)
+        case optionalFraction
+        case offset
+        case optionalOffset
+        case literal(UInt8)
+    }
+
+    public let pattern: String
+    let tokens: [Token]
+    /// Exact width in bytes, when the layout has no optional parts.
+    public let fixedWidth: Int?
+
+    public var description: String { pattern }
+
+    public var hasDate: Bool { tokens.contains(.year4) || tokens.contains(.year2) }
+    public var hasTime: Bool { tokens.contains(.hour) }
+
+    /// What a field of this type must hold.
+    public enum Content: Sendable { case date, time, dateTime }
+
+    public init(pattern: String, content: Content) throws(DateTimeFormatError) {
+        self.pattern = pattern
+        if pattern == "iso8601" {
+            switch content {
+            case .date: tokens = Self.compile("yyyy-MM-dd")
+            case .time: tokens = Self.compile("HH:mm:ss") + [.optionalFraction]
+            case .dateTime: tokens = Self.compile("yyyy-MM-dd'T'HH:mm:ss") + [.optionalFraction, .optionalOffset]
+            }
+        } else {
+            var tokens: [Token] = []
+            var chars = Array(pattern.utf8)[...]
+            while let c = chars.first {
+                if c == UInt8(ascii: "'") {
+                    chars.removeFirst()
+                    guard let end = chars.firstIndex(of: UInt8(ascii: "'")) else {
+                        throw .unterminatedQuote(pattern)
+                    }
+                    tokens += chars[chars.startIndex..<end].map { .literal($0) }
+                    chars = chars[(end + 1)...]
+                    continue
+                }
+                let run = chars.prefix { $0 == c }.count
+                let isLetter = (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                if !isLetter {
+                    guard c < 0x80 else { throw .nonASCII(pattern) }
+                    tokens.append(.literal(c))
+                    chars.removeFirst()
+                    continue
+                }
+                let token: Token
+                switch (Character(UnicodeScalar(c)), run) {
+                case ("y", 4): token = .year4
+                case ("y", 2): token = .year2
+                case ("M", 2): token = .month
+                case ("d", 2): token = .day
+                case ("H", 2): token = .hour
+                case ("m", 2): token = .minute
+                case ("s", 2): token = .second
+                case ("S", 1...9): token = .fraction(digits: run)
+                case ("X", 3): token = .offset
+                default:
+                    throw .unknownToken(String(repeating: Character(UnicodeScalar(c)), count: run), pattern)
+                }
+                tokens.append(token)
+                chars.removeFirst(run)
+            }
+            self.tokens = tokens
+        }
+        let hasDate = tokens.contains(.year4) || tokens.contains(.year2)
+        let dateComplete = hasDate && tokens.contains(.month) && tokens.contains(.day)
+        let hasTime = tokens.contains(.hour)
+        let timeComplete = hasTime && tokens.contains(.minute)
+        switch content {
+        case .date:
+            guard dateComplete, !hasTime else { throw .wrongContent(pattern, "a date needs year, month and day and no time") }
+        case .time:
+            guard timeComplete, !hasDate else { throw .wrongContent(pattern, "a time needs hour and minute and no date") }
+        case .dateTime:
+            guard dateComplete, timeComplete else { throw .wrongContent(pattern, "a date-time needs year, month, day, hour and minute") }
+        }
+        let parts = tokens.filter {
+            if case .literal = $0 { return false }
+            return true
+        }
+        if Set(parts).count != parts.count { throw .repeatedToken(pattern) }
+        var width = 0
+        var fixed = true
+        for token in tokens {
+            switch token {
+            case .year4: width += 4
+            case .year2, .month, .day, .hour, .minute, .second: width += 2
+            case .fraction(let n): width += n
+            case .offset, .optionalFraction, .optionalOffset: fixed = false
+            case .literal: width += 1
+            }
+        }
+        fixedWidth = fixed ? width : nil
+    }
+
+    private static func compile(_ pattern: String) -> [Token] {
+        // Only called with the fixed iso8601 layouts above, which always compile.
+        (try? DateTimeFormat(pattern: pattern, content: pattern.contains("H") && pattern.contains("y") ? .dateTime : pattern.contains("H") ? .time : .date).tokens) ?? []
+    }
+
+    /// The parts read from one value.
+    public struct Parts: Sendable {
+        public var date: CivilDate?
+        public var time: TimeOfDay?
+        public var utcOffsetMinutes: Int?
+    }
+
+    /// Parses ASCII bytes; nil when they do not fit the layout or name no real date/time.
+    public func parse(_ bytes: UnsafeRawBufferPointer) -> Parts? {
+        var i = 0
+        let n = bytes.count
+        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, nanos = 0
+        var offset: Int?
+
+        @inline(__always) func digits(_ count: Int) -> Int? {
+            guard i + count <= n else { return nil }
+            var value = 0
+            for k in 0..<count {
+                let d = bytes[i + k] &- 0x30
+                if d > 9 { return nil }
+                value = value * 10 + Int(d)
+            }
+            i += count
+            return value
+        }
+        @inline(__always) func fraction(_ count: Int) -> Int? {
+            guard let value = digits(count) else { return nil }
+            var scaled = value
+            for _ in count..<9 { scaled *= 10 }
+            return scaled
+        }
+
+        for token in tokens {
+            switch token {
+            case .year4: guard let v = digits(4) else { return nil }; year = v
+            case .year2: guard let v = digits(2) else { return nil }; year = v < 70 ? 2000 + v : 1900 + v
+            case .month: guard let v = digits(2) else { return nil }; month = v
+            case .day: guard let v = digits(2) else { return nil }; day = v
+            case .hour: guard let v = digits(2) else { return nil }; hour = v
+            case .minute: guard let v = digits(2) else { return nil }; minute = v
+            case .second: guard let v = digits(2) else { return nil }; second = v
+            case .fraction(let count): guard let v = fraction(count) else { return nil }; nanos = v
+            case .optionalFraction:
+                if i < n, bytes[i] == UInt8(ascii: ".") || bytes[i] == UInt8(ascii: ",") {
+                    i += 1
+                    var count = 0
+                    while i + count < n, bytes[i + count] &- 0x30 <= 9 { count += 1 }
+                    guard (1...9).contains(count), let v = fraction(count) else { return nil }
+                    nanos = v
+                }
+            case .offset, .optionalOffset:
+                if i < n, bytes[i] == UInt8(ascii: "Z") {
+                    i += 1
+                    offset = 0
+                } else if i < n, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
+                    let negative = bytes[i] == UInt8(ascii: "-")
+                    i += 1
+                    guard let h = digits(2) else { return nil }
+                    if i < n, bytes[i] == UInt8(ascii: ":") { i += 1 }
+                    guard let m = digits(2), h <= 18, m <= 59 else { return nil }
+                    offset = (negative ? -1 : 1) * (h * 60 + m)
+                } else if token == .offset {
+                    return nil
+                }
+            case .literal(let c):
+                guard i < n, bytes[i] == c else { return nil }
+                i += 1
+            }
+        }
+        guard i == n else { return nil }
+        var parts = Parts()
+        if hasDate {
+            guard let date = CivilDate(year: year, month: month, day: day) else { return nil }
+            parts.date = date
+        }
+        if hasTime {
+            guard let time = TimeOfDay(hour: hour, minute: minute, second: second, nanosecond: nanos) else { return nil }
+            parts.time = time
+        }
+        parts.utcOffsetMinutes = offset
+        return parts
+    }
+
+    /// Writes a value in this layout (the inverse of `parse`).
+    public func render(date: CivilDate?, time: TimeOfDay?, utcOffsetMinutes: Int?) -> String {
+        var out = ""
+        for token in tokens {
+            switch token {
+            case .year4: out += pad(date?.year ?? 0, 4)
+            case .year2: out += pad((date?.year ?? 0) % 100, 2)
+            case .month: out += pad(date?.month ?? 0, 2)
+            case .day: out += pad(date?.day ?? 0, 2)
+            case .hour: out += pad(time?.hour ?? 0, 2)
+            case .minute: out += pad(time?.minute ?? 0, 2)
+            case .second: out += pad(time?.second ?? 0, 2)
+            case .fraction(let count):
+                out += String(pad(time?.nanosecond ?? 0, 9).prefix(count))
+            case .optionalFraction:
+                if let nanos = time?.nanosecond, nanos != 0 {
+                    var digits = pad(nanos, 9)
+                    while digits.hasSuffix("0") { digits.removeLast() }
+                    out += "." + digits
+                }
+            case .offset, .optionalOffset:
+                if let offset = utcOffsetMinutes {
+                    if offset == 0 {
+                        out += "Z"
+                    } else {
+                        out += (offset < 0 ? "-" : "+") + pad(abs(offset) / 60, 2) + ":" + pad(abs(offset) % 60, 2)
+                    }
+                } else if token == .offset {
+                    out += "Z"
+                }
+            case .literal(let c): out.unicodeScalars.append(UnicodeScalar(c))
+            }
+        }
+        return out
+    }
+}
+
+public enum DateTimeFormatError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownToken(String, String)
+    case unterminatedQuote(String)
+    case nonASCII(String)
+    case wrongContent(String, String)
+    case repeatedToken(String)
+
+    public var description: String {
+        switch self {
+        case .unknownToken(let token, let pattern):
+            return "unknown token '\(token)' in format '\(pattern)' (use yyyy yy MM dd HH mm ss S… XXX, or iso8601)"
+        case .unterminatedQuote(let pattern): return "unterminated quote in format '\(pattern)'"
+        case .nonASCII(let pattern): return "format '\(pattern)' has a non-ASCII literal; quote it or use a plain layout"
+        case .wrongContent(let pattern, let why): return "format '\(pattern)' does not fit: \(why)"
+        case .repeatedToken(let pattern): return "format '\(pattern)' names the same part twice"
+        }
+    }
+}

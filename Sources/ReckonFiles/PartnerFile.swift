@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ReckonCore
+import ReckonXML
+
+/// Loading specs from disk.
+public enum SpecFile {
+    /// Loads and validates a spec; every problem is a ``SpecError`` naming the file.
+    public static func load(_ path: String) throws(SpecError) -> MappingSpec {
+        let text: String
+        do {
+            text = try SmallFile.text(path)
+        } catch {
+            throw SpecError(file: path, keyPath: "", line: nil, message: error.reason)
+        }
+        return try SpecLoader.load(yaml: text, origin: path)
+    }
+}
+
+/// Reading a partner file from disk through its spec.
+public enum PartnerFile {
+    /// A reader for `source` in the spec's format.
+    public static func reader(spec: MappingSpec, source: any ByteSource) -> any RecordReader {
+        switch spec.format {
+        case .fixedWidth: return FixedWidthReader(spec: spec, source: source)
+        case .delimited: return DelimitedReader(spec: spec, source: source)
+        case .xml: return XMLRecordReader(spec: spec, source: source)
+        }
+    }
+
+    /// Reads the whole file and reports on it. A file that cannot be opened is reported as
+    /// a failure, not thrown, so a batch of files carries on.
+    public static func check(_ path: String, spec: MappingSpec, options: CheckOptions = CheckOptions(),
+                             onRecord: (ParsedRecord) -> Void = { _ in }) -> FileReport {
+        let source: FileByteSource
+        do {
+            source = try FileByteSource(path: path)
+        } catch {
+            var check = FileCheck(spec: spec, file: path, options: options)
+            check.fail(FileFailure(location: nil, reason: error.reason))
+            return check.finish()
+        }
+        var reader = reader(spec: spec, source: source)
+        return FileCheck.run(&reader, spec: spec, file: path, options: options, onRecord: onRecord)
+    }
+}
+
+/// The specs in a folder.
+public enum SpecDirectory {
+    /// `*.yaml` and `*.yml` files directly in `path`, sorted by name.
+    public static func list(_ path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name.hasSuffix(".yaml") || name.hasSuffix(".yml") { names.append(name) }
+        }
+        return names.sorted().map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
+    }
+}

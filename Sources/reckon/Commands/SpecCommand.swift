@@ -1,0 +1,142 @@
+import ArgumentParser
+import ReckonCore
+import ReckonFiles
+
+struct SpecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spec",
+        abstract: "Check partner files against mapping specs, and test the specs themselves.",
+        subcommands: [SpecCheck.self, SpecTest.self]
+    )
+}
+
+/// Exit status 2: the spec itself cannot be used.
+let unusableSpec = ExitCode(2)
+
+struct SpecCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Read files through a spec and report what it finds.",
+        discussion: """
+            For every file: the records read per kind, whether the control totals the file \
+            declares hold, the first records (as a table, or as JSON lines with canonical field \
+            names and amounts in minor units), and every problem with its line, field, raw value \
+            and reason.
+
+            Exit status: 0 when every file is clean; 1 when a record was rejected, a control \
+            total failed or a file could not be read; 2 when the spec is unusable.
+            """
+    )
+
+    @Argument(help: "The mapping spec (YAML).")
+    var spec: String
+
+    @Argument(help: "Partner files to read through it.")
+    var files: [String]
+
+    @Option(name: .long, help: "Show the first N records (default 5 as a table; every record with --json).")
+    var show: Int?
+
+    @Flag(name: .long, help: "Print records and results as JSON lines instead of tables.")
+    var json = false
+
+    @Flag(name: .long, help: "Stop reading a file at its first rejected record.")
+    var stopAtFirstError = false
+
+    @Option(name: .long, help: "Keep at most this many problems per file (counts stay exact).")
+    var maxProblems = 100
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one file to check") }
+        if let show, show < 0 { throw ValidationError("--show takes a count of 0 or more") }
+        if maxProblems < 1 { throw ValidationError("--max-problems takes a count of 1 or more") }
+    }
+
+    func run() throws {
+        let loaded: MappingSpec
+        do {
+            loaded = try SpecFile.load(spec)
+        } catch {
+            printError("reckon: \(error)")
+            throw unusableSpec
+        }
+        let options = CheckOptions(stopAtFirstError: stopAtFirstError, maxProblems: maxProblems)
+        let limit = show ?? (json ? Int.max : 5)
+        var clean = true
+        for (index, file) in files.enumerated() {
+            var shown: [ParsedRecord] = []
+            let report = PartnerFile.check(file, spec: loaded, options: options) { record in
+                if shown.count < limit {
+                    if json {
+                        print(JSONLines.record(record, spec: loaded, file: file))
+                    } else {
+                        shown.append(record)
+                    }
+                }
+            }
+            if json {
+                print(JSONLines.result(report))
+            } else {
+                if index > 0 { print() }
+                print(ReportText.render(report, spec: loaded, shown: shown, terminal: isTerminal))
+            }
+            clean = clean && report.isClean
+        }
+        if !clean { throw ExitCode(1) }
+    }
+}
+
+struct SpecTest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run the examples each spec names and compare with what they declare.",
+        discussion: """
+            A spec's examples: section names sample files with the record counts, rejections, \
+            control verdict and sums they must give. With no arguments every spec in mappings/ \
+            is tested. Exit status: 0 when every example holds, 1 when one does not, 2 when a spec \
+            is unusable.
+            """
+    )
+
+    @Argument(help: "Specs to test (default: mappings/*.yaml).")
+    var specs: [String] = []
+
+    @Option(name: .long, help: "The folder of specs when none are named.")
+    var mappings = "mappings"
+
+    func run() throws {
+        let paths = specs.isEmpty ? SpecDirectory.list(mappings) : specs
+        if paths.isEmpty {
+            printError("reckon: no specs found in \(mappings)/")
+            throw unusableSpec
+        }
+        var failures = 0
+        var examples = 0
+        var unusable = false
+        for path in paths {
+            let spec: MappingSpec
+            do {
+                spec = try SpecFile.load(path)
+            } catch {
+                printError("✗ \(error)")
+                unusable = true
+                continue
+            }
+            for outcome in SpecExamples.run(spec) {
+                examples += 1
+                if outcome.holds {
+                    let report = outcome.report
+                    let summary = report.map { "\($0.recordsRead) records, controls \($0.controls.isEmpty ? "none" : $0.controlsHold ? "hold" : "fail")" } ?? ""
+                    print("✓ \(path)  \(outcome.file)  \(summary)")
+                } else {
+                    failures += 1
+                    print("✗ \(path)  \(outcome.file)")
+                    for mismatch in outcome.mismatches { print("    \(mismatch)") }
+                }
+            }
+        }
+        print("\(examples - failures) of \(examples) examples hold in \(paths.count) spec\(paths.count == 1 ? "" : "s")")
+        if unusable { throw unusableSpec }
+        if failures > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,92 @@
+import ReckonCore
+
+/// `spec check --json`: one JSON object per line, records first, then a result per file.
+/// Field names are the spec's canonical names; amounts are integers in minor units.
+enum JSONLines {
+    static func record(_ record: ParsedRecord, spec: MappingSpec, file: String) -> String {
+        let kind = spec.kinds[record.kindIndex]
+        var fields: [(String, String)] = []
+        for (field, value) in zip(kind.fields, record.values) {
+            fields.append((field.name, json(value)))
+        }
+        var members: [(String, String)] = [
+            ("type", quote("record")), ("file", quote(file)), ("line", String(record.location.line)),
+        ]
+        if let path = record.location.xmlPath { members.append(("path", quote(path))) }
+        members.append(("kind", quote(kind.name)))
+        members.append(("fields", object(fields)))
+        return object(members)
+    }
+
+    static func result(_ report: FileReport) -> String {
+        let counts = report.counts.map { ($0.kind, object([("read", String($0.read)), ("rejected", String($0.rejected))])) }
+        let controls = report.controls.map { verdict -> String in
+            var members: [(String, String)] = [("name", quote(verdict.control)), ("holds", verdict.holds ? "true" : "false")]
+            if let location = verdict.location { members.append(("line", String(location.line))) }
+            if let declared = verdict.declared { members.append(("declared", String(declared.units))) }
+            members.append(("actual", String(verdict.actual.units)))
+            members.append(("scale", String(verdict.actual.scale)))
+            if let note = verdict.note { members.append(("note", quote(note))) }
+            return object(members)
+        }
+        let problems = report.problems.map { problem -> String in
+            var members: [(String, String)] = [("line", String(problem.location.line))]
+            if let path = problem.location.xmlPath { members.append(("path", quote(path))) }
+            if let kind = problem.kind { members.append(("kind", quote(kind))) }
+            if let field = problem.problem.field { members.append(("field", quote(field))) }
+            if let raw = problem.problem.rawValue { members.append(("raw", quote(raw))) }
+            members.append(("reason", quote(problem.problem.reason)))
+            if let offset = problem.problem.byteOffset { members.append(("byte_offset", String(offset))) }
+            return object(members)
+        }
+        var members: [(String, String)] = [
+            ("type", quote("result")), ("file", quote(report.file)), ("spec", quote(report.spec)),
+            ("clean", report.isClean ? "true" : "false"),
+            ("read", String(report.recordsRead)), ("rejected", String(report.recordsRejected)),
+            ("skipped", String(report.skipped)),
+            ("kinds", object(counts)),
+            ("controls_hold", report.controlsHold ? "true" : "false"),
+            ("controls", "[" + controls.joined(separator: ",") + "]"),
+            ("problems", "[" + problems.joined(separator: ",") + "]"),
+            ("problems_omitted", String(report.problemsOmitted)),
+            ("structure", "[" + report.structure.map(quote).joined(separator: ",") + "]"),
+        ]
+        if let failure = report.failure { members.append(("failure", quote(failure.description))) }
+        return object(members)
+    }
+
+    static func json(_ value: FieldValue) -> String {
+        switch value {
+        case .empty: return "null"
+        case .text(let text): return quote(text)
+        case .integer(let n): return String(n)
+        case .decimal(let amount): return String(amount.units)
+        case .date, .time, .dateTime: return quote(value.description)
+        }
+    }
+
+    static func object(_ members: [(String, String)]) -> String {
+        "{" + members.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hexDigits = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hexDigits.count) + hexDigits
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
