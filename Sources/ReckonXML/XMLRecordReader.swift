@@ -270,6 +270,9 @@ public final class XMLRecordReader: RecordReader {
     }
 
     private func deliver(_ value: String, to index: Int) {
+        // An element holding only children (and the whitespace between them) has no value
+        // of its own; leave the slot for an alternative path.
+        if value.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "\r\n" }) { return }
         if paths[index].predicateStep != nil {
             if paths[index].pending == nil { paths[index].pending = value }
         } else if paths[index].committed == nil {
