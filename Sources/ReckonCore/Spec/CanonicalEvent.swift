@@ -12,22 +12,23 @@ public enum CanonicalEvent: String, Sendable, CaseIterable {
 
     public enum Kind: Sendable { case text, integer, amount, day }
 
-    /// Fields every record of this event must carry, by canonical name.
+    /// Fields every record of this event must carry, by canonical name; `a|b` accepts either
+    /// name (a day, or the moment within it).
     public var requiredFields: [(name: String, kind: Kind)] {
         switch self {
         case .loanDisbursed:
             return [("loan_id", .text), ("product", .text), ("principal", .amount),
-                    ("term", .integer), ("disbursed_on", .day)]
+                    ("term", .integer), ("disbursed_on|disbursed_at", .day)]
         case .repayment:
-            return [("loan_id", .text), ("period", .integer), ("paid_on", .day),
+            return [("loan_id", .text), ("period", .integer), ("paid_on|paid_at", .day),
                     ("principal", .amount), ("interest", .amount), ("penalty", .amount), ("fee", .amount)]
         case .planLine:
             return [("loan_id", .text), ("period", .integer), ("due_on", .day),
                     ("principal", .amount), ("interest", .amount)]
         case .channelBillLine:
-            return [("reference", .text), ("amount", .amount), ("occurred_at", .day)]
+            return [("reference", .text), ("amount", .amount), ("occurred_at|occurred_on", .day)]
         case .bankStatementLine:
-            return [("account", .text), ("amount", .amount), ("booked_on", .day)]
+            return [("account", .text), ("amount", .amount), ("booked_on|booked_at", .day)]
         case .balance:
             return [("account", .text), ("amount", .amount), ("as_of", .day)]
         case .baseRate:

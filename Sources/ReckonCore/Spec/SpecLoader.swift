@@ -268,11 +268,12 @@ private struct Builder {
                 throw eventNode.error("unknown event '\(eventName)'; expected one of \(CanonicalEvent.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             for required in known.requiredFields {
-                guard let field = fields.first(where: { $0.name == required.name }) else {
-                    throw eventNode.error("a \(eventName) record needs a field named '\(required.name)'")
+                let names = required.name.split(separator: "|").map(String.init)
+                guard let field = fields.first(where: { names.contains($0.name) }) else {
+                    throw eventNode.error("a \(eventName) record needs a field named '\(names.joined(separator: "' or '"))'")
                 }
                 guard known.accepts(field.type, as: required.kind) else {
-                    throw eventNode.error("field '\(required.name)' of a \(eventName) record cannot be of type \(field.type.name)")
+                    throw eventNode.error("field '\(field.name)' of a \(eventName) record cannot be of type \(field.type.name)")
                 }
             }
             event = known
