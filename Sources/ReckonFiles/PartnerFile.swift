@@ -32,7 +32,7 @@ public enum PartnerFile {
     /// Reads the whole file and reports on it. A file that cannot be opened is reported as
     /// a failure, not thrown, so a batch of files carries on.
     public static func check(_ path: String, spec: MappingSpec, options: CheckOptions = CheckOptions(),
-                             onRecord: (ParsedRecord) -> Void = { _ in }) -> FileReport {
+                             onRecord: (RecordView) -> Void = { _ in }) -> FileReport {
         let source: FileByteSource
         do {
             source = try FileByteSource(path: path)

@@ -30,12 +30,7 @@ public enum SpecExamples {
         let wanted = example.sums.map { (kind: spec.kind(named: $0.kind)!.index, field: spec.kind(named: $0.kind)!.fieldIndex(named: $0.field)!, key: "\($0.kind).\($0.field)") }
         let report = PartnerFile.check(path, spec: spec) { record in
             for sum in wanted where sum.kind == record.kindIndex {
-                let value: DecimalAmount
-                switch record.values[sum.field] {
-                case .decimal(let amount): value = amount
-                case .integer(let n): value = DecimalAmount(units: n, scale: 0)
-                default: continue
-                }
+                guard let value = record.amount(at: sum.field) else { continue }
                 let previous = sums[sum.key] ?? DecimalAmount(units: 0, scale: value.scale)
                 sums[sum.key] = DecimalAmount(units: previous.units + value.units, scale: value.scale)
             }

@@ -28,7 +28,8 @@ public final class XMLRecordReader: RecordReader {
     private var recordPaths: [[Int]] = []
     private var paths: [CompiledPath] = []
     private var stack: [Frame] = []
-    private var pendingEvents: [RecordEvent] = []
+    /// At most one record ends per step; its view stays valid until the next call.
+    private var pendingEvent: RecordEvent?
     private var checkedRoot = false
     private var finished = false
 
@@ -136,11 +137,12 @@ public final class XMLRecordReader: RecordReader {
     // MARK: Reading
 
     public func next() throws(FileFailure) -> RecordEvent? {
-        while pendingEvents.isEmpty {
+        while pendingEvent == nil {
             if finished { return nil }
             try step()
         }
-        return pendingEvents.removeFirst()
+        defer { pendingEvent = nil }
+        return pendingEvent
     }
 
     private func step() throws(FileFailure) {
@@ -263,7 +265,8 @@ public final class XMLRecordReader: RecordReader {
             }
             for kind in spec.kinds where recordPaths[kind.index].count == depth
                 && stackMatches(recordPaths[kind.index], count: depth) {
-                pendingEvents.append(emit(kind, line: frame.line))
+                precondition(pendingEvent == nil, "two record kinds end at one element")
+                pendingEvent = emit(kind, line: frame.line)
             }
         }
         stack.removeLast()

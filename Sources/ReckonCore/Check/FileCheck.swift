@@ -97,7 +97,7 @@ public struct FileCheck {
     /// Reads to the end (or the first error, in stop-at-first-error mode).
     public static func run(_ reader: inout some RecordReader, spec: MappingSpec, file: String,
                            options: CheckOptions = CheckOptions(),
-                           onRecord: (ParsedRecord) -> Void = { _ in }) -> FileReport {
+                           onRecord: (RecordView) -> Void = { _ in }) -> FileReport {
         var check = FileCheck(spec: spec, file: file, options: options)
         do {
             while let event = try reader.next() {
@@ -110,7 +110,7 @@ public struct FileCheck {
     }
 
     /// Takes one event; false when reading should stop.
-    public mutating func take(_ event: RecordEvent, onRecord: (ParsedRecord) -> Void = { _ in }) -> Bool {
+    public mutating func take(_ event: RecordEvent, onRecord: (RecordView) -> Void = { _ in }) -> Bool {
         switch event {
         case .skipped:
             report.skipped += 1
@@ -118,7 +118,7 @@ public struct FileCheck {
         case .record(let record):
             report.counts[record.kindIndex].read += 1
             for index in controls.indices {
-                controls[index].take(kindIndex: record.kindIndex, values: record.values, location: record.location, rejected: false)
+                controls[index].take(kindIndex: record.kindIndex, values: record, location: record.location, rejected: false)
             }
             onRecord(record)
             return true
@@ -178,9 +178,10 @@ public struct FileCheck {
 /// Follows one control total through the records of its scope.
 struct ControlTracker {
     let control: ControlTotal
-    private let measured: Set<Int>
-    private let measuredField: [Int: Int]
-    private let filterFields: [(byKind: [Int: Int], values: Set<String>)]
+    /// Per kind index: whether the kind is measured, and which field is summed.
+    private let measured: [Bool]
+    private let measuredField: [Int?]
+    private let filterFields: [(byKind: [Int?], values: [[UInt8]])]
     private let declaredFields: [(kind: Int, field: Int, negated: Bool)]
     private let fromKind: Int?
     private let toKind: Int?
@@ -201,25 +202,29 @@ struct ControlTracker {
     init(control: ControlTotal, spec: MappingSpec) {
         self.control = control
         func kindIndex(_ name: String) -> Int { spec.kind(named: name)!.index }
-        let measuredKinds: Set<Int>
+        let kindCount = spec.kinds.count
+        var measuredKinds = [Bool](repeating: false, count: kindCount)
+        var summed = [Int?](repeating: nil, count: kindCount)
         var scale = 0
         switch control.measure {
         case .count(let kinds):
-            measuredKinds = Set(kinds.map(kindIndex))
-            measuredField = [:]
+            for name in kinds { measuredKinds[kindIndex(name)] = true }
         case .sum(let kind, let field):
             let k = kindIndex(kind)
-            measuredKinds = [k]
+            measuredKinds[k] = true
             let fieldIndex = spec.kinds[k].fieldIndex(named: field)!
-            measuredField = [k: fieldIndex]
+            summed[k] = fieldIndex
             if case .decimal(let format) = spec.kinds[k].fields[fieldIndex].type { scale = format.scale }
         }
         sumScale = scale
         measured = measuredKinds
+        measuredField = summed
         filterFields = control.filter.map { filter in
-            var byKind: [Int: Int] = [:]
-            for k in measuredKinds { byKind[k] = spec.kinds[k].fieldIndex(named: filter.field)! }
-            return (byKind, filter.values)
+            var byKind = [Int?](repeating: nil, count: kindCount)
+            for k in 0..<kindCount where measuredKinds[k] {
+                byKind[k] = spec.kinds[k].fieldIndex(named: filter.field)
+            }
+            return (byKind, filter.values.sorted().map { Array($0.utf8) })
         }
         declaredFields = control.declared.map {
             let k = kindIndex($0.kind)
@@ -235,7 +240,7 @@ struct ControlTracker {
         }
     }
 
-    mutating func take(kindIndex: Int, values: [FieldValue], location: RecordLocation, rejected: Bool) {
+    mutating func take(kindIndex: Int, values: some RecordValues, location: RecordLocation, rejected: Bool) {
         if kindIndex == fromKind {
             if open && recordsInScope > 0 { close(at: nil, missingEnd: toKind != nil) }
             reset()
@@ -243,16 +248,16 @@ struct ControlTracker {
         }
         guard open else { return }
         recordsInScope += 1
-        if measured.contains(kindIndex) && passesFilter(kindIndex, values) {
+        if measured[kindIndex] && (filterFields.isEmpty || passesFilter(kindIndex, values)) {
             if rejected { rejectedInScope += 1 }
             if let field = measuredField[kindIndex] {
-                add(values.indices.contains(field) ? values[field] : .empty)
+                if let amount = values.amount(at: field) { add(amount) }
             } else {
                 count += 1
             }
         }
         for (term, declaredField) in declaredFields.enumerated() where declaredField.kind == kindIndex {
-            if values.indices.contains(declaredField.field), let amount = Self.amount(values[declaredField.field]) {
+            if let amount = values.amount(at: declaredField.field) {
                 declared[term] = declaredField.negated ? DecimalAmount(units: -amount.units, scale: amount.scale) : amount
                 declaredAt = location
             }
@@ -289,17 +294,20 @@ struct ControlTracker {
         declaredAt = nil
     }
 
-    private func passesFilter(_ kindIndex: Int, _ values: [FieldValue]) -> Bool {
+    private func passesFilter(_ kindIndex: Int, _ values: some RecordValues) -> Bool {
         for filter in filterFields {
-            guard let field = filter.byKind[kindIndex], values.indices.contains(field),
-                  filter.values.contains(values[field].description) else { return false }
+            guard let field = filter.byKind[kindIndex], values.text(at: field, isOneOf: filter.values) else { return false }
         }
         return true
     }
 
-    private mutating func add(_ value: FieldValue) {
-        guard let amount = Self.amount(value) else { return }
+    private mutating func add(_ amount: DecimalAmount) {
         guard let current = sum else { sum = amount; return }
+        if current.scale == amount.scale {
+            let (total, overflow) = current.units.addingReportingOverflow(amount.units)
+            if overflow { overflowed = true } else { sum = DecimalAmount(units: total, scale: current.scale) }
+            return
+        }
         let scale = max(current.scale, amount.scale)
         guard let a = current.rescaled(to: scale), let b = amount.rescaled(to: scale) else { overflowed = true; return }
         let (total, overflow) = a.units.addingReportingOverflow(b.units)
@@ -307,13 +315,6 @@ struct ControlTracker {
         sum = DecimalAmount(units: total, scale: scale)
     }
 
-    private static func amount(_ value: FieldValue) -> DecimalAmount? {
-        switch value {
-        case .integer(let n): return DecimalAmount(units: n, scale: 0)
-        case .decimal(let d): return d
-        default: return nil
-        }
-    }
 
     private mutating func close(at location: RecordLocation?, missingEnd: Bool) {
         var actual: DecimalAmount

@@ -17,9 +17,25 @@ public struct DelimitedReader: RecordReader {
     private var started = false
     private var lineNumber = 0
     private var headerSeen: Bool
-    /// Column references resolved against the header, per kind and field.
-    private var columnIndex: [[Int?]]
+    /// Column of each field (aligned with the assembler's kernels), -1 until a named
+    /// column is resolved against the header.
+    private var columns: ContiguousArray<Int>
     private var matchColumn: [Int?]
+    /// `equals` discriminators as trimmed bytes in the file's encoding, per kind.
+    private let matchLiterals: [[[UInt8]]]
+    /// Each kind's discriminator in a form that needs no enum payload copies to test.
+    private let matchers: [Matcher]
+
+    enum Matcher {
+        /// `equals` on a column (nil: a named column, looked up in `matchColumn`).
+        case literal(column: Int?)
+        case columnCount(Int)
+        case fallback
+        /// Patterns: tested through the kind.
+        case other
+        /// No discriminator and not the fallback (never matches).
+        case none
+    }
     /// Field ranges of the current record, relative to its first byte.
     private var cells: [Cell] = []
     private var unescaped: [UInt8] = []
@@ -40,11 +56,26 @@ public struct DelimitedReader: RecordReader {
         buffer = InputBuffer(source: source, capacity: spec.maxRecordBytes + chunkBytes)
         assembler = RecordAssembler(spec: spec)
         if case .none = layout.header { headerSeen = true } else { headerSeen = false }
-        columnIndex = spec.kinds.map { kind in
-            kind.fields.map { field in
-                if case .column(.index(let i)) = field.source { return i }
-                return nil
+        var columns = ContiguousArray<Int>()
+        for kind in spec.kinds {
+            for field in kind.fields {
+                if case .column(.index(let i)) = field.source { columns.append(i) } else { columns.append(-1) }
             }
+        }
+        self.columns = columns
+        matchers = spec.kinds.map { kind in
+            switch kind.match {
+            case .column(.index(let i), _)?: return .literal(column: i)
+            case .column(.name, _)?: return .literal(column: nil)
+            case .columnCount(let n)?: return .columnCount(n)
+            case .columnPattern?, .line?: return .other
+            case .literal?, .slicePattern?: return .none
+            case nil: return kind.isFallback || spec.kinds.count == 1 ? .fallback : .none
+            }
+        }
+        matchLiterals = spec.kinds.map { kind in
+            guard case .column(_, let values)? = kind.match else { return [] }
+            return values.map { TextEncoder.encode($0, as: spec.encoding) ?? Array($0.utf8) }
         }
         matchColumn = spec.kinds.map { kind in
             switch kind.match {
@@ -110,6 +141,7 @@ public struct DelimitedReader: RecordReader {
         cells.removeAll(keepingCapacity: true)
         let count = bytes.count
         if count == 0 { return nil }
+        if let fast = splitPlainLine(bytes) { return fast }
         let delimiter = layout.delimiter
         let quote = layout.quote ?? 0
         let hasQuote = layout.quote != nil
@@ -192,6 +224,31 @@ public struct DelimitedReader: RecordReader {
         }
     }
 
+    /// The common case, found with memchr: the line has no quote character (and, in a
+    /// GB-family file, no multibyte character), so its cells are simply the runs between
+    /// delimiters. Nil sends the line to the full scanner.
+    private mutating func splitPlainLine(_ bytes: UnsafeRawBufferPointer) -> (Int, Int, Int)? {
+        guard let base = bytes.baseAddress, let newline = memchr(base, 0x0A, bytes.count) else { return nil }
+        let lineEnd = base.distance(to: UnsafeRawPointer(newline))
+        if let quote = layout.quote, memchr(base, Int32(quote), lineEnd) != nil { return nil }
+        let line = UnsafeRawBufferPointer(rebasing: bytes[0..<lineEnd])
+        if spec.encoding.trailBytesMayBeASCII && !UTF8Validation.isASCII(line) { return nil }
+        let end = lineEnd > 0 && bytes[lineEnd - 1] == 0x0D ? lineEnd - 1 : lineEnd
+        var start = 0
+        let delimiter = Int32(layout.delimiter)
+        while start <= end {
+            if let found = memchr(base + start, delimiter, end - start) {
+                let position = base.distance(to: UnsafeRawPointer(found))
+                cells.append(Cell(start: start, end: position, quoted: false, hasEscapedQuote: false))
+                start = position + 1
+            } else {
+                cells.append(Cell(start: start, end: end, quoted: false, hasEscapedQuote: false))
+                break
+            }
+        }
+        return (end, lineEnd + 1, 1)
+    }
+
     // MARK: Header
 
     private func isHeader(_ record: UnsafeRawBufferPointer, line: Int) -> Bool {
@@ -225,7 +282,7 @@ public struct DelimitedReader: RecordReader {
         for kind in spec.kinds {
             for (f, field) in kind.fields.enumerated() {
                 if case .column(.name(let name)) = field.source {
-                    columnIndex[kind.index][f] = try resolve(name, kind, "field '\(field.name)'")
+                    columns[assembler.kernelStart[kind.index] + f] = try resolve(name, kind, "field '\(field.name)'")
                 }
             }
             switch kind.match {
@@ -246,14 +303,27 @@ public struct DelimitedReader: RecordReader {
                 FieldProblem(field: nil, rawValue: AssemblerText.preview(record), reason: "no record kind matches this record")
             ], values: []))
         }
-        if case .line = kind.match { return readCaptures(kind, record: record, location: location) }
+        if kind.linePattern != nil { return readCaptures(kind, record: record, location: location) }
         assembler.begin(kind)
         if kind.ignored { return assembler.finish(kind, location: location) }
-        for (f, field) in kind.fields.enumerated() {
-            guard let column = columnIndex[kind.index][f] else { continue }
+        // One validation for the whole record: UTF-8 checked once, or ASCII in any encoding.
+        var validated = UTF8Validation.isASCII(record)
+        if !validated && spec.encoding == .utf8 {
+            if let failure = UTF8Validation.check(record) {
+                return .rejected(RejectedRecord(kindIndex: kind.index, location: location, problems: [
+                    FieldProblem(field: nil, rawValue: nil, reason: failure.reason(encoding: .utf8),
+                                 byteOffset: location.byteOffset + Int64(failure.offset))
+                ], values: []))
+            }
+            validated = true
+        }
+        let first = assembler.kernelStart[kind.index]
+        for index in 0..<kind.fields.count {
+            let kernel = assembler.kernel(first + index)
+            let column = columns[first + index]
             guard column < cells.count else {
                 assembler.addProblem(FieldProblem(
-                    field: field.name, rawValue: nil,
+                    field: kind.fields[index].name, rawValue: nil,
                     reason: "the record has \(cells.count) column\(cells.count == 1 ? "" : "s"); column \(column + 1) is missing"))
                 assembler.addAbsent()
                 continue
@@ -262,12 +332,20 @@ public struct DelimitedReader: RecordReader {
             if cell.hasEscapedQuote {
                 unescape(cell, record: record)
                 let copy = unescaped
-                copy.withUnsafeBytes {
-                    assembler.add(field, raw: $0, validated: false, fileOffset: location.byteOffset + Int64(cell.start))
+                copy.withUnsafeBytes { bytes in
+                    kernel.field._withUnsafeGuaranteedRef {
+                        assembler.add($0, raw: bytes, validated: validated, fileOffset: location.byteOffset + Int64(cell.start))
+                    }
                 }
+                continue
+            }
+            let raw = UnsafeRawBufferPointer(rebasing: record[cell.start..<cell.end])
+            if kernel.simple && validated {
+                assembler.addSimple(kernel, raw: raw)
             } else {
-                let raw = UnsafeRawBufferPointer(rebasing: record[cell.start..<cell.end])
-                assembler.add(field, raw: raw, validated: false, fileOffset: location.byteOffset + Int64(cell.start))
+                kernel.field._withUnsafeGuaranteedRef {
+                    assembler.add($0, raw: raw, validated: validated, fileOffset: location.byteOffset + Int64(cell.start))
+                }
             }
         }
         return assembler.finish(kind, location: location)
@@ -302,31 +380,41 @@ public struct DelimitedReader: RecordReader {
     }
 
     private mutating func matchKind(_ record: UnsafeRawBufferPointer) -> RecordKind? {
-        var fallback: RecordKind?
-        for kind in spec.kinds {
-            guard let match = kind.match else {
-                if kind.isFallback || spec.kinds.count == 1 { fallback = kind }
-                continue
-            }
-            switch match {
-            case .column(_, let values):
-                guard let column = matchColumn[kind.index], column < cells.count,
-                      case .success(let text) = cellText(column, record: record) else { continue }
-                if values.contains(text) { return kind }
-            case .columnPattern(_, let pattern):
-                guard let column = matchColumn[kind.index], column < cells.count,
-                      case .success(let text) = cellText(column, record: record) else { continue }
-                if pattern.matchesWhole(text) { return kind }
+        var fallback: Int?
+        for index in 0..<matchers.count {
+            switch matchers[index] {
+            case .fallback:
+                fallback = index
+            case .literal(let column):
+                guard let column = column ?? matchColumn[index], column < cells.count else { continue }
+                let cell = cells[column]
+                if cell.hasEscapedQuote {
+                    guard case .success(let text) = cellText(column, record: record),
+                          matchLiterals[index].contains(where: { $0.elementsEqual(text.utf8) }) else { continue }
+                    return spec.kinds[index]
+                }
+                let bytes = ValueParser.trim(UnsafeRawBufferPointer(rebasing: record[cell.start..<cell.end]), .both)
+                if matchLiterals[index].contains(where: { $0.elementsEqual(bytes) }) { return spec.kinds[index] }
             case .columnCount(let count):
-                if cells.count == count { return kind }
-            case .line(let pattern):
-                guard pattern.mayMatch(record) else { continue }
-                if case .success(let text) = assembler.decoder.string(record), pattern.captures(in: text) != nil { return kind }
-            case .literal, .slicePattern:
+                if cells.count == count { return spec.kinds[index] }
+            case .other:
+                let kind = spec.kinds[index]
+                switch kind.match {
+                case .columnPattern(_, let pattern)?:
+                    guard let column = matchColumn[index], column < cells.count,
+                          case .success(let text) = cellText(column, record: record) else { continue }
+                    if pattern.matchesWhole(text) { return kind }
+                case .line(let pattern)?:
+                    guard pattern.mayMatch(record) else { continue }
+                    if case .success(let text) = assembler.decoder.string(record), pattern.captures(in: text) != nil { return kind }
+                default:
+                    continue
+                }
+            case .none:
                 continue
             }
         }
-        return fallback
+        return fallback.map { spec.kinds[$0] }
     }
 
     /// A cell's text, decoded and trimmed of padding.

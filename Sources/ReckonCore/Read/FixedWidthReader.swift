@@ -13,8 +13,25 @@ public struct FixedWidthReader: RecordReader {
     private var pendingLine: (bytes: [UInt8], offset: Int64, line: Int)?
     private var recordNumber = 0
     private var scalarStarts: [Int] = []
-    /// Segment boundaries for checking GB-encoded records.
+    /// Field boundaries per kind, and the filler between fields, for checking GB records.
     private let boundaries: [[Int]]
+    private let gaps: [[Range<Int>]]
+    /// Discriminators as plain data, in kind order.
+    private let matchers: ContiguousArray<KindMatcher>
+    private let literalBytes: ContiguousArray<UInt8>
+
+    struct KindMatcher {
+        let kind: Int
+        /// A literal discriminator: one of `count` values of `length` bytes at
+        /// `literalBytes[offset...]`; otherwise the kind's match is tested the slow way.
+        let isLiteral: Bool
+        let start: Int
+        let length: Int
+        let offset: Int
+        let count: Int
+        /// Takes whatever no other kind matched.
+        let isFallback: Bool
+    }
 
     public init(spec: MappingSpec, source: any ByteSource, chunkBytes: Int = 1 << 20) {
         guard case .fixedWidth(let layout) = spec.format else {
@@ -35,6 +52,34 @@ public struct FixedWidthReader: RecordReader {
             }
             return points.sorted()
         }
+        gaps = spec.kinds.map { kind in
+            var covered = [Bool](repeating: false, count: layout.recordLength)
+            for slice in kind.slices where slice.start >= 0 {
+                for position in slice.start..<(slice.start + slice.length) { covered[position] = true }
+            }
+            var gaps: [Range<Int>] = []
+            var start: Int?
+            for position in 0...layout.recordLength {
+                let inGap = position < layout.recordLength && !covered[position]
+                if inGap, start == nil { start = position }
+                if !inGap, let open = start { gaps.append(open..<position); start = nil }
+            }
+            return gaps
+        }
+        var matchers = ContiguousArray<KindMatcher>()
+        var literalBytes = ContiguousArray<UInt8>()
+        for kind in spec.kinds {
+            if case .literal(let start, let length, let values)? = kind.match {
+                matchers.append(KindMatcher(kind: kind.index, isLiteral: true, start: start, length: length,
+                                            offset: literalBytes.count, count: values.count, isFallback: false))
+                for value in values { literalBytes += value }
+            } else {
+                matchers.append(KindMatcher(kind: kind.index, isLiteral: false, start: 0, length: 0, offset: 0, count: 0,
+                                            isFallback: kind.isFallback || (kind.match == nil && spec.kinds.count == 1)))
+            }
+        }
+        self.matchers = matchers
+        self.literalBytes = literalBytes
     }
 
     public mutating func next() throws(FileFailure) -> RecordEvent? {
@@ -140,49 +185,56 @@ public struct FixedWidthReader: RecordReader {
                 reason: "the record is \(recordLength) \(layout.positions.rawValue) long; this layout's records are \(layout.recordLength) and short records are refused"))
         }
 
-        func byteIndex(_ position: Int) -> Int {
-            if !countsCharacters { return min(position, record.count) }
-            return position < scalarStarts.count ? scalarStarts[position] : record.count
-        }
-
-        guard let kind = matchKind(record, byteIndex: byteIndex) else {
+        guard let kindIndex = matchKind(record, countsCharacters: countsCharacters) else {
             if spec.unmatched == .skip { return .skipped(location) }
             return reject(nil, location, FieldProblem(field: nil, rawValue: AssemblerText.preview(record),
                                                       reason: "no record kind matches this record"))
         }
+        let kind = spec.kinds[kindIndex]
         assembler.begin(kind)
         if kind.ignored { return assembler.finish(kind, location: location) }
 
-        if case .line(let pattern) = kind.match {
+        if let pattern = kind.linePattern {
             return readCaptures(kind, pattern: pattern, record: record, location: location)
         }
 
-        // GB-family records: decode every segment between field boundaries once, so a
-        // boundary inside a character, or an undefined byte anywhere, is caught and named.
+        // GB-family records: every field boundary must fall between characters, and bytes
+        // outside the fields must decode too (the fields are decoded as they are read).
         if !isASCII && spec.encoding.trailBytesMayBeASCII && layout.positions == .bytes,
-           let problem = checkSegments(record, kind: kind, offset: offset) {
+           let problem = checkCharacterBoundaries(record, kind: kind, offset: offset) {
             return reject(kind, location, problem)
         }
 
-        for field in kind.fields {
-            guard case .slice(let start, let length) = field.source else { continue }
-            let from = byteIndex(start)
-            let to = byteIndex(start + length)
+        // Fields of an ASCII record need no decoding in any supported encoding.
+        let validated = isASCII || spec.encoding == .utf8
+        let checkBoundaries = !isASCII && spec.encoding == .utf8 && !countsCharacters
+        let first = assembler.kernelStart[kind.index]
+        for index in 0..<kind.fields.count {
+            let kernel = assembler.kernel(first + index)
+            if kernel.start < 0 { continue }
+            let from = byteIndex(kernel.start, record, countsCharacters)
+            let to = byteIndex(kernel.start + kernel.length, record, countsCharacters)
             if from >= record.count {
-                assembler.addMissing(field)
+                kernel.field._withUnsafeGuaranteedRef { assembler.addMissing($0) }
                 continue
             }
-            if !isASCII && spec.encoding == .utf8 && !countsCharacters {
+            if checkBoundaries {
                 // A boundary on a continuation byte splits a character.
-                for edge in [from, to] where edge < record.count && record[edge] & 0xC0 == 0x80 {
+                for edge in from == to ? [from] : [from, to] where edge < record.count && record[edge] & 0xC0 == 0x80 {
                     assembler.addProblem(FieldProblem(
-                        field: field.name, rawValue: AssemblerText.preview(UnsafeRawBufferPointer(rebasing: record[from..<to])),
+                        field: kind.fields[index].name, rawValue: AssemblerText.preview(UnsafeRawBufferPointer(rebasing: record[from..<to])),
                         reason: "the field boundary at position \(edge + 1) splits a multibyte character",
                         byteOffset: offset + Int64(edge)))
                 }
             }
             let raw = UnsafeRawBufferPointer(rebasing: record[from..<to])
-            assembler.add(field, raw: raw, validated: spec.encoding == .utf8, fileOffset: offset + Int64(from))
+            if kernel.simple && validated {
+                assembler.addSimple(kernel, raw: raw)
+            } else {
+                kernel.field._withUnsafeGuaranteedRef {
+                    assembler.add($0, raw: raw, validated: validated, fileOffset: offset + Int64(from))
+                }
+            }
         }
         return assembler.finish(kind, location: location)
     }
@@ -207,68 +259,100 @@ public struct FixedWidthReader: RecordReader {
         return assembler.finish(kind, location: location)
     }
 
-    private func checkSegments(_ record: UnsafeRawBufferPointer, kind: RecordKind, offset: Int64) -> FieldProblem? {
-        var scratch: [UInt8] = []
-        let points = boundaries[kind.index].map { min($0, record.count) }
-        for (from, to) in zip(points, points.dropFirst()) where to > from {
-            scratch.removeAll(keepingCapacity: true)
-            let segment = UnsafeRawBufferPointer(rebasing: record[from..<to])
-            guard let failure = assembler.decoder.decode(segment, into: &scratch) else { continue }
-            switch failure {
-            case .incompleteCharacter:
+    /// GB-family records: walks the characters once (a lead byte from 0x81 takes its trail
+    /// bytes with it) and checks that no field boundary falls inside one; bytes between
+    /// fields are decoded to be sure they are valid (fields are decoded when read).
+    private func checkCharacterBoundaries(_ record: UnsafeRawBufferPointer, kind: RecordKind, offset: Int64) -> FieldProblem? {
+        let points = boundaries[kind.index]
+        var next = 0
+        var i = 0
+        while i < record.count {
+            while next < points.count, points[next] < i {
+                let edge = points[next]
                 let owner = kind.fields.first { field in
-                    if case .slice(let s, let l) = field.source { return s < to && to <= s + l }
+                    if case .slice(let s, let l) = field.source { return s == edge || s + l == edge }
                     return false
                 }
                 return FieldProblem(
-                    field: owner?.name, rawValue: AssemblerText.preview(segment),
-                    reason: "the field boundary at position \(to + 1) splits a multibyte \(spec.encoding.rawValue.uppercased()) character",
-                    byteOffset: offset + Int64(to))
-            default:
+                    field: owner?.name, rawValue: nil,
+                    reason: "the field boundary at position \(edge + 1) splits a multibyte \(spec.encoding.rawValue.uppercased()) character",
+                    byteOffset: offset + Int64(edge))
+            }
+            if next < points.count, points[next] == i { next += 1 }
+            let lead = record[i]
+            i += lead < 0x80 ? 1 : spec.encoding.gbCharacterLength(lead: lead, next: i + 1 < record.count ? record[i + 1] : nil)
+        }
+        // Filler between fields.
+        var scratch: [UInt8] = []
+        for gap in gaps[kind.index] where gap.lowerBound < record.count {
+            let bytes = UnsafeRawBufferPointer(rebasing: record[gap.lowerBound..<min(gap.upperBound, record.count)])
+            if !UTF8Validation.isASCII(bytes), let failure = assembler.decoder.decode(bytes, into: &scratch) {
                 return FieldProblem(field: nil, rawValue: nil, reason: failure.reason(encoding: spec.encoding),
-                                    byteOffset: offset + Int64(from + failure.offset))
+                                    byteOffset: offset + Int64(gap.lowerBound + failure.offset))
             }
         }
         return nil
     }
 
-    private func matchKind(_ record: UnsafeRawBufferPointer, byteIndex: (Int) -> Int) -> RecordKind? {
-        var fallback: RecordKind?
-        for kind in spec.kinds {
-            guard let match = kind.match else {
-                if kind.isFallback || spec.kinds.count == 1 { fallback = kind }
-                continue
-            }
-            switch match {
-            case .literal(let start, let length, let values):
-                let from = byteIndex(start)
-                let to = byteIndex(start + length)
-                for value in values where Self.sliceEquals(record, from: from, to: to, value) { return kind }
-            case .slicePattern(let start, let length, let pattern):
-                let from = byteIndex(start)
-                let to = byteIndex(start + length)
-                guard from <= to else { continue }
-                let slice = UnsafeRawBufferPointer(rebasing: record[from..<to])
-                if case .success(let text) = assembler.decoder.string(slice), pattern.matchesWhole(text) { return kind }
-            case .line(let pattern):
-                guard pattern.mayMatch(record) else { continue }
-                if case .success(let text) = assembler.decoder.string(record), pattern.captures(in: text) != nil { return kind }
-            case .column, .columnPattern, .columnCount:
-                continue
+    /// The byte index of a position (a character position when the layout counts those).
+    @inline(__always)
+    private func byteIndex(_ position: Int, _ record: UnsafeRawBufferPointer, _ countsCharacters: Bool) -> Int {
+        if !countsCharacters { return min(position, record.count) }
+        return position < scalarStarts.count ? scalarStarts[position] : record.count
+    }
+
+    /// The index of the first kind whose discriminator matches (or the fallback kind).
+    private func matchKind(_ record: UnsafeRawBufferPointer, countsCharacters: Bool) -> Int? {
+        var fallback: Int?
+        let found: Int? = matchers.withUnsafeBufferPointer { matchers in
+            literalBytes.withUnsafeBufferPointer { literals in
+                for matcher in matchers {
+                    if matcher.isLiteral {
+                        let from = byteIndex(matcher.start, record, countsCharacters)
+                        for value in 0..<matcher.count {
+                            let at = matcher.offset + value * matcher.length
+                            if Self.sliceEquals(record, from: from, UnsafeBufferPointer(rebasing: literals[at..<(at + matcher.length)])) {
+                                return matcher.kind
+                            }
+                        }
+                    } else if matcher.isFallback {
+                        fallback = matcher.kind
+                    } else if slowMatch(spec.kinds[matcher.kind], record, countsCharacters: countsCharacters) {
+                        return matcher.kind
+                    }
+                }
+                return nil
             }
         }
-        return fallback
+        return found ?? fallback
+    }
+
+    /// Pattern and line discriminators.
+    private func slowMatch(_ kind: RecordKind, _ record: UnsafeRawBufferPointer, countsCharacters: Bool) -> Bool {
+        switch kind.match {
+        case .slicePattern(let start, let length, let pattern)?:
+            let from = byteIndex(start, record, countsCharacters)
+            let to = byteIndex(start + length, record, countsCharacters)
+            guard from <= to else { return false }
+            let slice = UnsafeRawBufferPointer(rebasing: record[from..<to])
+            if case .success(let text) = assembler.decoder.string(slice) { return pattern.matchesWhole(text) }
+            return false
+        case .line(let pattern)?:
+            guard pattern.mayMatch(record) else { return false }
+            if case .success(let text) = assembler.decoder.string(record) { return pattern.captures(in: text) != nil }
+            return false
+        default:
+            return false
+        }
     }
 
     /// Compares a slice with a literal, reading missing bytes of a short line as spaces.
     @inline(__always)
-    private static func sliceEquals(_ record: UnsafeRawBufferPointer, from: Int, to: Int, _ value: [UInt8]) -> Bool {
-        var index = 0
+    private static func sliceEquals(_ record: UnsafeRawBufferPointer, from: Int, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
         var position = from
         for byte in value {
             let actual = position < record.count ? record[position] : 0x20
             if actual != byte { return false }
-            index += 1
             position += 1
         }
         return true

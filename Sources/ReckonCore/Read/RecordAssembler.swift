@@ -1,25 +1,145 @@
+/// Memory for one record's values: a slot per field and an arena for text. Owned by a
+/// class so it is freed with its reader; the assembler keeps the raw pointers and touches
+/// them without reference counting.
+final class RecordStorage {
+    let slots: UnsafeMutablePointer<Slot>
+    let slotCapacity: Int
+    var arena: UnsafeMutableRawPointer
+    var arenaCapacity: Int
+    private(set) var kernels: UnsafeMutablePointer<FieldKernel> = .allocate(capacity: 1)
+    private var kernelCount = 0
+
+    func keepKernels(_ list: [FieldKernel]) {
+        kernels.deinitialize(count: kernelCount)
+        kernels.deallocate()
+        kernels = .allocate(capacity: max(list.count, 1))
+        kernels.initialize(from: list, count: list.count)
+        kernelCount = list.count
+    }
+
+    init(slotCapacity: Int, arenaCapacity: Int) {
+        self.slotCapacity = max(slotCapacity, 1)
+        slots = .allocate(capacity: self.slotCapacity)
+        slots.initialize(repeating: .empty, count: self.slotCapacity)
+        self.arenaCapacity = max(arenaCapacity, 256)
+        arena = .allocate(byteCount: self.arenaCapacity, alignment: 16)
+    }
+
+    deinit {
+        slots.deallocate()
+        arena.deallocate()
+        kernels.deinitialize(count: kernelCount)
+        kernels.deallocate()
+    }
+
+    func growArena(toHold bytes: Int) {
+        var capacity = arenaCapacity
+        while capacity < bytes { capacity *= 2 }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        grown.copyMemory(from: arena, byteCount: arenaCapacity)
+        arena.deallocate()
+        arena = grown
+        arenaCapacity = capacity
+    }
+}
+
 /// Turns one record's raw field bytes into values, collecting every problem; shared by the
 /// fixed-width, delimited and XML readers so a field means the same thing in every format.
 struct RecordAssembler {
     let spec: MappingSpec
     let decoder: TextDecoder
+    private let storage: RecordStorage
+    private let slots: UnsafeMutablePointer<Slot>
+    private var arena: UnsafeMutableRawPointer
+    private var arenaCapacity: Int
+    private var arenaUsed = 0
+    private var count = 0
     private var decoded: [UInt8] = []
-    private(set) var values: [FieldValue] = []
     private(set) var problems: [FieldProblem] = []
+    /// Every field of every kind as plain data, kind by kind; `kernelStart[k]` is where
+    /// kind k's fields begin. Kept in the storage's memory so reading one costs no
+    /// reference counting.
+    private let kernels: UnsafePointer<FieldKernel>
+    let kernelStart: [Int]
 
     init(spec: MappingSpec) {
         self.spec = spec
-        self.decoder = TextDecoder(spec.encoding)
+        decoder = TextDecoder(spec.encoding)
+        let widest = spec.kinds.map(\.fields.count).max() ?? 1
+        storage = RecordStorage(slotCapacity: widest, arenaCapacity: 4096)
+        slots = storage.slots
+        arena = storage.arena
+        arenaCapacity = storage.arenaCapacity
         decoded.reserveCapacity(4096)
+        var kernels: [FieldKernel] = []
+        var starts: [Int] = []
+        for kind in spec.kinds {
+            starts.append(kernels.count)
+            for (index, field) in kind.fields.enumerated() {
+                kernels.append(FieldKernel(
+                    plan: field.plan, start: kind.slices[index].start, length: kind.slices[index].length,
+                    trim: field.trim, required: field.required,
+                    simple: field.isPlain && !field.hasChecks && field.codeValues.isEmpty,
+                    field: Unmanaged.passUnretained(field)))
+            }
+        }
+        storage.keepKernels(kernels)
+        self.kernels = UnsafePointer(storage.kernels)
+        kernelStart = starts
     }
 
+    @inline(__always)
+    func kernel(_ index: Int) -> FieldKernel { kernels[index] }
+
     mutating func begin(_ kind: RecordKind) {
-        values.removeAll(keepingCapacity: true)
-        problems.removeAll(keepingCapacity: true)
-        values.reserveCapacity(kind.fields.count)
+        count = 0
+        arenaUsed = 0
+        if !problems.isEmpty { problems.removeAll(keepingCapacity: true) }
     }
 
     mutating func addProblem(_ problem: FieldProblem) { problems.append(problem) }
+
+    // MARK: Slots
+
+    @inline(__always)
+    mutating func put(_ slot: Slot) {
+        precondition(count < storage.slotCapacity, "more values than the kind has fields")
+        slots[count] = slot
+        count += 1
+    }
+
+    /// Keeps text bytes in the arena and puts a slot pointing at them.
+    @inline(__always)
+    mutating func putText(_ bytes: UnsafeRawBufferPointer) {
+        if arenaUsed + bytes.count > arenaCapacity {
+            storage.growArena(toHold: arenaUsed + bytes.count)
+            arena = storage.arena
+            arenaCapacity = storage.arenaCapacity
+        }
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            (arena + arenaUsed).copyMemory(from: base, byteCount: bytes.count)
+        }
+        put(.text(offset: Int32(arenaUsed), length: Int32(bytes.count)))
+        arenaUsed += bytes.count
+    }
+
+    // MARK: Fields
+
+    /// The hot path for a field with no affixes, markers, codes or checks, in bytes known
+    /// to be UTF-8: trim, parse, put. A failure goes the long way round for its message.
+    @inline(__always)
+    mutating func addSimple(_ kernel: FieldKernel, raw: UnsafeRawBufferPointer) {
+        let bytes = ValueParser.trim(raw, kernel.trim)
+        if bytes.isEmpty {
+            if kernel.required { kernel.field._withUnsafeGuaranteedRef { read($0, utf8: raw) } } else { put(.empty) }
+            return
+        }
+        switch ValueParser.parseScalar(bytes, kernel.plan) {
+        case .success(let slot?): put(slot)
+        case .success(nil): putText(bytes)
+        case .failure: kernel.field._withUnsafeGuaranteedRef { read($0, utf8: raw) }
+        }
+    }
 
     /// Reads one field from bytes in the file's encoding. `validated` says the bytes are
     /// known to be well-formed UTF-8 already (the reader checked the whole record).
@@ -30,7 +150,7 @@ struct RecordAssembler {
                 fail(field, raw: raw, reason: failure.reason(encoding: .utf8), offset: fileOffset + Int64(failure.offset))
                 return
             }
-            append(field, utf8: raw)
+            read(field, utf8: raw)
             return
         }
         decoded.removeAll(keepingCapacity: true)
@@ -39,13 +159,13 @@ struct RecordAssembler {
             return
         }
         let utf8 = decoded
-        utf8.withUnsafeBytes { append(field, utf8: $0) }
+        utf8.withUnsafeBytes { read(field, utf8: $0) }
     }
 
     /// Reads a field whose text is already a Swift string (XML values, regex captures).
     mutating func add(_ field: FieldSpec, text: String) {
         var text = text
-        text.withUTF8 { append(field, utf8: UnsafeRawBufferPointer($0)) }
+        text.withUTF8 { read(field, utf8: UnsafeRawBufferPointer($0)) }
     }
 
     /// A field with no value at all (a short line, an absent XML element).
@@ -53,60 +173,52 @@ struct RecordAssembler {
         if field.required {
             problems.append(FieldProblem(field: field.name, rawValue: nil, reason: "required value is missing"))
         }
-        values.append(.empty)
+        put(.empty)
     }
 
     /// A placeholder for a field already reported as a problem.
-    mutating func addAbsent() { values.append(.empty) }
+    mutating func addAbsent() { put(.empty) }
 
-    private mutating func append(_ field: FieldSpec, utf8: UnsafeRawBufferPointer) {
-        switch ValueParser.read(utf8, field: field) {
-        case .success(let value):
-            values.append(value)
-        case .failure(let failure):
+    private mutating func read(_ field: FieldSpec, utf8: UnsafeRawBufferPointer) {
+        if let failure = field.read(fromUTF8: utf8, into: &self) {
             problems.append(FieldProblem(field: field.name, rawValue: String(decoding: utf8, as: UTF8.self), reason: failure.reason))
-            values.append(.empty)
+            put(.empty)
         }
     }
 
     private mutating func fail(_ field: FieldSpec, raw: UnsafeRawBufferPointer, reason: String, offset: Int64) {
         problems.append(FieldProblem(field: field.name, rawValue: Self.lossy(raw), reason: reason, byteOffset: offset))
-        values.append(.empty)
+        put(.empty)
     }
 
-    /// Applies C/D sign indicators once every field is in, and returns the record.
+    // MARK: The record
+
+    /// Applies C/D sign indicators once every field is in, and returns the record: a view
+    /// of the slots when it passed, an owned copy with its problems when it did not.
     mutating func finish(_ kind: RecordKind, location: RecordLocation) -> RecordEvent {
-        for (index, field) in kind.fields.enumerated() {
-            let rule: SignRule
-            switch field.type {
-            case .decimal(let format): rule = format.sign
-            case .integer(let format): rule = format.sign
-            default: continue
-            }
-            guard case .indicator(let indicatorName, let negative, let positive) = rule,
-                  let indicatorIndex = kind.fieldIndex(named: indicatorName) else { continue }
-            let indicator = values[indicatorIndex].description
-            let isNegative = negative.contains(indicator)
-            if !isNegative && !positive.isEmpty && !positive.contains(indicator) {
-                if !values[indicatorIndex].isEmpty || !values[index].isEmpty {
-                    problems.append(FieldProblem(
-                        field: indicatorName, rawValue: indicator,
-                        reason: "is not a sign indicator (expected \((negative + positive).joined(separator: " or ")))"))
-                }
+        precondition(count == kind.fields.count, "every field gets exactly one value")
+        let view = RecordView(kind: kind, location: location, slots: UnsafePointer(slots), arena: UnsafeRawPointer(arena))
+        for sign in kind.signIndicators {
+            let indicator = view[sign.indicator].description
+            let isNegative = sign.negative.contains(indicator)
+            if !isNegative && !sign.positive.isEmpty && !sign.positive.contains(indicator) {
+                if case .empty = slots[sign.indicator], case .empty = slots[sign.amount] { continue }
+                problems.append(FieldProblem(
+                    field: kind.fields[sign.indicator].name, rawValue: indicator,
+                    reason: "is not a sign indicator (expected \((sign.negative + sign.positive).joined(separator: " or ")))"))
                 continue
             }
             if isNegative {
-                switch values[index] {
-                case .decimal(let amount): values[index] = .decimal(DecimalAmount(units: -amount.units, scale: amount.scale))
-                case .integer(let n): values[index] = .integer(-n)
+                switch slots[sign.amount] {
+                case .decimal(let amount): slots[sign.amount] = .decimal(DecimalAmount(units: -amount.units, scale: amount.scale))
+                case .integer(let n): slots[sign.amount] = .integer(-n)
                 default: break
                 }
             }
         }
-        if problems.isEmpty {
-            return .record(ParsedRecord(kindIndex: kind.index, location: location, values: values))
-        }
-        return .rejected(RejectedRecord(kindIndex: kind.index, location: location, problems: problems, values: values))
+        if problems.isEmpty { return .record(view) }
+        return .rejected(RejectedRecord(kindIndex: kind.index, location: location, problems: problems,
+                                        values: view.materialize().values))
     }
 
     /// Bytes shown in a message even when they do not decode.
@@ -117,6 +229,20 @@ struct RecordAssembler {
         }
         return raw.count > 200 ? text + "…" : text
     }
+}
+
+/// One field's reading instructions as plain data.
+struct FieldKernel: Sendable {
+    let plan: ValuePlan
+    /// Fixed-width slice (start -1 for other sources).
+    let start: Int
+    let length: Int
+    let trim: TrimRule
+    let required: Bool
+    /// Only trimming and the typed parse apply (no affixes, markers, extract, codes or checks).
+    let simple: Bool
+    /// The field itself, for the long way round; kept alive by the spec the reader holds.
+    let field: Unmanaged<FieldSpec>
 }
 
 /// Checks the first bytes of a file for byte order marks: a UTF-8 BOM is dropped from UTF-8
@@ -149,7 +275,8 @@ public struct TextFieldAssembler {
 
     public init(spec: MappingSpec) { assembler = RecordAssembler(spec: spec) }
 
-    /// `values` holds one entry per field of `kind`; nil where the file had no value.
+    /// `values` holds one entry per field of `kind`; nil where the file had no value. A
+    /// passed record is returned as a view valid until the next call.
     public mutating func event(_ kind: RecordKind, values: [String?], location: RecordLocation) -> RecordEvent {
         precondition(values.count == kind.fields.count)
         assembler.begin(kind)

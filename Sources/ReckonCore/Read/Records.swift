@@ -47,7 +47,7 @@ public struct FieldProblem: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A record that was read and passed every check.
+/// A record that was read and passed every check, owned (see ``RecordView/materialize()``).
 public struct ParsedRecord: Sendable {
     public let kindIndex: Int
     public let location: RecordLocation
@@ -72,8 +72,10 @@ public struct RejectedRecord: Sendable {
     public let values: [FieldValue]
 }
 
-public enum RecordEvent: Sendable {
-    case record(ParsedRecord)
+/// What a reader found next. A passed record is a view into the reader's memory, valid
+/// until the reader's next call.
+public enum RecordEvent {
+    case record(RecordView)
     case rejected(RejectedRecord)
     /// A line the spec says to pass over: preamble, blank, or unmatched under `unmatched: skip`.
     case skipped(RecordLocation)

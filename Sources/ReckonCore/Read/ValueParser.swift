@@ -1,6 +1,6 @@
 /// Field values from bytes: trimming, affixes, empty markers, then the typed parse and the
-/// checks. Works on UTF-8 bytes (callers decode other encodings first) with no allocation
-/// on the success path except for text values.
+/// checks. Works on UTF-8 bytes (callers decode other encodings first) and writes into the
+/// record assembler's slots, so a value costs no allocation unless it is kept.
 enum ValueParser {
     /// Why one field's value was refused: reads after "field 'x' = '…': ".
     struct Failure: Error, ExpressibleByStringInterpolation {
@@ -9,86 +9,100 @@ enum ValueParser {
         init(stringInterpolation: DefaultStringInterpolation) { reason = String(stringInterpolation: stringInterpolation) }
     }
 
-    /// The full treatment of one field's raw UTF-8 bytes.
-    static func read(_ raw: UnsafeRawBufferPointer, field: FieldSpec) -> Result<FieldValue, Failure> {
-        var bytes = trim(raw, field.trim)
-        if !field.strip.isEmpty {
-            bytes = stripAffixes(bytes, field.strip, trimRule: field.trim)
-        }
-        if let extract = field.extract {
-            let text = String(decoding: bytes, as: UTF8.self)
-            let captured = extract.captures(in: text)?.dropFirst().first ?? nil
-            guard let captured, !captured.isEmpty else {
-                return field.required ? .failure("required value not found by extract '\(extract.source)'") : .success(.empty)
-            }
-            var copy = Array(captured.utf8)
-            return copy.withUnsafeMutableBytes { read(UnsafeRawBufferPointer($0), extracted: field) }
-        }
-        return typed(bytes, field: field)
-    }
-
-    /// Continues `read` on a value `extract` pulled out of free text.
-    private static func read(_ bytes: UnsafeRawBufferPointer, extracted field: FieldSpec) -> Result<FieldValue, Failure> {
-        typed(trim(bytes, .both), field: field)
-    }
-
-    private static func typed(_ bytes: UnsafeRawBufferPointer, field: FieldSpec) -> Result<FieldValue, Failure> {
-        if bytes.isEmpty || isEmptyMarker(bytes, field.emptyMarkers) {
-            return field.required ? .failure("required value is missing") : .success(.empty)
-        }
-        let value: FieldValue
-        switch parseTyped(bytes, type: field.type) {
-        case .success(let parsed): value = parsed
-        case .failure(let failure): return .failure(failure)
-        }
-        return check(value, bytes: bytes, field: field)
-    }
-
-    /// The typed parse alone (also used for `min`/`max` literals in specs).
+    /// The typed parse alone, for `min`/`max` literals in specs and for tests.
     static func parseTyped(_ bytes: UnsafeRawBufferPointer, type: FieldType) -> Result<FieldValue, Failure> {
-        switch type {
+        (type.dateTimeFormat?.tokens ?? []).withUnsafeBufferPointer { tokens in
+            switch parseScalar(bytes, ValuePlan(type, tokens: tokens)) {
+            case .success(let slot?): return .success(slot.value)
+            case .success(nil): return .success(.text(String(decoding: bytes, as: UTF8.self)))
+            case .failure(let failure): return .failure(failure)
+            }
+        }
+    }
+
+    /// The typed parse on a plan: the value for every type but string, for which it is nil
+    /// (the caller keeps the bytes). Failure reasons are short; ``explained(_:field:)`` adds
+    /// the expected format.
+    @inline(__always)
+    static func parseScalar(_ bytes: UnsafeRawBufferPointer, _ plan: ValuePlan) -> Result<Slot?, Failure> {
+        switch plan.tag {
         case .string:
-            return .success(.text(String(decoding: bytes, as: UTF8.self)))
-        case .integer(let format):
-            switch parseDecimalDigits(bytes, scale: 0, implied: true, point: 0, thousands: format.thousands, sign: format.sign) {
+            return .success(nil)
+        case .integer:
+            switch parseDecimalDigits(bytes, plan) {
             case .success(let units): return .success(.integer(units))
             case .failure(let failure): return .failure(failure)
             }
-        case .decimal(let format):
-            switch parseDecimalDigits(bytes, scale: format.scale, implied: format.implied, point: format.point,
-                                      thousands: format.thousands, sign: format.sign) {
-            case .success(let units): return .success(.decimal(DecimalAmount(units: units, scale: format.scale)))
+        case .decimal:
+            switch parseDecimalDigits(bytes, plan) {
+            case .success(let units): return .success(.decimal(DecimalAmount(units: units, scale: plan.scale)))
             case .failure(let failure): return .failure(failure)
             }
-        case .date(let format):
-            guard let parts = format.parse(bytes), let date = parts.date else {
-                return .failure("not a date in the format \(format.pattern)")
-            }
+        case .date:
+            guard let date = DateTimeFormat.parse(bytes, tokens: plan.tokens)?.date else { return .failure("not a date") }
             return .success(.date(date))
-        case .time(let format):
-            guard let parts = format.parse(bytes), let time = parts.time else {
-                return .failure("not a time in the format \(format.pattern)")
-            }
+        case .time:
+            guard let time = DateTimeFormat.parse(bytes, tokens: plan.tokens)?.time else { return .failure("not a time") }
             return .success(.time(time))
-        case .dateTime(let format):
-            guard let parts = format.parse(bytes), let date = parts.date, let time = parts.time else {
-                return .failure("not a date-time in the format \(format.pattern)")
+        case .dateTime:
+            guard let parts = DateTimeFormat.parse(bytes, tokens: plan.tokens), let date = parts.date, let time = parts.time else {
+                return .failure("not a date-time")
             }
             return .success(.dateTime(DateTime(date: date, time: time, utcOffsetMinutes: parts.utcOffsetMinutes)))
         }
     }
 
+    /// The field-aware reason for a failed typed parse.
+    static func explained(_ failure: Failure, field: FieldSpec) -> Failure {
+        guard let format = field.type.dateTimeFormat else { return failure }
+        return "\(failure.reason) in the format \(format.pattern)"
+    }
+
+    /// Up to 18 ASCII digits as a number, eight at a time (SWAR: Lemire's digit parsing),
+    /// or nil if any byte is not a digit.
+    @inline(__always)
+    static func plainDigits(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var units: Int64 = 0
+        var index = 0
+        let count = bytes.count
+        while count - index >= 8 {
+            let chunk = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            // Every byte is 0x30…0x39.
+            guard (((chunk &+ 0x4646_4646_4646_4646) | (chunk &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080) == 0 else {
+                return nil
+            }
+            var value = chunk &- 0x3030_3030_3030_3030
+            value = (value &* 10) &+ (value >> 8)
+            value = (((value & 0x0000_00FF_0000_00FF) &* 0x000F_4240_0000_0064)
+                &+ (((value >> 16) & 0x0000_00FF_0000_00FF) &* 0x0000_2710_0000_0001)) >> 32
+            units = units &* 100_000_000 &+ Int64(value)
+            index += 8
+        }
+        while index < count {
+            let digit = bytes[index] &- 0x30
+            if digit > 9 { return nil }
+            units = units &* 10 &+ Int64(digit)
+            index += 1
+        }
+        return units
+    }
+
     /// Digits with an optional point, thousands separators and sign, into units of
     /// 10^-scale. More non-zero decimals than `scale` is an error: money is never rounded
     /// on the way in.
-    static func parseDecimalDigits(_ bytes: UnsafeRawBufferPointer, scale: Int, implied: Bool, point: UInt8,
-                                   thousands: UInt8?, sign: SignRule) -> Result<Int64, Failure> {
+    static func parseDecimalDigits(_ bytes: UnsafeRawBufferPointer, _ plan: ValuePlan) -> Result<Int64, Failure> {
+        // Fast path: up to 18 plain digits (implied decimals, zero-padded integers) cannot
+        // overflow and need no sign or separator handling.
+        if plan.implied && bytes.count <= 18 && !bytes.isEmpty, let units = plainDigits(bytes) {
+            return .success(units)
+        }
+        let scale = plan.scale, implied = plan.implied, point = plan.point
         var start = 0
         var end = bytes.count
         var negative = false
         let minus = UInt8(ascii: "-"), plus = UInt8(ascii: "+")
         if end > 0, bytes[0] == minus || bytes[0] == plus {
-            switch sign {
+            switch plan.sign {
             case .leading, .any: break
             case .trailing: return .failure("a leading sign is not allowed (the sign trails)")
             case .unsigned, .indicator: return .failure("a sign is not allowed here")
@@ -96,7 +110,7 @@ enum ValueParser {
             negative = bytes[0] == minus
             start = 1
         } else if end > 0, bytes[end - 1] == minus || bytes[end - 1] == plus {
-            switch sign {
+            switch plan.sign {
             case .trailing, .any: break
             case .leading: return .failure("a trailing sign is not allowed (the sign leads)")
             case .unsigned, .indicator: return .failure("a sign is not allowed here")
@@ -131,7 +145,7 @@ enum ValueParser {
             } else if byte == point && !implied && point != 0 {
                 if sawPoint { return .failure("has two decimal points") }
                 sawPoint = true
-            } else if let thousands, byte == thousands, sawDigit, !sawPoint {
+            } else if plan.hasThousands, byte == plan.thousands, sawDigit, !sawPoint {
                 // Grouping separators carry no value.
             } else {
                 return .failure("unexpected character '\(printable(byte))' in a number")
@@ -147,43 +161,6 @@ enum ValueParser {
             }
         }
         return .success(negative ? -units : units)
-    }
-
-    /// Checks that apply after the value parsed.
-    private static func check(_ value: FieldValue, bytes: UnsafeRawBufferPointer, field: FieldSpec) -> Result<FieldValue, Failure> {
-        var value = value
-        if case .text(let text) = value {
-            if let codes = field.codes {
-                if let mapped = codes[text] {
-                    value = .text(mapped)
-                } else if !field.keepUnmappedCodes {
-                    let listed = codes.keys.sorted().prefix(8).joined(separator: ", ")
-                    return .failure("code '\(text)' is not in the code map (\(listed)\(codes.count > 8 ? ", …" : ""))")
-                }
-            }
-            if field.minLength != nil || field.maxLength != nil {
-                let length = UTF8Validation.isASCII(bytes) ? bytes.count : text.unicodeScalars.count
-                if let minimum = field.minLength, length < minimum {
-                    return .failure("is \(length) characters; at least \(minimum) required")
-                }
-                if let maximum = field.maxLength, length > maximum {
-                    return .failure("is \(length) characters; at most \(maximum) allowed")
-                }
-            }
-            if let pattern = field.pattern, !pattern.matchesWhole(text) {
-                return .failure("does not match the pattern \(pattern.source)")
-            }
-        } else if let pattern = field.pattern {
-            let text = String(decoding: bytes, as: UTF8.self)
-            if !pattern.matchesWhole(text) { return .failure("does not match the pattern \(pattern.source)") }
-        }
-        if let minimum = field.minimum, FieldValueOrder.less(value, minimum) {
-            return .failure("is below the minimum \(minimum)")
-        }
-        if let maximum = field.maximum, FieldValueOrder.less(maximum, value) {
-            return .failure("is above the maximum \(maximum)")
-        }
-        return .success(value)
     }
 
     // MARK: Byte helpers
@@ -246,7 +223,6 @@ enum ValueParser {
     }
 }
 
-/// Ordering of two values of the same type, for `min`/`max` checks.
 enum FieldValueOrder {
     static func less(_ a: FieldValue, _ b: FieldValue) -> Bool {
         switch (a, b) {
@@ -258,5 +234,117 @@ enum FieldValueOrder {
         case (.text(let x), .text(let y)): return x < y
         default: return false
         }
+    }
+}
+
+extension Slot {
+    /// The owned value of a non-text slot.
+    var value: FieldValue {
+        switch self {
+        case .empty, .text, .code: return .empty
+        case .integer(let n): return .integer(n)
+        case .decimal(let d): return .decimal(d)
+        case .date(let d): return .date(d)
+        case .time(let t): return .time(t)
+        case .dateTime(let t): return .dateTime(t)
+        }
+    }
+}
+
+extension FieldSpec {
+    /// Reads one value from UTF-8 into the assembler's next slot: trim, affixes, extraction,
+    /// empty markers, the typed parse, codes and checks. Returns why it was refused, if it
+    /// was. A method, so the spec's arrays are borrowed from `self`, not retained.
+    func read(fromUTF8 raw: UnsafeRawBufferPointer, into assembler: inout RecordAssembler) -> ValueParser.Failure? {
+        var bytes = ValueParser.trim(raw, trim)
+        if !isPlain {
+            if !strip.isEmpty {
+                bytes = ValueParser.stripAffixes(bytes, strip, trimRule: trim)
+            }
+            if let extract {
+                let text = String(decoding: bytes, as: UTF8.self)
+                let captured = extract.captures(in: text)?.dropFirst().first ?? nil
+                guard let captured, !captured.isEmpty else {
+                    if required { return "required value not found by extract '\(extract.source)'" }
+                    assembler.put(.empty)
+                    return nil
+                }
+                var copy = Array(captured.utf8)
+                return copy.withUnsafeMutableBytes { typed(ValueParser.trim(UnsafeRawBufferPointer($0), .both), into: &assembler) }
+            }
+        }
+        return typed(bytes, into: &assembler)
+    }
+
+    private func typed(_ bytes: UnsafeRawBufferPointer, into assembler: inout RecordAssembler) -> ValueParser.Failure? {
+        if bytes.isEmpty || (!emptyMarkers.isEmpty && ValueParser.isEmptyMarker(bytes, emptyMarkers)) {
+            if required { return "required value is missing" }
+            assembler.put(.empty)
+            return nil
+        }
+        var slot: Slot?
+        if !codeValues.isEmpty {
+            // Look the code up by its bytes: no string is made for a known code.
+            if let index = codeIndex(bytes) {
+                slot = .code(Int32(index))
+            } else if !keepUnmappedCodes {
+                let listed = (codes ?? [:]).keys.sorted().prefix(8).joined(separator: ", ")
+                return "code '\(String(decoding: bytes, as: UTF8.self))' is not in the code map (\(listed)\((codes?.count ?? 0) > 8 ? ", …" : ""))"
+            }
+        } else {
+            switch ValueParser.parseScalar(bytes, plan) {
+            case .success(let parsed): slot = parsed
+            case .failure(let failure): return ValueParser.explained(failure, field: self)
+            }
+        }
+        if hasChecks, let failure = check(slot, bytes: bytes) { return failure }
+        if let slot { assembler.put(slot) } else { assembler.putText(bytes) }
+        return nil
+    }
+
+    /// The index of a partner code in the code map, compared byte by byte.
+    @inline(__always)
+    func codeIndex(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        codeBytes.withUnsafeBufferPointer { table -> Int? in
+            var start = 0
+            for (index, end) in codeEnds.enumerated() {
+                defer { start = end }
+                guard end - start == bytes.count else { continue }
+                var equal = true
+                for i in 0..<bytes.count where table[start + i] != bytes[i] { equal = false; break }
+                if equal { return index }
+            }
+            return nil
+        }
+    }
+
+    /// Checks beyond the type: length, pattern (on the text as written), range.
+    private func check(_ slot: Slot?, bytes: UnsafeRawBufferPointer) -> ValueParser.Failure? {
+        if case .string = type, minLength != nil || maxLength != nil {
+            let length = UTF8Validation.isASCII(bytes) ? bytes.count : String(decoding: bytes, as: UTF8.self).unicodeScalars.count
+            if let minLength, length < minLength { return "is \(length) characters; at least \(minLength) required" }
+            if let maxLength, length > maxLength { return "is \(length) characters; at most \(maxLength) allowed" }
+        }
+        if let pattern, !pattern.matchesWhole(utf8: bytes) {
+            return "does not match the pattern \(pattern.source)"
+        }
+        if let slot, minimum != nil || maximum != nil {
+            // Integers and decimals compare as units; dates and times as values.
+            var units: Int64?
+            switch slot {
+            case .integer(let n): units = n
+            case .decimal(let d): units = d.units
+            default: units = nil
+            }
+            if let units, minimumUnits != nil || maximumUnits != nil {
+                if let low = minimumUnits, units < low { return "is below the minimum \(minimum!)" }
+                if let high = maximumUnits, units > high { return "is above the maximum \(maximum!)" }
+                return nil
+            }
+            let value = slot.value
+            if let minimum, FieldValueOrder.less(value, minimum) { return "is below the minimum \(minimum)" }
+            if let maximum, FieldValueOrder.less(maximum, value) { return "is above the maximum \(maximum)" }
+        }
+        return nil
     }
 }

@@ -151,7 +151,7 @@ public struct XMLValuePath: Hashable, Sendable {
 
 // MARK: Record kinds
 
-public struct RecordKind: Sendable {
+public final class RecordKind: Sendable {
     public let name: String
     public let index: Int
     /// How the kind is told apart; nil for a spec's only kind and for XML kinds (their path
@@ -167,6 +167,57 @@ public struct RecordKind: Sendable {
     /// Counted but not type-checked: fillers, banners, blocking records.
     public let ignored: Bool
     public let event: CanonicalEvent?
+    /// Amounts whose sign comes from an indicator field, resolved to field indexes once.
+    let signIndicators: [SignIndicator]
+    /// Fixed-width: each field's 0-based start and length (-1 for other sources).
+    let slices: [FieldSlice]
+    /// The pattern when the kind is matched by a whole-line pattern (fields from captures).
+    let linePattern: SpecRegex?
+
+    struct FieldSlice: Sendable {
+        let start: Int
+        let length: Int
+    }
+
+    struct SignIndicator: Sendable {
+        let amount: Int
+        let indicator: Int
+        let negative: [String]
+        let positive: [String]
+    }
+
+    public init(name: String, index: Int, match: RecordMatch?, isFallback: Bool, xmlPath: [XMLStep]?,
+                fields: [FieldSpec], minOccurs: Int, maxOccurs: Int?, ignored: Bool, event: CanonicalEvent?) {
+        self.name = name
+        self.index = index
+        self.match = match
+        self.isFallback = isFallback
+        self.xmlPath = xmlPath
+        self.fields = fields
+        self.minOccurs = minOccurs
+        self.maxOccurs = maxOccurs
+        self.ignored = ignored
+        self.event = event
+        var indicators: [SignIndicator] = []
+        for (index, field) in fields.enumerated() {
+            let rule: SignRule
+            switch field.type {
+            case .decimal(let format): rule = format.sign
+            case .integer(let format): rule = format.sign
+            default: continue
+            }
+            if case .indicator(let name, let negative, let positive) = rule,
+               let indicator = fields.firstIndex(where: { $0.name == name }) {
+                indicators.append(SignIndicator(amount: index, indicator: indicator, negative: negative, positive: positive))
+            }
+        }
+        signIndicators = indicators
+        if case .line(let pattern)? = match { linePattern = pattern } else { linePattern = nil }
+        slices = fields.map { field in
+            if case .slice(let start, let length) = field.source { return FieldSlice(start: start, length: length) }
+            return FieldSlice(start: -1, length: 0)
+        }
+    }
 
     public func fieldIndex(named name: String) -> Int? { fields.firstIndex { $0.name == name } }
 }
@@ -189,7 +240,9 @@ public enum RecordMatch: Sendable {
 
 // MARK: Fields
 
-public struct FieldSpec: Sendable {
+// Immutable after init; the only non-Sendable member is the token storage, written once in
+// init and read-only after.
+public final class FieldSpec: @unchecked Sendable {
     public let name: String
     public let source: FieldSource
     public let type: FieldType
@@ -212,6 +265,72 @@ public struct FieldSpec: Sendable {
     /// With `codes`: keep a code the map does not list instead of rejecting the record.
     public let keepUnmappedCodes: Bool
     public let padding: Padding
+
+    /// The code map as one run of UTF-8 keys (`codeEnds` marks where each ends) and their
+    /// values, scanned linearly: faster than hashing for the handful of codes files use.
+    let codeBytes: [UInt8]
+    let codeEnds: [Int]
+    let codeValues: [FieldValue]
+    let codeValueUTF8: [[UInt8]]
+    /// Only trimming stands between the raw bytes and the typed parse.
+    let isPlain: Bool
+    /// Some check beyond the type applies (length, pattern, range).
+    let hasChecks: Bool
+    /// The type as plain data, so the per-value parse copies no enum payloads.
+    let plan: ValuePlan
+    /// Integer and decimal bounds in units of the field's scale (so checks compare Int64s).
+    let minimumUnits: Int64?
+    let maximumUnits: Int64?
+    private let tokenStorage: UnsafeMutableBufferPointer<DateTimeFormat.Token>
+
+    public init(name: String, source: FieldSource, type: FieldType, trim: TrimRule, strip: [[UInt8]],
+                emptyMarkers: [[UInt8]], extract: SpecRegex?, required: Bool, pattern: SpecRegex?,
+                minimum: FieldValue?, maximum: FieldValue?, minLength: Int?, maxLength: Int?,
+                codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding) {
+        self.name = name
+        self.source = source
+        self.type = type
+        self.trim = trim
+        self.strip = strip
+        self.emptyMarkers = emptyMarkers
+        self.extract = extract
+        self.required = required
+        self.pattern = pattern
+        self.minimum = minimum
+        self.maximum = maximum
+        self.minLength = minLength
+        self.maxLength = maxLength
+        self.codes = codes
+        self.keepUnmappedCodes = keepUnmappedCodes
+        self.padding = padding
+        var codeBytes: [UInt8] = [], codeEnds: [Int] = [], codeValues: [FieldValue] = []
+        for (code, value) in (codes ?? [:]).sorted(by: { $0.key < $1.key }) {
+            codeBytes += Array(code.utf8)
+            codeEnds.append(codeBytes.count)
+            codeValues.append(.text(value))
+        }
+        self.codeBytes = codeBytes
+        self.codeEnds = codeEnds
+        self.codeValues = codeValues
+        codeValueUTF8 = codeValues.map { Array($0.description.utf8) }
+        isPlain = strip.isEmpty && emptyMarkers.isEmpty && extract == nil
+        hasChecks = pattern != nil || minimum != nil || maximum != nil || minLength != nil || maxLength != nil
+        func units(_ bound: FieldValue?) -> Int64? {
+            switch (bound, type) {
+            case (.integer(let n)?, .integer): return n
+            case (.decimal(let d)?, .decimal(let f)) where d.scale <= f.scale: return d.rescaled(to: f.scale)?.units
+            default: return nil
+            }
+        }
+        minimumUnits = units(minimum)
+        maximumUnits = units(maximum)
+        let tokens = type.dateTimeFormat?.tokens ?? []
+        tokenStorage = .allocate(capacity: tokens.count)
+        _ = tokenStorage.initialize(from: tokens)
+        plan = ValuePlan(type, tokens: UnsafeBufferPointer(tokenStorage))
+    }
+
+    deinit { tokenStorage.deallocate() }
 }
 
 public enum FieldSource: Sendable {
@@ -340,4 +459,55 @@ public struct SpecExample: Sendable {
     public let sums: [(kind: String, field: String, total: Int64)]
     /// The file must fail as a whole with a message containing this text.
     public let failure: String?
+}
+
+/// A field type as plain data for the hot path: no member is reference counted, so readers
+/// copy it freely. `tokens` points at memory its owner (a ``FieldSpec``) keeps alive.
+struct ValuePlan: @unchecked Sendable {
+    enum Tag: Sendable { case string, integer, decimal, date, time, dateTime }
+    enum Sign: Sendable { case leading, trailing, any, unsigned, indicator }
+
+    let tag: Tag
+    let scale: Int
+    let implied: Bool
+    let point: UInt8
+    let thousands: UInt8
+    let hasThousands: Bool
+    let sign: Sign
+    let tokens: UnsafeBufferPointer<DateTimeFormat.Token>
+
+    init(_ type: FieldType, tokens: UnsafeBufferPointer<DateTimeFormat.Token>) {
+        var scale = 0, implied = true, point: UInt8 = 0, thousands: UInt8? = nil, rule = SignRule.leading
+        switch type {
+        case .string: tag = .string
+        case .integer(let f): tag = .integer; thousands = f.thousands; rule = f.sign
+        case .decimal(let f):
+            tag = .decimal; scale = f.scale; implied = f.implied; point = f.point; thousands = f.thousands; rule = f.sign
+        case .date: tag = .date
+        case .time: tag = .time
+        case .dateTime: tag = .dateTime
+        }
+        self.scale = scale
+        self.implied = implied
+        self.point = point
+        self.thousands = thousands ?? 0
+        self.hasThousands = thousands != nil
+        switch rule {
+        case .leading: sign = .leading
+        case .trailing: sign = .trailing
+        case .any: sign = .any
+        case .unsigned: sign = .unsigned
+        case .indicator: sign = .indicator
+        }
+        self.tokens = tokens
+    }
+}
+
+extension FieldType {
+    var dateTimeFormat: DateTimeFormat? {
+        switch self {
+        case .date(let f), .time(let f), .dateTime(let f): return f
+        default: return nil
+        }
+    }
 }

@@ -6,10 +6,13 @@ public final class SpecRegex: @unchecked Sendable, CustomStringConvertible {
     /// ASCII bytes every match must start with when the pattern is anchored (`^abc…`), so
     /// most non-matching lines are turned away without running the regex.
     let anchoredPrefix: [UInt8]
+    /// The byte-level matcher, when the pattern is simple enough for it.
+    private let simple: SimplePattern?
 
     public init(_ source: String) throws {
         self.source = source
         self.regex = try Regex(source)
+        simple = SimplePattern(source)
         var prefix: [UInt8] = []
         if source.hasPrefix("^") {
             for byte in source.utf8.dropFirst() {
@@ -32,7 +35,17 @@ public final class SpecRegex: @unchecked Sendable, CustomStringConvertible {
 
     /// True when the whole of `text` matches.
     public func matchesWhole(_ text: String) -> Bool {
-        (try? regex.wholeMatch(in: text)) != nil
+        if let simple {
+            var text = text
+            return text.withUTF8 { simple.matchesWhole(UnsafeRawBufferPointer($0)) }
+        }
+        return (try? regex.wholeMatch(in: text)) != nil
+    }
+
+    /// True when the whole of the UTF-8 `bytes` match.
+    public func matchesWhole(utf8 bytes: UnsafeRawBufferPointer) -> Bool {
+        if let simple { return simple.matchesWhole(bytes) }
+        return (try? regex.wholeMatch(in: String(decoding: bytes, as: UTF8.self))) != nil
     }
 
     /// The capture groups of the first match in `text` (index 0 is the whole match), or nil.

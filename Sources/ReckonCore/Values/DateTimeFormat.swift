@@ -121,11 +121,17 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses ASCII bytes; nil when they do not fit the layout or name no real date/time.
     public func parse(_ bytes: UnsafeRawBufferPointer) -> Parts? {
+        tokens.withUnsafeBufferPointer { Self.parse(bytes, tokens: $0) }
+    }
+
+    /// The parse itself, over tokens the caller keeps alive (readers hold them in plain
+    /// memory so the per-value loop does no reference counting).
+    static func parse(_ bytes: UnsafeRawBufferPointer, tokens: UnsafeBufferPointer<Token>) -> Parts? {
         var i = 0
         let n = bytes.count
         var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, nanos = 0
         var offset: Int?
-
+        var hasDate = false, hasTime = false
         @inline(__always) func digits(_ count: Int) -> Int? {
             guard i + count <= n else { return nil }
             var value = 0
@@ -146,11 +152,11 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
 
         for token in tokens {
             switch token {
-            case .year4: guard let v = digits(4) else { return nil }; year = v
-            case .year2: guard let v = digits(2) else { return nil }; year = v < 70 ? 2000 + v : 1900 + v
+            case .year4: guard let v = digits(4) else { return nil }; year = v; hasDate = true
+            case .year2: guard let v = digits(2) else { return nil }; year = v < 70 ? 2000 + v : 1900 + v; hasDate = true
             case .month: guard let v = digits(2) else { return nil }; month = v
             case .day: guard let v = digits(2) else { return nil }; day = v
-            case .hour: guard let v = digits(2) else { return nil }; hour = v
+            case .hour: guard let v = digits(2) else { return nil }; hour = v; hasTime = true
             case .minute: guard let v = digits(2) else { return nil }; minute = v
             case .second: guard let v = digits(2) else { return nil }; second = v
             case .fraction(let count): guard let v = fraction(count) else { return nil }; nanos = v
@@ -173,7 +179,7 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
                     if i < n, bytes[i] == UInt8(ascii: ":") { i += 1 }
                     guard let m = digits(2), h <= 18, m <= 59 else { return nil }
                     offset = (negative ? -1 : 1) * (h * 60 + m)
-                } else if token == .offset {
+                } else if case .offset = token {
                     return nil
                 }
             case .literal(let c):

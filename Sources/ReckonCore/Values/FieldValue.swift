@@ -1,17 +1,22 @@
 /// A calendar date with no time zone: business dates, due dates, booking dates.
 public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let year: Int
-    public let month: Int
-    public let day: Int
+    // Packed: a date is copied with every record, so it stays four bytes.
+    private let storedYear: Int16
+    private let storedMonth: UInt8
+    private let storedDay: UInt8
+
+    public var year: Int { Int(storedYear) }
+    public var month: Int { Int(storedMonth) }
+    public var day: Int { Int(storedDay) }
 
     /// Returns nil unless the triple names a real day of the proleptic Gregorian calendar
     /// (years 1–9999).
     public init?(year: Int, month: Int, day: Int) {
         guard (1...9999).contains(year), (1...12).contains(month),
               day >= 1, day <= CivilDate.daysIn(month: month, year: year) else { return nil }
-        self.year = year
-        self.month = month
-        self.day = day
+        storedYear = Int16(year)
+        storedMonth = UInt8(month)
+        storedDay = UInt8(day)
     }
 
     public static func isLeap(_ year: Int) -> Bool {
@@ -38,19 +43,24 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
 /// A wall-clock time of day, to the nanosecond.
 public struct TimeOfDay: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let hour: Int
-    public let minute: Int
-    public let second: Int
-    public let nanosecond: Int
+    private let storedHour: UInt8
+    private let storedMinute: UInt8
+    private let storedSecond: UInt8
+    private let storedNanosecond: UInt32
+
+    public var hour: Int { Int(storedHour) }
+    public var minute: Int { Int(storedMinute) }
+    public var second: Int { Int(storedSecond) }
+    public var nanosecond: Int { Int(storedNanosecond) }
 
     public init?(hour: Int, minute: Int, second: Int, nanosecond: Int = 0) {
         // A leap second (60) is accepted as partners' clocks print it.
         guard (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second),
               (0..<1_000_000_000).contains(nanosecond) else { return nil }
-        self.hour = hour
-        self.minute = minute
-        self.second = second
-        self.nanosecond = nanosecond
+        storedHour = UInt8(hour)
+        storedMinute = UInt8(minute)
+        storedSecond = UInt8(second)
+        storedNanosecond = UInt32(nanosecond)
     }
 
     public static func < (a: TimeOfDay, b: TimeOfDay) -> Bool {
@@ -73,13 +83,16 @@ public struct TimeOfDay: Hashable, Comparable, Sendable, CustomStringConvertible
 public struct DateTime: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let date: CivilDate
     public let time: TimeOfDay
+    private let storedOffset: Int16
+
     /// Minutes east of UTC; nil when the file gave local time without an offset.
-    public let utcOffsetMinutes: Int?
+    public var utcOffsetMinutes: Int? { storedOffset == .min ? nil : Int(storedOffset) }
 
     public init(date: CivilDate, time: TimeOfDay, utcOffsetMinutes: Int? = nil) {
+        precondition(utcOffsetMinutes.map { abs($0) <= 18 * 60 } ?? true, "UTC offset out of range")
         self.date = date
         self.time = time
-        self.utcOffsetMinutes = utcOffsetMinutes
+        storedOffset = utcOffsetMinutes.map(Int16.init) ?? .min
     }
 
     public static func < (a: DateTime, b: DateTime) -> Bool {
@@ -105,14 +118,15 @@ public struct DateTime: Hashable, Comparable, Sendable, CustomStringConvertible 
 public struct DecimalAmount: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The value in units of 10^-scale: 3306 at scale 2 is 33.06.
     public let units: Int64
-    public let scale: Int
+    private let storedScale: UInt8
+    public var scale: Int { Int(storedScale) }
 
     public static let maxScale = 18
 
     public init(units: Int64, scale: Int) {
         precondition((0...DecimalAmount.maxScale).contains(scale), "decimal scale out of range")
         self.units = units
-        self.scale = scale
+        storedScale = UInt8(scale)
     }
 
     /// The same value at a larger scale, or nil when it would not fit in 64 bits.

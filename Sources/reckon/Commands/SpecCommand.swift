@@ -68,9 +68,9 @@ struct SpecCheck: ParsableCommand {
             let report = PartnerFile.check(file, spec: loaded, options: options) { record in
                 if shown.count < limit {
                     if json {
-                        print(JSONLines.record(record, spec: loaded, file: file))
+                        print(JSONLines.record(record.materialize(), spec: loaded, file: file))
                     } else {
-                        shown.append(record)
+                        shown.append(record.materialize())
                     }
                 }
             }
