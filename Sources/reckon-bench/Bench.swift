@@ -146,7 +146,7 @@ struct Measure: ParsableCommand {
             throw ValidationError("unknown mode \(mode)")
         }
         let seconds = Clock.now() - start
-        print("\(seconds) \(bytes) \(records)")
+        print("\(seconds) \(bytes) \(records) \(PeakMemory.kibibytes())")
     }
 }
 
@@ -212,20 +212,30 @@ enum Child {
         }
         close(pipeEnds[0])
         var exitStatus: Int32 = 0
-        var usage = rusage()
-        wait4(pid, &exitStatus, 0, &usage)
+        waitpid(pid, &exitStatus, 0)
         let parts = String(decoding: output, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard exitStatus == 0, parts.count == 3, let seconds = Double(parts[0]),
-              let bytes = Int64(parts[1]), let records = Int64(parts[2]) else {
+        guard exitStatus == 0, parts.count == 4, let seconds = Double(parts[0]),
+              let bytes = Int64(parts[1]), let records = Int64(parts[2]), let peak = Int64(parts[3]) else {
             throw ValidationError("measurement \(arguments.joined(separator: " ")) failed")
         }
-        return Measurement(seconds: seconds, bytes: bytes, records: records, peakRSSKiB: Int64(usage.ru_maxrss))
+        return Measurement(seconds: seconds, bytes: bytes, records: records, peakRSSKiB: peak)
     }
 
     static func selfPath() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         return count > 0 ? String(cString: buffer) : CommandLine.arguments[0]
+    }
+}
+
+/// The process's own peak resident memory. Read from /proc rather than taken from the
+/// parent's rusage: a posix_spawn child shares the parent's address space until exec, and
+/// Linux counts that toward the child's high-water mark.
+enum PeakMemory {
+    static func kibibytes() -> Int64 {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
+        return Int64(line.split(separator: " ").dropFirst().first ?? "") ?? -1
     }
 }
 

@@ -1,0 +1,151 @@
+import ReckonCore
+import Testing
+
+@Suite("Encodings: strict decoding, BOMs, byte and character positions")
+struct EncodingTests {
+    func gbk(_ text: String) -> [UInt8] { TextEncoder.encode(text, as: .gbk)! }
+
+    /// A fixed-width layout with a 6-byte name between an id and an amount.
+    func nameLayout(_ encoding: String, positions: String = "bytes") throws -> MappingSpec {
+        try loadSpec("""
+            format: fixed-width
+            encoding: \(encoding)
+            record_length: 12
+            positions: \(positions)
+            records:
+              r:
+                fields:
+                  id:     {start: 1, length: 2}
+                  name:   {start: 3, length: 6}
+                  amount: {start: 9, length: 4, type: integer}
+            """)
+    }
+
+    @Test func gbkPositionsCountBytes() throws {
+        // 张伟 is four GBK bytes: 张伟 + two spaces fill the six-byte name.
+        let line = Array("01".utf8) + gbk("张伟") + Array("  0042".utf8)
+        let spec = try nameLayout("gbk")
+        let (report, records) = read(spec, line + [0x0A])
+        #expect(report.isClean)
+        #expect(records.first?.values == [.text("01"), .text("张伟"), .integer(42)])
+    }
+
+    @Test func gb18030DecodesWhatGBKCannot() throws {
+        // U+20AC € and U+1F600 take GB18030's four-byte form.
+        let bytes = TextEncoder.encode("€😀", as: .gb18030)!
+        #expect(bytes.count == 6)
+        let spec = try loadSpec("format: delimited\nencoding: gb18030\nrecords: {r: {fields: {v: {column: 1}}}}")
+        #expect(read(spec, bytes + [0x0A]).records.first?.values == [.text("€😀")])
+    }
+
+    @Test func boundaryInsideAGBKCharacter() throws {
+        // 张伟X: the name field ends after 5 bytes of "张伟X " shifted by one, so 伟 is cut.
+        let line = Array("0".utf8) + gbk("张伟") + Array("  00042".utf8)
+        let (report, _) = read(try nameLayout("gbk"), line)
+        #expect(report.recordsRejected == 1)
+        let problem = try #require(report.problems.first)
+        #expect(problem.location.line == 1)
+        #expect(problem.problem.byteOffset == 2)
+        #expect(problem.problem.reason == "the field boundary at position 3 splits a multibyte GBK character")
+    }
+
+    @Test func boundaryInsideAUTF8Character() throws {
+        // é is two bytes: the name slice starts on its second byte.
+        let line = Array("0é".utf8) + Array("xxxxx0042".utf8)
+        let (report, _) = read(try nameLayout("utf-8"), line)
+        let problem = try #require(report.problems.first)
+        #expect(problem.problem.reason == "the field boundary at position 3 splits a multibyte character")
+        #expect(problem.problem.byteOffset == 2)
+    }
+
+    @Test func characterPositions() throws {
+        // Counting characters, ż takes one position and the line is 12 characters (13 bytes).
+        let line = "01Aużti0042"
+        let spec = try nameLayout("utf-8", positions: "characters")
+        let (report, records) = read(spec, "01Aużtin0042\n")
+        #expect(report.isClean, "\(problemTexts(report))")
+        #expect(records.first?.values == [.text("01"), .text("Aużtin"), .integer(42)])
+        // Counting bytes, the same line is one byte too long, and the message says why.
+        let (byBytes, _) = read(try nameLayout("utf-8"), "01Aużtin0042\n")
+        #expect(problemTexts(byBytes) == ["line 1: the record is 13 bytes long; this layout's records are 12 (the line has multibyte characters: if the partner counts characters, set positions: characters)"])
+        _ = line
+    }
+
+    @Test func invalidBytesAreErrorsWithOffsets() throws {
+        let spec = try loadSpec("format: delimited\nencoding: gbk\nrecords: {r: {fields: {a: {column: 1}, b: {column: 2}}}}")
+        // 0xFF is no GBK lead byte.
+        let bytes = Array("ok,ok\n".utf8) + Array("x,".utf8) + [0xFF, 0x41] + [0x0A]
+        let (report, _) = read(spec, bytes)
+        let problem = try #require(report.problems.first)
+        #expect(problem.location.line == 2)
+        #expect(problem.problem.field == "b")
+        #expect(problem.problem.byteOffset == 8)
+        #expect(problem.problem.reason == "byte 0xFF is not valid GBK")
+        #expect(problem.problem.rawValue == "\\xFFA")
+    }
+
+    @Test func invalidUTF8NeverBecomesReplacementCharacters() throws {
+        let spec = try loadSpec("format: delimited\nrecords: {r: {fields: {a: {column: 1}}}}")
+        // A truncated sequence, an overlong form, a surrogate, past U+10FFFF, a stray
+        // continuation byte: each refused at the byte where it goes wrong.
+        let cases: [([UInt8], Int64)] = [([0xC3], 2), ([0xC0, 0x80], 2), ([0xED, 0xA0, 0x80], 3), ([0xF4, 0x90, 0x80, 0x80], 3), ([0x80], 2)]
+        for (bad, offset) in cases {
+            let (report, records) = read(spec, Array("ab".utf8) + bad + [0x0A])
+            #expect(records.isEmpty)
+            #expect(report.recordsRejected == 1)
+            #expect(report.problems.first?.problem.byteOffset == offset, "\(bad)")
+        }
+    }
+
+    @Test func utf8BOMAtTheStartIsDropped() throws {
+        let spec = try loadSpec("format: delimited\nheader: 1\nrecords: {r: {fields: {a: {column: name}}}}")
+        let (report, records) = read(spec, [0xEF, 0xBB, 0xBF] + Array("name\nvalue\n".utf8))
+        #expect(report.isClean)
+        #expect(records.first?.values == [.text("value")])
+    }
+
+    @Test func bomAnywhereElseIsAnError() throws {
+        let spec = try loadSpec("format: delimited\nrecords: {r: {fields: {a: {column: 1}}}}")
+        let (report, _) = read(spec, Array("one\nt".utf8) + [0xEF, 0xBB, 0xBF] + Array("wo\n".utf8))
+        let problem = try #require(report.problems.first)
+        #expect(problem.location.line == 2)
+        #expect(problem.problem.byteOffset == 5)
+        #expect(problem.problem.reason == "a byte order mark (U+FEFF) is only allowed at the very start of a file")
+    }
+
+    @Test func wrongEncodingIsNamed() throws {
+        let gbkSpec = try loadSpec("format: delimited\nencoding: gbk\nrecords: {r: {fields: {a: {column: 1}}}}")
+        let (utf8WithBOM, _) = read(gbkSpec, [0xEF, 0xBB, 0xBF] + Array("abc\n".utf8))
+        #expect(utf8WithBOM.failure?.reason == "the file starts with a UTF-8 byte order mark, but the spec says gbk: is the file really UTF-8?")
+        let (utf16, _) = read(gbkSpec, [0xFF, 0xFE, 0x41, 0x00])
+        #expect(utf16.failure?.reason.hasPrefix("the file is UTF-16") == true)
+        // GBK bytes read as UTF-8.
+        let utf8Spec = try loadSpec("format: delimited\nrecords: {r: {fields: {a: {column: 1}}}}")
+        let (gbkAsUTF8, _) = read(utf8Spec, gbk("交易成功") + [0x0A])
+        #expect(gbkAsUTF8.problems.first?.problem.reason.hasSuffix("is not valid UTF-8") == true)
+    }
+
+    @Test func latinEncodings() throws {
+        // ISO-8859-2: 0xBE is ž, 0xA3 is Ł; ISO-8859-1: 0xE9 is é.
+        let latin2 = try loadSpec("format: delimited\nencoding: iso-8859-2\nrecords: {r: {fields: {a: {column: 1}}}}")
+        #expect(read(latin2, [0xA3, 0xF3, 0x64, 0xBE, 0x0A]).records.first?.values == [.text("Łódž")])
+        let latin1 = try loadSpec("format: delimited\nencoding: latin1\nrecords: {r: {fields: {a: {column: 1}}}}")
+        #expect(read(latin1, [0x63, 0x61, 0x66, 0xE9, 0x0A]).records.first?.values == [.text("café")])
+    }
+
+    @Test func gbkTrailBytesAreNotDelimiters() throws {
+        let pipe = try loadSpec("format: delimited\nencoding: gbk\ndelimiter: \"|\"\nrecords: {r: {fields: {a: {column: 1}, b: {column: 2}}}}")
+        // 亅 (U+4E85) is 81 7C in GBK: its trail byte is '|'.
+        let character = gbk("亅")
+        #expect(character.last == 0x7C)
+        let (report, records) = read(pipe, character + Array("|x\n".utf8))
+        #expect(report.isClean)
+        #expect(records.first?.values == [.text("亅"), .text("x")])
+    }
+
+    @Test func encoderRefusesWhatCannotBeWritten() {
+        #expect(TextEncoder.encode("😀", as: .gbk) == nil)
+        #expect(TextEncoder.encode("Ł", as: .iso8859_1) == nil)
+        #expect(TextEncoder.encode("Ł", as: .iso8859_2) == [0xA3])
+    }
+}
