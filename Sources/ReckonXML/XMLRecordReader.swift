@@ -162,7 +162,9 @@ public final class XMLRecordReader: RecordReader {
             throw FileFailure(location: RecordLocation(line: context.errorLine ?? Int(xmlTextReaderGetParserLineNumber(reader)), byteOffset: 0),
                               reason: "not well-formed XML: \(context.errorMessage ?? "libxml2 gave up")")
         }
-        let line = Int(xmlTextReaderGetParserLineNumber(reader))
+        // The node's own line: the parser's position runs ahead of the reader.
+        let node = xmlTextReaderCurrentNode(reader)
+        let line = node.map { Int(xmlGetLineNo($0)) }.flatMap { $0 > 0 ? $0 : nil } ?? Int(xmlTextReaderGetParserLineNumber(reader))
         switch xmlTextReaderNodeType(reader) {
         case Int32(XML_READER_TYPE_ELEMENT.rawValue):
             let local = string(xmlTextReaderConstLocalName(reader)) ?? ""

@@ -12,7 +12,7 @@ enum ReportText {
             .map { "\($0.kind) \($0.read)" + ($0.rejected > 0 ? " (+\($0.rejected) rejected)" : "") }
         var summary = "\(report.recordsRead) read, \(report.recordsRejected) rejected"
         if report.unmatched > 0 { summary += " (\(report.unmatched) matching no kind)" }
-        if report.skipped > 0 { summary += ", \(report.skipped) lines skipped" }
+        if report.skipped > 0 { summary += ", \(report.skipped) line\(report.skipped == 1 ? "" : "s") skipped" }
         lines.append("  records   " + summary)
         if !kinds.isEmpty { lines.append("            " + kinds.joined(separator: " · ")) }
 

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+@Suite("reckon spec check and spec test, end to end")
+struct SpecCommandTests {
+    @Test func checkACleanFile() throws {
+        let result = try reckon("spec", "check", "mappings/bank-settlement.yaml", "inbox/bank/BANK_SETTLE_20241215.txt", "--show", "3")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("records   7 read, 0 rejected"))
+        #expect(result.stdout.contains("header 1 · repayment 5 · trailer 1"))
+        #expect(result.stdout.contains("✓ record count"))
+        #expect(result.stdout.contains("declared 9753.71, found 9753.71"))
+        // The table: a header row of canonical field names, then the records.
+        #expect(result.stdout.contains("line  kind       sequence  loan_id        period  repay_type  paid_on"))
+        #expect(result.stdout.contains("2     repayment  1         L202411150001  1       normal      2024-12-15"))
+        #expect(result.stdout.contains("verdict   ✓ clean"))
+    }
+
+    @Test func jsonLinesWithMinorUnits() throws {
+        let result = try reckon("spec", "check", "--json", "mappings/platform-repayments.yaml", "inbox/platform/PLAT_REPAY_20241215.csv")
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.allSatisfy { $0 != nil }, "every line is a JSON object")
+        let records = lines.compactMap { $0 }.filter { $0["type"] as? String == "record" }
+        #expect(records.count == 6)
+        let first = try #require(records.first?["fields"] as? [String: Any])
+        #expect(first["repay_id"] as? String == "R202412150001")
+        #expect(first["principal"] as? Int == 95942)
+        #expect(first["total"] as? Int == 104942)
+        #expect(first["repay_type"] as? String == "normal")
+        #expect(first["paid_at"] as? String == "2024-12-15T09:12:03")
+        #expect(records.first?["line"] as? Int == 2)
+        let summary = try #require(lines.compactMap { $0 }.last)
+        #expect(summary["type"] as? String == "result")
+        #expect(summary["clean"] as? Bool == true)
+        #expect(summary["read"] as? Int == 6)
+    }
+
+    @Test func rejectedRecordsExitOne() throws {
+        let folder = ScratchFolder()
+        let file = folder.write("repay.csv", """
+            repay_id,loan_id,period,repay_type,paid_at,principal,interest,penalty,fee,total,channel,channel_order_no,status
+            R1,L202411150001,1,NORMAL,2024-12-15 09:12:03,959.42,90.00,0.00,0.00,1049.42,WXPAY,42,SUCCESS
+            R2,L202411150002,1,SOMETIMES,2024-12-15 09:30:44,3333.3x,180.00,0.00,0.00,3513.33,WXPAY,43,SUCCESS
+            #TOTAL,2,4562.75
+            """)
+        let result = try reckon("spec", "check", "mappings/platform-repayments.yaml", file)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("records   2 read, 1 rejected, 1 line skipped"))
+        #expect(result.stdout.contains("line 3: repayment field 'repay_type' = 'SOMETIMES': code 'SOMETIMES' is not in the code map (COMP, EARLY, NORMAL, OVERDUE)"))
+        #expect(result.stdout.contains("line 3: repayment field 'principal' = '3333.3x': unexpected character 'x' in a number"))
+        // The rejected record is counted, and its readable total summed, with a note.
+        #expect(result.stdout.contains("✓ total amount  line 4: declared 4562.75, found 4562.75 — 1 counted record was rejected"))
+        #expect(result.stdout.contains("verdict   ✗ 1 record rejected"))
+    }
+
+    @Test func controlTotalFailureExitsOne() throws {
+        let result = try reckon("spec", "check", "mappings/nacha.yaml", "mappings/samples/nacha/20110805A.ach", "--show", "0")
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("✗ file batch count"))
+        #expect(result.stdout.contains("declared 5, found 4"))
+    }
+
+    @Test func stopAtFirstError() throws {
+        let folder = ScratchFolder()
+        var lines = ["repay_id,loan_id,period,repay_type,paid_at,principal,interest,penalty,fee,total,channel,channel_order_no,status"]
+        for index in 0..<5 { lines.append("R\(index),L1234567,1,BAD,2024-12-15 09:12:03,1.00,0.00,0.00,0.00,1.00,WXPAY,1,SUCCESS") }
+        let file = folder.write("bad.csv", lines.joined(separator: "\n"))
+        let stopped = try reckon("spec", "check", "--stop-at-first-error", "mappings/platform-repayments.yaml", file)
+        #expect(stopped.status == 1)
+        #expect(stopped.stdout.contains("reading stopped at the first rejected record"))
+        let capped = try reckon("spec", "check", "--max-problems", "2", "mappings/platform-repayments.yaml", file)
+        #expect(capped.stdout.contains("… and 3 more"))
+    }
+
+    @Test func unusableSpecExitsTwo() throws {
+        let folder = ScratchFolder()
+        let spec = folder.write("broken.yaml", """
+            format: fixed-width
+            record_length: 10
+            records:
+              detail:
+                fields:
+                  amount: {start: 1, length: 4, type: money}
+            """)
+        let result = try reckon("spec", "check", spec, "inbox/bank/BANK_SETTLE_20241215.txt")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("broken.yaml:6: records.detail.fields.amount.type: unknown field type 'money'"))
+        let tested = try reckon("spec", "test", spec)
+        #expect(tested.status == 2)
+    }
+
+    @Test func missingFileIsReported() throws {
+        let result = try reckon("spec", "check", "mappings/bank-plan.yaml", "no/such/file.txt")
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("reading stopped: open failed: No such file or directory"))
+    }
+
+    @Test func specTestRunsEveryShippedExample() throws {
+        let result = try reckon("spec", "test")
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(result.stdout.contains("examples hold in 11 specs"))
+        #expect(!result.stdout.contains("✗"))
+    }
+
+    @Test func specTestReportsAMismatch() throws {
+        let folder = ScratchFolder()
+        let samples = repositoryRoot + "/inbox/platform/PLAT_LOAN_20241115.csv"
+        let spec = folder.write("loans.yaml", try String(contentsOfFile: repositoryRoot + "/mappings/platform-loans.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "../inbox/platform/PLAT_LOAN_20241115.csv", with: samples)
+            .replacingOccurrences(of: "records: {loan: 3, total: 1}", with: "records: {loan: 4, total: 1}"))
+        let result = try reckon("spec", "test", spec)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("loan: expected 4 records, read 3"))
+    }
+
+    @Test func helpTeaches() throws {
+        let result = try reckon("spec", "check", "--help")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("Exit status: 0 when every file is clean"))
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import ReckonCore
+import ReckonFiles
+import Testing
+
+@Suite("XML through libxml2's streaming reader")
+struct XMLTests {
+    static let spec = """
+        format: xml
+        namespaces: [urn:example:statement:1, urn:example:statement:2]
+        prefixes: {ext: "urn:example:extension"}
+        records:
+          entry:
+            path: /Doc/Stmt/Ntry
+            fields:
+              statement: {path: ../Id, required: true}
+              account:   {path: [../Acct/IBAN, ../Acct/Othr], required: true}
+              opening:   {path: "../Bal[Tp=OPBD|PRCD]/Amt", type: decimal}
+              amount:    {path: Amt, type: decimal, sign: {field: direction, negative: DBIT, positive: CRDT}, required: true}
+              currency:  {path: Amt/@Ccy}
+              direction: {path: CdtDbtInd}
+              note:      {path: ext:Note}
+              first_ref: {path: Refs/Ref}
+          statement:
+            path: /Doc/Stmt
+            occurs: 1..
+            fields:
+              id: {path: Id}
+              opening: {path: "Bal[Tp=OPBD|PRCD]/Amt", type: decimal}
+              closing: {path: "Bal[Tp=CLBD]/Amt", type: decimal}
+        controls:
+          - {name: arithmetic, sum: entry.amount, equals: statement.closing - statement.opening, scope: {to: statement}}
+        """
+
+    func read(_ xml: String, spec text: String = XMLTests.spec) throws -> (report: FileReport, records: [ParsedRecord], spec: MappingSpec) {
+        let loaded = try SpecLoader.load(yaml: text, origin: "xml.yaml")
+        let (report, records) = check(bytes: Array(xml.utf8), loaded)
+        return (report, records, loaded)
+    }
+
+    static let document = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <Doc xmlns="urn:example:statement:2" xmlns:ext="urn:example:extension">
+          <Stmt>
+            <Id>S1</Id>
+            <Acct><Othr>6222020000001234</Othr></Acct>
+            <Bal><Tp>CLBD</Tp><Amt>90.00</Amt></Bal>
+            <Bal><Tp>PRCD</Tp><Amt>100.00</Amt></Bal>
+            <Ntry>
+              <Amt Ccy="CNY">12.50</Amt><CdtDbtInd>DBIT</CdtDbtInd>
+              <ext:Note>放款</ext:Note>
+              <Refs><Ref>first</Ref><Ref>second</Ref></Refs>
+            </Ntry>
+            <Ntry><Amt Ccy="CNY"><![CDATA[2.50]]></Amt><CdtDbtInd>CRDT</CdtDbtInd><Empty/></Ntry>
+          </Stmt>
+          <Stmt>
+            <Id>S2</Id>
+            <Acct><IBAN>DE14740618130000033626</IBAN></Acct>
+            <Bal><Tp>OPBD</Tp><Amt>1.00</Amt></Bal>
+            <Bal><Tp>CLBD</Tp><Amt>1.00</Amt></Bal>
+          </Stmt>
+        </Doc>
+        """
+
+    @Test func recordsCarryTheirEnclosingValues() throws {
+        let (report, records, spec) = try read(Self.document)
+        #expect(report.recordsRejected == 0, "\(report.problems)")
+        let entries = records.filter { $0.kind(in: spec) == "entry" }
+        #expect(entries.count == 2)
+        #expect(entries.allSatisfy { $0.value("statement", in: spec) == .text("S1") })
+        #expect(entries.allSatisfy { $0.value("account", in: spec) == .text("6222020000001234") })
+        // The predicate picks the PRCD balance although CLBD comes first.
+        #expect(entries.allSatisfy { $0.value("opening", in: spec).units == 10000 })
+        #expect(entries.map { $0.value("amount", in: spec).units } == [-1250, 250])
+        #expect(entries[0].value("currency", in: spec) == .text("CNY"))
+        #expect(entries[0].value("note", in: spec) == .text("放款"))
+        // The first of repeated values wins.
+        #expect(entries[0].value("first_ref", in: spec) == .text("first"))
+        #expect(entries[1].value("note", in: spec) == .empty)
+        #expect(entries[0].location.xmlPath == "/Doc/Stmt/Ntry")
+        #expect(entries[1].location.xmlPath == "/Doc/Stmt/Ntry[2]")
+        let statements = records.filter { $0.kind(in: spec) == "statement" }
+        #expect(statements.map { $0.value("id", in: spec) } == [.text("S1"), .text("S2")])
+        #expect(statements[1].location.xmlPath == "/Doc/Stmt[2]")
+        // 100.00 - 12.50 + 2.50 = 90.00; the second statement has no entries and 1.00 - 1.00 = 0.
+        #expect(report.controls.map(\.holds) == [true, true])
+    }
+
+    @Test func fieldProblemsNameTheElementPathAndLine() throws {
+        let xml = Self.document.replacingOccurrences(of: "<Amt Ccy=\"CNY\">12.50</Amt>", with: "<Amt Ccy=\"CNY\">12.5O</Amt>")
+        let (report, _, _) = try read(xml)
+        let problem = try #require(report.problems.first)
+        #expect(problem.location.xmlPath == "/Doc/Stmt/Ntry")
+        #expect(problem.location.line == 8)
+        #expect(problem.problem.field == "amount")
+        #expect(problem.problem.rawValue == "12.5O")
+        #expect(problem.problem.reason == "unexpected character 'O' in a number")
+    }
+
+    @Test func aDocumentInAnotherNamespace() throws {
+        let xml = Self.document.replacingOccurrences(of: "urn:example:statement:2", with: "urn:iso:std:iso:20022:tech:xsd:camt.052.001.02")
+        let (report, _, _) = try read(xml)
+        #expect(report.failure?.reason == "the document <Doc> is in namespace 'urn:iso:std:iso:20022:tech:xsd:camt.052.001.02'; this spec reads urn:example:statement:1, urn:example:statement:2")
+    }
+
+    @Test func malformedAndTruncatedXML() throws {
+        let truncated = String(Self.document.prefix(400))
+        let (cut, _, _) = try read(truncated)
+        let failure = try #require(cut.failure)
+        #expect(failure.reason.hasPrefix("not well-formed XML: "))
+        let (mismatched, _, _) = try read("<Doc xmlns=\"urn:example:statement:1\"><Stmt><Id>x</Stmt></Doc>")
+        #expect(mismatched.failure?.reason.contains("mismatch") == true)
+        #expect(mismatched.failure?.location?.line == 1)
+        let (empty, _, _) = try read("")
+        #expect(empty.failure != nil)
+    }
+
+    @Test func invalidUTF8InXML() throws {
+        let loaded = try SpecLoader.load(yaml: Self.spec, origin: "xml.yaml")
+        var bytes = Array("<Doc xmlns=\"urn:example:statement:1\"><Stmt><Id>".utf8)
+        bytes += [0xFF, 0xFE]
+        bytes += Array("</Id></Stmt></Doc>".utf8)
+        let (report, _) = check(bytes: bytes, loaded)
+        #expect(report.failure?.reason.contains("not well-formed XML") == true)
+    }
+
+    // MARK: Hostile documents
+
+    @Test func externalEntitiesAreNeverFetched() throws {
+        let folder = ScratchFolder()
+        let secret = folder.write("secret.txt", "TOP-SECRET")
+        let xml = """
+            <?xml version="1.0"?>
+            <!DOCTYPE Doc [ <!ENTITY xxe SYSTEM "file://\(secret)"> ]>
+            <Doc xmlns="urn:example:statement:1"><Stmt><Id>&xxe;</Id><Acct><IBAN>x</IBAN></Acct></Stmt></Doc>
+            """
+        let (report, records, _) = try read(xml)
+        #expect(records.isEmpty)
+        #expect(report.failure?.reason.contains("DOCTYPE") == true)
+        #expect(!(report.failure?.description.contains("TOP-SECRET") ?? true))
+    }
+
+    @Test func externalDTDIsNotLoaded() throws {
+        let xml = """
+            <?xml version="1.0"?>
+            <!DOCTYPE Doc SYSTEM "http://127.0.0.1:9/evil.dtd">
+            <Doc xmlns="urn:example:statement:1"><Stmt><Id>x</Id></Stmt></Doc>
+            """
+        let started = Date()
+        let (report, _, _) = try read(xml)
+        #expect(report.failure?.reason.contains("DOCTYPE") == true)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func billionLaughsIsRefusedInBoundedMemory() throws {
+        var entities = "<!ENTITY lol0 \"lol\">\n"
+        for level in 1...9 {
+            entities += "<!ENTITY lol\(level) \"" + String(repeating: "&lol\(level - 1);", count: 10) + "\">\n"
+        }
+        let xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE Doc [\n\(entities)]>\n<Doc xmlns=\"urn:example:statement:1\"><Stmt><Id>&lol9;</Id></Stmt></Doc>"
+        let before = PeakMemory.kibibytes()
+        let started = Date()
+        let (report, records, _) = try read(xml)
+        #expect(records.isEmpty)
+        #expect(report.failure != nil)
+        #expect(Date().timeIntervalSince(started) < 5)
+        // Expanded, the document would be three gigabytes; reading it grew the peak by little.
+        #expect(PeakMemory.kibibytes() - before < 64 * 1024)
+    }
+
+    @Test func deepNestingIsRefused() throws {
+        let depth = 5000
+        let xml = "<Doc xmlns=\"urn:example:statement:1\">" + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth) + "</Doc>"
+        let (report, _, _) = try read(xml)
+        #expect(report.failure?.reason.contains("not well-formed XML") == true)
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        components(separatedBy: target).joined(separator: replacement)
+    }
+}
+
+enum PeakMemory {
+    /// This process's peak resident memory (VmHWM), in KiB.
+    static func kibibytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
