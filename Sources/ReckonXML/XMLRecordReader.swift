@@ -286,7 +286,8 @@ public final class XMLRecordReader: RecordReader {
     }
 
     private func emit(_ kind: RecordKind, line: Int) -> RecordEvent {
-        let xmlPath = "/" + stack.map { $0.position > 1 || hasSiblings($0) ? "\($0.name)[\($0.position)]" : $0.name }.joined(separator: "/")
+        // Positions are shown from the second sibling on: /Stmt/Ntry, /Stmt/Ntry[2].
+        let xmlPath = "/" + stack.map { $0.position > 1 ? "\($0.name)[\($0.position)]" : $0.name }.joined(separator: "/")
         let location = RecordLocation(line: line, byteOffset: 0, xmlPath: xmlPath)
         var values: [String?] = Array(repeating: nil, count: kind.fields.count)
         for path in paths where path.kind == kind.index {
@@ -299,8 +300,6 @@ public final class XMLRecordReader: RecordReader {
         }
         return assembler.event(kind, values: values, location: location)
     }
-
-    private func hasSiblings(_ frame: Frame) -> Bool { frame.position > 1 }
 
     private func string(_ pointer: UnsafePointer<xmlChar>?) -> String? {
         guard let pointer else { return nil }

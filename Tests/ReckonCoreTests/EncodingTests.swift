@@ -97,6 +97,16 @@ struct EncodingTests {
         }
     }
 
+    @Test func aFileCutInsideACharacter() throws {
+        // A GBK file truncated after the first byte of 伟.
+        let spec = try loadSpec("format: delimited\nencoding: gbk\nrecords: {r: {fields: {a: {column: 1}}}}")
+        let bytes = gbk("张伟")
+        let (report, _) = read(spec, Array(bytes.dropLast()))
+        let problem = try #require(report.problems.first)
+        #expect(problem.problem.reason == "a GBK character is cut off (incomplete multibyte sequence)")
+        #expect(problem.problem.byteOffset == 2)
+    }
+
     @Test func utf8BOMAtTheStartIsDropped() throws {
         let spec = try loadSpec("format: delimited\nheader: 1\nrecords: {r: {fields: {a: {column: name}}}}")
         let (report, records) = read(spec, [0xEF, 0xBB, 0xBF] + Array("name\nvalue\n".utf8))

@@ -156,8 +156,10 @@ struct CamtCorpusTests {
         #expect(first.value("entry_reference", in: camt) == .text("1234567890sdfghjk"))
         #expect(first.value("end_to_end_id", in: camt) == .text("EndToEndReference"))
         #expect(first.value("remittance", in: camt) == .text("TEST BERWEISUNG MITTELS BLZUND KONTONUMMER - DTA"))
-        // Each entry carries its statement's account.
+        // Each entry carries its statement's account and balances.
         #expect(entries(records).allSatisfy { $0.value("account", in: camt) == .text("DE14740618130000033626") })
+        #expect(entries(records).allSatisfy { $0.value("opening_balance", in: camt).units == 3306 })
+        #expect(entries(records).allSatisfy { $0.value("closing_balance", in: camt).units == 2306 })
         // 33.06 - 10.00 = 23.06.
         #expect(entries(records).compactMap { $0.value("amount", in: camt).units }.reduce(0, +) == -1000)
         #expect(report.controls.map(\.holds) == [true])
@@ -212,8 +214,10 @@ struct CamtCorpusTests {
         #expect(amounts == [885, -700])
         #expect(entries(records).map { $0.value("end_to_end_id", in: camt) } == [.text("000000001"), .text("000000002")])
         #expect(entries(records).map { $0.value("remittance", in: camt) } == [.text("Transaction Description 1"), .text("Transaction Description 2")])
-        // Each entry carries its own statement, the one it is nested in.
+        // Each entry carries its own statement, the one it is nested in, and its balances.
         #expect(entries(records).map { $0.value("statement_id", in: camt) } == [.text("253EURNL26VAYB8060476890"), .text("254EURNL26VAYB8060476890")])
+        #expect(entries(records).map { $0.value("opening_balance", in: camt).units } == [1815, 2700])
+        #expect(entries(records).map { $0.value("closing_balance", in: camt).units } == [2700, 2000])
         #expect(report.controls.map(\.holds) == [true, true])
     }
 

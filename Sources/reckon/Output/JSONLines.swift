@@ -30,7 +30,7 @@ enum JSONLines {
             return object(members)
         }
         let problems = report.problems.map { problem -> String in
-            var members: [(String, String)] = [("line", String(problem.location.line))]
+            var members: [(String, String)] = [("file", quote(report.file)), ("line", String(problem.location.line))]
             if let path = problem.location.xmlPath { members.append(("path", quote(path))) }
             if let kind = problem.kind { members.append(("kind", quote(kind))) }
             if let field = problem.problem.field { members.append(("field", quote(field))) }
