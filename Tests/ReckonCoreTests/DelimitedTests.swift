@@ -79,6 +79,18 @@ struct DelimitedTests {
         #expect(wrong.controls[0].actual == DecimalAmount(units: 2, scale: 0))
     }
 
+    @Test func linePatternsWithAlternatives() throws {
+        // The quick prefix test must not turn away the second branch.
+        let spec = try loadSpec("""
+            format: delimited
+            records:
+              total: {when: {line: "^TOTAL (\\\\d+)|^SUM (\\\\d+)"}, ignore: true}
+              row: {default: true, fields: {v: {column: 1}}}
+            """)
+        let (report, _) = read(spec, "a\nTOTAL 1\nSUM 2\nb\n")
+        #expect(report.counts.map(\.read) == [2, 2])
+    }
+
     @Test func kindsByColumnValueAndColumnCount() throws {
         let spec = try loadSpec("""
             format: delimited

@@ -225,27 +225,20 @@ public struct RecordRenderer {
     /// Sets each C/D indicator from the sign of the amount it governs.
     private func signedForIndicators(_ kind: RecordKind, _ values: [FieldValue]) throws(RenderError) -> [FieldValue] {
         var values = values
-        for (index, field) in kind.fields.enumerated() {
-            let rule: SignRule
-            switch field.type {
-            case .decimal(let format): rule = format.sign
-            case .integer(let format): rule = format.sign
-            default: continue
-            }
-            guard case .indicator(let name, let negative, let positive) = rule,
-                  let indicator = kind.fieldIndex(named: name) else { continue }
+        for sign in kind.signIndicators {
             let isNegative: Bool
-            switch values[index] {
+            switch values[sign.amount] {
             case .decimal(let amount): isNegative = amount.units < 0
             case .integer(let n): isNegative = n < 0
             default: continue
             }
             if isNegative {
-                values[indicator] = .text(negative[0])
-            } else if let first = positive.first {
-                values[indicator] = .text(first)
-            } else if negative.contains(values[indicator].description) {
-                throw RenderError(kind: kind.name, field: name, reason: "the indicator says negative but the amount is not")
+                values[sign.indicator] = .text(sign.negative[0])
+            } else if let first = sign.positive.first {
+                values[sign.indicator] = .text(first)
+            } else if sign.negative.contains(values[sign.indicator].description) {
+                throw RenderError(kind: kind.name, field: kind.fields[sign.indicator].name,
+                                  reason: "the indicator says negative but the amount is not")
             }
         }
         return values

@@ -200,13 +200,7 @@ public final class RecordKind: Sendable {
         self.event = event
         var indicators: [SignIndicator] = []
         for (index, field) in fields.enumerated() {
-            let rule: SignRule
-            switch field.type {
-            case .decimal(let format): rule = format.sign
-            case .integer(let format): rule = format.sign
-            default: continue
-            }
-            if case .indicator(let name, let negative, let positive) = rule,
+            if case .indicator(let name, let negative, let positive)? = field.type.signRule,
                let indicator = fields.firstIndex(where: { $0.name == name }) {
                 indicators.append(SignIndicator(amount: index, indicator: indicator, negative: negative, positive: positive))
             }
@@ -504,6 +498,15 @@ struct ValuePlan: @unchecked Sendable {
 }
 
 extension FieldType {
+    /// How a number's sign is written; nil for types without one.
+    var signRule: SignRule? {
+        switch self {
+        case .decimal(let format): return format.sign
+        case .integer(let format): return format.sign
+        default: return nil
+        }
+    }
+
     var dateTimeFormat: DateTimeFormat? {
         switch self {
         case .date(let f), .time(let f), .dateTime(let f): return f

@@ -638,13 +638,7 @@ private struct Builder {
             }
         }
         for field in fields {
-            let signRule: SignRule?
-            switch field.type {
-            case .decimal(let f): signRule = f.sign
-            case .integer(let f): signRule = f.sign
-            default: signRule = nil
-            }
-            if case .indicator(let indicator, _, _)? = signRule {
+            if case .indicator(let indicator, _, _)? = field.type.signRule {
                 guard let other = fields.first(where: { $0.name == indicator }) else {
                     throw node.child(field.name, node.node).error("the sign indicator field '\(indicator)' is not a field of this record kind")
                 }
@@ -705,7 +699,7 @@ private struct Builder {
         for part in sides[0].split(separator: "/") {
             predicatePath.append(try xmlName(String(part), node, layout: layout))
         }
-        let values = sides[1].split(separator: "|").map { String($0).trimmingCharacters(in: "'\"") }
+        let values = sides[1].split(separator: "|").map { String($0).trimmingQuotes() }
         return XMLStep(name: name, predicate: XMLPredicate(path: predicatePath, values: values))
     }
 
@@ -909,10 +903,11 @@ private struct Builder {
 }
 
 extension String {
-    func trimmingCharacters(in set: String) -> String {
+    /// Without the quotes a predicate value may be written in: `Cd='OPBD'`.
+    func trimmingQuotes() -> String {
         var s = Substring(self)
-        while let first = s.first, set.contains(first) { s.removeFirst() }
-        while let last = s.last, set.contains(last) { s.removeLast() }
+        while let first = s.first, first == "'" || first == "\"" { s.removeFirst() }
+        while let last = s.last, last == "'" || last == "\"" { s.removeLast() }
         return String(s)
     }
 }

@@ -14,7 +14,8 @@ public final class SpecRegex: @unchecked Sendable, CustomStringConvertible {
         self.regex = try Regex(source)
         simple = SimplePattern(source)
         var prefix: [UInt8] = []
-        if source.hasPrefix("^") {
+        // With an alternation anywhere, a match need not start with the first branch's text.
+        if source.hasPrefix("^") && !source.contains("|") {
             for byte in source.utf8.dropFirst() {
                 let isPlain = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
                     || (byte >= 0x61 && byte <= 0x7A) || byte == 0x20 || byte == 0x2C || byte == 0x23
