@@ -24,23 +24,51 @@ public final class XMLRecordReader: RecordReader {
     private var reader: xmlTextReaderPtr?
     private let context: ReaderContext
     private var assembler: TextFieldAssembler
-    private var names: [String: [(namespace: String?, id: Int)]] = [:]
-    private var recordPaths: [[Int]] = []
-    private var paths: [CompiledPath] = []
-    private var stack: [Frame] = []
     /// At most one record ends per step; its view stays valid until the next call.
     private var pendingEvent: RecordEvent?
     private var checkedRoot = false
     private var finished = false
 
+    // Names: every element a path mentions gets an id; libxml2 interns the names of a
+    // document, so (local name, namespace) pointers map to ids without making strings.
+    private var names: [String: [(namespace: String?, id: Int)]] = [:]
+    private var idCache: [ElementKey: Int] = [:]
+    private static let idCacheLimit = 4096
+
+    // The paths, as flat tables (plain integers, so walking them costs no reference counting).
+    private var shapes: [PathShape] = []
+    private var stepIDs: [Int] = []
+    private var predicateIDs: [Int] = []
+    private var predicateValues: [Set<String>] = []
+    private var attributes: [String?] = []
+    /// Paths with an element at (depth, id): the only ones an element there can concern;
+    /// and the record kinds whose element is there. Indexed by `slot(depth:id:)`.
+    private var pathsAt: [[Int]] = []
+    private var recordSteps: [[Int]] = []
+    private var kindsAt: [[Int]] = []
+    private var idCount = 0
+    private var maxDepth = 0
+
+    // What each path holds for the current elements.
+    private var committed: [String?] = []
+    private var pending: [String?] = []
+    private var predicateHolds: [Bool] = []
+
+    private var stack: [Frame] = []
+    private var stackIDs: [Int] = []
+
+    private struct ElementKey: Hashable {
+        let local: UnsafeRawPointer?
+        let namespace: UnsafeRawPointer?
+    }
+
     /// One open element.
     private struct Frame {
-        var id: Int
-        var name: String
-        /// Same-named children seen so far, for positions in messages (`Ntry[3]`).
-        var childCounts: [String: Int] = [:]
+        var localName: UnsafePointer<xmlChar>?
         var position: Int
         var line: Int
+        /// Children seen so far per element id, for positions in messages (`Ntry[3]`).
+        var childCounts: [Int: Int] = [:]
         /// Paths whose value is this element's text, and predicate paths that test it.
         var capturing: [Int] = []
         var testing: [Int] = []
@@ -48,19 +76,17 @@ public final class XMLRecordReader: RecordReader {
     }
 
     /// A field path compiled to element ids.
-    private struct CompiledPath {
+    private struct PathShape {
         let kind: Int
         let field: Int
-        let alternative: Int
-        let steps: [Int]
-        let attribute: String?
+        let stepStart: Int
+        let stepCount: Int
+        /// The value belongs to the element at this depth (the record, or an enclosing one).
         let scopeDepth: Int
-        let predicateStep: Int?
-        let predicatePath: [Int]
-        let predicateValues: Set<String>
-        var committed: String?
-        var pending: String?
-        var predicateHolds = false
+        /// The step with a predicate (0-based), or -1.
+        let predicateStep: Int
+        let predicateStart: Int
+        let predicateCount: Int
     }
 
     public init(spec: MappingSpec, source: any ByteSource) {
@@ -85,6 +111,12 @@ public final class XMLRecordReader: RecordReader {
 
     // MARK: Compilation
 
+    /// Where (depth, id) lives in `pathsAt` and `kindsAt`; nil beyond any path's depth.
+    @inline(__always)
+    private func slot(depth: Int, id: Int) -> Int? {
+        depth <= maxDepth && id >= 0 ? depth * idCount + id : nil
+    }
+
     private func id(for name: XMLName) -> Int {
         var entries = names[name.local] ?? []
         if let found = entries.first(where: { $0.namespace == name.namespace }) { return found.id }
@@ -95,42 +127,73 @@ public final class XMLRecordReader: RecordReader {
     }
 
     private func compile() {
+        var pathKeys: [(depth: Int, id: Int, path: Int)] = []
+        var kindKeys: [(depth: Int, id: Int, kind: Int)] = []
         for kind in spec.kinds {
-            recordPaths.append((kind.xmlPath ?? []).map { id(for: $0.name) })
+            let steps = (kind.xmlPath ?? []).map { id(for: $0.name) }
+            recordSteps.append(steps)
+            if let last = steps.last { kindKeys.append((steps.count, last, kind.index)) }
             for (f, field) in kind.fields.enumerated() {
                 guard case .xml(let alternatives) = field.source else { continue }
-                for (a, path) in alternatives.enumerated() {
+                for path in alternatives {
+                    let index = shapes.count
                     let predicateStep = path.steps.firstIndex { $0.predicate != nil }
                     let predicate = predicateStep.map { path.steps[$0].predicate! }
-                    paths.append(CompiledPath(
-                        kind: kind.index, field: f, alternative: a,
-                        steps: path.steps.map { id(for: $0.name) },
-                        attribute: path.attribute, scopeDepth: path.scopeDepth,
-                        predicateStep: predicateStep,
-                        predicatePath: predicate?.path.map { id(for: $0) } ?? [],
-                        predicateValues: Set(predicate?.values ?? [])))
+                    let ids = path.steps.map { id(for: $0.name) }
+                    let testIDs = predicate?.path.map { id(for: $0) } ?? []
+                    shapes.append(PathShape(kind: kind.index, field: f, stepStart: stepIDs.count, stepCount: ids.count,
+                                            scopeDepth: path.scopeDepth, predicateStep: predicateStep ?? -1,
+                                            predicateStart: predicateIDs.count, predicateCount: testIDs.count))
+                    stepIDs += ids
+                    predicateIDs += testIDs
+                    predicateValues.append(Set(predicate?.values ?? []))
+                    attributes.append(path.attribute)
+                    for (offset, element) in ids.enumerated() { pathKeys.append((offset + 1, element, index)) }
+                    if let p = predicateStep, let last = testIDs.last {
+                        pathKeys.append((p + 1 + testIDs.count, last, index))
+                    }
                 }
             }
         }
+        idCount = names.values.reduce(0) { $0 + $1.count }
+        maxDepth = max(pathKeys.map(\.depth).max() ?? 0, kindKeys.map(\.depth).max() ?? 0)
+        pathsAt = Array(repeating: [], count: (maxDepth + 1) * max(idCount, 1))
+        kindsAt = pathsAt
+        for key in pathKeys {
+            let at = slot(depth: key.depth, id: key.id)!
+            if pathsAt[at].last != key.path { pathsAt[at].append(key.path) }
+        }
+        for key in kindKeys { kindsAt[slot(depth: key.depth, id: key.id)!].append(key.kind) }
+        committed = Array(repeating: nil, count: shapes.count)
+        pending = Array(repeating: nil, count: shapes.count)
+        predicateHolds = Array(repeating: false, count: shapes.count)
     }
 
     /// The id of an element as the document names it, or -1 when no path mentions it.
-    private func elementID(local: String, namespace: String?) -> Int {
-        guard let entries = names[local] else { return -1 }
-        for entry in entries {
+    private func elementID(local: UnsafePointer<xmlChar>?, namespace: UnsafePointer<xmlChar>?) -> Int {
+        let key = ElementKey(local: UnsafeRawPointer(local), namespace: UnsafeRawPointer(namespace))
+        if let cached = idCache[key] { return cached }
+        let localName = local.map { String(cString: $0) } ?? ""
+        let namespaceName = namespace.map { String(cString: $0) }
+        var found = -1
+        for entry in names[localName] ?? [] {
             if let wanted = entry.namespace {
-                if wanted == namespace { return entry.id }
-            } else if layout.namespaces.isEmpty ? (namespace == nil || namespace == "") : layout.namespaces.contains(namespace ?? "") {
-                return entry.id
+                if wanted == namespaceName { found = entry.id; break }
+            } else if layout.namespaces.isEmpty ? (namespaceName ?? "").isEmpty : layout.namespaces.contains(namespaceName ?? "") {
+                found = entry.id
+                break
             }
         }
-        return -1
+        // Bounded: a hostile document with endless distinct names gets no more cache.
+        if idCache.count < Self.idCacheLimit { idCache[key] = found }
+        return found
     }
 
+    /// The open elements' ids from the root match `steps[start..<start+count]`.
     @inline(__always)
-    private func stackMatches(_ steps: [Int], count: Int) -> Bool {
-        guard stack.count >= count, steps.count >= count else { return false }
-        for index in 0..<count where stack[index].id != steps[index] { return false }
+    private func stackMatches(_ start: Int, _ count: Int) -> Bool {
+        guard stackIDs.count >= count else { return false }
+        for index in 0..<count where stackIDs[index] != stepIDs[start + index] { return false }
         return true
     }
 
@@ -162,79 +225,89 @@ public final class XMLRecordReader: RecordReader {
             throw FileFailure(location: RecordLocation(line: context.errorLine ?? Int(xmlTextReaderGetParserLineNumber(reader)), byteOffset: 0),
                               reason: "not well-formed XML: \(context.errorMessage ?? "libxml2 gave up")")
         }
-        // The node's own line: the parser's position runs ahead of the reader.
-        let node = xmlTextReaderCurrentNode(reader)
-        let line = node.map { Int(xmlGetLineNo($0)) }.flatMap { $0 > 0 ? $0 : nil } ?? Int(xmlTextReaderGetParserLineNumber(reader))
         switch xmlTextReaderNodeType(reader) {
         case Int32(XML_READER_TYPE_ELEMENT.rawValue):
-            let local = string(xmlTextReaderConstLocalName(reader)) ?? ""
-            let namespace = string(xmlTextReaderConstNamespaceUri(reader))
+            let line = nodeLine(reader)
+            let local = xmlTextReaderConstLocalName(reader)
+            let namespace = xmlTextReaderConstNamespaceUri(reader)
             if !checkedRoot {
                 checkedRoot = true
                 try checkRoot(local: local, namespace: namespace, line: line)
             }
             let empty = xmlTextReaderIsEmptyElement(reader) == 1
-            try start(local: local, namespace: namespace, line: line)
-            if empty { end(line: line) }
+            start(elementID(local: local, namespace: namespace), localName: local, line: line)
+            if empty { end() }
         case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
-            end(line: line)
+            end()
         case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue),
              Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue):
-            guard var frame = stack.last, !(frame.capturing.isEmpty && frame.testing.isEmpty) else { return }
-            frame.text += string(xmlTextReaderConstValue(reader)) ?? ""
-            if frame.text.utf8.count > spec.maxRecordBytes {
-                throw FileFailure(location: RecordLocation(line: line, byteOffset: 0),
-                                  reason: "a value in <\(frame.name)> is longer than \(spec.maxRecordBytes) bytes")
+            let top = stack.count - 1
+            guard top >= 0, !(stack[top].capturing.isEmpty && stack[top].testing.isEmpty),
+                  let value = xmlTextReaderConstValue(reader) else { return }
+            stack[top].text += String(cString: value)
+            if stack[top].text.utf8.count > spec.maxRecordBytes {
+                let name = stack[top].localName.map { String(cString: $0) } ?? "?"
+                throw FileFailure(location: RecordLocation(line: nodeLine(reader), byteOffset: 0),
+                                  reason: "a value in <\(name)> is longer than \(spec.maxRecordBytes) bytes")
             }
-            stack[stack.count - 1] = frame
         case Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue):
-            throw FileFailure(location: RecordLocation(line: line, byteOffset: 0),
+            throw FileFailure(location: RecordLocation(line: nodeLine(reader), byteOffset: 0),
                               reason: "the file has a DOCTYPE; reckon refuses DTDs and entity declarations (external entities, entity expansion)")
         case Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue), Int32(XML_READER_TYPE_ENTITY.rawValue):
-            throw FileFailure(location: RecordLocation(line: line, byteOffset: 0),
+            throw FileFailure(location: RecordLocation(line: nodeLine(reader), byteOffset: 0),
                               reason: "the file uses an entity reference; reckon refuses entities")
         default:
             return
         }
     }
 
-    private func checkRoot(local: String, namespace: String?, line: Int) throws(FileFailure) {
-        let namespace = namespace ?? ""
-        guard layout.namespaces.isEmpty || layout.namespaces.contains(namespace) else {
+    /// The node's own line: the parser's position runs ahead of the reader.
+    private func nodeLine(_ reader: xmlTextReaderPtr) -> Int {
+        if let node = xmlTextReaderCurrentNode(reader) {
+            let line = Int(xmlGetLineNo(node))
+            if line > 0 { return line }
+        }
+        return Int(xmlTextReaderGetParserLineNumber(reader))
+    }
+
+    private func checkRoot(local: UnsafePointer<xmlChar>?, namespace: UnsafePointer<xmlChar>?, line: Int) throws(FileFailure) {
+        let namespaceName = namespace.map { String(cString: $0) } ?? ""
+        guard layout.namespaces.isEmpty || layout.namespaces.contains(namespaceName) else {
+            let name = local.map { String(cString: $0) } ?? "?"
             throw FileFailure(location: RecordLocation(line: line, byteOffset: 0),
-                              reason: "the document <\(local)> is in namespace '\(namespace)'; this spec reads \(layout.namespaces.joined(separator: ", "))")
+                              reason: "the document <\(name)> is in namespace '\(namespaceName)'; this spec reads \(layout.namespaces.joined(separator: ", "))")
         }
     }
 
-    private func start(local: String, namespace: String?, line: Int) throws(FileFailure) {
-        let position: Int
-        if stack.isEmpty {
-            position = 1
-        } else {
-            position = (stack[stack.count - 1].childCounts[local] ?? 0) + 1
-            stack[stack.count - 1].childCounts[local] = position
+    private func start(_ id: Int, localName: UnsafePointer<xmlChar>?, line: Int) {
+        var position = 1
+        if let parent = stack.indices.last, id >= 0 {
+            position = (stack[parent].childCounts[id] ?? 0) + 1
+            stack[parent].childCounts[id] = position
         }
-        stack.append(Frame(id: elementID(local: local, namespace: namespace), name: local, position: position, line: line))
+        stack.append(Frame(localName: localName, position: position, line: line))
+        stackIDs.append(id)
         let depth = stack.count
-        guard stack[depth - 1].id >= 0 else { return }
-        for index in paths.indices {
-            let path = paths[index]
+        guard let at = slot(depth: depth, id: id) else { return }
+        for index in pathsAt[at] {
+            let shape = shapes[index]
             // A new instance of the element that owns the value: forget the previous one's.
-            if depth == path.scopeDepth && stackMatches(path.steps, count: depth) {
-                paths[index].committed = nil
+            if depth == shape.scopeDepth && stackMatches(shape.stepStart, depth) {
+                committed[index] = nil
             }
-            if let p = path.predicateStep {
-                if depth == p + 1 && stackMatches(path.steps, count: depth) {
-                    paths[index].pending = nil
-                    paths[index].predicateHolds = false
+            let p = shape.predicateStep
+            if p >= 0 {
+                if depth == p + 1 && stackMatches(shape.stepStart, depth) {
+                    pending[index] = nil
+                    predicateHolds[index] = false
                 }
-                if depth == p + 1 + path.predicatePath.count && stackMatches(path.steps, count: p + 1)
-                    && zip(stack[(p + 1)...], path.predicatePath).allSatisfy({ $0.id == $1 }) {
+                if depth == p + 1 + shape.predicateCount && stackMatches(shape.stepStart, p + 1)
+                    && (0..<shape.predicateCount).allSatisfy({ stackIDs[p + 1 + $0] == predicateIDs[shape.predicateStart + $0] }) {
                     stack[depth - 1].testing.append(index)
                 }
             }
-            guard depth == path.steps.count && stackMatches(path.steps, count: depth) else { continue }
-            if let attribute = path.attribute {
+            guard depth == shape.stepCount && stackMatches(shape.stepStart, depth) else { continue }
+            if let attribute = attributes[index] {
                 if let reader, let value = xmlTextReaderGetAttribute(reader, attribute) {
                     deliver(String(cString: value), to: index)
                     free(value)  // libxml2 allocates with malloc unless an app swaps its allocator
@@ -245,65 +318,65 @@ public final class XMLRecordReader: RecordReader {
         }
     }
 
-    private func end(line: Int) {
+    private func end() {
         guard let frame = stack.last else { return }
         let depth = stack.count
-        if frame.id >= 0 {
+        let id = stackIDs[depth - 1]
+        if id >= 0 {
             for index in frame.capturing { deliver(frame.text, to: index) }
             if !frame.testing.isEmpty {
                 let value = frame.text.trimmingSpace()
-                for index in frame.testing where paths[index].predicateValues.contains(value) {
-                    paths[index].predicateHolds = true
+                for index in frame.testing where predicateValues[index].contains(value) {
+                    predicateHolds[index] = true
                 }
             }
-            for index in paths.indices {
-                guard let p = paths[index].predicateStep, depth == p + 1,
-                      stackMatches(paths[index].steps, count: depth) else { continue }
-                if paths[index].predicateHolds, paths[index].committed == nil, let value = paths[index].pending {
-                    paths[index].committed = value
+            let at = slot(depth: depth, id: id)
+            for index in at.map({ pathsAt[$0] }) ?? [] {
+                let shape = shapes[index]
+                guard shape.predicateStep + 1 == depth, stackMatches(shape.stepStart, depth) else { continue }
+                if predicateHolds[index], committed[index] == nil, let value = pending[index] {
+                    committed[index] = value
                 }
-                paths[index].pending = nil
-                paths[index].predicateHolds = false
+                pending[index] = nil
+                predicateHolds[index] = false
             }
-            for kind in spec.kinds where recordPaths[kind.index].count == depth
-                && stackMatches(recordPaths[kind.index], count: depth) {
+            for kindIndex in at.map({ kindsAt[$0] }) ?? [] {
+                let steps = recordSteps[kindIndex]
+                guard zip(stackIDs, steps).allSatisfy({ $0 == $1 }) else { continue }
                 precondition(pendingEvent == nil, "two record kinds end at one element")
-                pendingEvent = emit(kind, line: frame.line)
+                pendingEvent = emit(spec.kinds[kindIndex], line: frame.line)
             }
         }
         stack.removeLast()
+        stackIDs.removeLast()
     }
 
     private func deliver(_ value: String, to index: Int) {
         // An element holding only children (and the whitespace between them) has no value
         // of its own; leave the slot for an alternative path.
         if value.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "\r\n" }) { return }
-        if paths[index].predicateStep != nil {
-            if paths[index].pending == nil { paths[index].pending = value }
-        } else if paths[index].committed == nil {
-            paths[index].committed = value
+        if shapes[index].predicateStep >= 0 {
+            if pending[index] == nil { pending[index] = value }
+        } else if committed[index] == nil {
+            committed[index] = value
         }
     }
 
     private func emit(_ kind: RecordKind, line: Int) -> RecordEvent {
         // Positions are shown from the second sibling on: /Stmt/Ntry, /Stmt/Ntry[2].
-        let xmlPath = "/" + stack.map { $0.position > 1 ? "\($0.name)[\($0.position)]" : $0.name }.joined(separator: "/")
+        let xmlPath = "/" + stack.map { frame -> String in
+            let name = frame.localName.map { String(cString: $0) } ?? "?"
+            return frame.position > 1 ? "\(name)[\(frame.position)]" : name
+        }.joined(separator: "/")
         let location = RecordLocation(line: line, byteOffset: 0, xmlPath: xmlPath)
         var values: [String?] = Array(repeating: nil, count: kind.fields.count)
-        for path in paths where path.kind == kind.index {
-            if values[path.field] == nil, let value = path.committed { values[path.field] = value }
-        }
-        // Values owned by the record itself are done with once it is emitted.
-        for index in paths.indices where paths[index].kind == kind.index
-            && paths[index].scopeDepth >= recordPaths[kind.index].count {
-            paths[index].committed = nil
+        let recordDepth = recordSteps[kind.index].count
+        for index in shapes.indices where shapes[index].kind == kind.index {
+            if values[shapes[index].field] == nil, let value = committed[index] { values[shapes[index].field] = value }
+            // Values owned by the record itself are done with once it is emitted.
+            if shapes[index].scopeDepth >= recordDepth { committed[index] = nil }
         }
         return assembler.event(kind, values: values, location: location)
-    }
-
-    private func string(_ pointer: UnsafePointer<xmlChar>?) -> String? {
-        guard let pointer else { return nil }
-        return String(cString: pointer)
     }
 }
 

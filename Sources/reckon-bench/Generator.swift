@@ -93,6 +93,44 @@ enum Generator {
         rename(path + ".partial", path)
     }
 
+    /// A camt.053.001.08 statement with `entries` entries (credits of 1.00 to 99.99) whose
+    /// closing balance holds.
+    static func writeStatement(_ path: String, entries: Int) throws {
+        if access(path, R_OK) == 0 { return }
+        let output = try BufferedFile(path: path + ".partial")
+        // Balances precede entries in camt.053, so the closing balance is summed first.
+        let total = (0..<entries).reduce(Int64(0)) { $0 + Int64(100 + $1 % 9900) }
+        var body: [UInt8] = []
+        func amount(_ cents: Int64) -> String { "\(cents / 100).\(pad(Int(cents % 100), 2))" }
+        try output.write(Array("""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
+            <GrpHdr><MsgId>BENCH</MsgId><CreDtTm>2024-12-15T23:30:00+08:00</CreDtTm></GrpHdr>
+            <Stmt><Id>STMT-BENCH</Id><Acct><Id><Othr><Id>6222020000001234</Id></Othr></Id><Ccy>CNY</Ccy></Acct>
+            <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="CNY">0.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-12-15</Dt></Dt></Bal>
+            <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="CNY">\(amount(total))</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-12-15</Dt></Dt></Bal>
+
+            """.utf8))
+        for index in 0..<entries {
+            let cents = Int64(100 + index % 9900)
+            body += Array("""
+                <Ntry><NtryRef>R\(index)</NtryRef><Amt Ccy="CNY">\(amount(cents))</Amt><CdtDbtInd>CRDT</CdtDbtInd>\
+                <Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2024-12-15</Dt></BookgDt><ValDt><Dt>2024-12-15</Dt></ValDt>\
+                <AcctSvcrRef>BK\(index)</AcctSvcrRef><NtryDtls><TxDtls><Refs><EndToEndId>E2E\(index)</EndToEndId></Refs>\
+                <RmtInf><Ustrd>还款 L2024\(pad(index, 8))</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+
+                """.utf8)
+            if body.count >= 1 << 20 { try output.write(body); body.removeAll(keepingCapacity: true) }
+        }
+        try output.write(body)
+        try output.write(Array("""
+            </Stmt></BkToCstmrStmt></Document>
+
+            """.utf8))
+        try output.close()
+        rename(path + ".partial", path)
+    }
+
     private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits

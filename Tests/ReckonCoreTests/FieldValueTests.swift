@@ -1,3 +1,5 @@
+import Foundation
+import PropertyBased
 import ReckonCore
 import Testing
 
@@ -187,4 +189,28 @@ struct FieldValueTests {
         #expect(DecimalAmount(units: 1000, scale: 3).numericallyEquals(DecimalAmount(units: 100, scale: 2)))
         #expect(DecimalAmount(units: 999, scale: 3) < DecimalAmount(units: 100, scale: 2))
     }
+}
+
+@Suite("Implied-decimal digits, eight at a time")
+struct DigitParsingTests {
+    @Test func agreesWithANaiveParse() async throws {
+        let spec = try loadSpec("format: fixed-width\nrecord_length: 18\nrecords: {r: {fields: {v: {start: 1, length: 18, type: decimal, implied: true, sign: none}}}}")
+        let alphabet = Array("0123456789/:A 0123456789")
+        await propertyCheck(count: 500, input: Gen.int(in: 0..<alphabet.count).array(of: 1...18)) { indexes in
+            let text = String(indexes.map { alphabet[$0] })
+            let (report, records) = read(spec, text + "\n")
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if !trimmed.isEmpty, trimmed.allSatisfy(\.isASCIIDigitCharacter), let expected = Int64(trimmed) {
+                #expect(records.first?.values == [amount(expected)], "'\(text)'")
+            } else if trimmed.isEmpty {
+                #expect(records.first?.values == [.empty], "'\(text)'")
+            } else {
+                #expect(report.recordsRejected == 1, "'\(text)'")
+            }
+        }
+    }
+}
+
+extension Character {
+    var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) }
 }
