@@ -59,9 +59,10 @@ let package = Package(
             name: "ReckonFilesTests",
             dependencies: ["ReckonCore", "ReckonFiles", "ReckonXML"]
         ),
+        // Runs the built `reckon` binary; depending on it makes `swift test` build it.
         .testTarget(
             name: "ReckonCLITests",
-            dependencies: ["ReckonCore"]
+            dependencies: ["reckon"]
         ),
     ]
 )

@@ -222,8 +222,15 @@ public final class XMLRecordReader: RecordReader {
             return
         }
         if status < 0 {
-            throw FileFailure(location: RecordLocation(line: context.errorLine ?? Int(xmlTextReaderGetParserLineNumber(reader)), byteOffset: 0),
-                              reason: "not well-formed XML: \(context.errorMessage ?? "libxml2 gave up")")
+            let location = RecordLocation(line: context.errorLine ?? Int(xmlTextReaderGetParserLineNumber(reader)), byteOffset: 0)
+            let detail = context.errorMessage ?? "libxml2 gave up"
+            // Input that ran out with elements still open is a truncated file, whatever
+            // libxml2 makes of the last bytes.
+            if context.reachedEnd, let open = stack.last?.localName.map({ String(cString: $0) }) {
+                throw FileFailure(location: location,
+                                  reason: "the file ends inside <\(open)> (truncated?); libxml2 says: \(detail)")
+            }
+            throw FileFailure(location: location, reason: "not well-formed XML: \(detail)")
         }
         switch xmlTextReaderNodeType(reader) {
         case Int32(XML_READER_TYPE_ELEMENT.rawValue):
@@ -394,6 +401,8 @@ private final class ReaderContext {
     var source: any ByteSource
     let limit: Int
     var failure: FileFailure?
+    /// The source has returned its last byte.
+    var reachedEnd = false
     var errorMessage: String?
     var errorLine: Int?
 
@@ -407,7 +416,9 @@ private let readCallback: xmlInputReadCallback = { context, buffer, length in
     guard let context, let buffer, length > 0 else { return -1 }
     let box = Unmanaged<ReaderContext>.fromOpaque(context).takeUnretainedValue()
     do {
-        return Int32(try box.source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(length))))
+        let count = try box.source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(length)))
+        if count == 0 { box.reachedEnd = true }
+        return Int32(count)
     } catch {
         box.failure = FileFailure(location: nil, reason: "reading failed: \(error)")
         return -1

@@ -110,11 +110,11 @@ struct ResultRow {
     let ceiling: Measurement?
 
     static func table(_ rows: [ResultRow]) -> String {
-        var lines = ["| file | task | size | records/s | MB/s | vs line scan | peak RSS |", "|---|---|---|---|---|---|---|"]
+        var lines = ["| file | task | size | records/s | MB/s | time ÷ line scan | peak RSS |", "|---|---|---|---|---|---|---|"]
         for row in rows {
             let m = row.measurement
             let mbps = Double(m.bytes) / m.seconds / 1_000_000
-            let ratio = row.ceiling.map { String(format: "%.0f%%", 100 * $0.seconds / m.seconds) } ?? "—"
+            let ratio = row.ceiling.map { String(format: "%.1f×", m.seconds / $0.seconds) } ?? "—"
             lines.append("| \(row.file) | \(row.task) | \(String(format: "%.0f MB", Double(m.bytes) / 1_000_000)) | "
                 + "\(Int64(Double(m.records) / m.seconds).formatted()) | \(String(format: "%.0f", mbps)) | \(ratio) | "
                 + "\(String(format: "%.1f MiB", Double(m.peakRSSKiB) / 1024)) |")
