@@ -264,8 +264,12 @@ public struct FixedWidthReader: RecordReader {
     /// fields are decoded to be sure they are valid (fields are decoded when read).
     private func checkCharacterBoundaries(_ record: UnsafeRawBufferPointer, kind: RecordKind, offset: Int64) -> FieldProblem? {
         let points = boundaries[kind.index]
-        var next = 0
+        // Up to the first non-ASCII byte every byte is a character of its own.
         var i = 0
+        while i + 8 <= record.count,
+              record.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+        while i < record.count, record[i] < 0x80 { i += 1 }
+        var next = points.firstIndex { $0 >= i } ?? points.count
         while i < record.count {
             while next < points.count, points[next] < i {
                 let edge = points[next]
