@@ -76,6 +76,14 @@ struct FixedWidthTests {
         #expect(read(try spec("auto"), mixed).report.isClean)
     }
 
+    @Test func backToBackRecordsAreNumbered() throws {
+        var records = Self.file
+        records[2] = "DL00000020000050X00N"
+        let (report, _) = read(try spec("none"), records.joined())
+        #expect(problemTexts(report) == ["line 3: detail field 'amount' = '0000050X00': unexpected character 'X' in a number"])
+        #expect(report.problems.first?.location.byteOffset == 40)
+    }
+
     @Test func truncatedBackToBackFile() throws {
         let joined = Self.file.joined()
         let (report, _) = read(try spec("none"), String(joined.dropLast(7)))

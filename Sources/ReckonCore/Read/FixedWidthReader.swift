@@ -124,11 +124,12 @@ public struct FixedWidthReader: RecordReader {
                 buffer.consume(unread.count)
                 return nil
             }
-            throw FileFailure(location: RecordLocation(line: 1, byteOffset: offset),
+            throw FileFailure(location: RecordLocation(line: recordNumber, byteOffset: offset),
                               reason: "the file ends inside record \(recordNumber): \(unread.count) of \(length) bytes (truncated?)")
         }
         let record = UnsafeRawBufferPointer(rebasing: unread[0..<length])
-        let event = process(record, offset: offset, line: 1)
+        // With no line breaks, a record's "line" is its number.
+        let event = process(record, offset: offset, line: recordNumber)
         buffer.consume(length)
         return event
     }

@@ -1,6 +1,7 @@
 /// Where a record sits in its file.
 public struct RecordLocation: Sendable, Hashable, CustomStringConvertible {
-    /// 1-based line of the record's first byte (for XML, the parser's line at the record's end).
+    /// 1-based line of the record's first byte; for XML, the line of the record element's
+    /// start tag; for fixed-width files without line breaks, the record's number.
     public let line: Int
     /// Offset of the record's first byte in the file.
     public let byteOffset: Int64
