@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libxml2 behind a thin shim (see Sources/CLibXML2/shim.h for the ICU clash it avoids).
@@ -37,10 +39,19 @@ let package = Package(
             name: "ReckonFiles",
             dependencies: ["ReckonCore", "ReckonXML"]
         ),
+        // Adapter: the double-entry ledger in SQLite (GRDB), and ingest into it.
+        .target(
+            name: "ReckonLedger",
+            dependencies: [
+                "ReckonCore", "ReckonFiles",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "reckon",
             dependencies: [
-                "ReckonCore", "ReckonFiles",
+                "ReckonCore", "ReckonFiles", "ReckonLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +69,11 @@ let package = Package(
         .testTarget(
             name: "ReckonFilesTests",
             dependencies: ["ReckonCore", "ReckonFiles", "ReckonXML"]
+        ),
+        .testTarget(
+            name: "ReckonLedgerTests",
+            dependencies: ["ReckonCore", "ReckonFiles", "ReckonLedger",
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Runs the built `reckon` binary; depending on it makes `swift test` build it.
         .testTarget(

@@ -10,6 +10,11 @@ public struct FileAccessError: Error, Sendable, CustomStringConvertible {
     public let path: String
     public let reason: String
 
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
     public var description: String { "\(path): \(reason)" }
 
     static func fromErrno(_ path: String, _ action: String) -> FileAccessError {

@@ -62,3 +62,18 @@ public enum SpecDirectory {
         return names.sorted().map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
     }
 }
+
+/// Loading `reckon.yaml`.
+public enum ConfigFile {
+    public static let defaultPath = "reckon.yaml"
+
+    public static func load(_ path: String = defaultPath) throws(SpecError) -> ReckonConfig {
+        let text: String
+        do {
+            text = try SmallFile.text(path)
+        } catch {
+            throw SpecError(file: path, keyPath: "", line: nil, message: error.reason)
+        }
+        return try ConfigLoader.load(yaml: text, origin: path)
+    }
+}

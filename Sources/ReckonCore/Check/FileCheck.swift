@@ -147,6 +147,18 @@ public struct FileCheck {
         }
     }
 
+    /// Refuses a record that passed reading but not a later step (posting): it moves from
+    /// read to rejected, with its problem.
+    public mutating func reject(afterReading record: RecordView, _ problem: FieldProblem) {
+        report.counts[record.kindIndex].read -= 1
+        report.counts[record.kindIndex].rejected += 1
+        if report.problems.count < options.maxProblems {
+            report.problems.append(ReportedProblem(location: record.location, kind: record.kind.name, problem: problem))
+        } else {
+            report.problemsOmitted += 1
+        }
+    }
+
     public mutating func fail(_ failure: FileFailure) {
         report.failure = failure
     }

@@ -167,6 +167,9 @@ public final class RecordKind: Sendable {
     /// Counted but not type-checked: fillers, banners, blocking records.
     public let ignored: Bool
     public let event: CanonicalEvent?
+    /// The fields that identify a record across files (`key: [loan_id, period]`): a record
+    /// whose key was posted before is a duplicate. Empty when the kind has no key.
+    public let key: [String]
     /// Amounts whose sign comes from an indicator field, resolved to field indexes once.
     let signIndicators: [SignIndicator]
     /// Fixed-width: each field's 0-based start and length (-1 for other sources).
@@ -187,7 +190,8 @@ public final class RecordKind: Sendable {
     }
 
     public init(name: String, index: Int, match: RecordMatch?, isFallback: Bool, xmlPath: [XMLStep]?,
-                fields: [FieldSpec], minOccurs: Int, maxOccurs: Int?, ignored: Bool, event: CanonicalEvent?) {
+                fields: [FieldSpec], minOccurs: Int, maxOccurs: Int?, ignored: Bool, event: CanonicalEvent?,
+                key: [String] = []) {
         self.name = name
         self.index = index
         self.match = match
@@ -198,6 +202,7 @@ public final class RecordKind: Sendable {
         self.maxOccurs = maxOccurs
         self.ignored = ignored
         self.event = event
+        self.key = key
         var indicators: [SignIndicator] = []
         for (index, field) in fields.enumerated() {
             if case .indicator(let name, let negative, let positive)? = field.type.signRule,

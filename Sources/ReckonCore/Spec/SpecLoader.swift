@@ -33,7 +33,7 @@ private let fixedWidthOnly = ["record_length", "separator", "positions", "short_
 private let delimitedOnly = ["delimiter", "quote", "header"]
 private let xmlOnly = ["namespaces", "prefixes"]
 
-private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event"]
+private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key"]
 private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line"]
 private let fieldKeys = [
     "description", "start", "length", "end", "column", "capture", "path",
@@ -279,8 +279,17 @@ private struct Builder {
             event = known
         }
 
+        var key: [String] = []
+        if let keyNode = map["key"] {
+            key = try keyNode.strings()
+            for name in key where !fields.contains(where: { $0.name == name }) {
+                throw keyNode.error("the key names '\(name)', which is not a field of this record kind")
+            }
+            if Set(key).count != key.count { throw keyNode.error("the key names a field twice") }
+        }
         return RecordKind(name: name, index: index, match: match, isFallback: isFallback, xmlPath: xmlPath,
-                          fields: fields, minOccurs: minOccurs, maxOccurs: maxOccurs, ignored: ignored, event: event)
+                          fields: fields, minOccurs: minOccurs, maxOccurs: maxOccurs, ignored: ignored, event: event,
+                          key: key)
     }
 
     func checkName(_ name: String, _ node: SpecNode) throws(SpecError) {

@@ -55,38 +55,7 @@ enum JSONLines {
         return object(members)
     }
 
-    static func json(_ value: FieldValue) -> String {
-        switch value {
-        case .empty: return "null"
-        case .text(let text): return quote(text)
-        case .integer(let n): return String(n)
-        case .decimal(let amount): return String(amount.units)
-        case .date, .time, .dateTime: return quote(value.description)
-        }
-    }
-
-    static func object(_ members: [(String, String)]) -> String {
-        "{" + members.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
-    }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hexDigits = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hexDigits.count) + hexDigits
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ value: FieldValue) -> String { JSONText.value(value) }
+    static func object(_ members: [(String, String)]) -> String { JSONText.object(members) }
+    static func quote(_ text: String) -> String { JSONText.quote(text) }
 }

@@ -1,8 +1,7 @@
-import ReckonCore
-
-/// The human-readable report of `reckon spec check`.
-enum ReportText {
-    static func render(_ report: FileReport, spec: MappingSpec, shown: [ParsedRecord], terminal: Bool) -> String {
+/// The human-readable report of a file read through a spec: what `reckon spec check`
+/// prints and what a quarantined file's report says.
+public enum ReportText {
+    public static func render(_ report: FileReport, spec: MappingSpec, shown: [ParsedRecord] = [], terminal: Bool = false) -> String {
         let ok = terminal ? "\u{1B}[32m✓\u{1B}[0m" : "✓"
         let bad = terminal ? "\u{1B}[31m✗\u{1B}[0m" : "✗"
         var lines: [String] = []
@@ -64,7 +63,7 @@ enum ReportText {
     }
 
     /// One table per run of records of the same kind, columns sized to fit.
-    static func table(_ records: [ParsedRecord], spec: MappingSpec) -> [String] {
+    public static func table(_ records: [ParsedRecord], spec: MappingSpec) -> [String] {
         var lines: [String] = []
         var index = 0
         while index < records.count {
@@ -98,4 +97,39 @@ extension String {
         while s.last == " " { s.removeLast() }
         return String(s)
     }
+}
+
+/// Columns a string takes in a terminal: East Asian wide characters take two.
+public func displayWidth(_ text: String) -> Int {
+    var width = 0
+    for scalar in text.unicodeScalars {
+        switch scalar.value {
+        case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F,
+             0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x20000...0x3FFFD:
+            width += 2
+        case 0x0300...0x036F, 0x200B...0x200F:
+            break
+        default:
+            width += 1
+        }
+    }
+    return width
+}
+
+/// Cuts `text` to at most `limit` columns, marking the cut with an ellipsis.
+public func clip(_ text: String, to limit: Int) -> String {
+    guard displayWidth(text) > limit else { return text }
+    var result = ""
+    var width = 0
+    for character in text {
+        let w = displayWidth(String(character))
+        if width + w > limit - 1 { break }
+        result.append(character)
+        width += w
+    }
+    return result + "…"
+}
+
+public func padded(_ text: String, to width: Int) -> String {
+    text + String(repeating: " ", count: max(0, width - displayWidth(text)))
 }

@@ -1,0 +1,297 @@
+import Foundation
+import Yams
+
+/// reckon's configuration (`reckon.yaml`): where the ledger and the folders are, who the
+/// partners are, which files each sends and how to read and post them, and the products.
+/// Paths are relative to the configuration file's folder.
+public struct ReckonConfig: Sendable {
+    public let origin: String
+    /// The folder the configuration's paths are relative to.
+    public let root: String
+    public let databasePath: String
+    public let currency: String
+    public let archiveFolder: String
+    public let quarantineFolder: String
+    public let outboxFolder: String
+    /// Balances below this line raise a warning (seed 000: 500,000.00 by default).
+    public let balanceWarning: DecimalAmount
+    public let partners: [PartnerConfig]
+    public let products: [ProductConfig]
+
+    public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
+    public func product(_ code: String) -> ProductConfig? { products.first { $0.code == code } }
+
+    /// The configuration's error type: the same shape as a spec's (file, key path, line).
+    public typealias Error = SpecError
+}
+
+public enum PartnerRole: String, Sendable, CaseIterable {
+    case platform, bank, channel, guarantor, core
+}
+
+public struct PartnerConfig: Sendable {
+    public let id: String
+    public let name: String
+    public let role: PartnerRole
+    /// The local folder the partner's files arrive in.
+    public let drop: String?
+    /// For channels: the code other partners' files use for it (`WXPAY`), which names its
+    /// clearing account.
+    public let channelCode: String?
+    public let files: [FileTypeConfig]
+
+    public func fileType(_ id: String) -> FileTypeConfig? { files.first { $0.id == id } }
+}
+
+public struct FileTypeConfig: Sendable {
+    public let id: String
+    public let specPath: String
+    public let name: FileNamePattern
+    /// Whether the file's events are posted to the ledger (the partner whose books these
+    /// are), or only stored for reconciliation (the other partners' views).
+    public let posts: Bool
+    /// Lenient files post their valid records and report the rest (never when a control
+    /// total fails); strict files (the default) post all or nothing.
+    public let lenient: Bool
+    public let readiness: Readiness
+}
+
+/// When a file in a drop counts as complete.
+public enum Readiness: Sendable, Equatable {
+    /// A marker file beside it, named by a pattern (`{name}.ok`).
+    case marker(String)
+    /// Its size has not changed for this long (measured on the monotonic clock).
+    case stable(seconds: Int)
+    /// Its spec's trailer record is present (the last record kind with `occurs: 1`).
+    case trailer
+}
+
+public struct ProductConfig: Sendable {
+    public let code: String
+    /// Share of a disbursed principal frozen from the margin deposit, released as principal
+    /// is repaid; nil when the product does not check margin.
+    public let marginRate: DecimalAmount?
+}
+
+/// A file name with a business-date placeholder: `PLAT_LOAN_{yyyyMMdd}.csv`. `*` matches
+/// any run of characters.
+public struct FileNamePattern: Sendable, CustomStringConvertible {
+    public let pattern: String
+    private let regex: SpecRegex
+    private let dateFormat: DateTimeFormat?
+
+    public init(_ pattern: String) throws(ConfigProblem) {
+        self.pattern = pattern
+        var regexText = "^"
+        var format: DateTimeFormat?
+        var rest = Substring(pattern)
+        while let c = rest.first {
+            if c == "{" {
+                guard let close = rest.firstIndex(of: "}") else { throw ConfigProblem("unclosed { in '\(pattern)'") }
+                let inner = String(rest[rest.index(after: rest.startIndex)..<close])
+                guard format == nil else { throw ConfigProblem("'\(pattern)' has two date placeholders") }
+                do {
+                    format = try DateTimeFormat(pattern: inner, content: .date)
+                } catch {
+                    throw ConfigProblem("'{\(inner)}' in '\(pattern)' is not a date layout: \(error)")
+                }
+                guard let width = format?.fixedWidth else { throw ConfigProblem("the date layout in '\(pattern)' must have a fixed width") }
+                regexText += "(.{\(width)})"
+                rest = rest[rest.index(after: close)...]
+                continue
+            }
+            if c == "*" {
+                regexText += ".*"
+            } else if "\\^$.|?+()[]{}".contains(c) {
+                regexText += "\\" + String(c)
+            } else {
+                regexText.append(c)
+            }
+            rest.removeFirst()
+        }
+        regexText += "$"
+        do {
+            regex = try SpecRegex(regexText)
+        } catch {
+            throw ConfigProblem("'\(pattern)' is not a usable name pattern")
+        }
+        dateFormat = format
+    }
+
+    public var description: String { pattern }
+    public var hasDate: Bool { dateFormat != nil }
+
+    /// Whether `name` fits the pattern, and the business date it carries (nil when the
+    /// pattern has no date placeholder).
+    public func match(_ name: String) -> (matches: Bool, date: CivilDate?) {
+        guard let captures = regex.captures(in: name) else { return (false, nil) }
+        guard let dateFormat else { return (true, nil) }
+        guard captures.count > 1, let text = captures[1] else { return (false, nil) }
+        let date = Array(text.utf8).withUnsafeBytes { dateFormat.parse($0)?.date }
+        return (date != nil, date)
+    }
+
+    /// The name for a business date (`*` becomes nothing).
+    public func name(for date: CivilDate) -> String {
+        var result = ""
+        var rest = Substring(pattern)
+        while let c = rest.first {
+            if c == "{", let close = rest.firstIndex(of: "}") {
+                result += dateFormat?.render(date: date, time: nil, utcOffsetMinutes: nil) ?? ""
+                rest = rest[rest.index(after: close)...]
+                continue
+            }
+            if c != "*" { result.append(c) }
+            rest.removeFirst()
+        }
+        return result
+    }
+}
+
+/// A problem found inside one configuration value, placed by the loader.
+public struct ConfigProblem: Error, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}
+
+public enum ConfigLoader {
+    /// Loads and validates `reckon.yaml` text; `origin` is its path (paths in it are relative
+    /// to its folder).
+    public static func load(yaml: String, origin: String) throws(SpecError) -> ReckonConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw SpecError(file: origin, keyPath: "", line: nil, message: "the configuration is empty")
+            }
+            root = node
+        } catch let error as SpecError {
+            throw error
+        } catch {
+            throw SpecError(file: origin, keyPath: "", line: nil, message: "not valid YAML: \(error)")
+        }
+        let folder = origin.contains("/") ? String(origin[..<origin.lastIndex(of: "/")!]) : "."
+        func path(_ text: String) -> String { text.hasPrefix("/") ? text : folder + "/" + text }
+
+        let top = try SpecNode(node: root, path: "", origin: origin)
+            .mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products"])
+
+        var databasePath = path("var/reckon.sqlite")
+        var currency = "CNY"
+        if let ledger = top["ledger"] {
+            let map = try ledger.mapping(allowed: ["database", "currency"])
+            if let node = map["database"] { databasePath = path(try node.string()) }
+            if let node = map["currency"] {
+                currency = try node.string()
+                guard currency.count == 3, currency.allSatisfy({ $0.isUppercase && $0.isASCII }) else {
+                    throw node.error("a currency is a three-letter ISO 4217 code, like CNY")
+                }
+            }
+        }
+        var archive = path("var/archive"), quarantine = path("var/quarantine"), outbox = path("outbox")
+        if let folders = top["folders"] {
+            let map = try folders.mapping(allowed: ["archive", "quarantine", "outbox"])
+            if let node = map["archive"] { archive = path(try node.string()) }
+            if let node = map["quarantine"] { quarantine = path(try node.string()) }
+            if let node = map["outbox"] { outbox = path(try node.string()) }
+        }
+        var warning = DecimalAmount(units: 50_000_000, scale: 2)
+        if let thresholds = top["thresholds"] {
+            let map = try thresholds.mapping(allowed: ["balance_warning"])
+            if let node = map["balance_warning"] { warning = try money(node) }
+        }
+
+        var partners: [PartnerConfig] = []
+        var channelCodes = Set<String>()
+        for (id, node) in try top.required("partners").entries() {
+            let map = try node.mapping(allowed: ["name", "role", "drop", "channel_code", "files"])
+            let roleNode = try map.required("role")
+            guard let role = PartnerRole(rawValue: try roleNode.string()) else {
+                throw roleNode.error("unknown role '\((try? roleNode.string()) ?? "")'; expected \(PartnerRole.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var files: [FileTypeConfig] = []
+            if let filesNode = map["files"] {
+                for (typeID, typeNode) in try filesNode.entries() {
+                    files.append(try fileType(typeID, typeNode, path: path))
+                }
+            }
+            let channelCode = try map["channel_code"]?.string()
+            if let channelCode, !channelCodes.insert(channelCode).inserted {
+                throw map["channel_code"]!.error("channel code '\(channelCode)' is used by two partners")
+            }
+            if role == .channel && channelCode == nil {
+                throw node.error("a channel needs a channel_code: the code other partners' files use for it")
+            }
+            partners.append(PartnerConfig(id: id, name: try map["name"]?.string() ?? id, role: role,
+                                          drop: try map["drop"].map { n throws(SpecError) in path(try n.string()) },
+                                          channelCode: channelCode, files: files))
+        }
+        guard !partners.isEmpty else { throw try top.required("partners").error("name at least one partner") }
+
+        var products: [ProductConfig] = []
+        if let productsNode = top["products"] {
+            for (code, node) in try productsNode.entries() {
+                let map = try node.mapping(allowed: ["description", "margin_rate"])
+                var rate: DecimalAmount?
+                if let rateNode = map["margin_rate"] {
+                    rate = try decimal(rateNode, scale: 6)
+                    guard let rate, rate.units >= 0, rate.units <= 1_000_000 else {
+                        throw rateNode.error("a margin rate is a share between 0 and 1")
+                    }
+                }
+                products.append(ProductConfig(code: code, marginRate: rate))
+            }
+        }
+        return ReckonConfig(origin: origin, root: folder, databasePath: databasePath, currency: currency,
+                            archiveFolder: archive, quarantineFolder: quarantine, outboxFolder: outbox,
+                            balanceWarning: warning, partners: partners, products: products)
+    }
+
+    private static func fileType(_ id: String, _ node: SpecNode, path: (String) -> String) throws(SpecError) -> FileTypeConfig {
+        let map = try node.mapping(allowed: ["spec", "name", "post", "mode", "ready"])
+        let nameNode = try map.required("name")
+        let pattern: FileNamePattern
+        do {
+            pattern = try FileNamePattern(try nameNode.string())
+        } catch let problem as ConfigProblem {
+            throw nameNode.error(problem.message)
+        } catch let error as SpecError {
+            throw error
+        } catch {
+            throw nameNode.error("\(error)")
+        }
+        var lenient = false
+        if let modeNode = map["mode"] {
+            switch try modeNode.string() {
+            case "strict": lenient = false
+            case "lenient": lenient = true
+            default: throw modeNode.error("expected strict or lenient")
+            }
+        }
+        var readiness = Readiness.stable(seconds: 2)
+        if let readyNode = map["ready"] {
+            let ready = try readyNode.mapping(allowed: ["marker", "stable_seconds", "trailer"])
+            guard ready.entries.count == 1 else { throw readyNode.error("give one rule: marker, stable_seconds or trailer") }
+            if let marker = ready["marker"] {
+                readiness = .marker(try marker.string())
+            } else if let seconds = ready["stable_seconds"] {
+                readiness = .stable(seconds: try seconds.int(in: 0...86_400))
+            } else if try ready["trailer"]?.bool() == true {
+                readiness = .trailer
+            }
+        }
+        return FileTypeConfig(id: id, specPath: path(try map.required("spec").string()), name: pattern,
+                              posts: try map["post"]?.bool() ?? false, lenient: lenient, readiness: readiness)
+    }
+
+    private static func decimal(_ node: SpecNode, scale: Int) throws(SpecError) -> DecimalAmount {
+        let text = try node.string()
+        let bytes = Array(text.utf8)
+        let type = FieldType.decimal(DecimalFormat(scale: scale, implied: false, point: UInt8(ascii: "."), thousands: UInt8(ascii: ","), sign: .leading))
+        guard case .success(.decimal(let amount)) = bytes.withUnsafeBytes({ ValueParser.parseTyped($0, type: type) }) else {
+            throw node.error("'\(text)' is not a decimal number with at most \(scale) decimals")
+        }
+        return amount
+    }
+
+    private static func money(_ node: SpecNode) throws(SpecError) -> DecimalAmount { try decimal(node, scale: 2) }
+}
