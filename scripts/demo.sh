@@ -1,32 +1,23 @@
 #!/usr/bin/env bash
-# The shipped sample day, read through the partners' specs: every file in inbox/, with its
-# record counts, control totals and first records. (`reckon batch`, which posts the day to
-# the ledger, takes over this job once the ledger exists.)
+# The shipped sample day: every partner file in inbox/ read through its spec, then the two
+# business days run as batches into the ledger (var/reckon.sqlite), its balances and its
+# verification. Running it again shows the ledger recognising files it already has.
 set -euo pipefail
 reckon=${1:-.build/debug/reckon}
 cd "$(dirname "$0")/.."
 
-spec_for() {
-  case "$(basename "$1")" in
-    PLAT_LOAN_*)   echo mappings/platform-loans.yaml ;;
-    PLAT_REPAY_*)  echo mappings/platform-repayments.yaml ;;
-    BANK_PLAN_*)   echo mappings/bank-plan.yaml ;;
-    BANK_SETTLE_*) echo mappings/bank-settlement.yaml ;;
-    BANK_STMT_*)   echo mappings/camt053.yaml ;;
-    PAY_BILL_*)    echo mappings/channel-bill.yaml ;;
-    *)             echo "" ;;
-  esac
-}
-
-status=0
-shopt -s nullglob
-for file in inbox/*/*; do
-  spec=$(spec_for "$file")
-  if [ -z "$spec" ]; then
-    echo "no spec for $file"; status=1; continue
-  fi
-  echo "── $(dirname "$file" | cut -d/ -f2): $(basename "$file")"
-  "$reckon" spec check "$spec" "$file" --show 3 || status=1
+echo "══ the sample partners' files, through their specs"
+"$reckon" spec check mappings/platform-loans.yaml inbox/platform/PLAT_LOAN_20241115.csv --show 3
+echo
+"$reckon" spec check mappings/bank-settlement.yaml inbox/bank/BANK_SETTLE_20241215.txt --show 3
+echo
+for day in 2024-11-15 2024-12-15; do
+  echo "══ reckon batch --date $day"
+  "$reckon" batch --date "$day"
   echo
 done
-exit $status
+echo "══ reckon ledger balance"
+"$reckon" ledger balance
+echo
+echo "══ reckon ledger verify"
+"$reckon" ledger verify

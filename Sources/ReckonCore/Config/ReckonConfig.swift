@@ -170,7 +170,7 @@ public enum ConfigLoader {
             throw SpecError(file: origin, keyPath: "", line: nil, message: "not valid YAML: \(error)")
         }
         let folder = origin.contains("/") ? String(origin[..<origin.lastIndex(of: "/")!]) : "."
-        func path(_ text: String) -> String { text.hasPrefix("/") ? text : folder + "/" + text }
+        func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
         let top = try SpecNode(node: root, path: "", origin: origin)
             .mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products"])

@@ -205,7 +205,7 @@ struct LedgerExport: ParsableCommand {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "The files received, with what became of each.")
+        abstract: "The latest batch runs (with any file still waiting and the rule that holds it) and the files received.")
 
     @Option(help: "Only this business day.")
     var date: BusinessDate?
@@ -215,6 +215,10 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let ledger = try options.ledger(config)
+        for run in try ledger.batchRuns(limit: 3) {
+            print("batch run #\(run.id) for \(run.businessDate) (\(run.steps)): \(run.status), \(run.summary ?? "running") — started \(run.startedAt)")
+            for waiting in run.waiting { print("  … \(waiting)") }
+        }
         let files = try ledger.receivedFiles(date: date?.date)
         if files.isEmpty { print("no files received"); return }
         for file in files {

@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-func printError(_ message: String) {
-    let line = Array((message + "\n").utf8)
+func printError(_ message: String, newline: Bool = true) {
+    let line = Array((message + (newline ? "\n" : "")).utf8)
     line.withUnsafeBytes { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 

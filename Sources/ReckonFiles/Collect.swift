@@ -1,0 +1,150 @@
+import Foundation
+import ReckonCore
+
+/// A partner file found in a drop for a business day.
+public struct CollectedFile: Sendable, Equatable {
+    public let path: String
+    public let partner: String
+    public let fileType: String
+}
+
+/// A file that is there but does not count yet, and the rule that holds it back.
+public struct WaitingFile: Sendable, Equatable {
+    public let path: String
+    public let partner: String
+    public let fileType: String
+    public let reason: String
+}
+
+/// The collect step: which partner files for a business day are in their drops and
+/// complete. A file counts only once its type's readiness rule holds: its marker file is
+/// there, its size has not changed for the configured time (measured on the monotonic
+/// clock, never from the file's modification time), or its spec's trailer record is present.
+public struct Collector {
+    public let config: ReckonConfig
+    /// How long to keep watching files whose size is not yet known to be stable.
+    public let maximumWaitSeconds: Double
+    private let now: () -> UInt64
+
+    public init(config: ReckonConfig, maximumWaitSeconds: Double = 30,
+                now: @escaping () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
+        self.config = config
+        self.maximumWaitSeconds = maximumWaitSeconds
+        self.now = now
+    }
+
+    public struct Result: Sendable {
+        public var ready: [CollectedFile] = []
+        public var waiting: [WaitingFile] = []
+        /// Files in drops that fit no file type of their partner.
+        public var unknown: [String] = []
+
+        public init() {}
+    }
+
+    /// Collects the day's files of every partner (or one), in configuration order.
+    public func collect(date: CivilDate, partner only: String? = nil) -> Result {
+        var result = Result()
+        var stableCandidates: [(CollectedFile, Int)] = []
+        for partner in config.partners where only == nil || partner.id == only {
+            guard let drop = partner.drop else { continue }
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: drop)) ?? []).sorted()
+            var claimed = Set<String>()
+            for type in partner.files {
+                for name in names {
+                    let match = type.name.match(name)
+                    guard match.matches else { continue }
+                    // Files of other days are known, just not today's business.
+                    claimed.insert(name)
+                    if case .marker(let pattern) = type.readiness {
+                        claimed.insert(pattern.replacingOccurrences(of: "{name}", with: name))
+                    }
+                    guard match.date == nil || match.date == date else { continue }
+                    let path = drop + "/" + name
+                    var isFolder: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+                    let file = CollectedFile(path: path, partner: partner.id, fileType: type.id)
+                    switch type.readiness {
+                    case .marker(let pattern):
+                        let marker = drop + "/" + pattern.replacingOccurrences(of: "{name}", with: name)
+                        if FileManager.default.fileExists(atPath: marker) {
+                            result.ready.append(file)
+                        } else {
+                            result.waiting.append(WaitingFile(path: path, partner: partner.id, fileType: type.id,
+                                                              reason: "no marker file \((marker as NSString).lastPathComponent) yet"))
+                        }
+                    case .trailer:
+                        if let reason = Self.trailerMissing(path, type: type) {
+                            result.waiting.append(WaitingFile(path: path, partner: partner.id, fileType: type.id, reason: reason))
+                        } else {
+                            result.ready.append(file)
+                        }
+                    case .stable(let seconds):
+                        stableCandidates.append((file, seconds))
+                    }
+                }
+            }
+            result.unknown += names.filter { !claimed.contains($0) && !$0.hasPrefix(".") }.map { drop + "/" + $0 }
+        }
+        let (stable, changing) = waitForStableSizes(stableCandidates)
+        result.ready += stable
+        result.waiting += changing
+        // Keep configuration order: partners, then their file types, then names.
+        let order = Dictionary(uniqueKeysWithValues: config.partners.enumerated().flatMap { p, partner in
+            partner.files.enumerated().map { ("\(partner.id)/\($0.element.id)", p * 1000 + $0.offset) }
+        })
+        result.ready.sort { (order["\($0.partner)/\($0.fileType)"] ?? 0, $0.path) < (order["\($1.partner)/\($1.fileType)"] ?? 0, $1.path) }
+        return result
+    }
+
+    /// Watches sizes until each file has kept its size for its required time, or the
+    /// maximum wait is over.
+    private func waitForStableSizes(_ candidates: [(CollectedFile, Int)]) -> ([CollectedFile], [WaitingFile]) {
+        guard !candidates.isEmpty else { return ([], []) }
+        let start = now()
+        var observed: [String: (size: Int64, since: UInt64)] = [:]
+        var stable: Set<String> = []
+        while true {
+            let time = now()
+            for (file, seconds) in candidates where !stable.contains(file.path) {
+                let size = Self.size(file.path)
+                if let previous = observed[file.path], previous.size == size {
+                    if Double(time - previous.since) / 1e9 >= Double(seconds) { stable.insert(file.path) }
+                } else {
+                    observed[file.path] = (size, time)
+                    if seconds == 0 { stable.insert(file.path) }
+                }
+            }
+            if stable.count == candidates.count || Double(now() - start) / 1e9 >= maximumWaitSeconds { break }
+            usleep(200_000)
+        }
+        var ready: [CollectedFile] = []
+        var waiting: [WaitingFile] = []
+        for (file, seconds) in candidates {
+            if stable.contains(file.path) {
+                ready.append(file)
+            } else {
+                waiting.append(WaitingFile(path: file.path, partner: file.partner, fileType: file.fileType,
+                                           reason: "its size is still changing (it must stay the same for \(seconds) s)"))
+            }
+        }
+        return (ready, waiting)
+    }
+
+    static func size(_ path: String) -> Int64 {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int64(status.st_size) : -1
+    }
+
+    /// Nil when the file's spec reads it to the end with its trailer record in it;
+    /// otherwise why not.
+    static func trailerMissing(_ path: String, type: FileTypeConfig) -> String? {
+        guard let spec = try? SpecFile.load(type.specPath) else { return "its spec \(type.specPath) cannot be loaded" }
+        guard let trailer = spec.kinds.last(where: { $0.maxOccurs == 1 }) else {
+            return "its spec declares no trailer (a last kind with occurs: 1)"
+        }
+        let report = PartnerFile.check(path, spec: spec, options: CheckOptions(maxProblems: 1))
+        if report.failure != nil { return "it cannot be read to its end yet" }
+        return report.count(of: trailer.name)?.total ?? 0 > 0 ? nil : "no '\(trailer.name)' record yet"
+    }
+}
