@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
-# The shipped sample day: every partner file in inbox/ read through its spec, then the two
-# business days run as batches into the ledger (var/reckon.sqlite), its balances and its
-# verification. Running it again shows the ledger recognising files it already has.
+# The shipped sample day (2024-12-16, made by `reckon demo --date 2024-12-16 --loans 20`):
+# two of its files read through their specs, then the day run as a batch into the ledger
+# (var/reckon.sqlite), its balances and its verification. Running it again shows the
+# ledger recognising the files it already has.
 set -euo pipefail
 reckon=${1:-.build/debug/reckon}
 cd "$(dirname "$0")/.."
 
-echo "══ the sample partners' files, through their specs"
-"$reckon" spec check mappings/platform-loans.yaml inbox/platform/PLAT_LOAN_20241115.csv --show 3
+echo "══ two of the day's files, through their specs"
+"$reckon" spec check mappings/platform-repayments.yaml inbox/platform/PLAT_REPAY_20241216.csv --show 3
 echo
-"$reckon" spec check mappings/bank-settlement.yaml inbox/bank/BANK_SETTLE_20241215.txt --show 3
+"$reckon" spec check mappings/bank-settlement.yaml inbox/bank/BANK_SETTLE_20241216.txt --show 3
 echo
-for day in 2024-11-15 2024-12-15; do
-  echo "══ reckon batch --date $day"
-  "$reckon" batch --date "$day"
-  echo
+echo "══ reckon batch --date 2024-12-16"
+"$reckon" batch --date 2024-12-16
+echo
+echo "══ reckon ledger balance (the programme's accounts; --loan L shows one loan's)"
+for account in bank channel guarantor income expense margin:available; do
+  "$reckon" ledger balance --account "$account" | grep -v "^no balances" || true
 done
-echo "══ reckon ledger balance"
-"$reckon" ledger balance
 echo
 echo "══ reckon ledger verify"
 "$reckon" ledger verify

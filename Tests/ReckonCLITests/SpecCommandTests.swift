@@ -4,7 +4,7 @@ import Testing
 @Suite("reckon spec check and spec test, end to end")
 struct SpecCommandTests {
     @Test func checkACleanFile() throws {
-        let result = try reckon("spec", "check", "mappings/bank-settlement.yaml", "inbox/bank/BANK_SETTLE_20241215.txt", "--show", "3")
+        let result = try reckon("spec", "check", "mappings/bank-settlement.yaml", "mappings/samples/partners/BANK_SETTLE_20241215.txt", "--show", "3")
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("records   7 read, 0 rejected"))
         #expect(result.stdout.contains("header 1 · repayment 5 · trailer 1"))
@@ -17,7 +17,7 @@ struct SpecCommandTests {
     }
 
     @Test func jsonLinesWithMinorUnits() throws {
-        let result = try reckon("spec", "check", "--json", "mappings/platform-repayments.yaml", "inbox/platform/PLAT_REPAY_20241215.csv")
+        let result = try reckon("spec", "check", "--json", "mappings/platform-repayments.yaml", "mappings/samples/partners/PLAT_REPAY_20241215.csv")
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(lines.allSatisfy { $0 != nil }, "every line is a JSON object")
@@ -83,7 +83,7 @@ struct SpecCommandTests {
                 fields:
                   amount: {start: 1, length: 4, type: money}
             """)
-        let result = try reckon("spec", "check", spec, "inbox/bank/BANK_SETTLE_20241215.txt")
+        let result = try reckon("spec", "check", spec, "mappings/samples/partners/BANK_SETTLE_20241215.txt")
         #expect(result.status == 2)
         #expect(result.stderr.contains("broken.yaml:6: records.detail.fields.amount.type: unknown field type 'money'"))
         let tested = try reckon("spec", "test", spec)
@@ -105,9 +105,9 @@ struct SpecCommandTests {
 
     @Test func specTestReportsAMismatch() throws {
         let folder = ScratchFolder()
-        let samples = repositoryRoot + "/inbox/platform/PLAT_LOAN_20241115.csv"
+        let samples = repositoryRoot + "/mappings/samples/partners/PLAT_LOAN_20241115.csv"
         let spec = folder.write("loans.yaml", try String(contentsOfFile: repositoryRoot + "/mappings/platform-loans.yaml", encoding: .utf8)
-            .replacingOccurrences(of: "../inbox/platform/PLAT_LOAN_20241115.csv", with: samples)
+            .replacingOccurrences(of: "samples/partners/PLAT_LOAN_20241115.csv", with: samples)
             .replacingOccurrences(of: "records: {loan: 3, total: 1}", with: "records: {loan: 4, total: 1}"))
         let result = try reckon("spec", "test", spec)
         #expect(result.status == 1)

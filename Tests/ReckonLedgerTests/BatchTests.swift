@@ -23,10 +23,13 @@ final class DayFolder {
         config = try ConfigFile.load(root + "/reckon.yaml")
         for partner in ["platform", "bank", "channel"] {
             try FileManager.default.createDirectory(atPath: root + "/inbox/" + partner, withIntermediateDirectories: true)
-            guard copy else { continue }
-            for name in try FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/inbox/" + partner) {
-                try FileManager.default.copyItem(atPath: repositoryRoot + "/inbox/\(partner)/\(name)", toPath: root + "/inbox/\(partner)/\(name)")
-            }
+        }
+        guard copy else { return }
+        // The sample partners' fixtures, each into its partner's drop.
+        let fixtures = repositoryRoot + "/mappings/samples/partners"
+        for name in try FileManager.default.contentsOfDirectory(atPath: fixtures) {
+            let partner = name.hasPrefix("PLAT_") ? "platform" : name.hasPrefix("PAY_") ? "channel" : "bank"
+            try FileManager.default.copyItem(atPath: fixtures + "/" + name, toPath: root + "/inbox/\(partner)/\(name)")
         }
     }
 

@@ -32,9 +32,10 @@ final class Workspace {
 
     deinit { try? FileManager.default.removeItem(atPath: folder) }
 
-    /// A copy of a sample file (optionally changed) in the workspace's incoming folder.
+    /// A copy of a sample partner file (`platform/PLAT_LOAN_20241115.csv`: the partner is for
+    /// the reader; the fixtures are in mappings/samples/partners), optionally changed.
     func file(_ sample: String, named name: String? = nil, _ change: (String) -> String = { $0 }) throws -> String {
-        let source = repositoryRoot + "/inbox/" + sample
+        let source = repositoryRoot + "/mappings/samples/partners/" + (sample as NSString).lastPathComponent
         let target = folder + "/incoming/" + (name ?? (sample as NSString).lastPathComponent)
         try FileManager.default.createDirectory(atPath: folder + "/incoming", withIntermediateDirectories: true)
         try? FileManager.default.removeItem(atPath: target)

@@ -153,7 +153,7 @@ struct LedgerBalance: ParsableCommand {
         let config = try options.load()
         let ledger = try options.ledger(config)
         let balances = try ledger.balances(loan: loan, account: account)
-        let width = balances.map { displayWidth($0.account) }.max() ?? 0
+        let width = max(32, balances.map { displayWidth($0.account) }.max() ?? 0)
         for balance in balances where balance.amountMinor != 0 {
             let amount = DecimalAmount(units: balance.amountMinor, scale: 2).description
             print(padded(balance.account, to: width) + "  " + String(repeating: " ", count: max(0, 16 - amount.count)) + amount + " " + balance.currency)

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+/// `reckon batch` killed with SIGKILL at random points over a multi-file day, then run
+/// again: the ledger must end exactly as a clean run leaves it.
+@Suite("Crash safety", .serialized)
+struct CrashSafetyTests {
+    static let day = "2024-12-16"
+
+    /// A working folder whose configuration reads the shared generated day and keeps its
+    /// own ledger.
+    func workspace(_ drops: String) throws -> ScratchFolder {
+        let folder = ScratchFolder()
+        var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "spec: mappings/", with: "spec: \(repositoryRoot)/mappings/")
+            .replacingOccurrences(of: "drop: inbox/", with: "drop: \(drops)/")
+        for type in ["loans", "repayments", "statements", "bills"] {
+            yaml = yaml.replacingOccurrences(of: "      \(type):\n", with: "      \(type):\n        ready: {stable_seconds: 0}\n")
+        }
+        _ = folder.write("reckon.yaml", yaml)
+        return folder
+    }
+
+    func export(_ folder: ScratchFolder) throws -> String {
+        let result = try reckon("ledger", "export", "--config", folder.path + "/reckon.yaml")
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout
+    }
+
+    @Test func killedBatchesLeaveTheSameLedgerAsACleanRun() throws {
+        let inputs = ScratchFolder()
+        let generated = try reckon("demo", "--date", Self.day, "--loans", "1500", "--into", inputs.path, "--mappings", repositoryRoot + "/mappings")
+        #expect(generated.status == 0, "\(generated.stderr)")
+
+        let clean = try workspace(inputs.path)
+        let started = Date()
+        let run = try reckon("batch", "--date", Self.day, "--config", clean.path + "/reckon.yaml")
+        let duration = Date().timeIntervalSince(started)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let expected = try export(clean)
+        #expect(expected.contains("# balances"))
+
+        var generator = SystemRandomNumberGenerator()
+        var killedMidway = 0
+        for trial in 0..<24 {
+            let folder = try workspace(inputs.path)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: reckonExecutable)
+            process.arguments = ["batch", "--date", Self.day, "--config", folder.path + "/reckon.yaml"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Spread the kills over the whole run, most of them inside it.
+            let delay = Double.random(in: 0...(duration * 1.1), using: &generator)
+            usleep(useconds_t(delay * 1_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { killedMidway += 1 }
+
+            let rerun = try reckon("batch", "--date", Self.day, "--config", folder.path + "/reckon.yaml")
+            #expect(rerun.status == 0, "trial \(trial): \(rerun.stdout)\(rerun.stderr)")
+            let actual = try export(folder)
+            #expect(actual == expected, "trial \(trial) (killed after \(String(format: "%.2f", delay)) s) left a different ledger")
+            let verify = try reckon("ledger", "verify", "--config", folder.path + "/reckon.yaml")
+            #expect(verify.status == 0, "trial \(trial): \(verify.stdout)")
+        }
+        // Most kills must land while the batch was working, or the test proves little.
+        #expect(killedMidway >= 20)
+    }
+}
