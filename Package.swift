@@ -45,6 +45,7 @@ let package = Package(
             dependencies: [
                 "ReckonCore", "ReckonFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -58,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "reckon-bench",
             dependencies: [
-                "ReckonCore", "ReckonFiles",
+                "ReckonCore", "ReckonFiles", "ReckonLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -88,6 +88,11 @@ public struct SampleDay {
         let (billPath, settledToBank) = try writeBill(repayments, to: "\(channel)/PAY_BILL_\(stamp).csv")
         written.files.append(billPath)
         written.files.append(try writeStatement(today, settled: settledToBank, to: "\(bank)/BANK_STMT_\(stamp).xml"))
+        let core = folder + "/core"
+        try FileManager.default.createDirectory(atPath: core, withIntermediateDirectories: true)
+        written.files.append(try writeInstitutions(to: "\(core)/CORE_ORG_\(stamp).txt"))
+        written.files.append(try writeBaseRates(to: "\(core)/CORE_RATE_\(stamp).txt"))
+        written.files.append(try writeLoanLedger(today, repayments, to: "\(core)/CORE_LOAN_\(stamp).txt"))
         return written
     }
 
@@ -359,6 +364,85 @@ public struct SampleDay {
 
             """
         return try write([Array(xml.utf8)], separator: [], to: path)
+    }
+
+    // MARK: The core system's reference files (seed 003)
+
+    private func header(_ spec: MappingSpec, _ renderer: RecordRenderer, _ type: String) throws -> [UInt8] {
+        try render(spec, renderer, "header", ["file_type": .text(type), "business_date": .date(date)])
+    }
+
+    private func writeInstitutions(to path: String) throws -> String {
+        let (spec, renderer) = try renderer("core-institutions.yaml")
+        let institutions: [(String, String, String?, String, String)] = [
+            ("440000000001", "广东省农村信用社联合社", nil, "head_office", "440000"),
+            ("440600000001", "佛山农村商业银行", "440000000001", "branch", "440600"),
+            ("440600000101", "佛山农村商业银行禅城支行", "440600000001", "sub_branch", "440604"),
+            ("440600000102", "佛山农村商业银行南海支行", "440600000001", "sub_branch", "440605"),
+        ]
+        var lines = [try header(spec, renderer, "ORG")]
+        for (code, name, parent, level, region) in institutions {
+            lines.append(try render(spec, renderer, "institution", [
+                "code": .text(code), "name": .text(name), "parent_code": parent.map(FieldValue.text) ?? .empty,
+                "level": .text(level), "region_code": .text(region), "status": .text("active"),
+                "effective_on": .date(CivilDate(year: 2022, month: 9, day: 21)!),
+            ]))
+        }
+        lines.append(try render(spec, renderer, "trailer", ["record_count": .integer(Int64(institutions.count))]))
+        return try write(lines, separator: [0x0D, 0x0A], to: path)
+    }
+
+    /// The latest LPR fixing published on or before the day (SCHEDULES.md §G), effective the
+    /// day after publication.
+    private func writeBaseRates(to path: String) throws -> String {
+        let fixings: [(String, Int64, Int64)] = [
+            ("2023-08-21", 34500, 42000), ("2024-02-20", 34500, 39500), ("2024-07-22", 33500, 38500),
+            ("2024-10-21", 31000, 36000), ("2025-05-20", 30000, 35000),
+        ]
+        let (published, oneYear, fiveYear) = fixings.last { $0.0 <= date.description } ?? fixings[0]
+        let parts = published.split(separator: "-").compactMap { Int($0) }
+        let publishedOn = CivilDate(year: parts[0], month: parts[1], day: parts[2])!
+        let effectiveOn = CivilDate(year: parts[0], month: parts[1], day: parts[2] + 1) ?? publishedOn.addingMonths(1)!
+        let (spec, renderer) = try renderer("core-base-rates.yaml")
+        var lines = [try header(spec, renderer, "RATE")]
+        for (tenor, rate) in [("1y", oneYear), ("5y", fiveYear)] {
+            lines.append(try render(spec, renderer, "rate", [
+                "rate_type": .text("lpr"), "tenor": .text(tenor), "rate": .decimal(DecimalAmount(units: rate, scale: 4)),
+                "published_on": .date(publishedOn), "effective_on": .date(effectiveOn),
+            ]))
+        }
+        lines.append(try render(spec, renderer, "trailer", ["record_count": .integer(2)]))
+        return try write(lines, separator: [0x0D, 0x0A], to: path)
+    }
+
+    /// The core system's view of the loans the day touched: today's disbursements in full,
+    /// and the repaid loans with what remains after today's payment.
+    private func writeLoanLedger(_ loans: [Loan], _ repayments: [Repayment], to path: String) throws -> String {
+        let (spec, renderer) = try renderer("core-loan-ledger.yaml")
+        var lines = [try header(spec, renderer, "LOANLDGR")]
+        var outstandingTotal: Int64 = 0
+        func snapshot(_ loan: Loan, outstanding: Int64, nextDue: CivilDate?, status: String) throws {
+            outstandingTotal += outstanding
+            lines.append(try render(spec, renderer, "loan", [
+                "loan_id": .text(loan.id), "customer_name": .text(Self.names[abs(loan.id.hashValueStable) % Self.names.count]),
+                "product": .text(loan.product.code), "institution": .text("440600000101"), "principal": money(loan.principal),
+                "outstanding_principal": money(outstanding), "outstanding_interest": money(0), "overdue_principal": money(0),
+                "overdue_days": .integer(0), "status": .text(status), "as_of": .date(date),
+                "next_due_on": nextDue.map(FieldValue.date) ?? .empty,
+            ]))
+        }
+        for loan in loans {
+            try snapshot(loan, outstanding: loan.principal, nextDue: loan.disbursedOn.addingMonths(1), status: "normal")
+        }
+        for repayment in repayments {
+            let plan = repayment.loan.plan()
+            let remaining = repayment.type == .early ? 0 : plan[repayment.period - 1].balance
+            let next = remaining == 0 || repayment.period >= plan.count ? nil : plan[repayment.period].due
+            try snapshot(repayment.loan, outstanding: remaining, nextDue: next, status: remaining == 0 ? "settled" : "normal")
+        }
+        lines.append(try render(spec, renderer, "trailer", ["record_count": .integer(Int64(loans.count + repayments.count)),
+                                                            "outstanding_total": money(outstandingTotal)]))
+        return try write(lines, separator: [0x0D, 0x0A], to: path)
     }
 
     private func write(_ lines: [[UInt8]], separator: [UInt8], to path: String) throws -> String {

@@ -165,7 +165,9 @@ extension Ledger {
 
 private struct Rollback: Error {}
 
-/// One file's trip into the ledger, inside the write transaction.
+/// One file's trip into the ledger, inside the write transaction. The statements are
+/// prepared once, and each record's values are bound from its bytes: storing a record makes
+/// no strings.
 final class FilePosting {
     struct Outcome {
         var fileID: Int64
@@ -188,10 +190,39 @@ final class FilePosting {
     private var balanceDeltas: [BalanceKey: Int64] = [:]
     private var knownAccounts = Set<String>()
     private var products: [String: String?] = [:]
+    private var plans: [Int: KindPlan] = [:]
+    private var scratch: [UInt8] = []
+    private var key: [UInt8] = []
+    private var loan: [UInt8] = []
+
+    // Prepared once per file.
+    private let insertEvent: Prepared
+    private let insertEntry: Prepared
+    private let insertPosting: Prepared
+    private let insertAccount: Prepared
+    private let upsertBalance: Prepared
+    private let storedBalance: Prepared
+
+    /// Bounds the balance changes held in memory before they are written (still inside the
+    /// file's transaction), so memory stays flat however many loans a file touches.
+    static let balanceFlushThreshold = 20_000
 
     struct BalanceKey: Hashable {
         let account: String
         let currency: String
+    }
+
+    /// Where a kind's special fields are, found once.
+    struct KindPlan {
+        let event: CanonicalEvent
+        let eventName: [UInt8]
+        let kindName: [UInt8]
+        let keyIndexes: [Int]
+        let loanIndex: Int?
+        let amountIndex: Int?
+        let currencyIndex: Int?
+        /// Fields kept in columns of their own, left out of the `fields` JSON.
+        let inColumns: Set<Int>
     }
 
     init(db: Database, request: IngestRequest, spec: MappingSpec, config: ReckonConfig, businessDate: CivilDate,
@@ -204,6 +235,31 @@ final class FilePosting {
         self.digest = digest
         self.archivePath = archivePath
         self.options = options
+        insertEvent = try Prepared(db, """
+            INSERT INTO event (file_id, line, kind, record_kind, record_key, loan_id, amount_minor, currency, business_date, fields)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (record_key) WHERE active = 1 AND record_key IS NOT NULL DO NOTHING
+            """)
+        insertEntry = try Prepared(db, """
+            INSERT INTO journal_entry (kind, file_id, event_id, line, business_date, reverses) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        insertPosting = try Prepared(db, "INSERT INTO posting (entry_id, account, amount_minor, currency) VALUES (?, ?, ?, ?)")
+        insertAccount = try Prepared(db, "INSERT OR IGNORE INTO account (code, kind, loan_id) VALUES (?, ?, ?)")
+        upsertBalance = try Prepared(db, """
+            INSERT INTO balance (account, currency, amount_minor) VALUES (?, ?, ?)
+            ON CONFLICT(account, currency) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor
+            """)
+        storedBalance = try Prepared(db, "SELECT amount_minor FROM balance WHERE account = ? AND currency = ?")
+        for kind in spec.kinds {
+            guard let event = kind.event else { continue }
+            plans[kind.index] = KindPlan(
+                event: event, eventName: Array(event.rawValue.utf8), kindName: Array(kind.name.utf8),
+                keyIndexes: kind.key.compactMap { kind.fieldIndex(named: $0) },
+                loanIndex: kind.fieldIndex(named: "loan_id"),
+                amountIndex: ["total", "amount", "principal"].lazy.compactMap { kind.fieldIndex(named: $0) }.first,
+                currencyIndex: kind.fieldIndex(named: "currency"),
+                inColumns: Set([kind.fieldIndex(named: "loan_id"), kind.fieldIndex(named: "currency")].compactMap { $0 }))
+        }
     }
 
     func run(started: UInt64) throws -> Outcome {
@@ -231,15 +287,13 @@ final class FilePosting {
             while let event = try reader.next() {
                 // The record view stays valid until the next read: store it, then count it.
                 var refusal: FieldProblem?
-                if case .record(let record) = event {
-                    switch try store(record, fileID: fileID) {
+                if case .record(let record) = event, let plan = plans[record.kindIndex] {
+                    switch try store(record, plan: plan, fileID: fileID) {
                     case .stored(let entryCount):
                         events += 1
                         entries += entryCount
                     case .duplicate(let line):
                         duplicates.append(line)
-                    case .notAnEvent:
-                        break
                     case .refused(let problem):
                         refusal = problem
                     }
@@ -286,7 +340,7 @@ final class FilePosting {
             let entryID: Int64 = entry[0]
             let postings = try Row.fetchAll(db, sql: "SELECT account, amount_minor, currency FROM posting WHERE entry_id = ? ORDER BY id",
                                             arguments: [entryID])
-            let reversed = try postings.map { row throws -> Posting in
+            let reversed = postings.map { row -> Posting in
                 let amount: Int64 = row[1]
                 return Posting(row[0], -amount, row[2])
             }
@@ -308,36 +362,30 @@ final class FilePosting {
     enum Stored {
         case stored(entries: Int)
         case duplicate(String)
-        case notAnEvent
         case refused(FieldProblem)
     }
 
-    private func store(_ record: RecordView, fileID: Int64) throws -> Stored {
-        guard let event = record.kind.event else { return .notAnEvent }
-        let kind = record.kind
-
+    private func store(_ record: RecordView, plan: KindPlan, fileID: Int64) throws -> Stored {
         // A key with an empty part identifies nothing: such a record is stored without one.
-        var key: String?
-        let parts = kind.key.map { record.value(named: $0)?.description ?? "" }
-        if !parts.isEmpty, !parts.contains(where: \.isEmpty) {
-            key = ([request.partner.id, event.rawValue] + parts).joined(separator: "|")
-            if let earlier = try Row.fetchOne(db, sql: """
-                SELECT f.name, e.line FROM event e JOIN received_file f ON f.id = e.file_id
-                WHERE e.record_key = ? AND e.active = 1
-                """, arguments: [key]) {
-                let file: String = earlier[0], line: Int = earlier[1]
-                return .duplicate("\(record.location): \(kind.name) \(parts.joined(separator: " ")) was stored before, from \(file) line \(line)")
+        key.removeAll(keepingCapacity: true)
+        var hasKey = !plan.keyIndexes.isEmpty
+        if hasKey {
+            key += Array(request.partner.id.utf8)
+            key.append(UInt8(ascii: "|"))
+            key += plan.eventName
+            for index in plan.keyIndexes {
+                key.append(UInt8(ascii: "|"))
+                if !record.appendText(at: index, to: &key) { hasKey = false; break }
             }
         }
 
         var drafts: [EntryDraft] = []
         if request.fileType.posts {
             let context = postingContext()
-            let values = record.materialize()
-            let value = { (name: String) -> FieldValue? in kind.fieldIndex(named: name).map { values.values[$0] } }
+            let value = { (name: String) -> FieldValue? in record.kind.fieldIndex(named: name).map { record[$0] } }
             let outcome: Result<[EntryDraft], PostingError>
             do throws(PostingError) {
-                outcome = .success(try PostingRules.entries(for: event, value: value, context: context))
+                outcome = .success(try PostingRules.entries(for: plan.event, value: value, context: context))
             } catch {
                 outcome = .failure(error)
             }
@@ -350,20 +398,40 @@ final class FilePosting {
             }
         }
 
-        var members: [(String, String)] = []
-        for index in 0..<record.count {
-            members.append((kind.fields[index].name, JSONText.value(record[index])))
+        scratch.removeAll(keepingCapacity: true)
+        record.appendJSON(to: &scratch, omitting: plan.inColumns)
+        insertEvent.bind(1, fileID)
+        insertEvent.bind(2, record.location.line)
+        insertEvent.bind(3, plan.eventName)
+        insertEvent.bind(4, plan.kindName)
+        if hasKey { insertEvent.bind(5, key) } else { insertEvent.bindNull(5) }
+        loan.removeAll(keepingCapacity: true)
+        if let index = plan.loanIndex, record.appendText(at: index, to: &loan) { insertEvent.bind(6, loan) } else { insertEvent.bindNull(6) }
+        if let index = plan.amountIndex, let amount = record.amount(at: index), amount.scale <= 2,
+           let minor = amount.rescaled(to: 2)?.units {
+            insertEvent.bind(7, minor)
+        } else {
+            insertEvent.bindNull(7)
         }
-        let loan = record.value(named: "loan_id").flatMap { $0.isEmpty ? nil : $0.description }
-        let amount = ["total", "amount", "principal"].lazy.compactMap { record.value(named: $0) }.first { !$0.isEmpty }
-        var amountMinor: Int64?
-        if case .decimal(let d)? = amount, d.scale <= 2 { amountMinor = d.rescaled(to: 2)?.units }
-        let currency = record.value(named: "currency").flatMap { $0.isEmpty ? nil : $0.description } ?? config.currency
-        try db.cachedStatement(sql: """
-            INSERT INTO event (file_id, line, kind, record_kind, record_key, loan_id, amount_minor, currency, business_date, fields)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [fileID, record.location.line, event.rawValue, kind.name, key, loan, amountMinor, currency,
-                                     businessDate.description, JSONText.object(members)])
+        loan.removeAll(keepingCapacity: true)
+        if let index = plan.currencyIndex, record.appendText(at: index, to: &loan) {
+            insertEvent.bind(8, loan)
+        } else {
+            insertEvent.bind(8, config.currency)
+        }
+        insertEvent.bind(9, businessDate.description)
+        insertEvent.bind(10, scratch)
+        if try insertEvent.run() == 0 {
+            // The unique key refused it: which file had it first?
+            let keyText = String(decoding: key, as: UTF8.self)
+            let earlier = try Row.fetchOne(db, sql: """
+                SELECT f.name, e.line FROM event e JOIN received_file f ON f.id = e.file_id
+                WHERE e.record_key = ? AND e.active = 1
+                """, arguments: [keyText])
+            let parts = plan.keyIndexes.map { record[$0].description }.joined(separator: " ")
+            let file: String = earlier?[0] ?? "?", line: Int = earlier?[1] ?? 0
+            return .duplicate("\(record.location): \(record.kind.name) \(parts) was stored before, from \(file) line \(line)")
+        }
         let eventID = db.lastInsertedRowID
         for draft in drafts {
             try insert(draft, fileID: fileID, eventID: eventID, line: record.location.line, reverses: nil)
@@ -386,45 +454,57 @@ final class FilePosting {
         let product = (try? String.fetchOne(db, sql: """
             SELECT json_extract(fields, '$.product') FROM event WHERE kind = 'loan_disbursed' AND loan_id = ? AND active = 1 LIMIT 1
             """, arguments: [loan])) ?? nil
+        if products.count > Self.balanceFlushThreshold { products.removeAll() }
         products[loan] = product
         return product
     }
 
     /// An account's balance including what this file has posted so far.
     private func balance(_ account: String, _ currency: String) -> Int64 {
-        let stored = (try? Int64.fetchOne(db, sql: "SELECT amount_minor FROM balance WHERE account = ? AND currency = ?",
-                                          arguments: [account, currency])) ?? nil
+        storedBalance.bind(1, account)
+        storedBalance.bind(2, currency)
+        let stored = (try? storedBalance.int64()) ?? nil
         return (stored ?? 0) + balanceDeltas[BalanceKey(account: account, currency: currency), default: 0]
     }
 
     // MARK: The journal
 
     private func insert(_ draft: EntryDraft, fileID: Int64, eventID: Int64?, line: Int?, reverses: Int64?) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO journal_entry (kind, file_id, event_id, line, business_date, reverses) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [draft.kind.rawValue, fileID, eventID, line, businessDate.description, reverses])
+        insertEntry.bind(1, draft.kind.rawValue)
+        insertEntry.bind(2, fileID)
+        if let eventID { insertEntry.bind(3, eventID) } else { insertEntry.bindNull(3) }
+        if let line { insertEntry.bind(4, line) } else { insertEntry.bindNull(4) }
+        insertEntry.bind(5, businessDate.description)
+        if let reverses { insertEntry.bind(6, reverses) } else { insertEntry.bindNull(6) }
+        try insertEntry.run()
         let entryID = db.lastInsertedRowID
-        let statement = try db.cachedStatement(sql: "INSERT INTO posting (entry_id, account, amount_minor, currency) VALUES (?, ?, ?, ?)")
         for posting in draft.postings {
             if knownAccounts.insert(posting.account).inserted {
+                if knownAccounts.count > Self.balanceFlushThreshold { knownAccounts = [posting.account] }
                 let parts = posting.account.split(separator: ":").map(String.init)
                 let loan = parts.first == "loan" ? parts[1] : (parts.count == 3 && parts[0] == "margin" ? parts[2] : nil)
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO account (code, kind, loan_id) VALUES (?, ?, ?)")
-                    .execute(arguments: [posting.account, parts.first ?? posting.account, loan])
+                insertAccount.bind(1, posting.account)
+                insertAccount.bind(2, parts.first ?? posting.account)
+                if let loan { insertAccount.bind(3, loan) } else { insertAccount.bindNull(3) }
+                try insertAccount.run()
             }
-            try statement.execute(arguments: [entryID, posting.account, posting.amountMinor, posting.currency])
+            insertPosting.bind(1, entryID)
+            insertPosting.bind(2, posting.account)
+            insertPosting.bind(3, posting.amountMinor)
+            insertPosting.bind(4, posting.currency)
+            try insertPosting.run()
             balanceDeltas[BalanceKey(account: posting.account, currency: posting.currency), default: 0] += posting.amountMinor
         }
+        if balanceDeltas.count > Self.balanceFlushThreshold { try flushBalances() }
     }
 
     private func flushBalances() throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO balance (account, currency, amount_minor) VALUES (?, ?, ?)
-            ON CONFLICT(account, currency) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor
-            """)
         for (key, delta) in balanceDeltas.sorted(by: { ($0.key.account, $0.key.currency) < ($1.key.account, $1.key.currency) }) where delta != 0 {
-            try statement.execute(arguments: [key.account, key.currency, delta])
+            upsertBalance.bind(1, key.account)
+            upsertBalance.bind(2, key.currency)
+            upsertBalance.bind(3, delta)
+            try upsertBalance.run()
         }
-        balanceDeltas.removeAll()
+        balanceDeltas.removeAll(keepingCapacity: true)
     }
 }

@@ -169,6 +169,11 @@ struct FieldValueTests {
         #expect(values(range, ["0.00", "1000.01"]).map { r -> String? in if case .failure(let m) = r { return m }; return nil }
             == ["is below the minimum 0.01", "is above the maximum 1000.00"])
 
+        // Bounds are plain values, whatever the field's own layout.
+        let implied = try field("type: decimal, scale: 4, implied: true, max: \"100\"")
+        #expect((try? values(implied, ["0000031000"])[0].get()) == amount(31000, scale: 4))
+        #expect((try? values(implied, ["0001000001"])[0].get()) == nil)
+
         let dates = try field("type: date, format: yyyy-MM-dd, min: 2024-01-01")
         #expect((try? values(dates, ["2023-12-31"])[0].get()) == nil)
     }

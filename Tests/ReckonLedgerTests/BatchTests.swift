@@ -21,14 +21,15 @@ final class DayFolder {
         }
         try yaml.write(toFile: root + "/reckon.yaml", atomically: true, encoding: .utf8)
         config = try ConfigFile.load(root + "/reckon.yaml")
-        for partner in ["platform", "bank", "channel"] {
+        for partner in ["platform", "bank", "channel", "core"] {
             try FileManager.default.createDirectory(atPath: root + "/inbox/" + partner, withIntermediateDirectories: true)
         }
         guard copy else { return }
         // The sample partners' fixtures, each into its partner's drop.
         let fixtures = repositoryRoot + "/mappings/samples/partners"
         for name in try FileManager.default.contentsOfDirectory(atPath: fixtures) {
-            let partner = name.hasPrefix("PLAT_") ? "platform" : name.hasPrefix("PAY_") ? "channel" : "bank"
+            let partner = name.hasPrefix("PLAT_") ? "platform" : name.hasPrefix("PAY_") ? "channel"
+                : name.hasPrefix("CORE_") ? "core" : "bank"
             try FileManager.default.copyItem(atPath: fixtures + "/" + name, toPath: root + "/inbox/\(partner)/\(name)")
         }
     }
@@ -54,7 +55,8 @@ struct BatchTests {
     @Test func collectsTheDaysFilesInConfigurationOrder() throws {
         let day = try DayFolder(readiness: ["repayments": "{stable_seconds: 0}", "bills": "{stable_seconds: 0}"])
         let result = Collector(config: day.config).collect(date: sampleDay)
-        #expect(result.ready.map { "\($0.partner)/\($0.fileType)" } == ["platform/repayments", "bank/settlements", "channel/bills"])
+        #expect(result.ready.map { "\($0.partner)/\($0.fileType)" } == ["platform/repayments", "bank/settlements", "channel/bills",
+                                                                     "core/institutions", "core/base_rates", "core/loan_ledger"])
         #expect(result.waiting.isEmpty)
         #expect(result.unknown.isEmpty)  // the other day's files are known, just not today's
         day.write("inbox/platform/notes.txt", "hello")
@@ -115,14 +117,14 @@ struct BatchTests {
         _ = try Batch.run(BatchOptions(date: disbursementDay), config: day.config, ledger: ledger)
         let first = try Batch.run(BatchOptions(date: sampleDay), config: day.config, ledger: ledger)
         #expect(first.succeeded)
-        #expect(first.ingested.map(\.outcome) == [.posted, .posted, .posted])
+        #expect(first.ingested.map(\.outcome) == [.posted, .posted, .posted, .posted, .posted, .posted])
         let export = try ledger.export()
         let again = try Batch.run(BatchOptions(date: sampleDay), config: day.config, ledger: ledger)
-        #expect(again.ingested.map(\.outcome) == [.repeated, .repeated, .repeated])
+        #expect(again.ingested.map(\.outcome) == [.repeated, .repeated, .repeated, .repeated, .repeated, .repeated])
         #expect(try ledger.export() == export)
         let runs = try ledger.batchRuns()
         #expect(runs.map(\.status) == ["succeeded", "succeeded", "succeeded"])
-        #expect(runs.first?.summary == "0 posted, 3 repeated, 0 rejected, 0 waiting")
+        #expect(runs.first?.summary == "0 posted, 6 repeated, 0 rejected, 0 waiting")
         #expect(try ledger.verify().ok)
     }
 
@@ -130,7 +132,7 @@ struct BatchTests {
         let day = try DayFolder(readiness: ["repayments": "{stable_seconds: 0}", "bills": "{stable_seconds: 0}"])
         let ledger = try day.ledger()
         let report = try Batch.run(BatchOptions(date: sampleDay, dryRun: true), config: day.config, ledger: ledger)
-        #expect(report.checked.count == 3)
+        #expect(report.checked.count == 6)
         #expect(report.checked.allSatisfy { $0.isClean })
         #expect(try ledger.receivedFiles().isEmpty)
         #expect(try ledger.batchRuns().isEmpty)
@@ -153,7 +155,7 @@ struct BatchTests {
         let ledger = try day.ledger()
         let report = try Batch.run(BatchOptions(date: sampleDay), config: day.config, ledger: ledger)
         #expect(!report.succeeded)
-        #expect(report.ingested.map(\.outcome) == [.rejected, .posted, .posted])
+        #expect(report.ingested.map(\.outcome) == [.rejected, .posted, .posted, .posted, .posted, .posted])
         #expect(try ledger.batchRuns().first?.status == "failed")
         #expect(FileManager.default.fileExists(atPath: day.root + "/var/quarantine/2024-12-15/platform/PLAT_REPAY_20241215.csv.report.txt"))
         #expect(FileManager.default.fileExists(atPath: day.root + "/var/archive/2024-12-15/platform/PLAT_REPAY_20241215.csv"))

@@ -18,8 +18,9 @@ struct SampleDayTests {
         let (folder, written) = try generate(40)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let specs = ["PLAT_LOAN": "platform-loans", "PLAT_REPAY": "platform-repayments", "BANK_PLAN": "bank-plan",
-                     "BANK_SETTLE": "bank-settlement", "PAY_BILL": "channel-bill", "BANK_STMT": "camt053"]
-        #expect(written.files.count == 6)
+                     "BANK_SETTLE": "bank-settlement", "PAY_BILL": "channel-bill", "BANK_STMT": "camt053",
+                     "CORE_ORG": "core-institutions", "CORE_RATE": "core-base-rates", "CORE_LOAN": "core-loan-ledger"]
+        #expect(written.files.count == 9)
         for path in written.files {
             let name = (path as NSString).lastPathComponent
             let prefix = specs.keys.first { name.hasPrefix($0 + "_") }!
@@ -64,13 +65,19 @@ struct SampleDayTests {
         let ledger = try folder.ledger()
         let report = try Batch.run(BatchOptions(date: day), config: folder.config, ledger: ledger)
         #expect(report.succeeded)
-        #expect(report.ingested.count == 6)
+        #expect(report.ingested.count == 9)
         #expect(report.ingested.allSatisfy { $0.outcome == .posted })
         #expect(try ledger.verify().ok)
         let balances = Dictionary(uniqueKeysWithValues: try ledger.balances().map { ($0.account, $0.amountMinor) })
         // One of each repayment kind.
         #expect(balances["guarantor:compensation", default: 0] > 0)
         #expect(balances["income:penalty", default: 0] < 0)
+        // Every kind of canonical event is stored, the views and reference files without entries.
+        let export = try ledger.export()
+        for kind in ["loan_disbursed", "repayment", "plan_line", "channel_bill_line", "bank_statement_line", "balance",
+                     "base_rate", "institution", "loan_snapshot"] {
+            #expect(export.contains("\t\(kind)\t"), "\(kind)")
+        }
         // The bill misses a collection, is a cent off on another and has one the platform
         // does not know: the clearing account is not square, which reconciliation will explain.
         #expect(balances["channel:WXPAY:clearing", default: 0] != 0)

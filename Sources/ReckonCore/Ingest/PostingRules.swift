@@ -116,8 +116,9 @@ public enum Account {
 /// - Channel settlement (a successful line of a channel's bill): Dr the bank settlement
 ///   account with what the channel pays out and the fee expense with its fee, Cr the
 ///   channel's clearing account with the amount collected.
-/// - Statement lines, balances, plans, base rates and reference files post nothing: they
-///   are what reconciliation compares the ledger with.
+/// - Statement lines, balances, plans, base rates and the core system's reference files
+///   (institutions, loan snapshots) post nothing: they are what reconciliation compares
+///   the ledger with.
 ///
 /// Interest is income when it is received; accruing it as a receivable when it falls due is
 /// the plan step's (issue 5).
@@ -128,7 +129,7 @@ public enum PostingRules {
         case .loanDisbursed: return try disbursement(value, context)
         case .repayment: return try repayment(value, context)
         case .channelBillLine: return try channelSettlement(value, context)
-        case .bankStatementLine, .balance, .planLine, .baseRate:
+        case .bankStatementLine, .balance, .planLine, .baseRate, .institution, .loanSnapshot:
             return []
         }
     }

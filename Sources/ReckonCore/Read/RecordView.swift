@@ -108,3 +108,92 @@ extension Array: RecordValues where Element == FieldValue {
         return candidates.contains { $0.elementsEqual(text.utf8) }
     }
 }
+
+extension RecordView {
+    /// Appends the record as a JSON object (`{"loan_id":"L1","principal":95942,…}`, the
+    /// canonical field names, amounts in minor units) to `buffer`, without making strings.
+    /// Fields with no value are left out, and so are the fields at `omitting` (a caller
+    /// that keeps them elsewhere).
+    public func appendJSON(to buffer: inout [UInt8], omitting: Set<Int> = []) {
+        buffer.append(UInt8(ascii: "{"))
+        var first = true
+        for index in 0..<count {
+            if case .empty = slots[index] { continue }
+            if !omitting.isEmpty && omitting.contains(index) { continue }
+            if !first { buffer.append(UInt8(ascii: ",")) }
+            first = false
+            buffer += kind.quotedFieldNames[index]
+            buffer.append(UInt8(ascii: ":"))
+            switch slots[index] {
+            case .empty: break
+            case .integer(let n): JSONBytes.appendInteger(n, to: &buffer)
+            case .decimal(let d): JSONBytes.appendInteger(d.units, to: &buffer)
+            case .text(let offset, let length):
+                JSONBytes.appendQuoted(UnsafeRawBufferPointer(start: arena + Int(offset), count: Int(length)), to: &buffer)
+            case .code(let code):
+                kind.fields[index].codeValueUTF8[Int(code)].withUnsafeBytes { JSONBytes.appendQuoted($0, to: &buffer) }
+            case .date, .time, .dateTime:
+                var text = self[index].description
+                text.withUTF8 { JSONBytes.appendQuoted(UnsafeRawBufferPointer($0), to: &buffer) }
+            }
+        }
+        buffer.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends the field's canonical text (what `description` gives) to `buffer`; false
+    /// when the field has no value.
+    @discardableResult
+    public func appendText(at index: Int, to buffer: inout [UInt8]) -> Bool {
+        switch slots[index] {
+        case .empty: return false
+        case .text(let offset, let length):
+            buffer += UnsafeRawBufferPointer(start: arena + Int(offset), count: Int(length))
+        case .code(let code):
+            buffer += kind.fields[index].codeValueUTF8[Int(code)]
+        case .integer(let n):
+            JSONBytes.appendInteger(n, to: &buffer)
+        default:
+            buffer += Array(self[index].description.utf8)
+        }
+        return true
+    }
+}
+
+/// JSON written straight into bytes.
+enum JSONBytes {
+    static func appendInteger(_ value: Int64, to buffer: inout [UInt8]) {
+        if value == 0 { buffer.append(0x30); return }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { raw in
+            while magnitude > 0 {
+                raw[count] = UInt8(magnitude % 10) + 0x30
+                magnitude /= 10
+                count += 1
+            }
+            if value < 0 { buffer.append(UInt8(ascii: "-")) }
+            for i in stride(from: count - 1, through: 0, by: -1) { buffer.append(raw[i]) }
+        }
+    }
+
+    static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+        buffer.append(0x22)
+        for byte in bytes {
+            switch byte {
+            case 0x22: buffer += [0x5C, 0x22]
+            case 0x5C: buffer += [0x5C, 0x5C]
+            case 0x0A: buffer += [0x5C, 0x6E]
+            case 0x0D: buffer += [0x5C, 0x72]
+            case 0x09: buffer += [0x5C, 0x74]
+            case 0..<0x20:
+                let hexDigits = Array("0123456789abcdef".utf8)
+                buffer += [0x5C, 0x75, 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
+            default: buffer.append(byte)
+            }
+        }
+        buffer.append(0x22)
+    }
+}

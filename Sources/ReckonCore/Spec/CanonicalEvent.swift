@@ -9,6 +9,10 @@ public enum CanonicalEvent: String, Sendable, CaseIterable {
     case bankStatementLine = "bank_statement_line"
     case balance = "balance"
     case baseRate = "base_rate"
+    /// An institution (bank branch, organisation) from the core system's reference file.
+    case institution = "institution"
+    /// One loan as the core system's loan ledger (贷款台账) has it on a day.
+    case loanSnapshot = "loan_snapshot"
 
     public enum Kind: Sendable { case text, integer, amount, day }
 
@@ -30,9 +34,13 @@ public enum CanonicalEvent: String, Sendable, CaseIterable {
         case .bankStatementLine:
             return [("account", .text), ("amount", .amount), ("booked_on|booked_at", .day)]
         case .balance:
-            return [("account", .text), ("amount", .amount), ("as_of", .day)]
+            return [("account", .text), ("amount|closing_balance", .amount), ("as_of|closing_on", .day)]
         case .baseRate:
             return [("tenor", .text), ("rate", .amount), ("published_on", .day)]
+        case .institution:
+            return [("code", .text), ("name", .text)]
+        case .loanSnapshot:
+            return [("loan_id", .text), ("as_of", .day), ("outstanding_principal", .amount)]
         }
     }
 

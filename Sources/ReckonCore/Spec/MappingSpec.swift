@@ -176,6 +176,8 @@ public final class RecordKind: Sendable {
     let slices: [FieldSlice]
     /// The pattern when the kind is matched by a whole-line pattern (fields from captures).
     let linePattern: SpecRegex?
+    /// Each field's name as a JSON string, for writing records as JSON without strings.
+    let quotedFieldNames: [[UInt8]]
 
     struct FieldSlice: Sendable {
         let start: Int
@@ -212,6 +214,7 @@ public final class RecordKind: Sendable {
         }
         signIndicators = indicators
         if case .line(let pattern)? = match { linePattern = pattern } else { linePattern = nil }
+        quotedFieldNames = fields.map { Array(JSONText.quote($0.name).utf8) }
         slices = fields.map { field in
             if case .slice(let start, let length) = field.source { return FieldSlice(start: start, length: length) }
             return FieldSlice(start: -1, length: 0)

@@ -597,7 +597,15 @@ private struct Builder {
         }
         let text = try node.string()
         let bytes = Array(text.utf8)
-        let outcome = bytes.withUnsafeBytes { ValueParser.parseTyped($0, type: field.type) }
+        // Bounds are written as plain values ("0.01", "100"), whatever layout the field's own
+        // values have (implied decimals, a comma point, a trailing sign).
+        var type = field.type
+        if case .decimal(let format) = field.type {
+            type = .decimal(DecimalFormat(scale: format.scale, implied: false, point: UInt8(ascii: "."), thousands: nil, sign: .leading))
+        } else if case .integer = field.type {
+            type = .integer(IntegerFormat(thousands: nil, sign: .leading))
+        }
+        let outcome = bytes.withUnsafeBytes { ValueParser.parseTyped($0, type: type) }
         guard case .success(let value) = outcome else {
             throw node.error("'\(text)' is not a valid \(field.type.name) for this field")
         }
