@@ -32,9 +32,13 @@ test: deps
 	$(SWIFT) test --skip-build
 	.build/debug/reckon spec test
 
-# Throughput and memory figures (not part of `make test`).
+# Throughput and memory figures (not part of `make test`). The ingest benchmark measures
+# against the sqlite3 shell's .import, so that shell is installed too.
 bench: deps
+	@dpkg-query -W -f='$${Status}' sqlite3 2>/dev/null | grep -q "install ok installed" || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq sqlite3; }
 	$(SWIFT) run -c release reckon-bench parse
+	$(SWIFT) run -c release reckon-bench ingest
 
 clean:
 	rm -rf .build

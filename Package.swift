@@ -23,6 +23,11 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // SQLite's process-wide settings, which need a C call (see include/sqlite_setup.h).
+        .target(
+            name: "CSQLiteSetup",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         // The pure core: the mapping-spec language, field types, record readers over bytes,
         // control totals and the renderer. No file, network or database I/O.
         .target(
@@ -43,7 +48,7 @@ let package = Package(
         .target(
             name: "ReckonLedger",
             dependencies: [
-                "ReckonCore", "ReckonFiles",
+                "ReckonCore", "ReckonFiles", "CSQLiteSetup",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

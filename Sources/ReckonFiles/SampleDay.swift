@@ -229,7 +229,7 @@ public struct SampleDay {
                 "repay_type": .text(repayment.type.canonical), "paid_at": at(date, repayment.paidAt),
                 "principal": money(repayment.principal), "interest": money(repayment.interest), "penalty": money(repayment.penalty),
                 "fee": money(0), "total": money(repayment.total), "channel": .text("WXPAY"),
-                "channel_order_no": .text(repayment.reference), "status": .text("success"),
+                "channel_reference": .text(repayment.reference), "status": .text("success"),
             ]))
         }
         lines.append(try render(spec, renderer, "total", ["record_count": .integer(Int64(repayments.count)),

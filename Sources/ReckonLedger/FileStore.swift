@@ -38,20 +38,37 @@ public enum FileStore {
     /// existing copy with the same digest is reused; a different file of the same name gets
     /// the digest's start appended, so nothing kept is ever replaced.
     public static func keep(_ path: String, digest: FileDigest, in folder: String) throws -> String {
+        let place = try placement(of: path, digest: digest, in: folder)
+        if !place.exists { try copy(path, to: place.path, digest: digest) }
+        return place.path
+    }
+
+    /// Where ``keep(_:digest:in:)`` puts the copy, and whether it is there already.
+    public static func placement(of path: String, digest: FileDigest, in folder: String) throws -> (path: String, exists: Bool) {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let name = (path as NSString).lastPathComponent
-        var target = folder + "/" + name
-        if FileManager.default.fileExists(atPath: target) {
-            if (try? FileDigest(path: target)) == digest { return target }
-            target = folder + "/" + name + "." + digest.hex.prefix(12)
-            if FileManager.default.fileExists(atPath: target) { return target }
-        }
+        let target = folder + "/" + name
+        guard FileManager.default.fileExists(atPath: target) else { return (target, false) }
+        if (try? FileDigest(path: target)) == digest { return (target, true) }
+        let renamed = folder + "/" + name + "." + digest.hex.prefix(12)
+        return (renamed, FileManager.default.fileExists(atPath: renamed))
+    }
+
+    /// Copies `path` to `target` through a temporary name, checks that the copy has
+    /// `digest` (the bytes that were read are the bytes kept), flushes it and renames it
+    /// into place.
+    public static func copy(_ path: String, to target: String, digest: FileDigest) throws {
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let temporary = target + ".partial-\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)
         try FileManager.default.copyItem(atPath: path, toPath: temporary)
+        let copied = try FileDigest(path: temporary)
+        guard copied == digest else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw FileAccessError(path: path, reason: "changed while it was being received (SHA-256 \(digest.hex.prefix(12))…, the copy has \(copied.hex.prefix(12))…)")
+        }
         try sync(temporary)
         try rename(temporary, to: target)
-        return target
     }
 
     /// Writes text to a temporary name, flushes it, and renames it into place.
@@ -83,5 +100,33 @@ public enum FileStore {
             fsync(folder)
             close(folder)
         }
+    }
+}
+
+/// Work on a thread of its own, waited for later: the archive copy of a file is made while
+/// the file is read and posted.
+final class BackgroundWork: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var result: Result<Void, any Error>?
+
+    init(name: String, _ work: @escaping @Sendable () throws -> Void) {
+        let thread = Thread { [self] in
+            let outcome = Result { try work() }
+            condition.lock()
+            result = outcome
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Waits for the work to end; rethrows its error.
+    func wait() throws {
+        condition.lock()
+        while result == nil { condition.wait() }
+        let outcome = result!
+        condition.unlock()
+        try outcome.get()
     }
 }

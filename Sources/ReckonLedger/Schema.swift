@@ -129,6 +129,64 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("005 typed events and a record key table") { db in
+            // The fields the ledger and reconciliation work with get typed columns of their
+            // own (amounts as integer minor units); a record's other fields stay together as
+            // JSON. Record keys move to a table of their own, stored once rather than in
+            // both a row and an index. A file's events are contiguous, so the file keeps its
+            // id range instead of the events carrying an index on file_id.
+            // (Frozen SQL: later code changes must not change what this step does.)
+            let days = ["paid_on", "paid_at", "due_on", "disbursed_on", "disbursed_at", "occurred_on", "occurred_at",
+                        "booked_on", "booked_at", "as_of", "closing_on", "published_on"]
+            let moved = ["loan_id", "period", "principal", "interest", "penalty", "fee", "total", "amount",
+                         "closing_balance", "outstanding_principal", "currency", "reference", "channel_reference"]
+                + days.filter { $0.hasSuffix("_on") || $0 == "as_of" }
+            try db.execute(sql: """
+                CREATE TABLE event_typed (
+                    id INTEGER PRIMARY KEY,
+                    file_id INTEGER NOT NULL REFERENCES received_file(id),
+                    line INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    loan_id TEXT,
+                    period INTEGER,
+                    event_date TEXT,
+                    principal_minor INTEGER,
+                    interest_minor INTEGER,
+                    penalty_minor INTEGER,
+                    fee_minor INTEGER,
+                    amount_minor INTEGER,
+                    currency TEXT NOT NULL,
+                    reference TEXT,
+                    active INTEGER NOT NULL DEFAULT 1,
+                    other_fields TEXT
+                );
+                INSERT INTO event_typed
+                SELECT id, file_id, line, kind, loan_id,
+                       json_extract(fields, '$.period'),
+                       substr(coalesce(\(days.map { "json_extract(fields, '$.\($0)')" }.joined(separator: ", ")), business_date), 1, 10),
+                       json_extract(fields, '$.principal'), json_extract(fields, '$.interest'),
+                       json_extract(fields, '$.penalty'), json_extract(fields, '$.fee'),
+                       amount_minor, coalesce(currency, 'CNY'),
+                       coalesce(json_extract(fields, '$.reference'), json_extract(fields, '$.channel_reference')),
+                       active,
+                       nullif(json_remove(fields, \(moved.map { "'$.\($0)'" }.joined(separator: ", "))), '{}')
+                FROM event;
+                CREATE TABLE record_key (
+                    key TEXT PRIMARY KEY,
+                    event_id INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO record_key (key, event_id)
+                SELECT record_key, max(id) FROM event WHERE record_key IS NOT NULL GROUP BY record_key;
+                ALTER TABLE received_file ADD COLUMN first_event_id INTEGER;
+                ALTER TABLE received_file ADD COLUMN last_event_id INTEGER;
+                UPDATE received_file SET
+                    first_event_id = (SELECT min(id) FROM event WHERE file_id = received_file.id),
+                    last_event_id = (SELECT max(id) FROM event WHERE file_id = received_file.id);
+                DROP TABLE event;
+                ALTER TABLE event_typed RENAME TO event;
+                CREATE INDEX event_by_loan ON event(loan_id) WHERE loan_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

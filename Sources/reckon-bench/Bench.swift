@@ -247,7 +247,7 @@ enum PeakMemory {
 }
 
 enum MachineInfo {
-    static func describe() -> String {
+    static func describe(cores used: String = "one core used") -> String {
         var model = "unknown CPU"
         if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }) {
@@ -255,6 +255,6 @@ enum MachineInfo {
         }
         let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         let memory = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_073_741_824
-        return "machine: \(model), \(cores) cores, \(String(format: "%.0f", memory)) GiB; one core used"
+        return "machine: \(model), \(cores) cores, \(String(format: "%.0f", memory)) GiB; \(used)"
     }
 }

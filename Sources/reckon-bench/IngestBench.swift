@@ -40,7 +40,7 @@ struct IngestBench: ParsableCommand {
     func run() throws {
         mkdir(workDir, 0o755)
         let spec = try SpecFile.load("\(mappings)/bank-settlement.yaml")
-        print(MachineInfo.describe())
+        print(MachineInfo.describe(cores: "reckon reads on one thread and writes on another (a third copies the archive); sqlite3 runs on one"))
         print("records: \(records.formatted())\n")
         var rows: [(String, Measurement)] = []
         for count in scaleCheck ? [records, records * 10] : [records] {

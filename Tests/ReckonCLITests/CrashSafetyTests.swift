@@ -50,8 +50,10 @@ struct CrashSafetyTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            // Spread the kills over the whole run, most of them inside it.
-            let delay = Double.random(in: 0...(duration * 1.1), using: &generator)
+            // One kill in each of 24 equal slices of the clean run's time (at a random point
+            // of its slice), so the kills cover the whole run, from opening the ledger to
+            // the last commit.
+            let delay = duration * 0.95 * (Double(trial) + Double.random(in: 0..<1, using: &generator)) / 24
             usleep(useconds_t(delay * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

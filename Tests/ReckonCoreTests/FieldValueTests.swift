@@ -127,6 +127,15 @@ struct FieldValueTests {
         }
     }
 
+    @Test func isoBytesAgreeWithTheDescription() async {
+        await propertyCheck(count: 300, input: Gen.int(in: 1...9999), Gen.int(in: 1...12), Gen.int(in: 1...31)) { year, month, day in
+            guard let civil = CivilDate(year: year, month: month, day: day) else { return }
+            var bytes: [UInt8] = [0x41]
+            civil.appendISO8601(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == "A" + civil.description)
+        }
+    }
+
     @Test func timesAndDateTimes() throws {
         #expect(values(try field("type: time, format: HHmm"), ["2100"]).map { try? $0.get() }
             == [FieldValue.time(TimeOfDay(hour: 21, minute: 0, second: 0)!)])

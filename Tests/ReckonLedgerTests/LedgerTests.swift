@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import ReckonCore
 import ReckonFiles
-import ReckonLedger
+@testable import ReckonLedger
 import Testing
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -192,6 +192,50 @@ struct LedgerTests {
         #expect(result.report?.problems.first?.description == "line 2: repayment field 'total' = '1049.43': the total 1049.43 is not principal + interest + penalty + fee = 1049.42")
     }
 
+    @Test func problemsFromReadingAndPostingAreReportedInLineOrder() throws {
+        let space = try Workspace()
+        // Line 2 fails posting (its total is off), line 4 fails reading (an unknown code):
+        // posting runs behind reading, but the report keeps the file's order.
+        let bad = try space.file("platform/PLAT_REPAY_20241215.csv") { text in
+            text.replacingOccurrences(of: "959.42,90.00,0.00,0.00,1049.42", with: "959.42,90.00,0.00,0.00,1049.43")
+                .replacingOccurrences(of: "#TOTAL,5,9753.71", with: "#TOTAL,5,9753.72")
+                .replacingOccurrences(of: "R202412150003,L202411150003,1,NORMAL", with: "R202412150003,L202411150003,1,SOMETIMES")
+        }
+        let result = try space.ingest(bad, "platform", "repayments")
+        #expect(result.outcome == .rejected)
+        #expect(result.report?.problems.map(\.location.line) == [2, 4])
+        #expect(result.report?.recordsRejected == 2)
+    }
+
+    @Test func eventsKeepTheirFieldsInTypedColumns() throws {
+        let space = try Workspace()
+        _ = try space.ingest(try space.file("platform/PLAT_REPAY_20241215.csv"), "platform", "repayments")
+        let row = try #require(try space.ledger.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT kind, loan_id, period, event_date, principal_minor, interest_minor, penalty_minor, fee_minor,
+                       amount_minor, currency, reference, other_fields FROM event WHERE line = 5
+                """)
+        })
+        #expect(row[0] as String == "repayment")
+        #expect(row[1] as String == "L202410150007")
+        #expect(row[2] as Int64 == 2)
+        #expect(row[3] as String == "2024-12-15")
+        #expect([row[4], row[5], row[6], row[7], row[8]] as [Int64] == [50431, 4218, 394, 0, 55043])
+        #expect(row[9] as String == "CNY")
+        #expect(row[10] as String == "4200002024121500000004")
+        // What has no column stays, exactly, in JSON (the moment of payment with its time).
+        #expect(row[11] as String == #"{"repay_id":"R202412150004","repay_type":"overdue","paid_at":"2024-12-15T11:45:38","channel":"WXPAY","status":"success"}"#)
+    }
+
+    @Test func recordKeysAreTheCanonicalTextOfTheirFields() throws {
+        let space = try Workspace()
+        _ = try space.ingest(try space.file("bank/BANK_SETTLE_20241215.txt"), "bank", "settlements")
+        let keys = try space.ledger.read { db in try String.fetchAll(db, sql: "SELECT key FROM record_key ORDER BY event_id LIMIT 2") }
+        // loan_id, period, paid_on (a date, in ISO form), channel_reference.
+        #expect(keys == ["bank|repayment|L202411150001|1|2024-12-15|4200002024121500000001",
+                         "bank|repayment|L202411150002|1|2024-12-15|4200002024121500000002"])
+    }
+
     @Test func lenientFilesPostWhatIsValid() throws {
         let space = try Workspace(lenientRepayments: true)
         let bad = try space.file("platform/PLAT_REPAY_20241215.csv") { text in
@@ -253,5 +297,84 @@ struct LedgerTests {
         let dated = try space.ingest(odd, "platform", "loans", date: CivilDate(year: 2024, month: 11, day: 15))
         #expect(dated.businessDate == CivilDate(year: 2024, month: 11, day: 15))
         #expect(dated.archivePath?.hasSuffix("/var/archive/2024-11-15/platform/loans-export.csv") == true)
+    }
+}
+
+@Suite("Ledger migrations")
+struct MigrationTests {
+    /// A ledger written before events had typed columns (migrations 001–004) opens with its
+    /// events converted: the same values in the new columns, the rest still in JSON, the
+    /// record keys still refusing duplicates.
+    @Test func eventsFromBeforeTypedColumnsAreConverted() throws {
+        let folder = NSTemporaryDirectory() + "reckon-migration-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/reckon.sqlite"
+        do {
+            let old = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(old, upTo: "004 batch runs")
+            try old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO partner VALUES ('platform', 'Platform', 'platform');
+                    INSERT INTO received_file (id, partner, file_type, business_date, name, size, sha256, status, received_at)
+                    VALUES (1, 'platform', 'repayments', '2024-12-15', 'PLAT_REPAY_20241215.csv', 10, 'ab', 'posted', 'x'),
+                           (2, 'platform', 'loans', '2024-11-15', 'PLAT_LOAN_20241115.csv', 10, 'cd', 'posted', 'x');
+                    INSERT INTO event (id, file_id, line, kind, record_kind, record_key, loan_id, amount_minor, currency, business_date, fields)
+                    VALUES (7, 1, 2, 'repayment', 'repayment', 'platform|repayment|R1', 'L1', 104942, 'CNY', '2024-12-15',
+                            '{"repayment_id":"R1","period":1,"repay_type":"normal","paid_at":"2024-12-15T10:20:30","principal":95942,"interest":9000,"penalty":0,"fee":0,"total":104942,"channel":"WXPAY","channel_reference":"4200"}'),
+                           (8, 2, 2, 'loan_disbursed', 'loan', 'platform|loan_disbursed|L1', 'L1', 2000000, 'CNY', '2024-11-15',
+                            '{"product":"CL12","principal":2000000,"term":12,"disbursed_on":"2024-11-15"}');
+                    """)
+            }
+        }
+        let ledger = try Ledger(path: path)
+        let row = try #require(try ledger.read { db in
+            try Row.fetchOne(db, sql: "SELECT period, event_date, principal_minor, interest_minor, amount_minor, reference, other_fields FROM event WHERE id = 7")
+        })
+        #expect(row[0] as Int64 == 1)
+        #expect(row[1] as String == "2024-12-15")
+        #expect(row[2] as Int64 == 95942)
+        #expect(row[3] as Int64 == 9000)
+        #expect(row[4] as Int64 == 104942)
+        #expect(row[5] as String == "4200")
+        #expect(row[6] as String == #"{"repayment_id":"R1","repay_type":"normal","paid_at":"2024-12-15T10:20:30","channel":"WXPAY"}"#)
+        let loan = try #require(try ledger.read { db in
+            try Row.fetchOne(db, sql: "SELECT event_date, principal_minor, amount_minor, other_fields FROM event WHERE id = 8")
+        })
+        #expect(loan[0] as String == "2024-11-15")
+        #expect(loan[1] as Int64 == 2_000_000)
+        #expect(loan[3] as String == #"{"product":"CL12","term":12}"#)
+        let keys = try ledger.read { db in try Row.fetchAll(db, sql: "SELECT key, event_id FROM record_key ORDER BY key") }
+        #expect(keys.map { "\($0[0] as String) \($0[1] as Int64)" } == ["platform|loan_disbursed|L1 8", "platform|repayment|R1 7"])
+        let ranges = try ledger.read { db in try Row.fetchAll(db, sql: "SELECT first_event_id, last_event_id FROM received_file ORDER BY id") }
+        #expect(ranges.map { [$0[0] as Int64, $0[1] as Int64] } == [[7, 7], [8, 8]])
+    }
+}
+
+@Suite("Keeping files")
+struct FileStoreTests {
+    /// The archive keeps the bytes that were hashed: a file that changed in between is
+    /// refused, and no partial copy is left behind.
+    @Test func aCopyThatDiffersFromTheDigestIsRefused() throws {
+        let folder = NSTemporaryDirectory() + "reckon-keep-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let original = folder + "/BANK_SETTLE_20241215.txt"
+        try "first version\n".write(toFile: original, atomically: true, encoding: .utf8)
+        let digest = try FileDigest(path: original)
+        try "second version\n".write(toFile: original, atomically: true, encoding: .utf8)
+
+        #expect {
+            try FileStore.copy(original, to: folder + "/archive/BANK_SETTLE_20241215.txt", digest: digest)
+        } throws: { error in
+            "\(error)".contains("changed while it was being received")
+        }
+        let archive = try? FileManager.default.contentsOfDirectory(atPath: folder + "/archive")
+        #expect((archive ?? []).isEmpty)
+
+        // Unchanged bytes are kept, under the file's name, and found again by placement.
+        let kept = try FileStore.keep(original, digest: try FileDigest(path: original), in: folder + "/archive")
+        #expect(kept == folder + "/archive/BANK_SETTLE_20241215.txt")
+        #expect(try FileStore.placement(of: original, digest: try FileDigest(path: original), in: folder + "/archive") == (kept, true))
     }
 }

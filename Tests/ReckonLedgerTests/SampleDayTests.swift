@@ -42,6 +42,19 @@ struct SampleDayTests {
         }
     }
 
+    /// The shipped inbox/ is `reckon demo --date 2024-12-16 --loans 20`: a change to the
+    /// generator or the specs that alters it must come with the regenerated files.
+    @Test func theShippedInboxIsWhatTheGeneratorWrites() throws {
+        let (folder, written) = try generate(20)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(written.files.count == 9)
+        for path in written.files {
+            let relative = String(path.dropFirst(folder.count))
+            #expect(FileManager.default.contentsEqual(atPath: path, andPath: repositoryRoot + "/inbox" + relative),
+                    "inbox\(relative) differs: run `reckon demo --date 2024-12-16 --loans 20 --into inbox`")
+        }
+    }
+
     @Test func theFirstLoanIsScheduleA() throws {
         let (folder, _) = try generate(3)
         defer { try? FileManager.default.removeItem(atPath: folder) }

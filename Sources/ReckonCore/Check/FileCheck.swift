@@ -80,7 +80,7 @@ public struct FileReport: Sendable {
 /// Reads a whole file through a reader and produces its ``FileReport``: counts per kind,
 /// problems (capped), control totals, and the occurrence rules. Records are handed to
 /// `onRecord` as they pass, so a caller can show or post them without keeping them.
-public struct FileCheck {
+public struct FileCheck: Sendable {
     public let spec: MappingSpec
     public let options: CheckOptions
     private var report: FileReport
@@ -150,13 +150,26 @@ public struct FileCheck {
     /// Refuses a record that passed reading but not a later step (posting): it moves from
     /// read to rejected, with its problem.
     public mutating func reject(afterReading record: RecordView, _ problem: FieldProblem) {
-        report.counts[record.kindIndex].read -= 1
-        report.counts[record.kindIndex].rejected += 1
+        reject(kindIndex: record.kindIndex, location: record.location, problem)
+    }
+
+    /// ``reject(afterReading:_:)`` for a record that is no longer at hand (a later step
+    /// runs behind the reading): the problem takes its place in line order.
+    public mutating func reject(kindIndex: Int, location: RecordLocation, _ problem: FieldProblem) {
+        report.counts[kindIndex].read -= 1
+        report.counts[kindIndex].rejected += 1
         if report.problems.count < options.maxProblems {
-            report.problems.append(ReportedProblem(location: record.location, kind: record.kind.name, problem: problem))
+            let position = report.problems.lastIndex { $0.location.line <= location.line }.map { $0 + 1 } ?? 0
+            report.problems.insert(ReportedProblem(location: location, kind: spec.kinds[kindIndex].name, problem: problem), at: position)
         } else {
             report.problemsOmitted += 1
         }
+    }
+
+    /// Records that reading stopped before the end (at a later step's first refusal, in
+    /// stop-at-first-error mode): totals and structure are then not judged.
+    public mutating func stopEarly() {
+        report.stoppedEarly = true
     }
 
     public mutating func fail(_ failure: FileFailure) {
@@ -188,7 +201,7 @@ public struct FileCheck {
 }
 
 /// Follows one control total through the records of its scope.
-struct ControlTracker {
+struct ControlTracker: Sendable {
     let control: ControlTotal
     /// Per kind index: whether the kind is measured, and which field is summed.
     private let measured: [Bool]

@@ -56,6 +56,15 @@ public struct RecordView {
         }
     }
 
+    /// The day of a date field, or of a date-and-time field; nil for other values.
+    public func day(at index: Int) -> CivilDate? {
+        switch slots[index] {
+        case .date(let date): return date
+        case .dateTime(let moment): return moment.date
+        default: return nil
+        }
+    }
+
     /// A text field's UTF-8 bytes, without making a String (nil for other values).
     public func withUTF8<Result>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result? {
         switch slots[index] {
@@ -112,14 +121,14 @@ extension Array: RecordValues where Element == FieldValue {
 extension RecordView {
     /// Appends the record as a JSON object (`{"loan_id":"L1","principal":95942,…}`, the
     /// canonical field names, amounts in minor units) to `buffer`, without making strings.
-    /// Fields with no value are left out, and so are the fields at `omitting` (a caller
-    /// that keeps them elsewhere).
-    public func appendJSON(to buffer: inout [UInt8], omitting: Set<Int> = []) {
+    /// Fields with no value are left out, and so are those whose index is true in
+    /// `omitting` (a caller that keeps them elsewhere).
+    public func appendJSON(to buffer: inout [UInt8], omitting: [Bool] = []) {
         buffer.append(UInt8(ascii: "{"))
         var first = true
         for index in 0..<count {
             if case .empty = slots[index] { continue }
-            if !omitting.isEmpty && omitting.contains(index) { continue }
+            if index < omitting.count && omitting[index] { continue }
             if !first { buffer.append(UInt8(ascii: ",")) }
             first = false
             buffer += kind.quotedFieldNames[index]
@@ -152,6 +161,8 @@ extension RecordView {
             buffer += kind.fields[index].codeValueUTF8[Int(code)]
         case .integer(let n):
             JSONBytes.appendInteger(n, to: &buffer)
+        case .date(let date):
+            date.appendISO8601(to: &buffer)
         default:
             buffer += Array(self[index].description.utf8)
         }

@@ -39,6 +39,21 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     public var description: String {
         pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
     }
+
+    /// Appends the ISO 8601 form (`2024-11-15`) to `buffer` without making a String.
+    public func appendISO8601(to buffer: inout [UInt8]) {
+        let year = self.year, month = self.month, day = self.day
+        buffer.append(UInt8(truncatingIfNeeded: 0x30 + year / 1000))
+        buffer.append(UInt8(truncatingIfNeeded: 0x30 + year / 100 % 10))
+        buffer.append(UInt8(truncatingIfNeeded: 0x30 + year / 10 % 10))
+        buffer.append(UInt8(truncatingIfNeeded: 0x30 + year % 10))
+        buffer.append(UInt8(ascii: "-"))
+        buffer.append(UInt8(truncatingIfNeeded: 0x30 + month / 10))
+        buffer.append(UInt8(truncatingIfNeeded: 0x30 + month % 10))
+        buffer.append(UInt8(ascii: "-"))
+        buffer.append(UInt8(truncatingIfNeeded: 0x30 + day / 10))
+        buffer.append(UInt8(truncatingIfNeeded: 0x30 + day % 10))
+    }
 }
 
 /// A wall-clock time of day, to the nanosecond.

@@ -1,0 +1,346 @@
+import Foundation
+import GRDB
+import ReckonCore
+import ReckonFiles
+
+/// One file's trip into the ledger, inside the write transaction. A thread of its own reads
+/// and checks the file and encodes its events (``EventReading``); this side claims record
+/// keys, writes the events and posts their entries, through statements prepared once and
+/// values bound straight from bytes.
+final class FilePosting {
+    struct Outcome {
+        var fileID: Int64
+        var report: FileReport
+        var events = 0
+        var entries = 0
+        var duplicates: [String] = []
+        var superseded: Int64?
+        var rejected = false
+    }
+
+    let db: Database
+    let request: IngestRequest
+    let spec: MappingSpec
+    let config: ReckonConfig
+    let businessDate: CivilDate
+    let digest: FileDigest
+    let archivePath: String
+    let options: CheckOptions
+    private var balanceDeltas: [BalanceKey: Int64] = [:]
+    private var knownAccounts = Set<String>()
+    private var products: [String: String?] = [:]
+    /// By record kind index; nil for kinds that are not events.
+    private let plans: [KindPlan?]
+
+    // Prepared once per file.
+    private let claimKey: Prepared
+    private let insertEvent: Prepared
+    private let insertEntry: Prepared
+    private let insertPosting: Prepared
+    private let insertAccount: Prepared
+    private let upsertBalance: Prepared
+    private let storedBalance: Prepared
+    private let productOfLoan: Prepared
+    /// Event ids are given out here, in file order, so a file's events are one id range and
+    /// a record's key can be claimed before its event is written.
+    private var nextEventID: Int64 = 0
+
+    /// Bounds the balance changes held in memory before they are written (still inside the
+    /// file's transaction), so memory stays flat however many loans a file touches.
+    static let balanceFlushThreshold = 20_000
+
+    struct BalanceKey: Hashable {
+        let account: String
+        let currency: String
+    }
+
+    init(db: Database, request: IngestRequest, spec: MappingSpec, config: ReckonConfig, businessDate: CivilDate,
+         digest: FileDigest, archivePath: String, options: CheckOptions) throws {
+        self.db = db
+        self.request = request
+        self.spec = spec
+        self.config = config
+        self.businessDate = businessDate
+        self.digest = digest
+        self.archivePath = archivePath
+        self.options = options
+        plans = spec.kinds.map { kind in kind.event.map { KindPlan(kind: kind, event: $0, partner: request.partner.id) } }
+        // A key held by a retired (superseded) event passes to the new one; a key held by an
+        // active event refuses the record as a duplicate (no row changed).
+        claimKey = try Prepared(db, """
+            INSERT INTO record_key (key, event_id) VALUES (?, ?)
+            ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id
+            WHERE (SELECT active FROM event WHERE id = record_key.event_id) IS NOT 1
+            """)
+        insertEvent = try Prepared(db, """
+            INSERT INTO event (id, file_id, line, kind, loan_id, period, event_date, principal_minor, interest_minor,
+                penalty_minor, fee_minor, amount_minor, currency, reference, other_fields)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertEntry = try Prepared(db, """
+            INSERT INTO journal_entry (kind, file_id, event_id, line, business_date, reverses) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        insertPosting = try Prepared(db, "INSERT INTO posting (entry_id, account, amount_minor, currency) VALUES (?, ?, ?, ?)")
+        insertAccount = try Prepared(db, "INSERT OR IGNORE INTO account (code, kind, loan_id) VALUES (?, ?, ?)")
+        upsertBalance = try Prepared(db, """
+            INSERT INTO balance (account, currency, amount_minor) VALUES (?, ?, ?)
+            ON CONFLICT(account, currency) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor
+            """)
+        storedBalance = try Prepared(db, "SELECT amount_minor FROM balance WHERE account = ? AND currency = ?")
+        productOfLoan = try Prepared(db, """
+            SELECT json_extract(other_fields, '$.product') FROM event WHERE kind = 'loan_disbursed' AND loan_id = ? AND active = 1 LIMIT 1
+            """)
+    }
+
+    func run(started: UInt64) throws -> Outcome {
+        let name = (request.path as NSString).lastPathComponent
+        try db.execute(sql: """
+            INSERT INTO received_file (partner, file_type, business_date, name, size, sha256, status, received_at, archive_path)
+            VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?)
+            """, arguments: [request.partner.id, request.fileType.id, businessDate.description, name, digest.size, digest.hex,
+                             timestamp(), archivePath])
+        let fileID = db.lastInsertedRowID
+        let superseded = try supersedeEarlierFile(newFileID: fileID)
+        nextEventID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM event") ?? 0) + 1
+        let firstEventID = nextEventID
+
+        var events = 0, entries = 0
+        var duplicates: [String] = []
+        var refusals: [(kindIndex: Int, location: RecordLocation, problem: FieldProblem)] = []
+        let channel = BatchChannel()
+        EventReading.start(path: request.path, spec: spec, options: options, plans: plans,
+                           keepValues: request.fileType.posts, channel: channel)
+        do {
+            // However this loop ends, the reading thread is stopped and waited for.
+            defer {
+                channel.cancel()
+                _ = channel.waitForReader()
+            }
+            batches: while let batch = channel.receive() {
+                try batch.bytes.withUnsafeBytes { bytes in
+                    for row in batch.rows {
+                        switch try store(row, bytes: bytes, fileID: fileID) {
+                        case .stored(let entryCount):
+                            events += 1
+                            entries += entryCount
+                        case .duplicate(let line):
+                            duplicates.append(line)
+                        case .refused(let problem):
+                            refusals.append((row.kindIndex, row.location, problem))
+                            if options.stopAtFirstError { return }
+                        }
+                    }
+                }
+                if options.stopAtFirstError && !refusals.isEmpty { break batches }
+            }
+        }
+        var check = channel.waitForReader()
+        for refusal in refusals {
+            check.reject(kindIndex: refusal.kindIndex, location: refusal.location, refusal.problem)
+        }
+        if options.stopAtFirstError && !refusals.isEmpty { check.stopEarly() }
+        let report = check.finish()
+        let rejected = report.failure != nil || !report.controlsHold || !report.structure.isEmpty
+            || (!request.fileType.lenient && report.recordsRejected > 0)
+        if rejected {
+            return Outcome(fileID: fileID, report: report, duplicates: duplicates, rejected: true)
+        }
+        try flushBalances()
+        try db.execute(sql: """
+            UPDATE received_file SET status = 'posted', records_read = ?, records_rejected = ?, duplicates = ?, events = ?,
+                entries = ?, finished_at = ?, elapsed_ms = ?, supersedes = ?, first_event_id = ?, last_event_id = ? WHERE id = ?
+            """, arguments: [report.recordsRead, report.recordsRejected, duplicates.count, events, entries, timestamp(),
+                             Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000), superseded,
+                             events > 0 ? firstEventID : nil, events > 0 ? nextEventID - 1 : nil, fileID])
+        return Outcome(fileID: fileID, report: report, events: events, entries: entries, duplicates: duplicates, superseded: superseded)
+    }
+
+    // MARK: Corrected re-sends
+
+    /// Reverses the entries of the posted file this one replaces, retires its events, and
+    /// marks it superseded. Returns its id.
+    private func supersedeEarlierFile(newFileID: Int64) throws -> Int64? {
+        guard let earlier = try Int64.fetchOne(db, sql: """
+            SELECT id FROM received_file WHERE partner = ? AND file_type = ? AND business_date = ? AND status = 'posted'
+            ORDER BY id DESC LIMIT 1
+            """, arguments: [request.partner.id, request.fileType.id, businessDate.description]) else { return nil }
+        // Its own entries, not reversals it made of an even earlier file.
+        let entries = try Row.fetchAll(db, sql: """
+            SELECT id, event_id, line FROM journal_entry WHERE file_id = ? AND kind <> 'reversal' ORDER BY id
+            """, arguments: [earlier])
+        for entry in entries {
+            let entryID: Int64 = entry[0]
+            let postings = try Row.fetchAll(db, sql: "SELECT account, amount_minor, currency FROM posting WHERE entry_id = ? ORDER BY id",
+                                            arguments: [entryID])
+            let reversed = postings.map { row -> Posting in
+                let amount: Int64 = row[1]
+                return Posting(row[0], -amount, row[2])
+            }
+            let draft: EntryDraft
+            do {
+                draft = try EntryDraft(.reversal, reversed)
+            } catch {
+                throw LedgerError("entry \(entryID) of file \(earlier) does not balance and cannot be reversed: \(error)")
+            }
+            try insert(draft, fileID: newFileID, eventID: entry[1], line: entry[2], reverses: entryID)
+        }
+        // Its keys pass to this file's events as they are claimed (see claimKey).
+        try db.execute(sql: """
+            UPDATE event SET active = 0 WHERE id BETWEEN
+                (SELECT first_event_id FROM received_file WHERE id = ?1) AND (SELECT last_event_id FROM received_file WHERE id = ?1)
+            """, arguments: [earlier])
+        try db.execute(sql: "UPDATE received_file SET status = 'superseded' WHERE id = ?", arguments: [earlier])
+        return earlier
+    }
+
+    // MARK: Records
+
+    enum Stored {
+        case stored(entries: Int)
+        case duplicate(String)
+        case refused(FieldProblem)
+    }
+
+    private func store(_ row: EventRow, bytes: UnsafeRawBufferPointer, fileID: Int64) throws -> Stored {
+        guard let plan = plans[row.kindIndex] else { preconditionFailure("an event row of a kind that is not an event") }
+        func slice(_ range: ByteRange) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: bytes[Int(range.start)..<Int(range.start + range.count)])
+        }
+
+        var drafts: [EntryDraft] = []
+        if request.fileType.posts, let values = row.values {
+            let kind = spec.kinds[row.kindIndex]
+            let value = { (name: String) -> FieldValue? in kind.fieldIndex(named: name).map { values[$0] } }
+            let outcome: Result<[EntryDraft], PostingError>
+            do throws(PostingError) {
+                outcome = .success(try PostingRules.entries(for: plan.event, value: value, context: postingContext()))
+            } catch {
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case .success(let made):
+                drafts = made
+            case .failure(let error):
+                let raw = error.field.flatMap(value)?.description
+                return .refused(FieldProblem(field: error.field, rawValue: raw, reason: error.reason))
+            }
+        }
+
+        let eventID = nextEventID
+        if let key = row.key {
+            claimKey.bind(1, slice(key))
+            claimKey.bind(2, eventID)
+            if try claimKey.run() == 0 { return .duplicate(try duplicateLine(row, key: slice(key), plan: plan)) }
+        }
+        nextEventID += 1
+
+        func bind(_ column: Int32, _ range: ByteRange?) {
+            if let range { insertEvent.bind(column, slice(range)) } else { insertEvent.bindNull(column) }
+        }
+        func bind(_ column: Int32, _ value: Int64?) {
+            if let value { insertEvent.bind(column, value) } else { insertEvent.bindNull(column) }
+        }
+        insertEvent.bind(1, eventID)
+        insertEvent.bind(2, fileID)
+        insertEvent.bind(3, row.location.line)
+        insertEvent.bind(4, plan.eventName)
+        bind(5, row.loan)
+        bind(6, row.period)
+        bind(7, row.day)
+        bind(8, row.principal)
+        bind(9, row.interest)
+        bind(10, row.penalty)
+        bind(11, row.fee)
+        bind(12, row.amount)
+        if let currency = row.currency { insertEvent.bind(13, slice(currency)) } else { insertEvent.bind(13, config.currency) }
+        bind(14, row.reference)
+        bind(15, row.otherFields)
+        try insertEvent.run()
+
+        for draft in drafts {
+            try insert(draft, fileID: fileID, eventID: eventID, line: row.location.line, reverses: nil)
+        }
+        return .stored(entries: drafts.count)
+    }
+
+    /// Which file had the key first, for the duplicate's report line.
+    private func duplicateLine(_ row: EventRow, key: UnsafeRawBufferPointer, plan: KindPlan) throws -> String {
+        let keyText = String(decoding: key, as: UTF8.self)
+        let earlier = try Row.fetchOne(db, sql: """
+            SELECT f.name, e.line FROM record_key k JOIN event e ON e.id = k.event_id JOIN received_file f ON f.id = e.file_id
+            WHERE k.key = ?
+            """, arguments: [keyText])
+        // The key's parts, as the record had them.
+        let parts = String(decoding: key.dropFirst(plan.keyPrefix.count), as: UTF8.self).replacingOccurrences(of: "|", with: " ")
+        let file: String = earlier?[0] ?? "?", line: Int = earlier?[1] ?? 0
+        return "\(row.location): \(spec.kinds[row.kindIndex].name) \(parts) was stored before, from \(file) line \(line)"
+    }
+
+    private func postingContext() -> PostingContext {
+        PostingContext(
+            currency: config.currency,
+            partnerChannelCode: request.partner.channelCode,
+            marginRate: { [config] product in config.product(product)?.marginRate },
+            productOfLoan: { [unowned self] loan in self.product(of: loan) },
+            frozenMargin: { [unowned self] loan in self.balance(Account.marginFrozen(loan), self.config.currency) })
+    }
+
+    /// The product a loan was disbursed under, from its disbursement event.
+    private func product(of loan: String) -> String? {
+        if let cached = products[loan] { return cached }
+        productOfLoan.bind(1, loan)
+        let product = (try? productOfLoan.text()) ?? nil
+        if products.count > Self.balanceFlushThreshold { products.removeAll() }
+        products[loan] = product
+        return product
+    }
+
+    /// An account's balance including what this file has posted so far.
+    private func balance(_ account: String, _ currency: String) -> Int64 {
+        storedBalance.bind(1, account)
+        storedBalance.bind(2, currency)
+        let stored = (try? storedBalance.int64()) ?? nil
+        return (stored ?? 0) + balanceDeltas[BalanceKey(account: account, currency: currency), default: 0]
+    }
+
+    // MARK: The journal
+
+    private func insert(_ draft: EntryDraft, fileID: Int64, eventID: Int64?, line: Int?, reverses: Int64?) throws {
+        insertEntry.bind(1, draft.kind.rawValue)
+        insertEntry.bind(2, fileID)
+        if let eventID { insertEntry.bind(3, eventID) } else { insertEntry.bindNull(3) }
+        if let line { insertEntry.bind(4, line) } else { insertEntry.bindNull(4) }
+        insertEntry.bind(5, businessDate.description)
+        if let reverses { insertEntry.bind(6, reverses) } else { insertEntry.bindNull(6) }
+        try insertEntry.run()
+        let entryID = db.lastInsertedRowID
+        for posting in draft.postings {
+            if knownAccounts.insert(posting.account).inserted {
+                if knownAccounts.count > Self.balanceFlushThreshold { knownAccounts = [posting.account] }
+                let parts = posting.account.split(separator: ":").map(String.init)
+                let loan = parts.first == "loan" ? parts[1] : (parts.count == 3 && parts[0] == "margin" ? parts[2] : nil)
+                insertAccount.bind(1, posting.account)
+                insertAccount.bind(2, parts.first ?? posting.account)
+                if let loan { insertAccount.bind(3, loan) } else { insertAccount.bindNull(3) }
+                try insertAccount.run()
+            }
+            insertPosting.bind(1, entryID)
+            insertPosting.bind(2, posting.account)
+            insertPosting.bind(3, posting.amountMinor)
+            insertPosting.bind(4, posting.currency)
+            try insertPosting.run()
+            balanceDeltas[BalanceKey(account: posting.account, currency: posting.currency), default: 0] += posting.amountMinor
+        }
+        if balanceDeltas.count > Self.balanceFlushThreshold { try flushBalances() }
+    }
+
+    private func flushBalances() throws {
+        for (key, delta) in balanceDeltas.sorted(by: { ($0.key.account, $0.key.currency) < ($1.key.account, $1.key.currency) }) where delta != 0 {
+            upsertBalance.bind(1, key.account)
+            upsertBalance.bind(2, key.currency)
+            upsertBalance.bind(3, delta)
+            try upsertBalance.run()
+        }
+        balanceDeltas.removeAll(keepingCapacity: true)
+    }
+}
