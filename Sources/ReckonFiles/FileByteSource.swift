@@ -42,13 +42,25 @@ public final class FileByteSource: ByteSource {
 
     deinit { close(descriptor) }
 
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(FileAccessError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
             let count = Glibc.read(descriptor, base, buffer.count)
             if count >= 0 { return count }
             if errno == EINTR { continue }
             throw FileAccessError.fromErrno(path, "read")
+        }
+    }
+
+    /// Reads the rest of the file in chunks of up to `chunkBytes`, handing each to `body`
+    /// (the bytes are valid only during the call).
+    public func forEachChunk(chunkBytes: Int, _ body: (UnsafeRawBufferPointer) throws(FileAccessError) -> Void) throws(FileAccessError) {
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let count = try read(into: chunk)
+            if count == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
         }
     }
 }
@@ -58,20 +70,9 @@ enum SmallFile {
     static let limitBytes = 4 << 20
 
     static func text(_ path: String) throws(FileAccessError) -> String {
-        let source = try FileByteSource(path: path)
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let count: Int
-            do {
-                count = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            } catch let error as FileAccessError {
-                throw error
-            } catch {
-                throw FileAccessError(path: path, reason: "\(error)")
-            }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
+        try FileByteSource(path: path).forEachChunk(chunkBytes: 64 << 10) { chunk throws(FileAccessError) in
+            bytes += chunk
             if bytes.count > limitBytes { throw FileAccessError(path: path, reason: "larger than \(limitBytes) bytes; not a spec") }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -13,7 +13,9 @@ final class FilePosting {
         var report: FileReport
         var events = 0
         var entries = 0
+        /// Report lines for the first duplicates (as many as the report's problem limit).
         var duplicates: [String] = []
+        var duplicateCount = 0
         var superseded: Int64?
         var rejected = false
     }
@@ -106,7 +108,10 @@ final class FilePosting {
 
         var events = 0, entries = 0
         var duplicates: [String] = []
+        var duplicateCount = 0
+        // Refusals by posting: the first ones described, all of them counted.
         var refusals: [(kindIndex: Int, location: RecordLocation, problem: FieldProblem)] = []
+        var undescribedRefusals = [Int](repeating: 0, count: spec.kinds.count)
         let channel = BatchChannel()
         EventReading.start(path: request.path, spec: spec, options: options, plans: plans,
                            keepValues: request.fileType.posts, channel: channel)
@@ -124,9 +129,14 @@ final class FilePosting {
                             events += 1
                             entries += entryCount
                         case .duplicate(let line):
-                            duplicates.append(line)
+                            duplicateCount += 1
+                            if duplicates.count < options.maxProblems { duplicates.append(try line()) }
                         case .refused(let problem):
-                            refusals.append((row.kindIndex, row.location, problem))
+                            if refusals.count < options.maxProblems {
+                                refusals.append((row.kindIndex, row.location, problem))
+                            } else {
+                                undescribedRefusals[row.kindIndex] += 1
+                            }
                             if options.stopAtFirstError { return }
                         }
                     }
@@ -138,21 +148,25 @@ final class FilePosting {
         for refusal in refusals {
             check.reject(kindIndex: refusal.kindIndex, location: refusal.location, refusal.problem)
         }
+        for (kindIndex, count) in undescribedRefusals.enumerated() where count > 0 {
+            check.rejectUndescribed(kindIndex: kindIndex, count: count)
+        }
         if options.stopAtFirstError && !refusals.isEmpty { check.stopEarly() }
         let report = check.finish()
         let rejected = report.failure != nil || !report.controlsHold || !report.structure.isEmpty
             || (!request.fileType.lenient && report.recordsRejected > 0)
         if rejected {
-            return Outcome(fileID: fileID, report: report, duplicates: duplicates, rejected: true)
+            return Outcome(fileID: fileID, report: report, duplicates: duplicates, duplicateCount: duplicateCount, rejected: true)
         }
         try flushBalances()
         try db.execute(sql: """
             UPDATE received_file SET status = 'posted', records_read = ?, records_rejected = ?, duplicates = ?, events = ?,
                 entries = ?, finished_at = ?, elapsed_ms = ?, supersedes = ?, first_event_id = ?, last_event_id = ? WHERE id = ?
-            """, arguments: [report.recordsRead, report.recordsRejected, duplicates.count, events, entries, timestamp(),
+            """, arguments: [report.recordsRead, report.recordsRejected, duplicateCount, events, entries, timestamp(),
                              Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000), superseded,
                              events > 0 ? firstEventID : nil, events > 0 ? nextEventID - 1 : nil, fileID])
-        return Outcome(fileID: fileID, report: report, events: events, entries: entries, duplicates: duplicates, superseded: superseded)
+        return Outcome(fileID: fileID, report: report, events: events, entries: entries, duplicates: duplicates,
+                       duplicateCount: duplicateCount, superseded: superseded)
     }
 
     // MARK: Corrected re-sends
@@ -197,7 +211,8 @@ final class FilePosting {
 
     enum Stored {
         case stored(entries: Int)
-        case duplicate(String)
+        /// The report line is made only when asked for: past the report's limit, only counted.
+        case duplicate(line: () throws -> String)
         case refused(FieldProblem)
     }
 
@@ -230,7 +245,10 @@ final class FilePosting {
         if let key = row.key {
             claimKey.bind(1, slice(key))
             claimKey.bind(2, eventID)
-            if try claimKey.run() == 0 { return .duplicate(try duplicateLine(row, key: slice(key), plan: plan)) }
+            if try claimKey.run() == 0 {
+                let keyText = String(decoding: slice(key), as: UTF8.self)
+                return .duplicate { [unowned self] in try duplicateLine(row, key: keyText, plan: plan) }
+            }
         }
         nextEventID += 1
 
@@ -264,14 +282,13 @@ final class FilePosting {
     }
 
     /// Which file had the key first, for the duplicate's report line.
-    private func duplicateLine(_ row: EventRow, key: UnsafeRawBufferPointer, plan: KindPlan) throws -> String {
-        let keyText = String(decoding: key, as: UTF8.self)
+    private func duplicateLine(_ row: EventRow, key keyText: String, plan: KindPlan) throws -> String {
         let earlier = try Row.fetchOne(db, sql: """
             SELECT f.name, e.line FROM record_key k JOIN event e ON e.id = k.event_id JOIN received_file f ON f.id = e.file_id
             WHERE k.key = ?
             """, arguments: [keyText])
         // The key's parts, as the record had them.
-        let parts = String(decoding: key.dropFirst(plan.keyPrefix.count), as: UTF8.self).replacingOccurrences(of: "|", with: " ")
+        let parts = String(decoding: keyText.utf8.dropFirst(plan.keyPrefix.count), as: UTF8.self).replacingOccurrences(of: "|", with: " ")
         let file: String = earlier?[0] ?? "?", line: Int = earlier?[1] ?? 0
         return "\(row.location): \(spec.kinds[row.kindIndex].name) \(parts) was stored before, from \(file) line \(line)"
     }

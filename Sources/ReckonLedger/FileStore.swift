@@ -9,22 +9,11 @@ public struct FileDigest: Sendable, Equatable {
     public let size: Int64
 
     public init(path: String) throws(FileAccessError) {
-        let source = try FileByteSource(path: path)
         var hasher = SHA256()
         var size: Int64 = 0
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count: Int
-            do {
-                count = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            } catch let error as FileAccessError {
-                throw error
-            } catch {
-                throw FileAccessError(path: path, reason: "\(error)")
-            }
-            if count == 0 { break }
-            chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            size += Int64(count)
+        try FileByteSource(path: path).forEachChunk(chunkBytes: 1 << 20) { chunk in
+            hasher.update(bufferPointer: chunk)
+            size += Int64(chunk.count)
         }
         hex = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         self.size = size

@@ -40,8 +40,11 @@ public struct IngestResult: Sendable {
     public let report: FileReport?
     public let events: Int
     public let entries: Int
-    /// Records whose key was stored before, as lines for people.
+    /// Records whose key was stored before, as lines for people: the first ones, up to the
+    /// report's problem limit.
     public let duplicates: [String]
+    /// How many records were duplicates.
+    public let duplicateCount: Int
     /// The earlier file of the same partner, type and day that this one replaced.
     public let superseded: Int64?
     public let archivePath: String?
@@ -81,10 +84,10 @@ extension Ledger {
         try register([request.partner])
 
         func result(_ outcome: IngestResult.Outcome, fileID: Int64?, report: FileReport? = nil, events: Int = 0, entries: Int = 0,
-                    duplicates: [String] = [], superseded: Int64? = nil, archive: String? = nil, quarantine: String? = nil) -> IngestResult {
+                    duplicates: [String] = [], duplicateCount: Int = 0, superseded: Int64? = nil, archive: String? = nil, quarantine: String? = nil) -> IngestResult {
             IngestResult(outcome: outcome, file: request.path, partner: request.partner.id, fileType: request.fileType.id,
                          businessDate: businessDate, fileID: fileID, report: report, events: events, entries: entries,
-                         duplicates: duplicates, superseded: superseded, archivePath: archive, quarantinePath: quarantine)
+                         duplicates: duplicates, duplicateCount: duplicateCount, superseded: superseded, archivePath: archive, quarantinePath: quarantine)
         }
 
         if let earlier = try read({ db in
@@ -141,7 +144,8 @@ extension Ledger {
 
         if !outcome.rejected {
             return result(.posted, fileID: outcome.fileID, report: outcome.report, events: outcome.events, entries: outcome.entries,
-                          duplicates: outcome.duplicates, superseded: outcome.superseded, archive: archivePath)
+                          duplicates: outcome.duplicates, duplicateCount: outcome.duplicateCount, superseded: outcome.superseded,
+                          archive: archivePath)
         }
 
         // Quarantine: the file and a report beside it; the ledger keeps a row saying so.

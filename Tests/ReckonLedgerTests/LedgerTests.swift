@@ -126,6 +126,27 @@ struct LedgerTests {
         #expect(try space.ledger.verify().ok)
     }
 
+    @Test func duplicatesAreAllCountedButOnlyTheFirstDescribed() throws {
+        let space = try Workspace()
+        _ = try space.ingest(try space.file("platform/PLAT_REPAY_20241215.csv"), "platform", "repayments")
+        // The next day's file has the same five repayments in another order.
+        let again = try space.file("platform/PLAT_REPAY_20241215.csv", named: "PLAT_REPAY_20241216.csv") { text in
+            var lines = text.split(separator: "\n").map(String.init)
+            lines.swapAt(1, 2)
+            return lines.joined(separator: "\n") + "\n"
+        }
+        let partner = try #require(space.config.partner("platform"))
+        var options = CheckOptions()
+        options.maxProblems = 2
+        let result = try space.ledger.ingest(IngestRequest(path: again, partner: partner, fileType: try #require(partner.fileType("repayments"))),
+                                             config: space.config, options: options)
+        #expect(result.outcome == .posted)
+        #expect(result.events == 0)
+        #expect(result.duplicateCount == 5)
+        #expect(result.duplicates.count == 2)
+        #expect(try space.ledger.receivedFiles().first?.duplicates == 5)
+    }
+
     @Test func aCorrectedResendSupersedesTheEarlierFile() throws {
         let space = try Workspace()
         _ = try space.ingest(try space.file("platform/PLAT_LOAN_20241115.csv"), "platform", "loans")
@@ -251,6 +272,27 @@ struct LedgerTests {
                 .replacingOccurrences(of: "R2024121500", with: "R2024121600")
         }
         #expect(try space.ingest(broken, "platform", "repayments").outcome == .rejected)
+    }
+
+    @Test func postingRefusalsPastTheProblemLimitAreCountedNotDescribed() throws {
+        let space = try Workspace(lenientRepayments: true)
+        // Three totals off by a cent (the control total follows them): posting refuses three records.
+        let bad = try space.file("platform/PLAT_REPAY_20241215.csv") { text in
+            text.replacingOccurrences(of: ",1049.42,", with: ",1049.43,")
+                .replacingOccurrences(of: ",3513.33,", with: ",3513.34,")
+                .replacingOccurrences(of: ",4550.53,", with: ",4550.54,")
+                .replacingOccurrences(of: "#TOTAL,5,9753.71", with: "#TOTAL,5,9753.74")
+        }
+        let partner = try #require(space.config.partner("platform"))
+        var options = CheckOptions()
+        options.maxProblems = 1
+        let result = try space.ledger.ingest(IngestRequest(path: bad, partner: partner, fileType: try #require(partner.fileType("repayments"))),
+                                             config: space.config, options: options)
+        #expect(result.outcome == .posted)
+        #expect(result.events == 2)
+        #expect(result.report?.recordsRejected == 3)
+        #expect(result.report?.problems.map(\.location.line) == [2])
+        #expect(result.report?.problemsOmitted == 2)
     }
 
     @Test func postingsCannotBeChangedOrDeleted() throws {

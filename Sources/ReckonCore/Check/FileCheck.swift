@@ -166,6 +166,14 @@ public struct FileCheck: Sendable {
         }
     }
 
+    /// Refusals after reading beyond what the report describes (its problem limit): they
+    /// move from read to rejected and count as omitted problems.
+    public mutating func rejectUndescribed(kindIndex: Int, count: Int) {
+        report.counts[kindIndex].read -= count
+        report.counts[kindIndex].rejected += count
+        report.problemsOmitted += count
+    }
+
     /// Records that reading stopped before the end (at a later step's first refusal, in
     /// stop-at-first-error mode): totals and structure are then not judged.
     public mutating func stopEarly() {

@@ -107,10 +107,10 @@ enum IngestText {
                 text += "\n  \(report.recordsRejected) records rejected (lenient):"
                 for problem in report.problems { text += "\n    \(problem)" }
             }
-            if !result.duplicates.isEmpty {
-                text += "\n  \(result.duplicates.count) duplicate\(result.duplicates.count == 1 ? "" : "s"), not posted:"
+            if result.duplicateCount > 0 {
+                text += "\n  \(result.duplicateCount) duplicate\(result.duplicateCount == 1 ? "" : "s"), not posted:"
                 for line in result.duplicates.prefix(20) { text += "\n    \(line)" }
-                if result.duplicates.count > 20 { text += "\n    … and \(result.duplicates.count - 20) more" }
+                if result.duplicateCount > 20 { text += "\n    … and \(result.duplicateCount - 20) more" }
             }
             return text
         case .rejected:
