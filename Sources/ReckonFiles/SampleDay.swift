@@ -31,7 +31,7 @@ public struct SampleDay {
     /// Writes `<folder>/platform`, `<folder>/bank` and `<folder>/channel` files for the day.
     public func write(into folder: String) throws -> Written {
         var written = Written()
-        var random = SplitMix(seed: UInt64(date.year * 10000 + date.month * 100 + date.day) &* 2_654_435_761 &+ UInt64(loans))
+        var random = SplitMix64(seed: UInt64(date.year * 10000 + date.month * 100 + date.day) &* 2_654_435_761 &+ UInt64(loans))
         let stamp = compact(date)
 
         // Loans disbursed today. The first is SCHEDULES.md §A's: 12,000.00 at 9% over 12 months.
@@ -470,19 +470,6 @@ public struct SampleDay {
     private func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
-}
-
-/// SplitMix64: the same seed, the same day.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

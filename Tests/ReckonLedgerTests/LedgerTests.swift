@@ -48,10 +48,11 @@ final class Workspace {
         return target
     }
 
-    func ingest(_ path: String, _ partner: String, _ type: String, date: CivilDate? = nil) throws -> IngestResult {
+    func ingest(_ path: String, _ partner: String, _ type: String, date: CivilDate? = nil,
+                options: CheckOptions = CheckOptions()) throws -> IngestResult {
         let partnerConfig = try #require(config.partner(partner))
         return try ledger.ingest(IngestRequest(path: path, partner: partnerConfig, fileType: try #require(partnerConfig.fileType(type)),
-                                               businessDate: date), config: config)
+                                               businessDate: date), config: config, options: options)
     }
 
     func balance(_ account: String) throws -> Int64 {
@@ -135,11 +136,7 @@ struct LedgerTests {
             lines.swapAt(1, 2)
             return lines.joined(separator: "\n") + "\n"
         }
-        let partner = try #require(space.config.partner("platform"))
-        var options = CheckOptions()
-        options.maxProblems = 2
-        let result = try space.ledger.ingest(IngestRequest(path: again, partner: partner, fileType: try #require(partner.fileType("repayments"))),
-                                             config: space.config, options: options)
+        let result = try space.ingest(again, "platform", "repayments", options: CheckOptions(maxProblems: 2))
         #expect(result.outcome == .posted)
         #expect(result.events == 0)
         #expect(result.duplicateCount == 5)
@@ -283,11 +280,7 @@ struct LedgerTests {
                 .replacingOccurrences(of: ",4550.53,", with: ",4550.54,")
                 .replacingOccurrences(of: "#TOTAL,5,9753.71", with: "#TOTAL,5,9753.74")
         }
-        let partner = try #require(space.config.partner("platform"))
-        var options = CheckOptions()
-        options.maxProblems = 1
-        let result = try space.ledger.ingest(IngestRequest(path: bad, partner: partner, fileType: try #require(partner.fileType("repayments"))),
-                                             config: space.config, options: options)
+        let result = try space.ingest(bad, "platform", "repayments", options: CheckOptions(maxProblems: 1))
         #expect(result.outcome == .posted)
         #expect(result.events == 2)
         #expect(result.report?.recordsRejected == 3)
