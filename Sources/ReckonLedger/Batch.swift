@@ -75,14 +75,16 @@ public enum Batch {
                     }
                     do {
                         report.ingested.append(try ledger.ingest(IngestRequest(path: file.path, partner: partner, fileType: type,
-                                                                               businessDate: options.date), config: config))
+                                                                               businessDate: options.date), config: config) { stored in
+                            progress("ingesting \(file.path): \(stored.formatted()) records")
+                        })
                     } catch {
                         report.errors.append("\(file.path): \(error)")
                     }
                 }
                 if let ingestStep {
-                    let failed = report.errors.isEmpty && !report.ingested.contains { $0.outcome == .rejected }
-                    try ledger.finishStep(ingestStep, status: failed ? "succeeded" : "failed",
+                    let succeeded = report.errors.isEmpty && !report.ingested.contains { $0.outcome == .rejected }
+                    try ledger.finishStep(ingestStep, status: succeeded ? "succeeded" : "failed",
                                           detail: report.ingested.map { "\($0.outcome.rawValue) \($0.file)" }.joined(separator: "\n"))
                 }
             }

@@ -94,7 +94,7 @@ final class FilePosting {
             """)
     }
 
-    func run(started: UInt64) throws -> Outcome {
+    func run(started: UInt64, progress: (Int) -> Void) throws -> Outcome {
         let name = (request.path as NSString).lastPathComponent
         try db.execute(sql: """
             INSERT INTO received_file (partner, file_type, business_date, name, size, sha256, status, received_at, archive_path)
@@ -142,6 +142,7 @@ final class FilePosting {
                     }
                 }
                 if options.stopAtFirstError && !refusals.isEmpty { break batches }
+                progress(events + duplicateCount)
             }
         }
         var check = channel.waitForReader()

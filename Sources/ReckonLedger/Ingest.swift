@@ -62,7 +62,10 @@ extension Ledger {
     /// rejected record, and any file whose control totals fail, posts nothing and goes to
     /// quarantine with a report naming every problem. Every file received is first archived
     /// unchanged.
-    public func ingest(_ request: IngestRequest, config: ReckonConfig, options: CheckOptions = CheckOptions()) throws(LedgerError) -> IngestResult {
+    ///
+    /// `progress` hears how many records have been stored so far, every few thousand.
+    public func ingest(_ request: IngestRequest, config: ReckonConfig, options: CheckOptions = CheckOptions(),
+                       progress: (Int) -> Void = { _ in }) throws(LedgerError) -> IngestResult {
         let started = DispatchTime.now().uptimeNanoseconds
         let name = (request.path as NSString).lastPathComponent
         let matched = request.fileType.name.match(name)
@@ -127,7 +130,7 @@ extension Ledger {
             try database.write { db in
                 let posting = try FilePosting(db: db, request: request, spec: spec, config: config, businessDate: businessDate,
                                               digest: digest, archivePath: archivePath, options: options)
-                let finished = try posting.run(started: started)
+                let finished = try posting.run(started: started, progress: progress)
                 outcome = finished
                 if finished.rejected { throw Rollback() }
                 try archived()

@@ -11,20 +11,23 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The double-entry ledger in one SQLite file: received files, canonical events, journal
-/// entries and their postings, balances, batch runs. Every change is one transaction with
+/// entries and their postings, balances, batch runs. Opened in WAL mode, so reading the
+/// ledger (`reckon status`, balances, exports) never waits for a file being posted, with
 /// `synchronous=FULL`, so a committed file survives a crash or power loss.
 ///
-/// The journal is a rollback journal (`TRUNCATE`), not WAL: a file's ingest appends hundreds
-/// of megabytes of new pages, which a rollback journal writes once (new pages need no undo
-/// copy) while WAL writes them twice (log, then checkpoint): a fifth of ingest time. The
-/// price is that another process reading the ledger (`reckon status`) waits, up to
-/// ``busyTimeoutSeconds``, while a large file commits.
+/// Pages are 16 KiB rather than SQLite's 4 KiB: a file's ingest appends hundreds of
+/// megabytes, which WAL writes twice (log, then checkpoint), and larger pages mean fewer
+/// pages, frames and tree splits: about 15% off ingest time. (The size is fixed when the
+/// ledger is created.)
 public final class Ledger: Sendable {
     public let path: String
-    let database: DatabaseQueue
+    let database: DatabasePool
 
     /// How long a connection waits for another process's write before giving up.
     public static let busyTimeoutSeconds = 60.0
+
+    /// The page size of a new ledger.
+    static let pageBytes = 16_384
 
     /// Done once, before the process's first connection (see CSQLiteSetup): ingest calls
     /// SQLite a few million times a file, and its mutexes were a tenth of the time.
@@ -39,12 +42,12 @@ public final class Ledger: Sendable {
         }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = TRUNCATE")
+            try db.execute(sql: "PRAGMA page_size = \(Self.pageBytes)")
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(Self.busyTimeoutSeconds)
         do {
-            database = try DatabaseQueue(path: path, configuration: configuration)
+            database = try DatabasePool(path: path, configuration: configuration)
             try Schema.migrator.migrate(database)
         } catch {
             throw LedgerError("cannot open the ledger \(path): \(error)")

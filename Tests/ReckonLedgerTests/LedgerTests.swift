@@ -340,6 +340,20 @@ struct MigrationTests {
     /// A ledger written before events had typed columns (migrations 001–004) opens with its
     /// events converted: the same values in the new columns, the rest still in JSON, the
     /// record keys still refusing duplicates.
+    /// A new ledger: every migration, WAL, 16 KiB pages, full sync on this connection.
+    @Test func aNewLedgerIsSetUpForIngest() throws {
+        let folder = NSTemporaryDirectory() + "reckon-new-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let ledger = try Ledger(path: folder + "/var/reckon.sqlite")
+        let settings = try ledger.read { db in
+            [try String.fetchOne(db, sql: "PRAGMA journal_mode"), try String.fetchOne(db, sql: "PRAGMA page_size"),
+             try String.fetchOne(db, sql: "PRAGMA synchronous")]
+        }
+        #expect(settings == ["wal", "16384", "2"])
+        let applied = try ledger.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        #expect(applied.last == "005 typed events and a record key table")
+    }
+
     @Test func eventsFromBeforeTypedColumnsAreConverted() throws {
         let folder = NSTemporaryDirectory() + "reckon-migration-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -52,20 +52,18 @@ struct BatchCommand: ParsableCommand {
             throw ValidationError("no partner '\(partner)'; the configuration has \(config.partners.map(\.id).joined(separator: ", "))")
         }
         let ledger = try options.ledger(config)
-        let interactive = isatty(STDERR_FILENO) == 1
+        let progress = ProgressLine()
         let report: BatchReport
         do {
             report = try Batch.run(BatchOptions(date: date.date, steps: chosen, partner: partner, dryRun: dryRun,
                                                 maximumWaitSeconds: waitSeconds),
-                                   config: config, ledger: ledger) { message in
-                // A progress line on a terminal, overwritten as work moves on.
-                if interactive { printError("\r\u{1B}[K  " + message, newline: false) }
-            }
+                                   config: config, ledger: ledger) { progress.show($0) }
         } catch {
+            progress.clear()
             printError("reckon: \(error)")
             throw ExitCode.failure
         }
-        if interactive { printError("\r\u{1B}[K", newline: false) }
+        progress.clear()
 
         let title = dryRun ? "dry run for \(date.date)" : "batch run #\(report.runID ?? 0) for \(date.date)"
         print("\(title): \(report.collected.ready.count) ready, \(report.collected.waiting.count) waiting")

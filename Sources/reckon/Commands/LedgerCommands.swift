@@ -82,13 +82,17 @@ struct IngestCommand: ParsableCommand {
             throw unusableSpec
         }
         let ledger = try options.ledger(config)
+        let progress = ProgressLine()
         let result: IngestResult
         do {
-            result = try ledger.ingest(IngestRequest(path: file, partner: partnerConfig, fileType: fileType, businessDate: date?.date), config: config)
+            result = try ledger.ingest(IngestRequest(path: file, partner: partnerConfig, fileType: fileType, businessDate: date?.date),
+                                       config: config) { progress.show("ingesting \(file): \($0.formatted()) records") }
         } catch {
+            progress.clear()
             printError("reckon: \(error)")
             throw ExitCode.failure
         }
+        progress.clear()
         print(IngestText.render(result))
         if result.outcome == .rejected { throw ExitCode.failure }
     }
