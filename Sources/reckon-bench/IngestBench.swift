@@ -21,7 +21,8 @@ struct IngestBench: ParsableCommand {
             journal entries), and `sqlite3` runs `.import` of the CSV into a table keyed like \
             reckon's events (unique record key, index on loan_id) — the yardstick. With \
             --scale-check the file is also written ten times larger, to show that peak memory \
-            does not grow with it.
+            does not grow with it. Each task runs --runs times (after a sync, into a fresh ledger or \
+            database) and the median is reported.
             """
     )
 
@@ -37,6 +38,9 @@ struct IngestBench: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Also ingest a file ten times larger (peak memory must stay flat).")
     var scaleCheck = false
 
+    @Option(help: "Runs of each task at the base size, each into a fresh ledger; the median is reported (the larger file runs once).")
+    var runs = 3
+
     func run() throws {
         mkdir(workDir, 0o755)
         let spec = try SpecFile.load("\(mappings)/bank-settlement.yaml")
@@ -49,11 +53,13 @@ struct IngestBench: ParsableCommand {
             let csv = "\(workDir)/settlement-\(count).csv"
             try Self.writeCSV(from: fixed, spec: spec, to: csv)
             let label = count == records ? "" : " ×10"
-            rows.append(("sqlite3 .import (CSV)\(label)", try sqliteImport(csv: csv, count: count)))
+            let runs = count == records ? max(1, self.runs) : 1
+            rows.append(("sqlite3 .import (CSV)\(label)", try Self.median(of: runs) { try sqliteImport(csv: csv, count: count) }))
             for posts in [false, true] {
-                let config = try writeConfig(posts: posts)
                 rows.append(("reckon ingest, \(posts ? "posting entries" : "events only (as configured)")\(label)",
-                             try Child.measure(["measure-ingest", "--config", config, fixed])))
+                             try Self.median(of: runs) {
+                                 try Child.measure(["measure-ingest", "--config", try writeConfig(posts: posts), fixed])
+                             }))
             }
         }
         var lines = ["| task | records/s | MB/s | seconds | ÷ sqlite3 import | peak RSS |", "|---|---|---|---|---|---|"]
@@ -67,7 +73,18 @@ struct IngestBench: ParsableCommand {
         print(lines.joined(separator: "\n"))
     }
 
-    /// A configuration with one partner whose settlement files post or not.
+    /// The run with the median time of `runs`. Each starts after `sync()`, so no run pays
+    /// for another's writes still on their way to disk.
+    static func median(of runs: Int, _ measure: () throws -> Measurement) throws -> Measurement {
+        var measured: [Measurement] = []
+        for _ in 0..<runs {
+            sync()
+            measured.append(try measure())
+        }
+        return measured.sorted { $0.seconds < $1.seconds }[runs / 2]
+    }
+
+    /// A configuration with one partner whose settlement files post or not, and a fresh ledger.
     private func writeConfig(posts: Bool) throws -> String {
         let folder = "\(workDir)/ledger-\(posts ? "posting" : "events")"
         try? FileManager.default.removeItem(atPath: folder)
