@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import ReckonCore
-import ReckonFiles
 
 /// One file's trip into the ledger, inside the write transaction. A thread of its own reads
 /// and checks the file and encodes its events (``EventReading``); this side claims record
