@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The shipped sample day (2024-12-16, made by `reckon demo --date 2024-12-16 --loans 20`):
-# two of its files read through their specs, then the day run as a batch into the ledger
-# (var/reckon.sqlite), its balances and its verification. Running it again shows the
-# ledger recognising the files it already has.
+# two of its files read through their specs; the earlier days its repaid loans were
+# disbursed on, then the day itself, run as batches into the ledger (var/reckon.sqlite);
+# its balances and verification; the plans, plan checks and alerts. Running it again shows
+# the ledger recognising the files and plans it already has.
 set -euo pipefail
 reckon=${1:-.build/debug/reckon}
 cd "$(dirname "$0")/.."
@@ -11,6 +12,13 @@ echo "══ two of the day's files, through their specs"
 "$reckon" spec check mappings/platform-repayments.yaml inbox/platform/PLAT_REPAY_20241216.csv --show 3
 echo
 "$reckon" spec check mappings/bank-settlement.yaml inbox/bank/BANK_SETTLE_20241216.txt --show 3
+echo
+echo "══ the days the repaid loans were disbursed on: reckon batch --date …"
+for file in inbox/platform/PLAT_LOAN_*.csv; do
+  day=$(basename "$file" .csv); day=${day#PLAT_LOAN_}
+  [ "$day" = 20241216 ] && continue
+  "$reckon" batch --date "$day" | tail -1
+done
 echo
 echo "══ reckon batch --date 2024-12-16"
 "$reckon" batch --date 2024-12-16
@@ -22,3 +30,15 @@ done
 echo
 echo "══ reckon ledger verify"
 "$reckon" ledger verify
+echo
+echo "══ reckon plan differences (the bank's plans against ours)"
+"$reckon" plan differences
+echo
+echo "══ reckon plan show L202411130902 (a period the guarantor paid, with its penalty)"
+"$reckon" plan show L202411130902 | head -8
+echo
+echo "══ reckon plan show L202412160001 --as-of 2025-01-26 (SCHEDULES.md §A's loan, ten days late)"
+"$reckon" plan show L202412160001 --as-of 2025-01-26 | head -8
+echo
+echo "══ the day after: reckon batch --date 2024-12-17 (a loan whose plan the bank has not sent)"
+"$reckon" batch --date 2024-12-17 | tail -2

@@ -26,6 +26,9 @@ public struct SampleDay {
         public var files: [String] = []
         public var disbursed = 0
         public var repayments = 0
+        /// The earlier business days written for the repaid loans, oldest first: run them
+        /// before the day itself.
+        public var historyDays: [CivilDate] = []
     }
 
     /// Writes `<folder>/platform`, `<folder>/bank` and `<folder>/channel` files for the day.
@@ -44,34 +47,39 @@ public struct SampleDay {
         }
         written.disbursed = today.count
 
-        // Repayments today, on loans disbursed in earlier months on this day of the month.
+        // Repayments today, of the first period of loans disbursed a month before its due
+        // date: on time (due today), ten days late with penalty, or paid by the guarantor
+        // three days late. Those loans are written as the earlier days' files (the history
+        // the ledger needs to plan them), so today's repayments meet their plans.
         var repayments: [Repayment] = []
         for index in 0..<loans {
-            let monthsAgo = 1 + Int(random.next() % 5)
-            guard let disbursed = date.addingMonths(-monthsAgo) else { continue }
             let product = Product.all[Int(random.next() % 3)]
-            guard monthsAgo <= product.term else { continue }
-            let loan = Loan(id: "L\(compact(disbursed))\(pad(900 + index, 4))", product: product,
-                            principal: Int64(5_000 + random.next() % 451 * 100) * 100, disbursedOn: disbursed, disbursedAt: 0)
-            let plan = loan.plan()
-            let line = plan[monthsAgo - 1]
+            let principal = Int64(5_000 + random.next() % 451 * 100) * 100
             // The first repayments of a day are one of each kind; the rest are drawn.
             let forced: [UInt64] = [0, 8, 13]
             let roll = repayments.count < forced.count ? forced[repayments.count] : random.next() % 100
-            var repayment = Repayment(id: "R\(stamp)\(pad(index + 1, 6))", loan: loan, period: line.period, type: .normal,
+            let type: RepaymentType = roll < 6 ? .early : roll < 12 ? .overdue : roll < 15 ? .compensation : .normal
+            let daysLate = type == .overdue ? 10 : type == .compensation ? 3 : 0
+            // A due date the month-end rule would move (the 29th to 31st) has no such loan.
+            guard let due = date.adding(days: -daysLate), let disbursed = due.addingMonths(-1),
+                  disbursed.addingMonths(1) == due else { continue }
+            let loan = Loan(id: "L\(compact(disbursed))\(pad(900 + index, 4))", product: product, principal: principal,
+                            disbursedOn: disbursed, disbursedAt: 10 * 3600 + index * 61)
+            let line = loan.plan()[0]
+            var repayment = Repayment(id: "R\(stamp)\(pad(index + 1, 6))", loan: loan, period: line.period, type: type,
                                       principal: line.principal, interest: line.interest, penalty: 0,
                                       paidAt: 8 * 3600 + index * 131 % 50_000)
-            if roll < 6 && monthsAgo < product.term {
-                // Early settlement: the remaining principal, and the period's interest.
-                repayment.type = .early
-                repayment.principal = plan[(monthsAgo - 1)...].reduce(0) { $0 + $1.principal }
-            } else if roll < 12 {
-                // Ten days late: penalty on the installment at 1.5 × the contract rate, by days/360.
-                repayment.type = .overdue
+            switch type {
+            case .early:
+                // Early settlement on the due date: the period's installment and all the
+                // remaining principal (no interest runs on the next period yet).
+                repayment.principal = principal
+            case .overdue, .compensation:
+                // Penalty on the installment at 1.5 × the contract rate, by days/360.
                 let installment = Decimal(line.principal + line.interest)
-                repayment.penalty = Self.rounded(installment * product.rate * Decimal(string: "1.5")! * 10 / 360)
-            } else if roll < 15 {
-                repayment.type = .compensation
+                repayment.penalty = RoundingRule.halfUp.round(installment * product.rate * Decimal(string: "1.5")! * Decimal(daysLate) / 360)
+            case .normal:
+                break
             }
             repayments.append(repayment)
         }
@@ -83,7 +91,7 @@ public struct SampleDay {
         }
         written.files.append(try writeLoans(today, to: "\(platform)/PLAT_LOAN_\(stamp).csv"))
         written.files.append(try writeRepayments(repayments, to: "\(platform)/PLAT_REPAY_\(stamp).csv"))
-        written.files.append(try writePlans(today, to: "\(bank)/BANK_PLAN_\(stamp).txt"))
+        written.files.append(try writePlans(today, day: date, deliberate: true, to: "\(bank)/BANK_PLAN_\(stamp).txt"))
         written.files.append(try writeSettlement(repayments, to: "\(bank)/BANK_SETTLE_\(stamp).txt"))
         let (billPath, settledToBank) = try writeBill(repayments, to: "\(channel)/PAY_BILL_\(stamp).csv")
         written.files.append(billPath)
@@ -93,6 +101,15 @@ public struct SampleDay {
         written.files.append(try writeInstitutions(to: "\(core)/CORE_ORG_\(stamp).txt"))
         written.files.append(try writeBaseRates(to: "\(core)/CORE_RATE_\(stamp).txt"))
         written.files.append(try writeLoanLedger(today, repayments, to: "\(core)/CORE_LOAN_\(stamp).txt"))
+
+        // The earlier days the repaid loans were disbursed on: their loans and the bank's plans.
+        let history = Dictionary(grouping: repayments.map(\.loan), by: \.disbursedOn)
+        for day in history.keys.sorted() {
+            let loans = history[day]!.sorted { $0.id < $1.id }
+            written.files.append(try writeLoans(loans, to: "\(platform)/PLAT_LOAN_\(compact(day)).csv"))
+            written.files.append(try writePlans(loans, day: day, deliberate: false, to: "\(bank)/BANK_PLAN_\(compact(day)).txt"))
+            written.historyDays.append(day)
+        }
         return written
     }
 
@@ -117,34 +134,18 @@ public struct SampleDay {
         let disbursedOn: CivilDate
         let disbursedAt: Int
 
-        /// The schedule: equal installments, equal principal or interest first; monthly rate
-        /// annual/12; money rounded half-up to the cent once per period; the last period
-        /// takes the residue.
+        /// The schedule, by the plan engine with the contract defaults (monthly rate
+        /// annual/12, half-up once per period, the last period takes the residue).
         func plan() -> [PlanLine] {
-            let n = product.term
-            let r = product.rate / 12
-            var balance = principal
-            var lines: [PlanLine] = []
-            var installment: Int64 = 0
-            if product.method == "EI" {
-                var power = Decimal(1)
-                for _ in 0..<n { power *= (1 + r) }
-                installment = SampleDay.rounded(Decimal(principal) * r * power / (power - 1))
+            let method: RepaymentMethod = product.method == "EI" ? .equalInstallment : product.method == "EP" ? .equalPrincipal : .interestOnly
+            let terms = PlanTerms(principalMinor: principal, annualRate: product.rate, method: method, term: product.term,
+                                  startDate: disbursedOn)
+            // The sample's terms are always valid: a positive principal and a term of 3 to 12 months.
+            let plan = try! PlanEngine.schedule(terms)
+            return plan.lines.map {
+                PlanLine(period: $0.period, due: $0.dueDate, principal: $0.principalMinor, interest: $0.interestMinor,
+                         balance: $0.balanceMinor)
             }
-            for period in 1...n {
-                let interest = SampleDay.rounded(Decimal(balance) * r)
-                var part: Int64
-                switch product.method {
-                case "EI": part = installment - interest
-                case "EP": part = SampleDay.rounded(Decimal(principal) / Decimal(n))
-                default: part = 0
-                }
-                if period == n { part = balance }
-                balance -= part
-                lines.append(PlanLine(period: period, due: disbursedOn.addingMonths(period) ?? disbursedOn,
-                                      principal: part, interest: interest, balance: balance))
-            }
-            return lines
         }
     }
 
@@ -152,7 +153,7 @@ public struct SampleDay {
         let period: Int
         let due: CivilDate
         let principal: Int64
-        let interest: Int64
+        var interest: Int64
         let balance: Int64
     }
 
@@ -237,13 +238,17 @@ public struct SampleDay {
         return try write(lines, separator: [0x0A], to: path)
     }
 
-    private func writePlans(_ loans: [Loan], to path: String) throws -> String {
+    /// The bank's plans for a day's loans; for the sample day itself, with two deliberate
+    /// differences for the plan checks: the second loan's third period charges a cent more
+    /// interest, and the last loan's plan is missing (an alert the day after).
+    private func writePlans(_ loans: [Loan], day: CivilDate, deliberate: Bool, to path: String) throws -> String {
         let (spec, renderer) = try renderer("bank-plan.yaml")
         var lines = [try render(spec, renderer, "header", ["file_type": .text("PLAN"), "bank_code": .text("BKCN0001"),
-                                                           "business_date": .date(date), "created_at": at(date, 22 * 3600)])]
+                                                           "business_date": .date(day), "created_at": at(day, 22 * 3600)])]
         var count = 0, principal: Int64 = 0, interest: Int64 = 0
-        for loan in loans {
-            for line in loan.plan() {
+        for (index, loan) in loans.enumerated() where !deliberate || loans.count < 3 || index < loans.count - 1 {
+            for var line in loan.plan() {
+                if deliberate && index == 1 && line.period == 3 { line.interest += 1 }
                 lines.append(try render(spec, renderer, "plan_line", [
                     "loan_id": .text(loan.id), "borrower_name": .text(Self.names[abs(loan.id.hashValueStable) % Self.names.count]),
                     "period": .integer(Int64(line.period)), "due_on": .date(line.due), "principal": money(line.principal),
@@ -458,14 +463,6 @@ public struct SampleDay {
 
     static let names = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷", "徐强", "孙丽"]
 
-    /// An amount in minor units, rounded half-up to a whole minor unit.
-    static func rounded(_ minorUnits: Decimal) -> Int64 {
-        var value = minorUnits
-        var result = Decimal()
-        NSDecimalRound(&result, &value, 0, .plain)
-        return Int64(truncating: result as NSNumber)
-    }
-
     private func compact(_ day: CivilDate) -> String { String(day.year) + pad(day.month, 2) + pad(day.day, 2) }
     private func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
@@ -479,14 +476,5 @@ extension String {
         var hash: UInt64 = 1_469_598_103_934_665_603
         for byte in utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
         return Int(truncatingIfNeeded: hash >> 1)
-    }
-}
-
-extension CivilDate {
-    /// The same day `months` later (or earlier), clamped to the month's last day.
-    public func addingMonths(_ months: Int) -> CivilDate? {
-        let index = year * 12 + (month - 1) + months
-        let newYear = index / 12, newMonth = index % 12 + 1
-        return CivilDate(year: newYear, month: newMonth, day: min(day, CivilDate.daysIn(month: newMonth, year: newYear)))
     }
 }

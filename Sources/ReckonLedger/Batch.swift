@@ -5,7 +5,7 @@ import ReckonFiles
 
 /// The steps of a business day that exist so far, in their order.
 public enum BatchStep: String, Sendable, CaseIterable {
-    case collect, ingest
+    case collect, ingest, plan
 }
 
 public struct BatchOptions: Sendable {
@@ -35,6 +35,8 @@ public struct BatchReport: Sendable {
     public var checked: [FileReport] = []
     /// Files that could not be taken in at all (unreadable, no spec), with why.
     public var errors: [String] = []
+    /// The plan step's outcome, when it ran.
+    public var plans: PlanStepReport?
 
     /// Nothing was rejected and nothing failed. Waiting files do not make a run fail: they
     /// are collected by a later run.
@@ -88,6 +90,22 @@ public enum Batch {
                                           detail: report.ingested.map { "\($0.outcome.rawValue) \($0.file)" }.joined(separator: "\n"))
                 }
             }
+
+            // Plans are made from what the ledger holds, so a rejected file does not stop
+            // them: the day's other loans and repayments still move on.
+            if options.steps.contains(.plan), let runID {
+                let planStep = try ledger.startStep(runID, .plan)
+                progress("planning \(options.date)")
+                do {
+                    let reference = try ReferenceData.load(config)
+                    let plans = try ledger.runPlanStep(date: options.date, config: config, reference: reference)
+                    report.plans = plans
+                    try ledger.finishStep(planStep, status: "succeeded", detail: plans.summary)
+                } catch {
+                    report.errors.append("plan step: \(error)")
+                    try ledger.finishStep(planStep, status: "failed", detail: "\(error)")
+                }
+            }
         } catch {
             if let runID { try? ledger.finishRun(runID, status: "failed", summary: "\(error)") }
             throw error
@@ -101,7 +119,8 @@ public enum Batch {
     public static func summary(_ report: BatchReport) -> String {
         func count(_ outcome: IngestResult.Outcome) -> Int { report.ingested.filter { $0.outcome == outcome }.count }
         let posted = count(.posted), repeated = count(.repeated), rejected = count(.rejected)
-        return "\(posted) posted, \(repeated) repeated, \(rejected) rejected, \(report.collected.waiting.count) waiting"
+        let files = "\(posted) posted, \(repeated) repeated, \(rejected) rejected, \(report.collected.waiting.count) waiting"
+        return report.plans.map { files + "; " + $0.summary } ?? files
     }
 
     /// The collect step's record: one line per file, waiting ones with the rule holding them.

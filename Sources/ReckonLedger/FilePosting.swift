@@ -228,7 +228,7 @@ final class FilePosting {
             let value = { (name: String) -> FieldValue? in kind.fieldIndex(named: name).map { values[$0] } }
             let outcome: Result<[EntryDraft], PostingError>
             do throws(PostingError) {
-                outcome = .success(try PostingRules.entries(for: plan.event, value: value, context: postingContext()))
+                outcome = .success(try PostingRules.entries(for: plan.event, value: value, context: postingContext))
             } catch {
                 outcome = .failure(error)
             }
@@ -293,14 +293,14 @@ final class FilePosting {
         return "\(row.location): \(spec.kinds[row.kindIndex].name) \(parts) was stored before, from \(file) line \(line)"
     }
 
-    private func postingContext() -> PostingContext {
-        PostingContext(
-            currency: config.currency,
-            partnerChannelCode: request.partner.channelCode,
-            marginRate: { [config] product in config.product(product)?.marginRate },
-            productOfLoan: { [unowned self] loan in self.product(of: loan) },
-            frozenMargin: { [unowned self] loan in self.balance(Account.marginFrozen(loan), self.config.currency) })
-    }
+    /// Made once per file: the rules consult it for every record.
+    private lazy var postingContext = PostingContext(
+        currency: config.currency,
+        partnerChannelCode: request.partner.channelCode,
+        marginRate: { [config] product in config.product(product)?.marginRate },
+        productOfLoan: { [unowned self] loan in self.product(of: loan) },
+        frozenMargin: { [unowned self] loan in self.balance(Account.marginFrozen(loan), self.config.currency) },
+        products: config.products)
 
     /// The product a loan was disbursed under, from its disbursement event.
     private func product(of loan: String) -> String? {

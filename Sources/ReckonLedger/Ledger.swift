@@ -180,12 +180,47 @@ public final class Ledger: Sendable {
                 """) {
                 lines.append((0..<8).map { row[$0] as DatabaseValue }.map(Self.text).joined(separator: "\t"))
             }
+            try exportPlans(db, date: date, into: &lines)
             lines.append("# balances")
             for row in try Row.fetchAll(db, sql: "SELECT account, currency, amount_minor FROM balance WHERE amount_minor <> 0 ORDER BY account, currency") {
                 lines.append((0..<3).map { row[$0] as DatabaseValue }.map(Self.text).joined(separator: "\t"))
             }
             return lines.joined(separator: "\n") + "\n"
         }
+    }
+
+    /// Loans, plan lines, allocations, plan differences and alerts (of loans disbursed, or
+    /// things found, on `date` when given), in the same canonical form.
+    private func exportPlans(_ db: Database, date: CivilDate?, into lines: inout [String]) throws {
+        func section(_ title: String, _ sql: String, _ columns: Int) throws {
+            lines.append("# \(title)")
+            for row in try Row.fetchAll(db, sql: sql, arguments: [date?.description]) {
+                lines.append((0..<columns).map { row[$0] as DatabaseValue }.map(Self.text).joined(separator: "\t"))
+            }
+        }
+        try section("loans", """
+            SELECT loan_id, partner, product, currency, principal_minor, disbursed_on, contract, annual_rate, status, settled_on, as_of
+            FROM loan WHERE ?1 IS NULL OR disbursed_on = ?1 ORDER BY loan_id
+            """, 11)
+        try section("plan lines", """
+            SELECT p.loan_id, p.period, p.accrual_start, p.scheduled_on, p.due_on, p.days, p.annual_rate, p.principal_minor,
+                   p.interest_minor, p.balance_minor, p.interest_due_minor, p.paid_principal_minor, p.paid_interest_minor,
+                   p.paid_penalty_minor, p.paid_fee_minor, p.penalty_accrued_minor, p.status, p.closed_on, p.overdue_days
+            FROM plan_line p JOIN loan l ON l.loan_id = p.loan_id WHERE ?1 IS NULL OR l.disbursed_on = ?1 ORDER BY p.loan_id, p.period
+            """, 19)
+        try section("allocations", """
+            SELECT a.loan_id, a.period, f.sha256, e.line, a.penalty_minor, a.fee_minor, a.interest_minor, a.principal_minor
+            FROM repayment_allocation a JOIN event e ON e.id = a.event_id JOIN received_file f ON f.id = e.file_id
+            WHERE ?1 IS NULL OR e.event_date = ?1 ORDER BY a.loan_id, a.period, f.sha256, e.line
+            """, 8)
+        try section("plan differences", """
+            SELECT business_date, partner, loan_id, period, field, ours, theirs FROM plan_difference
+            WHERE ?1 IS NULL OR business_date = ?1 ORDER BY business_date, partner, loan_id, period, field
+            """, 7)
+        try section("alerts", """
+            SELECT business_date, kind, subject, message, cleared_on FROM alert
+            WHERE ?1 IS NULL OR business_date = ?1 ORDER BY business_date, kind, subject
+            """, 5)
     }
 
     static func text(_ value: DatabaseValue) -> String {

@@ -187,6 +187,87 @@ enum Schema {
                 CREATE INDEX event_by_loan ON event(loan_id) WHERE loan_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("006 loans, plans, plan checks and alerts") { db in
+            // A loan's contract is kept as it was resolved on the disbursement day; its plan
+            // lines carry the amounts due and, as of the last plan step, what was paid and
+            // what is late. Allocations say where each repayment went. Plan differences and
+            // alerts are what reconciliation and finance work from.
+            try db.execute(sql: """
+                CREATE TABLE loan (
+                    loan_id TEXT PRIMARY KEY,
+                    event_id INTEGER NOT NULL,
+                    partner TEXT NOT NULL,
+                    product TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    principal_minor INTEGER NOT NULL CHECK (principal_minor > 0),
+                    disbursed_on TEXT NOT NULL,
+                    contract TEXT NOT NULL,
+                    annual_rate TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'settled')),
+                    settled_on TEXT,
+                    as_of TEXT NOT NULL,
+                    planned_on TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX loan_by_disbursement ON loan(disbursed_on);
+                CREATE TABLE plan_line (
+                    loan_id TEXT NOT NULL REFERENCES loan(loan_id),
+                    period INTEGER NOT NULL,
+                    accrual_start TEXT NOT NULL,
+                    scheduled_on TEXT NOT NULL,
+                    due_on TEXT NOT NULL,
+                    days INTEGER NOT NULL,
+                    annual_rate TEXT NOT NULL,
+                    principal_minor INTEGER NOT NULL CHECK (principal_minor >= 0),
+                    interest_minor INTEGER NOT NULL CHECK (interest_minor >= 0),
+                    balance_minor INTEGER NOT NULL CHECK (balance_minor >= 0),
+                    interest_due_minor INTEGER NOT NULL,
+                    paid_principal_minor INTEGER NOT NULL DEFAULT 0,
+                    paid_interest_minor INTEGER NOT NULL DEFAULT 0,
+                    paid_penalty_minor INTEGER NOT NULL DEFAULT 0,
+                    paid_fee_minor INTEGER NOT NULL DEFAULT 0,
+                    penalty_accrued_minor INTEGER NOT NULL DEFAULT 0,
+                    status TEXT NOT NULL CHECK (status IN ('open', 'due', 'overdue', 'paid', 'compensated', 'settled')),
+                    closed_on TEXT,
+                    overdue_days INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (loan_id, period)
+                ) WITHOUT ROWID;
+                CREATE INDEX plan_line_open ON plan_line(due_on) WHERE status IN ('open', 'due', 'overdue');
+                CREATE TABLE repayment_allocation (
+                    event_id INTEGER NOT NULL,
+                    period INTEGER NOT NULL,
+                    loan_id TEXT NOT NULL,
+                    penalty_minor INTEGER NOT NULL,
+                    fee_minor INTEGER NOT NULL,
+                    interest_minor INTEGER NOT NULL,
+                    principal_minor INTEGER NOT NULL,
+                    PRIMARY KEY (event_id, period)
+                ) WITHOUT ROWID;
+                CREATE INDEX repayment_allocation_by_loan ON repayment_allocation(loan_id);
+                CREATE TABLE plan_difference (
+                    id INTEGER PRIMARY KEY,
+                    business_date TEXT NOT NULL,
+                    partner TEXT NOT NULL,
+                    loan_id TEXT NOT NULL,
+                    period INTEGER NOT NULL,
+                    field TEXT NOT NULL,
+                    ours TEXT,
+                    theirs TEXT,
+                    event_id INTEGER,
+                    found_at TEXT NOT NULL,
+                    UNIQUE (partner, loan_id, period, field)
+                );
+                CREATE TABLE alert (
+                    id INTEGER PRIMARY KEY,
+                    business_date TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    raised_at TEXT NOT NULL,
+                    cleared_on TEXT,
+                    UNIQUE (kind, subject)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -7,20 +7,6 @@ import Testing
 struct CrashSafetyTests {
     static let day = "2024-12-16"
 
-    /// A working folder whose configuration reads the shared generated day and keeps its
-    /// own ledger.
-    func workspace(_ drops: String) throws -> ScratchFolder {
-        let folder = ScratchFolder()
-        var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
-            .replacingOccurrences(of: "spec: mappings/", with: "spec: \(repositoryRoot)/mappings/")
-            .replacingOccurrences(of: "drop: inbox/", with: "drop: \(drops)/")
-        for type in ["loans", "repayments", "statements", "bills"] {
-            yaml = yaml.replacingOccurrences(of: "      \(type):\n", with: "      \(type):\n        ready: {stable_seconds: 0}\n")
-        }
-        _ = folder.write("reckon.yaml", yaml)
-        return folder
-    }
-
     func export(_ folder: ScratchFolder) throws -> String {
         let result = try reckon("ledger", "export", "--config", folder.path + "/reckon.yaml")
         #expect(result.status == 0, "\(result.stderr)")

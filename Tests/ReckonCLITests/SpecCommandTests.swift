@@ -99,7 +99,7 @@ struct SpecCommandTests {
     @Test func specTestRunsEveryShippedExample() throws {
         let result = try reckon("spec", "test")
         #expect(result.status == 0, "\(result.stdout)")
-        #expect(result.stdout.contains("examples hold in 14 specs"))
+        #expect(result.stdout.contains("29 of 29 examples hold in 15 specs"))
         #expect(!result.stdout.contains("✗"))
     }
 

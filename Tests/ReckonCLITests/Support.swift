@@ -63,3 +63,18 @@ final class ScratchFolder {
         return file
     }
 }
+
+/// A working folder whose configuration (the repository's, with its specs and data) reads
+/// partner files from the drops under `drops` and keeps its own ledger.
+func workspace(_ drops: String) throws -> ScratchFolder {
+    let folder = ScratchFolder()
+    var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
+        .replacingOccurrences(of: "spec: mappings/", with: "spec: \(repositoryRoot)/mappings/")
+        .replacingOccurrences(of: " data/", with: " \(repositoryRoot)/data/")
+        .replacingOccurrences(of: "drop: inbox/", with: "drop: \(drops)/")
+    for type in ["loans", "repayments", "statements", "bills"] {
+        yaml = yaml.replacingOccurrences(of: "      \(type):\n", with: "      \(type):\n        ready: {stable_seconds: 0}\n")
+    }
+    _ = folder.write("reckon.yaml", yaml)
+    return folder
+}

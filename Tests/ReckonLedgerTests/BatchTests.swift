@@ -15,6 +15,7 @@ final class DayFolder {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
             .replacingOccurrences(of: "spec: mappings/", with: "spec: \(repositoryRoot)/mappings/")
+            .replacingOccurrences(of: " data/", with: " \(repositoryRoot)/data/")
         for (name, rule) in readiness {
             // Put the rule under the file type named (loans, repayments, bills, …).
             yaml = yaml.replacingOccurrences(of: "      \(name):\n", with: "      \(name):\n        ready: \(rule)\n")
@@ -124,7 +125,8 @@ struct BatchTests {
         #expect(try ledger.export() == export)
         let runs = try ledger.batchRuns()
         #expect(runs.map(\.status) == ["succeeded", "succeeded", "succeeded"])
-        #expect(runs.first?.summary == "0 posted, 6 repeated, 0 rejected, 0 waiting")
+        #expect(runs.first?.summary == "0 posted, 6 repeated, 0 rejected, 0 waiting; 0 planned, 3 repayments applied, "
+                + "3 loans brought to the day, 0 overdue lines, 0 plan differences, 0 alerts")
         #expect(try ledger.verify().ok)
     }
 

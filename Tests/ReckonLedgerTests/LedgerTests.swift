@@ -19,6 +19,7 @@ final class Workspace {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
             .replacingOccurrences(of: "spec: mappings/", with: "spec: \(repositoryRoot)/mappings/")
+            .replacingOccurrences(of: " data/", with: " \(repositoryRoot)/data/")
         if lenientRepayments {
             yaml = yaml.replacingOccurrences(of: "name: \"PLAT_REPAY_{yyyyMMdd}.csv\"\n        post: true",
                                              with: "name: \"PLAT_REPAY_{yyyyMMdd}.csv\"\n        post: true\n        mode: lenient")
@@ -351,7 +352,7 @@ struct MigrationTests {
         }
         #expect(settings == ["wal", "16384", "2"])
         let applied = try ledger.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-        #expect(applied.last == "005 typed events and a record key table")
+        #expect(applied.last == "006 loans, plans, plan checks and alerts")
     }
 
     @Test func eventsFromBeforeTypedColumnsAreConverted() throws {

@@ -20,7 +20,7 @@ struct SampleDayTests {
         let specs = ["PLAT_LOAN": "platform-loans", "PLAT_REPAY": "platform-repayments", "BANK_PLAN": "bank-plan",
                      "BANK_SETTLE": "bank-settlement", "PAY_BILL": "channel-bill", "BANK_STMT": "camt053",
                      "CORE_ORG": "core-institutions", "CORE_RATE": "core-base-rates", "CORE_LOAN": "core-loan-ledger"]
-        #expect(written.files.count == 9)
+        #expect(written.files.count == 9 + 2 * written.historyDays.count)
         for path in written.files {
             let name = (path as NSString).lastPathComponent
             let prefix = specs.keys.first { name.hasPrefix($0 + "_") }!
@@ -47,7 +47,8 @@ struct SampleDayTests {
     @Test func theShippedInboxIsWhatTheGeneratorWrites() throws {
         let (folder, written) = try generate(20)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        #expect(written.files.count == 9)
+        #expect(written.files.count == 15)
+        #expect(written.historyDays.map(\.description) == ["2024-11-06", "2024-11-13", "2024-11-16"])
         for path in written.files {
             let relative = String(path.dropFirst(folder.count))
             #expect(FileManager.default.contentsEqual(atPath: path, andPath: repositoryRoot + "/inbox" + relative),

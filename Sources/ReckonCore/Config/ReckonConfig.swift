@@ -17,6 +17,12 @@ public struct ReckonConfig: Sendable {
     public let balanceWarning: DecimalAmount
     public let partners: [PartnerConfig]
     public let products: [ProductConfig]
+    /// The working-day calendar file (holidays and make-up working days), if any.
+    public let calendarPath: String?
+    /// Base-rate history shipped as data (SCHEDULES.md §G), read through `baseRateSpecPath`;
+    /// base-rate files ingested later add to it.
+    public let baseRateHistoryPath: String?
+    public let baseRateSpecPath: String?
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
     public func product(_ code: String) -> ProductConfig? { products.first { $0.code == code } }
@@ -68,6 +74,10 @@ public enum Readiness: Sendable, Equatable {
 
 public struct ProductConfig: Sendable {
     public let code: String
+    public let description: String?
+    /// How the product's loans are planned and which loans it accepts; nil when the
+    /// configuration gives no method (loans are then planned from their own records).
+    public let plan: ProductPlanSettings?
     /// Share of a disbursed principal frozen from the margin deposit, released as principal
     /// is repaid; nil when the product does not check margin.
     public let marginRate: DecimalAmount?
@@ -173,7 +183,7 @@ public enum ConfigLoader {
         func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
         let top = try SpecNode(node: root, path: "", origin: origin)
-            .mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products"])
+            .mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates"])
 
         var databasePath = path("var/reckon.sqlite")
         var currency = "CNY"
@@ -230,7 +240,7 @@ public enum ConfigLoader {
         var products: [ProductConfig] = []
         if let productsNode = top["products"] {
             for (code, node) in try productsNode.entries() {
-                let map = try node.mapping(allowed: ["description", "margin_rate"])
+                let map = try node.mapping(allowed: ["description", "margin_rate"] + ProductSettingsLoader.keys)
                 var rate: DecimalAmount?
                 if let rateNode = map["margin_rate"] {
                     rate = try decimal(rateNode, scale: 6)
@@ -238,12 +248,21 @@ public enum ConfigLoader {
                         throw rateNode.error("a margin rate is a share between 0 and 1")
                     }
                 }
-                products.append(ProductConfig(code: code, marginRate: rate))
+                products.append(ProductConfig(code: code, description: try map["description"]?.string(),
+                                              plan: try ProductSettingsLoader.settings(map, node: node), marginRate: rate))
             }
+        }
+        var historyPath: String?, rateSpecPath: String?
+        if let node = top["base_rates"] {
+            let map = try node.mapping(allowed: ["history", "spec"])
+            historyPath = try path(map.required("history").string())
+            rateSpecPath = try path(map.required("spec").string())
         }
         return ReckonConfig(origin: origin, root: folder, databasePath: databasePath, currency: currency,
                             archiveFolder: archive, quarantineFolder: quarantine, outboxFolder: outbox,
-                            balanceWarning: warning, partners: partners, products: products)
+                            balanceWarning: warning, partners: partners, products: products,
+                            calendarPath: try top["calendar"].map { n throws(SpecError) in path(try n.string()) },
+                            baseRateHistoryPath: historyPath, baseRateSpecPath: rateSpecPath)
     }
 
     private static func fileType(_ id: String, _ node: SpecNode, path: (String) -> String) throws(SpecError) -> FileTypeConfig {
@@ -283,7 +302,7 @@ public enum ConfigLoader {
                               posts: try map["post"]?.bool() ?? false, lenient: lenient, readiness: readiness)
     }
 
-    private static func decimal(_ node: SpecNode, scale: Int) throws(SpecError) -> DecimalAmount {
+    static func decimal(_ node: SpecNode, scale: Int) throws(SpecError) -> DecimalAmount {
         let text = try node.string()
         let bytes = Array(text.utf8)
         let type = FieldType.decimal(DecimalFormat(scale: scale, implied: false, point: UInt8(ascii: "."), thousands: UInt8(ascii: ","), sign: .leading))
@@ -293,5 +312,5 @@ public enum ConfigLoader {
         return amount
     }
 
-    private static func money(_ node: SpecNode) throws(SpecError) -> DecimalAmount { try decimal(node, scale: 2) }
+    static func money(_ node: SpecNode) throws(SpecError) -> DecimalAmount { try decimal(node, scale: 2) }
 }

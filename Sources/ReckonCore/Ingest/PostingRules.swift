@@ -76,15 +76,19 @@ public struct PostingContext {
     public let productOfLoan: (_ loanID: String) -> String?
     /// How much margin is frozen for a loan now.
     public let frozenMargin: (_ loanID: String) -> Int64
+    /// The configured products, by code; a disbursement under a product not listed here is
+    /// refused (unless no product is configured at all).
+    public let products: [String: ProductConfig]
 
     public init(currency: String, partnerChannelCode: String?,
                 marginRate: @escaping (String) -> DecimalAmount?, productOfLoan: @escaping (String) -> String?,
-                frozenMargin: @escaping (String) -> Int64) {
+                frozenMargin: @escaping (String) -> Int64, products: [ProductConfig] = []) {
         self.currency = currency
         self.partnerChannelCode = partnerChannelCode
         self.marginRate = marginRate
         self.productOfLoan = productOfLoan
         self.frozenMargin = frozenMargin
+        self.products = Dictionary(products.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }
 
@@ -139,6 +143,7 @@ public enum PostingRules {
         let currency = try self.currency(value, context)
         let principal = try minor("principal", value)
         guard principal > 0 else { throw PostingError("a disbursement needs a positive principal", field: "principal") }
+        try checkProduct(value, principal: principal, context)
         var entries = [try EntryDraft(.disbursement, [
             Posting(Account.principal(loan), principal, currency),
             Posting(Account.bankSettlement, -principal, currency),
@@ -151,6 +156,22 @@ public enum PostingRules {
             ]))
         }
         return entries
+    }
+
+    /// Seed 000 §12: a loan outside its product's amount and term ranges (or under another
+    /// method) is refused when it arrives.
+    private static func checkProduct(_ value: (String) -> FieldValue?, principal: Int64, _ context: PostingContext) throws(PostingError) {
+        guard !context.products.isEmpty else { return }
+        let code = try text("product", value)
+        guard let product = context.products[code] else {
+            throw PostingError("unknown product '\(code)'; reckon.yaml has \(context.products.keys.sorted().joined(separator: ", "))", field: "product")
+        }
+        guard let settings = product.plan else { return }
+        guard case .integer(let term)? = value("term") else { throw PostingError("a disbursement needs its term", field: "term") }
+        let method = value("repay_method").flatMap { $0.isEmpty ? nil : RepaymentMethod(text: $0.description) }
+        if let refusal = settings.refusal(product: code, principalMinor: principal, term: Int(term), method: method) {
+            throw refusal
+        }
     }
 
     private static func repayment(_ value: (String) -> FieldValue?, _ context: PostingContext) throws(PostingError) -> [EntryDraft] {

@@ -9,13 +9,17 @@ import Glibc
 struct BatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
-        abstract: "Run a business day: collect the partners' files, ingest them into the ledger.",
+        abstract: "Run a business day: collect the partners' files, ingest them, bring plans to the day.",
         discussion: """
             collect takes every partner file for the day from its drop once it is complete (its \
             marker file is there, its size has stayed the same for its type's time, or its trailer \
             record is present); ingest archives each, reads it through its spec and posts it in one \
             transaction. Running a day again posts nothing twice: repeated files are recognised, and \
-            a corrected re-send supersedes the earlier file. Every run is recorded (see reckon status).
+            a corrected re-send supersedes the earlier file. plan makes and stores the plans of the \
+            loans disbursed that day, applies the day's repayments to plan lines, accrues overdue \
+            status and penalty interest as of the day, compares partners' plans with ours and raises \
+            an alert for a loan disbursed the day before without a partner plan (see reckon plan). \
+            Every run is recorded (see reckon status).
 
             Exit status: 0 when nothing was rejected (files still waiting are collected by a later \
             run), 1 otherwise, 2 for an unusable configuration.
@@ -72,6 +76,12 @@ struct BatchCommand: ParsableCommand {
         for result in report.ingested { print(IngestText.render(result)) }
         for checked in report.checked {
             print("\(checked.isClean ? "✓" : "✗") \(checked.file): \(checked.recordsRead) records read, \(checked.recordsRejected) rejected\(checked.controlsHold ? "" : ", control totals fail")")
+        }
+        if let plans = report.plans {
+            print("plans: \(plans.summary)")
+            let shown = 10
+            for alert in plans.alerts.prefix(shown) { print("  ! \(alert)") }
+            if plans.alerts.count > shown { print("  … \(plans.alerts.count - shown) more alerts (reckon plan alerts --date \(date.date))") }
         }
         for error in report.errors { print("✗ \(error)") }
         if !dryRun { print(Batch.summary(report)) }

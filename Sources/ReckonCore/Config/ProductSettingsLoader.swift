@@ -1,0 +1,120 @@
+import Foundation
+
+/// Reads a product's plan settings from its `products:` entry:
+///
+/// ```yaml
+/// CL12:
+///   method: equal-installment
+///   rate: {base: 1y, spread_bp: 590, repricing: base-rate-change}   # or rate: "9%", or rate: contract
+///   amount: {min: "1000.00", max: "200000.00"}
+///   term: {min: 3, max: 12}                                          # months; unit: days for bullets
+///   day_count: monthly/360
+///   rounding: half-up
+///   due_day: 20
+///   non_working_due_date: next-working-day
+///   penalty: {factor: "1.5", base: overdue-installment}
+///   compensation: {days: 3, at: "17:30"}
+/// ```
+enum ProductSettingsLoader {
+    static let keys = ["method", "rate", "amount", "term", "day_count", "rounding", "due_day", "non_working_due_date",
+                       "penalty", "compensation"]
+
+    static func settings(_ map: SpecMapping, node: SpecNode) throws(SpecError) -> ProductPlanSettings? {
+        guard let methodNode = map["method"] else {
+            if let other = keys.first(where: { map[$0] != nil }) {
+                throw map[other]!.error("plan settings need a method: \(RepaymentMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return nil
+        }
+        guard let method = RepaymentMethod(text: try methodNode.string()) else {
+            throw methodNode.error("unknown method; expected \(RepaymentMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var settings = ProductPlanSettings(method: method)
+
+        if let rateNode = map["rate"] {
+            if rateNode.isScalar {
+                let text = try rateNode.string()
+                if text == "contract" {
+                    settings.pricing = .contract
+                } else if let rate = RateText.annualRate(text) {
+                    settings.pricing = .fixed(rate)
+                } else {
+                    throw rateNode.error("'\(text)' is not a rate: write 9% (or 0.09), contract, or {base: 1y, spread_bp: 590}")
+                }
+            } else {
+                let rate = try rateNode.mapping(allowed: ["base", "spread_bp", "repricing"])
+                let spreadNode = try rate.required("spread_bp")
+                guard let spread = RateText.basisPoints(try spreadNode.string()) else {
+                    throw spreadNode.error("a spread is a number of basis points, like 590 or 73.7")
+                }
+                var repricing: RepricingRule?
+                if let ruleNode = rate["repricing"] {
+                    guard let rule = RepricingRule(text: try ruleNode.string()) else {
+                        throw ruleNode.error("expected \(RepricingRule.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    repricing = rule
+                }
+                settings.pricing = .floating(tenor: try rate.required("base").string(), spreadBasisPoints: spread, repricing: repricing)
+            }
+        }
+        if let termNode = map["term"] {
+            let term = try termNode.mapping(allowed: ["min", "max", "unit"])
+            if let unitNode = term["unit"] {
+                guard let unit = PlanTerms.TermUnit(rawValue: try unitNode.string()) else { throw unitNode.error("expected months or days") }
+                guard unit == .months || method == .bullet else { throw unitNode.error("only bullet products run for days") }
+                settings.termUnit = unit
+            }
+            let limit = settings.termUnit == .months ? PlanEngine.maximumTermMonths : PlanEngine.maximumTermDays
+            let low = try term.required("min").int(in: 1...limit), high = try term.required("max").int(in: 1...limit)
+            guard low <= high else { throw termNode.error("min \(low) is above max \(high)") }
+            settings.term = low...high
+        }
+        if let amountNode = map["amount"] {
+            let amount = try amountNode.mapping(allowed: ["min", "max"])
+            let low = try ConfigLoader.money(amount.required("min")).units, high = try ConfigLoader.money(amount.required("max")).units
+            guard low > 0, low <= high else { throw amountNode.error("give 0 < min ≤ max") }
+            settings.amountMinor = low...high
+        }
+        if let node = map["day_count"] {
+            guard let dayCount = DayCount(text: try node.string()) else { throw node.error("expected \(DayCount.choices)") }
+            settings.dayCount = dayCount
+        }
+        if let node = map["rounding"] {
+            guard let rounding = RoundingRule(rawValue: try node.string()) else { throw node.error("expected half-up or half-even") }
+            settings.rounding = rounding
+        }
+        if let node = map["due_day"] { settings.dueDay = try node.int(in: 1...31) }
+        if let node = map["non_working_due_date"] {
+            guard let rule = NonWorkingDueDate(text: try node.string()) else { throw node.error("expected \(NonWorkingDueDate.choices)") }
+            settings.nonWorkingDueDate = rule
+        }
+        if let node = map["penalty"] {
+            let penalty = try node.mapping(allowed: ["factor", "base"])
+            if let factorNode = penalty["factor"] {
+                guard let factor = RateText.exactDecimal(try factorNode.string()), factor >= 1, factor <= 10 else {
+                    throw factorNode.error("a penalty factor multiplies the contract rate: 1.5 means 50% above it")
+                }
+                settings.servicing.penaltyFactor = factor
+            }
+            if let baseNode = penalty["base"] {
+                guard let base = ServicingTerms.PenaltyBase(text: try baseNode.string()) else {
+                    throw baseNode.error("expected overdue-principal or overdue-installment")
+                }
+                settings.servicing.penaltyBase = base
+            }
+        }
+        if let node = map["compensation"] {
+            let compensation = try node.mapping(allowed: ["days", "at"])
+            settings.servicing.compensationDays = try compensation.required("days").int(in: 0...365)
+            if let atNode = compensation["at"] {
+                let parts = try atNode.string().split(separator: ":").map { Int($0) }
+                guard parts.count == 2, let hour = parts[0], let minute = parts[1],
+                      let time = TimeOfDay(hour: hour, minute: minute, second: 0) else {
+                    throw atNode.error("a time of day is HH:mm, 00:00 to 23:59")
+                }
+                settings.servicing.compensationTime = time
+            }
+        }
+        return settings
+    }
+}

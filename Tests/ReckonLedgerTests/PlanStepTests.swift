@@ -1,0 +1,132 @@
+import Foundation
+import ReckonCore
+import ReckonFiles
+import ReckonLedger
+import Testing
+
+/// The plan step of `reckon batch` on the generated sample day and its history.
+@Suite("The plan step", .serialized)
+struct PlanStepTests {
+    let day = CivilDate(year: 2024, month: 12, day: 16)!
+    static let allReady = ["loans": "{stable_seconds: 0}", "repayments": "{stable_seconds: 0}",
+                           "statements": "{stable_seconds: 0}", "bills": "{stable_seconds: 0}"]
+
+    /// A ledger that has run the sample day's history days and the day itself.
+    func sampleLedger(loans: Int = 20) throws -> (DayFolder, Ledger, SampleDay.Written, BatchReport) {
+        let folder = try DayFolder(readiness: Self.allReady, copy: false)
+        let written = try SampleDay(date: day, loans: loans, mappings: repositoryRoot + "/mappings").write(into: folder.root + "/inbox")
+        let ledger = try folder.ledger()
+        for earlier in written.historyDays {
+            let report = try Batch.run(BatchOptions(date: earlier), config: folder.config, ledger: ledger)
+            #expect(report.succeeded, "\(earlier): \(report.errors)")
+        }
+        let report = try Batch.run(BatchOptions(date: day), config: folder.config, ledger: ledger)
+        #expect(report.succeeded, "\(report.errors)")
+        return (folder, ledger, written, report)
+    }
+
+    func view(_ ledger: Ledger, _ folder: DayFolder, _ loan: String, asOf: CivilDate? = nil) throws -> Ledger.LoanPlanView {
+        try #require(try ledger.loanPlan(loan, asOf: asOf, config: folder.config, reference: try ReferenceData.load(folder.config)))
+    }
+
+    @Test func theDaysRepaymentsMeetTheirPlans() throws {
+        let (folder, ledger, written, report) = try sampleLedger()
+        let plans = try #require(report.plans)
+        #expect(plans.planned == 20)
+        #expect(plans.repaymentsApplied == written.repayments)
+        #expect(plans.alerts.isEmpty, "\(plans.alerts)")
+        // Every repayment of the day went to plan lines, in full.
+        let repayments = try String(contentsOfFile: folder.root + "/inbox/platform/PLAT_REPAY_20241216.csv", encoding: .utf8)
+            .split(separator: "\n").dropFirst().filter { !$0.hasPrefix("#") }.map { $0.split(separator: ",").map(String.init) }
+        #expect(repayments.count == written.repayments)
+        var kinds = Set<String>()
+        for fields in repayments {
+            let (loan, type, total) = (fields[1], fields[3], DecimalAmount(units: Int64(Double(fields[9])! * 100 + 0.5), scale: 2))
+            let loanView = try view(ledger, folder, loan)
+            #expect(loanView.position.unapplied.isEmpty, "\(loan)")
+            #expect(loanView.position.allocations.reduce(0) { $0 + $1.totalMinor } == total.units, "\(loan)")
+            let first = loanView.position.lines[0]
+            kinds.insert(type)
+            switch type {
+            case "EARLY":
+                #expect(loanView.position.settledOn == day, "\(loan)")
+                #expect(first.status == .paid && loanView.position.lines.dropFirst().allSatisfy { $0.status == .settled })
+                #expect(loanView.position.outstandingPrincipalMinor == 0)
+            case "OVERDUE":
+                // Ten days late: the penalty the platform charged is the one we accrued.
+                #expect(first.status == .paid && first.penaltyAccruedMinor == Int64(Double(fields[7])! * 100 + 0.5), "\(loan)")
+            case "COMP":
+                #expect(first.status == .compensated && first.closedOn == day, "\(loan)")
+                #expect(first.compensationPoint?.date == first.line.dueDate.adding(days: 3))
+            default:
+                #expect(first.status == .paid && first.penaltyAccruedMinor == 0, "\(loan)")
+            }
+        }
+        #expect(kinds == ["NORMAL", "EARLY", "OVERDUE", "COMP"])
+    }
+
+    @Test func partnerPlansAreComparedAndAMissingOneRaisesAnAlertTheDayAfter() throws {
+        let (folder, ledger, _, report) = try sampleLedger()
+        // The bank's plan has one deliberate cent and misses the last loan's plan.
+        #expect(report.plans?.differences == 1)
+        let differences = try ledger.planDifferences()
+        #expect(differences.map { "\($0.partner) \($0.loanID) \($0.period) \($0.field) \($0.ours ?? "-") \($0.theirs ?? "-")" }
+                == ["bank L202412160002 3 interest 54.60 54.61"])
+        #expect(try ledger.alerts().isEmpty)
+        let next = try Batch.run(BatchOptions(date: day.adding(days: 1)!), config: folder.config, ledger: ledger)
+        #expect(next.plans?.alerts.count == 1)
+        let alerts = try ledger.alerts()
+        #expect(alerts.map { "\($0.kind) \($0.subject)" } == ["missing_partner_plan L202412160020"])
+        // Raised once: the day after that adds nothing.
+        let later = try Batch.run(BatchOptions(date: day.adding(days: 2)!), config: folder.config, ledger: ledger)
+        #expect(later.plans?.alerts.isEmpty == true)
+        #expect(try ledger.alerts().count == 1)
+    }
+
+    @Test func overdueStatusAndPenaltyAccrueAsOfTheDay() throws {
+        let (folder, ledger, _, _) = try sampleLedger(loans: 3)
+        // SCHEDULES.md §A's loan, first due 2025-01-16 and unpaid: ten days later.
+        let late = try Batch.run(BatchOptions(date: CivilDate(year: 2025, month: 1, day: 26)!), config: folder.config, ledger: ledger)
+        #expect(late.plans?.overdueLines ?? 0 >= 1)
+        let late15 = try view(ledger, folder, "L202412160001")
+        #expect(late15.position.asOf == CivilDate(year: 2025, month: 1, day: 26))
+        #expect(late15.position.lines[0].status == .overdue && late15.position.lines[0].overdueDays == 10)
+        #expect(late15.position.lines[0].penaltyAccruedMinor == 394)     // 1049.42 × 10 × 0.135/360
+        // The stored lines say the same as the view.
+        let export = try ledger.export()
+        #expect(export.contains("L202412160001\t1\t2024-12-16\t2025-01-16\t2025-01-16\t31\t0.09\t95942\t9000\t1104058\t9000\t0\t0\t0\t0\t394\toverdue\t-\t10"))
+        // Asked about an earlier day, the same loan is not yet late.
+        let before = try view(ledger, folder, "L202412160001", asOf: CivilDate(year: 2025, month: 1, day: 10)!)
+        #expect(before.position.lines[0].status == .open && before.position.lines[0].penaltyAccruedMinor == 0)
+    }
+
+    @Test func runningThePlanStepAgainChangesNothing() throws {
+        let (folder, ledger, _, _) = try sampleLedger()
+        let export = try ledger.export()
+        #expect(export.contains("# plan lines") && export.contains("# allocations"))
+        let again = try Batch.run(BatchOptions(date: day), config: folder.config, ledger: ledger)
+        #expect(again.succeeded)
+        #expect(try ledger.export() == export)
+    }
+
+    @Test func aLoanOutsideItsProductIsRefusedAtIngest() throws {
+        let folder = try DayFolder(readiness: Self.allReady)
+        let path = folder.root + "/inbox/platform/PLAT_LOAN_20241115.csv"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+            .replacingOccurrences(of: "CL03,王芳,440305********2468,15000.00,CNY,0.072000,3,IO",
+                                  with: "CL03,王芳,440305********2468,60000.00,CNY,0.072000,3,IO")
+            .replacingOccurrences(of: "CL06,李娜,310104********5678,20000.00,CNY,0.108000,6,EP",
+                                  with: "CL06,李娜,310104********5678,20000.00,CNY,0.108000,9,EP")
+            .replacingOccurrences(of: "#TOTAL,3,47000.00", with: "#TOTAL,3,92000.00")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let ledger = try folder.ledger()
+        let report = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
+        let result = try #require(report.ingested.first { $0.file.hasSuffix("PLAT_LOAN_20241115.csv") })
+        #expect(result.outcome == .rejected)
+        let problems = try #require(result.report).problems.map { "\($0)" }
+        #expect(problems.contains { $0.contains("line 3") && $0.contains("'term'") && $0.contains("the term of 9 months is outside product CL06's range 6–6 months") }, "\(problems)")
+        #expect(problems.contains { $0.contains("line 4") && $0.contains("'principal'") && $0.contains("the principal 60000.00 is outside product CL03's range 1000.00–50000.00") }, "\(problems)")
+        // Nothing of the file was planned.
+        #expect(report.plans?.planned == 0)
+    }
+}
