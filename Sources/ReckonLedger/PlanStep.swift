@@ -16,12 +16,15 @@ public struct PlanStepReport: Sendable {
     public var unpaidPenaltyMinor: Int64 = 0
     /// Differences between partners' plans and ours, found that day.
     public var differences = 0
-    /// Alerts raised that day, described.
+    /// Alerts raised that day.
+    public var alertCount = 0
+    /// The first of them, described (all of them are in the ledger: `reckon plan alerts`).
     public var alerts: [String] = []
+    static let describedAlerts = 100
 
     public var summary: String {
         "\(planned) planned, \(repaymentsApplied) repayments applied, \(loansRefreshed) loans brought to the day, "
-            + "\(overdueLines) overdue lines, \(differences) plan differences, \(alerts.count) alerts"
+            + "\(overdueLines) overdue lines, \(differences) plan differences, \(alertCount) alerts"
     }
 }
 
@@ -69,6 +72,8 @@ struct StoredFile {
     let fileType: String
     let businessDate: String
     let name: String
+    /// `posted`, or `superseded` by a corrected re-send (its events retired).
+    let status: String
     let firstEventID: Int64
     let lastEventID: Int64
 }
@@ -76,16 +81,17 @@ struct StoredFile {
 /// The plan step of a business day D (issue 5):
 ///
 /// 1. plans for the loans disbursed on D are made from their product's settings and stored,
-///    with the contract they were made from;
-/// 2. D's repayments are applied to plan lines (penalty, fee, interest, principal; early
-///    settlements close the loan), and every loan with an open line due by D is brought to
-///    D: overdue status and penalty interest;
-/// 3. partners' plans received on D are compared with ours period by period, and every
-///    difference is recorded; a loan disbursed on D − 1 without any partner plan raises an
-///    alert (seed 000 §15 task f).
+///    with the contract they were made from (a loan whose disbursement record was corrected
+///    is planned again);
+/// 2. every loan with a repayment in D's files, and every loan with a line due by D that is
+///    not yet brought to D, is recomputed from its contract and all its repayments: plan
+///    lines paid (penalty, fee, interest, principal), settled, overdue, penalty accrued;
+/// 3. partners' plans received on D are compared with ours period by period (in SQL, so a
+///    plan file of any size takes flat memory), and every difference is recorded; a loan
+///    disbursed by D − 1 without any partner plan raises an alert (seed 000 §15 task f).
 ///
-/// One transaction: a crash leaves the day as it was, and running the step again for the
-/// same day gives the same rows.
+/// Files are read a page of events at a time. One transaction: a crash leaves the day as it
+/// was, and running the step again for the same day gives the same rows.
 struct PlanStep {
     let db: Database
     let config: ReckonConfig
@@ -95,6 +101,12 @@ struct PlanStep {
     var report = PlanStepReport()
     /// Files whose repayments are ours (posting types), by id.
     private var postingFiles = Set<Int64>()
+
+    /// Events read from a file at a time.
+    static let pageRows = 1000
+    /// How far back the missing-partner-plan check looks: a plan still missing after a
+    /// month has had its alert for weeks.
+    static let missingPlanWindowDays = 31
 
     init(db: Database, config: ReckonConfig, sources: EventSources, reference: ReferenceData, date: CivilDate) throws {
         self.db = db
@@ -110,47 +122,57 @@ struct PlanStep {
 
     mutating func run() throws -> PlanStepReport {
         let today = try files(on: date)
-        var touched = Set<String>()
+        for file in today where file.status == "posted" {
+            guard let type = sources.type(file.partner, file.fileType), type.posts, type.events.contains(.loanDisbursed) else { continue }
+            try planLoans(in: file, type: type)
+        }
+        // A superseded repayment file's loans are recomputed too: they lose what it paid.
         for file in today {
-            guard let type = sources.type(file.partner, file.fileType) else { continue }
-            if type.posts && type.events.contains(.loanDisbursed) {
-                touched.formUnion(try planLoans(in: file, type: type))
-            }
-            if type.posts && type.events.contains(.repayment) {
-                touched.formUnion(try repaymentLoans(in: file))
-            }
+            guard let type = sources.type(file.partner, file.fileType), type.posts, type.events.contains(.repayment) else { continue }
+            try refreshRepaidLoans(in: file)
         }
-        // Every loan with a line due by D and not closed: its overdue status and penalty move on.
-        for loan in try String.fetchAll(db, sql: """
-            SELECT DISTINCT loan_id FROM plan_line WHERE status IN ('open', 'due', 'overdue') AND due_on <= ?
-            """, arguments: [date.description]) {
-            touched.insert(loan)
-        }
-        for loan in touched.sorted() {
-            try refresh(loan)
-        }
-        for file in today where sources.type(file.partner, file.fileType)?.events.contains(.planLine) == true {
+        try refreshDueLoans()
+        for file in today where file.status == "posted" {
+            guard sources.type(file.partner, file.fileType)?.events.contains(.planLine) == true else { continue }
             try comparePlans(in: file)
         }
         try checkMissingPartnerPlans()
         return report
     }
 
-    // MARK: Reading the day's files
+    // MARK: Reading files
 
     func files(on day: CivilDate? = nil) throws -> [StoredFile] {
         var sql = """
-            SELECT id, partner, file_type, business_date, name, first_event_id, last_event_id FROM received_file
-            WHERE status = 'posted' AND first_event_id IS NOT NULL
+            SELECT id, partner, file_type, business_date, name, status, first_event_id, last_event_id FROM received_file
+            WHERE first_event_id IS NOT NULL
             """
         var arguments: StatementArguments = []
         if let day {
-            sql += " AND business_date = ?"
+            sql += " AND business_date = ? AND status IN ('posted', 'superseded')"
             arguments += [day.description]
+        } else {
+            sql += " AND status = 'posted'"
         }
         return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments).map {
-            StoredFile(id: $0[0], partner: $0[1], fileType: $0[2], businessDate: $0[3], name: $0[4],
-                       firstEventID: $0[5], lastEventID: $0[6])
+            StoredFile(id: $0[0], partner: $0[1], fileType: $0[2], businessDate: $0[3], name: $0[4], status: $0[5],
+                       firstEventID: $0[6], lastEventID: $0[7])
+        }
+    }
+
+    /// A file's events of one kind, a page at a time in file order: active ones, or, for a
+    /// superseded file, the ones it retired.
+    func forEachPage(of file: StoredFile, kind: CanonicalEvent, columns: String, _ body: ([Row]) throws -> Void) throws {
+        let statement = try db.cachedStatement(sql: """
+            SELECT id, \(columns) FROM event WHERE id > ? AND id <= ? AND kind = ? AND active = ? ORDER BY id LIMIT ?
+            """)
+        var after = file.firstEventID - 1
+        while true {
+            let rows = try Row.fetchAll(statement, arguments: [after, file.lastEventID, kind.rawValue,
+                                                               file.status == "posted" ? 1 : 0, Self.pageRows])
+            guard let last = rows.last else { return }
+            try body(rows)
+            after = last[0]
         }
     }
 
@@ -165,69 +187,83 @@ struct PlanStep {
         for file in try files() {
             guard let type = sources.type(file.partner, file.fileType), type.events.contains(.baseRate) else { continue }
             let scale = type.scales["base_rate.rate"] ?? 4
-            for row in try Row.fetchAll(db, sql: """
-                SELECT event_date, other_fields FROM event WHERE id BETWEEN ? AND ? AND kind = 'base_rate' AND active = 1
-                """, arguments: [file.firstEventID, file.lastEventID]) {
-                let fields = Self.fields(row[1])
-                guard let published = CivilDate(iso: (row[0] as String?) ?? ""), let tenor = fields["tenor"] as? String,
-                      let units = (fields["rate"] as? NSNumber)?.int64Value else { continue }
-                reference.baseRates.add(.init(tenor: tenor, publishedOn: published,
-                                              percent: DecimalAmount(units: units, scale: scale).decimal))
+            try forEachPage(of: file, kind: .baseRate, columns: "event_date, other_fields") { rows in
+                for row in rows {
+                    let fields = Self.fields(row[2])
+                    guard let published = CivilDate(iso: (row[1] as String?) ?? ""), let tenor = fields["tenor"] as? String,
+                          let units = (fields["rate"] as? NSNumber)?.int64Value else { continue }
+                    reference.baseRates.add(.init(tenor: tenor, publishedOn: published,
+                                                  percent: DecimalAmount(units: units, scale: scale).decimal))
+                }
             }
         }
     }
 
     // MARK: 1. New plans
 
-    /// Plans the file's loans that have no plan yet; returns their ids.
-    private mutating func planLoans(in file: StoredFile, type: EventSources.FileType) throws -> [String] {
-        var planned: [String] = []
+    /// Plans the file's loans that have no plan yet, or whose disbursement record was
+    /// corrected since they were planned.
+    private mutating func planLoans(in file: StoredFile, type: EventSources.FileType) throws {
         let rateScale = type.scales["loan_disbursed.annual_rate"] ?? 6
-        for row in try Row.fetchAll(db, sql: """
-            SELECT e.id, e.loan_id, e.principal_minor, e.currency, e.event_date, e.other_fields, e.line
-            FROM event e WHERE e.id BETWEEN ? AND ? AND e.kind = 'loan_disbursed' AND e.active = 1
-              AND NOT EXISTS (SELECT 1 FROM loan WHERE loan_id = e.loan_id)
-            """, arguments: [file.firstEventID, file.lastEventID]) {
-            let eventID: Int64 = row[0], loanID: String = row[1], line: Int = row[6]
-            let fields = Self.fields(row[5])
-            let product = fields["product"] as? String ?? ""
-            do {
-                guard let principal = row[2] as Int64?, let start = CivilDate(iso: (row[4] as String?) ?? "") else {
-                    throw PlanError("the disbursement has no principal or day")
+        let plannedFrom = try db.cachedStatement(sql: "SELECT event_id FROM loan WHERE loan_id = ?")
+        try forEachPage(of: file, kind: .loanDisbursed, columns: "loan_id, principal_minor, currency, event_date, other_fields, line") { rows in
+            for row in rows {
+                let eventID: Int64 = row[0]
+                guard let loanID = row[1] as String? else { continue }
+                if let earlier = try Int64.fetchOne(plannedFrom, arguments: [loanID]) {
+                    if earlier == eventID { continue }
+                    // Planned from a record a corrected re-send has since retired: plan it again.
+                    guard try Bool.fetchOne(db, sql: "SELECT active FROM event WHERE id = ?", arguments: [earlier]) != true else { continue }
+                    for table in ["repayment_allocation", "plan_line", "loan"] {
+                        try db.execute(sql: "DELETE FROM \(table) WHERE loan_id = ?", arguments: [loanID])
+                    }
                 }
-                let term = (fields["term"] as? NSNumber)?.intValue ?? 0
-                let statedRate = (fields["annual_rate"] as? NSNumber).map { DecimalAmount(units: $0.int64Value, scale: rateScale).decimal }
-                let statedMethod = (fields["repay_method"] as? String).flatMap(RepaymentMethod.init(text:))
-                let firstDue = (fields["first_due_on"] as? String).flatMap { CivilDate(iso: $0) }
-                let settings = config.product(product)?.plan
-                    ?? ProductPlanSettings(method: statedMethod ?? .equalInstallment, pricing: .contract)
-                let contract = try LoanContract(settings: settings, principalMinor: principal, term: term, startDate: start,
-                                                firstDueDate: nil, statedRate: statedRate)
-                let plan = try PlanEngine.schedule(contract.planTerms(calendar: reference.calendar, baseRates: reference.baseRates))
-                try db.execute(sql: """
-                    INSERT INTO loan (loan_id, event_id, partner, product, currency, principal_minor, disbursed_on, contract,
-                                      annual_rate, status, as_of, planned_on)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
-                    """, arguments: [loanID, eventID, file.partner, product, row[3] as String, principal, start.description,
-                                     contract.json(), "\(plan.annualRate)", date.description, date.description])
-                try store(plan.lines, loan: loanID)
-                planned.append(loanID)
-                report.planned += 1
-                // What the disbursement record says against what the plan makes of it.
-                if let statedRate, statedRate != plan.annualRate {
-                    try recordDifference(partner: file.partner, loan: loanID, period: 0, field: "annual_rate",
-                                         ours: RateText.percent(plan.annualRate), theirs: RateText.percent(statedRate), eventID: eventID)
-                }
-                if let firstDue, firstDue != plan.lines[0].dueDate {
-                    try recordDifference(partner: file.partner, loan: loanID, period: 1, field: "due_on",
-                                         ours: plan.lines[0].dueDate.description, theirs: firstDue.description, eventID: eventID)
-                }
-            } catch let error as PlanError {
-                try raise("plan_failed", subject: loanID,
-                          "\(file.partner)/\(file.name) line \(line): loan \(loanID) (product \(product)) cannot be planned: \(error)")
+                try plan(loanID, eventID: eventID, row: row, file: file, rateScale: rateScale)
             }
         }
-        return planned
+    }
+
+    private mutating func plan(_ loanID: String, eventID: Int64, row: Row, file: StoredFile, rateScale: Int) throws {
+        let fields = Self.fields(row[5])
+        let product = fields["product"] as? String ?? ""
+        let line: Int = row[6]
+        do {
+            guard let principal = row[2] as Int64?, let start = CivilDate(iso: (row[4] as String?) ?? "") else {
+                throw PlanError("the disbursement has no principal or day")
+            }
+            let term = (fields["term"] as? NSNumber)?.intValue ?? 0
+            let statedRate = (fields["annual_rate"] as? NSNumber).map { DecimalAmount(units: $0.int64Value, scale: rateScale).decimal }
+            let statedMethod = (fields["repay_method"] as? String).flatMap(RepaymentMethod.init(text:))
+            let statedFirstDue = (fields["first_due_on"] as? String).flatMap { CivilDate(iso: $0) }
+            // A product without plan settings: the loan's own record says how it is repaid.
+            let settings = config.product(product)?.plan
+                ?? ProductPlanSettings(method: statedMethod ?? .equalInstallment, pricing: .contract)
+            let contract = try LoanContract(settings: settings, principalMinor: principal, term: term, startDate: start,
+                                            firstDueDate: nil, statedRate: statedRate)
+            let plan = try PlanEngine.schedule(contract.planTerms(calendar: reference.calendar, baseRates: reference.baseRates))
+            try db.cachedStatement(sql: """
+                INSERT INTO loan (loan_id, event_id, partner, product, currency, principal_minor, disbursed_on, contract,
+                                  annual_rate, status, as_of, planned_on)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
+                """).execute(arguments: [loanID, eventID, file.partner, product, row[3] as String, principal, start.description,
+                                         contract.json(), "\(plan.annualRate)", date.description, date.description])
+            try store(plan.lines, loan: loanID)
+            report.planned += 1
+            // What the disbursement record says against what the plan makes of it.
+            if let statedRate, statedRate != plan.annualRate {
+                try recordDifference(partner: file.partner, loan: loanID, period: 0, field: "annual_rate",
+                                     ours: RateText.percent(plan.annualRate), theirs: RateText.percent(statedRate), eventID: eventID)
+            }
+            if let statedFirstDue, statedFirstDue != plan.lines[0].dueDate {
+                try recordDifference(partner: file.partner, loan: loanID, period: 1, field: "first_due_on",
+                                     ours: plan.lines[0].dueDate.description, theirs: statedFirstDue.description, eventID: eventID)
+            }
+            // A loan planned late (its first due date already passed) is brought to the day now.
+            if plan.lines[0].dueDate <= date { try refresh(loanID) }
+        } catch let error as PlanError {
+            try raise("plan_failed", subject: loanID,
+                      "\(file.partner)/\(file.name) line \(line): loan \(loanID) (product \(product)) cannot be planned: \(error)")
+        }
     }
 
     private func store(_ lines: [PlanLine], loan: String) throws {
@@ -249,33 +285,49 @@ struct PlanStep {
 
     // MARK: 2. Repayments, overdue status and penalty
 
-    /// The loans the file's repayments are for; a repayment for a loan without a plan
-    /// raises an alert.
-    private mutating func repaymentLoans(in file: StoredFile) throws -> Set<String> {
-        var loans = Set<String>()
-        for row in try Row.fetchAll(db, sql: """
-            SELECT e.loan_id, e.line, e.reference, e.other_fields, EXISTS (SELECT 1 FROM loan WHERE loan_id = e.loan_id)
-            FROM event e WHERE e.id BETWEEN ? AND ? AND e.kind = 'repayment' AND e.active = 1
-            """, arguments: [file.firstEventID, file.lastEventID]) {
-            guard let loan = row[0] as String? else { continue }
-            if Self.fields(row[3])["status"] as? String == "failed" { continue }
-            if row[4] as Bool {
-                loans.insert(loan)
-                report.repaymentsApplied += 1
-            } else {
-                try raise("repayment_without_plan", subject: "\(file.partner)/\(file.name):\(row[1] as Int)",
-                          "\(file.partner)/\(file.name) line \(row[1] as Int): a repayment for loan \(loan), which has no plan here")
+    /// Recomputes the loans the file's repayments are for; a repayment for a loan without a
+    /// plan raises an alert.
+    private mutating func refreshRepaidLoans(in file: StoredFile) throws {
+        let known = try db.cachedStatement(sql: "SELECT 1 FROM loan WHERE loan_id = ?")
+        try forEachPage(of: file, kind: .repayment, columns: "loan_id, line, other_fields") { rows in
+            var loans: [String] = []
+            for row in rows {
+                guard let loan = row[1] as String? else { continue }
+                if Self.fields(row[3])["status"] as? String == "failed" { continue }
+                if try Bool.fetchOne(known, arguments: [loan]) == true {
+                    loans.append(loan)
+                    if file.status == "posted" { report.repaymentsApplied += 1 }
+                } else if file.status == "posted" {
+                    try raise("repayment_without_plan", subject: "\(file.partner)/\(file.name):\(row[2] as Int)",
+                              "\(file.partner)/\(file.name) line \(row[2] as Int): a repayment for loan \(loan), which has no plan here")
+                }
             }
+            // A loan repaid twice in a page is recomputed once.
+            for loan in Set(loans).sorted() { try refresh(loan) }
         }
-        return loans
+    }
+
+    /// Loans with a line due by D that are not yet brought to D, a page at a time; each
+    /// one recomputed leaves the query (its `as_of` becomes D).
+    private mutating func refreshDueLoans() throws {
+        let statement = try db.cachedStatement(sql: """
+            SELECT DISTINCT p.loan_id FROM plan_line p JOIN loan l ON l.loan_id = p.loan_id
+            WHERE p.status IN ('open', 'due', 'overdue') AND p.due_on <= ?1 AND l.as_of < ?1 LIMIT ?2
+            """)
+        while true {
+            let loans = try String.fetchAll(statement, arguments: [date.description, Self.pageRows])
+            if loans.isEmpty { return }
+            for loan in loans { try refresh(loan) }
+        }
     }
 
     /// The loan's repayments up to `day`, from the files that post (ours, not a partner's view).
     static func payments(_ db: Database, loan: String, through day: CivilDate, postingFiles: Set<Int64>) throws -> [LoanPayment] {
-        try Row.fetchAll(db, sql: """
+        let statement = try db.cachedStatement(sql: """
             SELECT id, file_id, event_date, period, principal_minor, interest_minor, penalty_minor, fee_minor, other_fields
             FROM event WHERE loan_id = ? AND kind = 'repayment' AND active = 1 AND event_date <= ?
-            """, arguments: [loan, day.description]).compactMap { row -> LoanPayment? in
+            """)
+        return try Row.fetchAll(statement, arguments: [loan, day.description]).compactMap { row -> LoanPayment? in
             guard postingFiles.contains(row[1]), let paidOn = CivilDate(iso: (row[2] as String?) ?? "") else { return nil }
             let fields = fields(row[8])
             guard fields["status"] as? String != "failed" else { return nil }
@@ -286,16 +338,19 @@ struct PlanStep {
         }
     }
 
-    /// Recomputes a loan's plan-line states as of the day and stores them.
+    /// Recomputes a loan's plan-line states from its contract and all its repayments, as of
+    /// the day (or the later day it was already brought to: states never go back), and
+    /// stores them.
     private mutating func refresh(_ loan: String) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT contract FROM loan WHERE loan_id = ?", arguments: [loan]) else { return }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT contract, as_of FROM loan WHERE loan_id = ?"),
+                                         arguments: [loan]) else { return }
         let contract = try LoanContract.from(json: row[0])
-        // Made again from the stored contract: the same plan, but a floating rate takes any
-        // base rate published since.
+        let asOf = max(date, CivilDate(iso: row[1] as String) ?? date)
         let plan = try PlanEngine.schedule(contract.planTerms(calendar: reference.calendar, baseRates: reference.baseRates))
-        try store(plan.lines, loan: loan)
-        let payments = try Self.payments(db, loan: loan, through: date, postingFiles: postingFiles)
-        let position = LoanServicing.position(plan: plan, servicing: contract.servicing, payments: payments, asOf: date)
+        // A floating rate takes the base rates published since the plan was made.
+        if contract.baseTenor != nil { try store(plan.lines, loan: loan) }
+        let payments = try Self.payments(db, loan: loan, through: asOf, postingFiles: postingFiles)
+        let position = LoanServicing.position(plan: plan, servicing: contract.servicing, payments: payments, asOf: asOf)
         let update = try db.cachedStatement(sql: """
             UPDATE plan_line SET interest_due_minor = ?, paid_principal_minor = ?, paid_interest_minor = ?, paid_penalty_minor = ?,
                 paid_fee_minor = ?, penalty_accrued_minor = ?, status = ?, closed_on = ?, overdue_days = ?
@@ -307,7 +362,7 @@ struct PlanStep {
                                            state.status.rawValue, state.closedOn?.description, state.overdueDays,
                                            loan, state.line.period])
         }
-        try db.execute(sql: "DELETE FROM repayment_allocation WHERE loan_id = ?", arguments: [loan])
+        try db.cachedStatement(sql: "DELETE FROM repayment_allocation WHERE loan_id = ?").execute(arguments: [loan])
         let allocate = try db.cachedStatement(sql: """
             INSERT INTO repayment_allocation (event_id, period, loan_id, penalty_minor, fee_minor, interest_minor, principal_minor)
             VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -328,8 +383,8 @@ struct PlanStep {
         }
         let closed = position.lines.allSatisfy(\.isClosed)
         let closedOn = position.settledOn ?? (closed ? position.lines.compactMap(\.closedOn).max() : nil)
-        try db.execute(sql: "UPDATE loan SET status = ?, settled_on = ?, as_of = ? WHERE loan_id = ?",
-                       arguments: [closed ? "settled" : "active", closedOn?.description, date.description, loan])
+        try db.cachedStatement(sql: "UPDATE loan SET status = ?, settled_on = ?, as_of = ? WHERE loan_id = ?")
+            .execute(arguments: [closed ? "settled" : "active", closedOn?.description, asOf.description, loan])
         report.loansRefreshed += 1
         report.overdueLines += position.overdueLines.count
         report.unpaidPenaltyMinor += position.unpaidPenaltyMinor
@@ -345,65 +400,80 @@ struct PlanStep {
 
     // MARK: 3. Plan checks
 
-    /// Compares a partner's plan lines with ours, loan by loan and period by period.
+    /// An integer of minor units as decimal text in SQL (`5461` → `54.61`), without floating point.
+    private static func moneyText(_ column: String) -> String {
+        "CASE WHEN \(column) IS NULL THEN NULL ELSE (CASE WHEN \(column) < 0 THEN '-' ELSE '' END) || (abs(\(column)) / 100) || '.' || substr('0' || (abs(\(column)) % 100), -2) END"
+    }
+
+    /// Compares a partner's plan lines with ours, loan by loan and period by period: due
+    /// date, principal and interest to the cent; periods on one side only; plans for loans
+    /// we do not have. Earlier differences for the file's loans are replaced.
     private mutating func comparePlans(in file: StoredFile) throws {
-        var theirs: [String: [(period: Int, due: String?, principal: Int64?, interest: Int64?, eventID: Int64)]] = [:]
-        for row in try Row.fetchAll(db, sql: """
-            SELECT id, loan_id, period, event_date, principal_minor, interest_minor FROM event
-            WHERE id BETWEEN ? AND ? AND kind = 'plan_line' AND active = 1
-            """, arguments: [file.firstEventID, file.lastEventID]) {
-            guard let loan = row[1] as String?, let period = row[2] as Int64? else { continue }
-            theirs[loan, default: []].append((Int(period), row[3], row[4], row[5], row[0]))
+        let range = "e.id BETWEEN :first AND :last AND e.kind = 'plan_line' AND e.active = 1"
+        let loansInFile = "SELECT e.loan_id FROM event e WHERE \(range)"
+        // Named, so each statement takes the ones it uses.
+        let values: [String: (any DatabaseValueConvertible)?] = ["first": file.firstEventID, "last": file.lastEventID,
+                                                                 "partner": file.partner, "day": date.description, "now": timestamp()]
+        func arguments(_ sql: String) -> StatementArguments {
+            StatementArguments(values.filter { sql.contains(":" + $0.key) })
         }
-        for (loan, lines) in theirs.sorted(by: { $0.key < $1.key }) {
-            try db.execute(sql: "DELETE FROM plan_difference WHERE partner = ? AND loan_id = ? AND field <> 'annual_rate'",
-                           arguments: [file.partner, loan])
-            try db.execute(sql: "UPDATE alert SET cleared_on = ? WHERE kind = 'missing_partner_plan' AND subject = ? AND cleared_on IS NULL",
-                           arguments: [date.description, loan])
-            let ours = try Row.fetchAll(db, sql: """
-                SELECT period, due_on, principal_minor, interest_minor FROM plan_line WHERE loan_id = ? ORDER BY period
-                """, arguments: [loan])
-            guard !ours.isEmpty else {
-                try recordDifference(partner: file.partner, loan: loan, period: 0, field: "plan",
-                                     ours: nil, theirs: "\(lines.count) periods", eventID: lines[0].eventID)
-                continue
-            }
-            var byPeriod: [Int: Row] = [:]
-            for row in ours { byPeriod[row[0]] = row }
-            var seen = Set<Int>()
-            for line in lines.sorted(by: { $0.period < $1.period }) {
-                seen.insert(line.period)
-                guard let our = byPeriod[line.period] else {
-                    try recordDifference(partner: file.partner, loan: loan, period: line.period, field: "period",
-                                         ours: nil, theirs: "present", eventID: line.eventID)
-                    continue
-                }
-                let money = { (minor: Int64?) in minor.map { DecimalAmount(units: $0, scale: 2).description } }
-                let comparisons: [(String, String?, String?)] = [
-                    ("due_on", our[1], line.due),
-                    ("principal", money(our[2]), money(line.principal)),
-                    ("interest", money(our[3]), money(line.interest)),
-                ]
-                for (field, mine, partner) in comparisons where mine != partner {
-                    try recordDifference(partner: file.partner, loan: loan, period: line.period, field: field,
-                                         ours: mine, theirs: partner, eventID: line.eventID)
-                }
-            }
-            for period in byPeriod.keys.sorted() where !seen.contains(period) {
-                try recordDifference(partner: file.partner, loan: loan, period: period, field: "period",
-                                     ours: "present", theirs: nil, eventID: nil)
-            }
+        let forget = """
+            DELETE FROM plan_difference WHERE partner = :partner AND field IN ('plan', 'period', 'due_on', 'principal', 'interest')
+              AND loan_id IN (\(loansInFile))
+            """
+        try db.execute(sql: forget, arguments: arguments(forget))
+        let clear = """
+            UPDATE alert SET cleared_on = :day WHERE kind = 'missing_partner_plan' AND cleared_on IS NULL AND subject IN (\(loansInFile))
+            """
+        try db.execute(sql: clear, arguments: arguments(clear))
+        let insert = """
+            INSERT INTO plan_difference (business_date, partner, loan_id, period, field, ours, theirs, event_id, found_at)
+            """
+        let upsert = "ON CONFLICT (partner, loan_id, period, field) DO UPDATE SET ours = excluded.ours, theirs = excluded.theirs, event_id = excluded.event_id"
+        let ours = "EXISTS (SELECT 1 FROM loan l WHERE l.loan_id = e.loan_id)"
+        var statements = [
+            // A plan for a loan we have no plan for.
+            """
+            \(insert) SELECT :day, :partner, e.loan_id, 0, 'plan', NULL, count(*) || ' periods', min(e.id), :now
+            FROM event e WHERE \(range) AND NOT \(ours) GROUP BY e.loan_id \(upsert)
+            """,
+            // Their periods we do not have.
+            """
+            \(insert) SELECT :day, :partner, e.loan_id, e.period, 'period', NULL, 'present', e.id, :now
+            FROM event e WHERE \(range) AND \(ours)
+              AND NOT EXISTS (SELECT 1 FROM plan_line p WHERE p.loan_id = e.loan_id AND p.period = e.period) \(upsert)
+            """,
+            // Our periods they do not have.
+            """
+            \(insert) SELECT :day, :partner, p.loan_id, p.period, 'period', 'present', NULL, NULL, :now
+            FROM plan_line p WHERE p.loan_id IN (\(loansInFile))
+              AND NOT EXISTS (SELECT 1 FROM event e WHERE \(range) AND e.loan_id = p.loan_id AND e.period = p.period) \(upsert)
+            """,
+        ]
+        for (field, mine, theirs) in [("due_on", "p.due_on", "e.event_date"),
+                                      ("principal", "p.principal_minor", "e.principal_minor"),
+                                      ("interest", "p.interest_minor", "e.interest_minor")] {
+            let text = field == "due_on" ? { (column: String) in column } : Self.moneyText
+            statements.append("""
+                \(insert) SELECT :day, :partner, e.loan_id, e.period, '\(field)', \(text(mine)), \(text(theirs)), e.id, :now
+                FROM event e JOIN plan_line p ON p.loan_id = e.loan_id AND p.period = e.period
+                WHERE \(range) AND \(mine) IS NOT \(theirs) \(upsert)
+                """)
+        }
+        for sql in statements {
+            try db.execute(sql: sql, arguments: arguments(sql))
+            report.differences += db.changesCount
         }
     }
 
     private mutating func recordDifference(partner: String, loan: String, period: Int, field: String,
                                            ours: String?, theirs: String?, eventID: Int64?) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO plan_difference (business_date, partner, loan_id, period, field, ours, theirs, event_id, found_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (partner, loan_id, period, field) DO UPDATE SET
                 ours = excluded.ours, theirs = excluded.theirs, event_id = excluded.event_id
-            """, arguments: [date.description, partner, loan, period, field, ours, theirs, eventID, timestamp()])
+            """).execute(arguments: [date.description, partner, loan, period, field, ours, theirs, eventID, timestamp()])
         report.differences += 1
     }
 
@@ -412,25 +482,27 @@ struct PlanStep {
     private mutating func checkMissingPartnerPlans() throws {
         guard config.partners.contains(where: { partner in
             partner.files.contains { sources.type(partner.id, $0.id)?.events.contains(.planLine) == true }
-        }), let yesterday = date.adding(days: -1) else { return }
+        }), let yesterday = date.adding(days: -1), let earliest = date.adding(days: -Self.missingPlanWindowDays) else { return }
         for loan in try String.fetchAll(db, sql: """
-            SELECT l.loan_id FROM loan l WHERE l.disbursed_on <= ? AND l.planned_on < ?
+            SELECT l.loan_id FROM loan l WHERE l.disbursed_on BETWEEN ? AND ? AND l.planned_on < ?
               AND NOT EXISTS (SELECT 1 FROM event e WHERE e.loan_id = l.loan_id AND e.kind = 'plan_line' AND e.active = 1)
               AND NOT EXISTS (SELECT 1 FROM alert a WHERE a.kind = 'missing_partner_plan' AND a.subject = l.loan_id)
             ORDER BY l.loan_id
-            """, arguments: [yesterday.description, date.description]) {
+            """, arguments: [earliest.description, yesterday.description, date.description]) {
             try raise("missing_partner_plan", subject: loan,
                       "loan \(loan) was disbursed on or before \(yesterday) and no partner has sent its plan")
         }
     }
 
-    /// Raises an alert once per kind and subject.
+    /// Raises an alert once per kind and subject; the first ones are described in the report.
     private mutating func raise(_ kind: String, subject: String, _ message: String) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO alert (business_date, kind, subject, message, raised_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (kind, subject) DO NOTHING
-            """, arguments: [date.description, kind, subject, message, timestamp()])
-        if db.changesCount > 0 { report.alerts.append("\(kind): \(message)") }
+            """).execute(arguments: [date.description, kind, subject, message, timestamp()])
+        guard db.changesCount > 0 else { return }
+        report.alertCount += 1
+        if report.alerts.count < PlanStepReport.describedAlerts { report.alerts.append("\(kind): \(message)") }
     }
 }
 

@@ -288,6 +288,12 @@ struct PlanSettingTests {
         #expect(try PlanEngine.schedule(terms).lines[0].interestMinor == 3)   // 2.5 fen, half-up
         terms.rounding = .halfEven
         #expect(try PlanEngine.schedule(terms).lines[0].interestMinor == 2)   // 2.5 fen, half-even
+        // 24.00 at 9.25% earns 18.5 fen a month, though 0.0925/12 never terminates: the
+        // half must be seen as exactly half, not 18.4999….
+        terms = PlanTerms(principalMinor: 2400, annualRate: rate("9.25%"), method: .interestOnly, term: 2, startDate: day("2024-01-10"))
+        #expect(try PlanEngine.schedule(terms).lines[0].interestMinor == 19)
+        terms.rounding = .halfEven
+        #expect(try PlanEngine.schedule(terms).lines[0].interestMinor == 18)
     }
 
     @Test func repricingAppliesFromTheNextPeriod() throws {

@@ -129,4 +129,70 @@ struct PlanStepTests {
         // Nothing of the file was planned.
         #expect(report.plans?.planned == 0)
     }
+
+    func lines(_ ledger: Ledger, _ loan: String) throws -> [String] {
+        try ledger.export().split(separator: "\n").filter { $0.hasPrefix(loan + "\t") }.map(String.init)
+    }
+
+    @Test func anIngestedBaseRateFilePricesLaterContracts() throws {
+        let folder = try DayFolder(readiness: Self.allReady)
+        // The core system publishes a 1-year LPR of 3.00% on 2024-11-01 (effective 11-02).
+        let path = folder.root + "/inbox/core/CORE_RATE_20241215.txt"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+            .replacingOccurrences(of: "DLPR   1Y 00000310002024102120241022", with: "DLPR   1Y 00000300002024110120241102")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let ledger = try folder.ledger()
+        _ = try Batch.run(BatchOptions(date: sampleDay), config: folder.config, ledger: ledger)
+        let report = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
+        #expect(report.plans?.planned == 3)
+        // CL12 and CL06 price off the LPR (+590 and +770 bp); CL03 has a fixed 7.2%.
+        let differences = try ledger.planDifferences(date: disbursementDay)
+        #expect(differences.filter { $0.field == "annual_rate" }.map { "\($0.loanID) \($0.ours ?? "-") \($0.theirs ?? "-")" } == [
+            "L202411150001 8.90% 9.00%", "L202411150002 10.70% 10.80%",
+        ])
+        // And the bank's plan, made at the stated rates, differs from ours period by period.
+        #expect(differences.contains { $0.loanID == "L202411150001" && $0.period == 1 && $0.field == "interest"
+            && $0.ours == "89.00" && $0.theirs == "90.00" })
+        #expect(!differences.contains { $0.loanID == "L202411150003" })
+        let view = try view(ledger, folder, "L202411150001")
+        #expect(view.plan.annualRate == Decimal(string: "0.089"))
+        #expect(view.plan.lines[0].interestMinor == 8900)       // 12000 × 8.9% / 12
+    }
+
+    @Test func aCorrectedDisbursementFileIsPlannedAgain() throws {
+        let folder = try DayFolder(readiness: Self.allReady)
+        let ledger = try folder.ledger()
+        _ = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
+        #expect(try view(ledger, folder, "L202411150001").plan.principalMinor == 1_200_000)
+        let path = folder.root + "/inbox/platform/PLAT_LOAN_20241115.csv"
+        let corrected = try String(contentsOfFile: path, encoding: .utf8)
+            .replacingOccurrences(of: "CL12,张伟,110101********1234,12000.00", with: "CL12,张伟,110101********1234,13000.00")
+            .replacingOccurrences(of: "#TOTAL,3,47000.00", with: "#TOTAL,3,48000.00")
+        try corrected.write(toFile: path, atomically: true, encoding: .utf8)
+        let again = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
+        #expect(again.ingested.first?.superseded != nil)
+        #expect(again.plans?.planned == 3)
+        let replanned = try view(ledger, folder, "L202411150001")
+        #expect(replanned.plan.principalMinor == 1_300_000)
+        #expect(try lines(ledger, "L202411150001").count == 1 + 12)   // one loan row, twelve plan lines
+    }
+
+    @Test func aCorrectedRepaymentFileTakesBackWhatTheOldOnePaid() throws {
+        let folder = try DayFolder(readiness: Self.allReady)
+        let ledger = try folder.ledger()
+        _ = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
+        _ = try Batch.run(BatchOptions(date: sampleDay), config: folder.config, ledger: ledger)
+        #expect(try view(ledger, folder, "L202411150003").position.lines[0].status == .paid)
+        // The platform re-sends the day without loan 3's payment.
+        let path = folder.root + "/inbox/platform/PLAT_REPAY_20241215.csv"
+        let corrected = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.hasPrefix("R202412150003,") }.joined(separator: "\n")
+            .replacingOccurrences(of: "#TOTAL,5,9753.71", with: "#TOTAL,4,9663.71") + "\n"
+        try corrected.write(toFile: path, atomically: true, encoding: .utf8)
+        let again = try Batch.run(BatchOptions(date: sampleDay), config: folder.config, ledger: ledger)
+        #expect(again.ingested.contains { $0.superseded != nil })
+        let view = try view(ledger, folder, "L202411150003")
+        #expect(view.position.lines[0].status == .due && view.position.allocations.isEmpty)
+        #expect(try lines(ledger, "L202411150003").contains { $0.contains("\t1\t") && $0.hasSuffix("\tdue\t-\t0") })
+    }
 }

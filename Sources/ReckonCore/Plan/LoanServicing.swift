@@ -80,7 +80,8 @@ public struct PlanLineState: Sendable, Hashable {
     /// When the guarantor is due to pay this period, for products with a guarantee.
     public var compensationPoint: DateTime?
 
-    var exactPenalty = Decimal(0)
+    /// Penalty accrued so far times the day count's year: kept undivided, so it is exact.
+    var penaltyNumerator = Decimal(0)
     var penaltyAccruedTo: CivilDate
 
     init(line: PlanLine) {
@@ -201,9 +202,8 @@ public enum LoanServicing {
             let base = servicing.penaltyBase == .overduePrincipal
                 ? state.unpaidPrincipalMinor : state.unpaidPrincipalMinor + state.unpaidInterestMinor
             let days = state.penaltyAccruedTo.days(to: day)
-            state.exactPenalty += Decimal(base) * Decimal(days) * state.line.annualRate * servicing.penaltyFactor
-                / Decimal(plan.terms.dayCount.yearDays)
-            state.penaltyAccruedMinor = plan.terms.rounding.round(state.exactPenalty)
+            state.penaltyNumerator += Decimal(base) * Decimal(days) * state.line.annualRate * servicing.penaltyFactor
+            state.penaltyAccruedMinor = plan.terms.rounding.round(state.penaltyNumerator / Decimal(plan.terms.dayCount.yearDays))
             state.penaltyAccruedTo = day
             position.lines[index] = state
         }

@@ -188,18 +188,21 @@ public enum PlanEngine {
 
         for (index, period) in periods.enumerated() {
             let rate = rates[index]
-            let monthly = rate / 12
             let days = period.accrualStart.days(to: period.accrualEnd)
-            let interestBase = terms.method == .flat ? principal : balance
+            let interestBase = Decimal(terms.method == .flat ? principal : balance)
 
-            // Interest, rounded once.
+            // Interest, rounded once. Every product comes before the one division, so an
+            // amount that is exactly half a minor unit is seen as exactly half.
             let interest: Int64
             if terms.method == .bullet || terms.dayCount.periodInterest == .actualDays || !period.whole {
-                interest = round(Decimal(interestBase) * Decimal(days) * rate / yearDays)
+                interest = round(interestBase * Decimal(days) * rate / yearDays)
             } else {
-                // A whole month; days a due date moved by earn the daily rate when they accrue.
+                // A whole month (annual/12); days a due date moved by earn the daily rate
+                // when they accrue: base × rate × (1/12 + extra/yearDays).
                 let extraDays = period.scheduled.days(to: period.accrualEnd)
-                interest = round(Decimal(interestBase) * (monthly + Decimal(extraDays) * rate / yearDays))
+                interest = extraDays == 0
+                    ? round(interestBase * rate / 12)
+                    : round(interestBase * rate * (yearDays + 12 * Decimal(extraDays)) / (12 * yearDays))
             }
 
             // Principal; the last period takes what is left.
@@ -210,7 +213,7 @@ public enum PlanEngine {
                 switch terms.method {
                 case .equalInstallment:
                     if installment == nil || rate != rates[index - 1] {
-                        installment = self.installment(balance: balance, monthlyRate: monthly, periods: n - index, round: round)
+                        installment = self.installment(balance: balance, monthlyRate: rate / 12, periods: n - index, round: round)
                     }
                     firstInstallment = firstInstallment ?? installment
                     part = installment! - interest

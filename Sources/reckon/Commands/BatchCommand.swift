@@ -81,7 +81,7 @@ struct BatchCommand: ParsableCommand {
             print("plans: \(plans.summary)")
             let shown = 10
             for alert in plans.alerts.prefix(shown) { print("  ! \(alert)") }
-            if plans.alerts.count > shown { print("  … \(plans.alerts.count - shown) more alerts (reckon plan alerts --date \(date.date))") }
+            if plans.alertCount > shown { print("  … \(plans.alertCount - shown) more alerts (reckon plan alerts --date \(date.date))") }
         }
         for error in report.errors { print("✗ \(error)") }
         if !dryRun { print(Batch.summary(report)) }
