@@ -39,6 +39,7 @@ bench: deps
 	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq sqlite3; }
 	$(SWIFT) run -c release reckon-bench parse
 	$(SWIFT) run -c release reckon-bench ingest
+	$(SWIFT) run -c release reckon-bench plan
 
 clean:
 	rm -rf .build

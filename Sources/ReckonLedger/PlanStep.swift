@@ -101,6 +101,11 @@ struct PlanStep {
     var report = PlanStepReport()
     /// Files whose repayments are ours (posting types), by id.
     private var postingFiles = Set<Int64>()
+    /// The per-period statements, bound through SQLite's C API (a day touches millions of lines).
+    private let insertLine: Prepared
+    private let updateLine: Prepared
+    /// Rates as stored text, by value (a plan has one or a few).
+    private var rateTexts: [Decimal: String] = [:]
 
     /// Events read from a file at a time.
     static let pageRows = 1000
@@ -114,6 +119,20 @@ struct PlanStep {
         self.sources = sources
         self.reference = reference
         self.date = date
+        insertLine = try Prepared(db, """
+            INSERT INTO plan_line (loan_id, period, accrual_start, scheduled_on, due_on, days, annual_rate,
+                                   principal_minor, interest_minor, balance_minor, interest_due_minor, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
+            ON CONFLICT (loan_id, period) DO UPDATE SET
+                accrual_start = excluded.accrual_start, scheduled_on = excluded.scheduled_on, due_on = excluded.due_on,
+                days = excluded.days, annual_rate = excluded.annual_rate, principal_minor = excluded.principal_minor,
+                interest_minor = excluded.interest_minor, balance_minor = excluded.balance_minor
+            """)
+        updateLine = try Prepared(db, """
+            UPDATE plan_line SET interest_due_minor = ?, paid_principal_minor = ?, paid_interest_minor = ?, paid_penalty_minor = ?,
+                paid_fee_minor = ?, penalty_accrued_minor = ?, status = ?, closed_on = ?, overdue_days = ?
+            WHERE loan_id = ? AND period = ?
+            """)
         try addStoredBaseRates()
         for file in try files() where sources.type(file.partner, file.fileType)?.posts == true {
             postingFiles.insert(file.id)
@@ -266,20 +285,27 @@ struct PlanStep {
         }
     }
 
-    private func store(_ lines: [PlanLine], loan: String) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO plan_line (loan_id, period, accrual_start, scheduled_on, due_on, days, annual_rate,
-                                   principal_minor, interest_minor, balance_minor, interest_due_minor, status)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
-            ON CONFLICT (loan_id, period) DO UPDATE SET
-                accrual_start = excluded.accrual_start, scheduled_on = excluded.scheduled_on, due_on = excluded.due_on,
-                days = excluded.days, annual_rate = excluded.annual_rate, principal_minor = excluded.principal_minor,
-                interest_minor = excluded.interest_minor, balance_minor = excluded.balance_minor
-            """)
+    private mutating func store(_ lines: [PlanLine], loan: String) throws {
         for line in lines {
-            try statement.execute(arguments: [loan, line.period, line.accrualStart.description, line.scheduledDate.description,
-                                              line.dueDate.description, line.days, "\(line.annualRate)", line.principalMinor,
-                                              line.interestMinor, line.balanceMinor, line.interestMinor])
+            let rate: String
+            if let known = rateTexts[line.annualRate] {
+                rate = known
+            } else {
+                rate = "\(line.annualRate)"
+                rateTexts[line.annualRate] = rate
+            }
+            insertLine.bind(1, loan)
+            insertLine.bind(2, line.period)
+            insertLine.bind(3, line.accrualStart.description)
+            insertLine.bind(4, line.scheduledDate.description)
+            insertLine.bind(5, line.dueDate.description)
+            insertLine.bind(6, line.days)
+            insertLine.bind(7, rate)
+            insertLine.bind(8, line.principalMinor)
+            insertLine.bind(9, line.interestMinor)
+            insertLine.bind(10, line.balanceMinor)
+            insertLine.bind(11, line.interestMinor)
+            try insertLine.run()
         }
     }
 
@@ -351,16 +377,19 @@ struct PlanStep {
         if contract.baseTenor != nil { try store(plan.lines, loan: loan) }
         let payments = try Self.payments(db, loan: loan, through: asOf, postingFiles: postingFiles)
         let position = LoanServicing.position(plan: plan, servicing: contract.servicing, payments: payments, asOf: asOf)
-        let update = try db.cachedStatement(sql: """
-            UPDATE plan_line SET interest_due_minor = ?, paid_principal_minor = ?, paid_interest_minor = ?, paid_penalty_minor = ?,
-                paid_fee_minor = ?, penalty_accrued_minor = ?, status = ?, closed_on = ?, overdue_days = ?
-            WHERE loan_id = ? AND period = ?
-            """)
         for state in position.lines {
-            try update.execute(arguments: [state.interestDueMinor, state.paidPrincipalMinor, state.paidInterestMinor,
-                                           state.paidPenaltyMinor, state.paidFeeMinor, state.penaltyAccruedMinor,
-                                           state.status.rawValue, state.closedOn?.description, state.overdueDays,
-                                           loan, state.line.period])
+            updateLine.bind(1, state.interestDueMinor)
+            updateLine.bind(2, state.paidPrincipalMinor)
+            updateLine.bind(3, state.paidInterestMinor)
+            updateLine.bind(4, state.paidPenaltyMinor)
+            updateLine.bind(5, state.paidFeeMinor)
+            updateLine.bind(6, state.penaltyAccruedMinor)
+            updateLine.bind(7, state.status.rawValue)
+            if let closedOn = state.closedOn { updateLine.bind(8, closedOn.description) } else { updateLine.bindNull(8) }
+            updateLine.bind(9, state.overdueDays)
+            updateLine.bind(10, loan)
+            updateLine.bind(11, state.line.period)
+            try updateLine.run()
         }
         try db.cachedStatement(sql: "DELETE FROM repayment_allocation WHERE loan_id = ?").execute(arguments: [loan])
         let allocate = try db.cachedStatement(sql: """
@@ -572,6 +601,14 @@ extension Ledger {
                 """, arguments: [date?.description]).map {
                 Alert(businessDate: $0[0], kind: $0[1], subject: $0[2], message: $0[3], clearedOn: $0[4])
             }
+        }
+    }
+
+    /// Alerts not cleared, by kind.
+    public func openAlerts() throws(LedgerError) -> [(kind: String, count: Int)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM alert WHERE cleared_on IS NULL GROUP BY kind ORDER BY kind")
+                .map { ($0[0], $0[1]) }
         }
     }
 

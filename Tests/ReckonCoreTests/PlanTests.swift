@@ -380,6 +380,23 @@ struct PlanPropertyTests {
         }
     }
 
+    @Test func exactIntegerInterestAgreesWithDecimalArithmetic() async {
+        await propertyCheck(count: 2000, input: Gen.int(in: 0...100_000_000_000), Gen.int(in: 0...360_000_000), Gen.int(in: 0...400),
+                            Gen.int(in: 0...9), Gen.bool) { base, rateBillionths, days, extra, halfEven in
+            let rate = Decimal(rateBillionths) / 1_000_000_000
+            let rounding: RoundingRule = halfEven ? .halfEven : .halfUp
+            for yearDays in [360, 365] {
+                #expect(Interest.rounded(base: Int64(base), rate: rate, days: days, yearDays: yearDays, rounding: rounding)
+                        == Interest.decimal(base: Int64(base), rate: rate, days: days, yearDays: yearDays, rounding: rounding))
+                #expect(Interest.rounded(base: Int64(base), rate: rate, monthsPlusDays: extra, yearDays: yearDays, rounding: rounding)
+                        == Interest.decimal(base: Int64(base), rate: rate, monthsPlusDays: extra, yearDays: yearDays, rounding: rounding))
+            }
+        }
+        // Past 128 bits the Decimal arithmetic answers.
+        #expect(Interest.rounded(base: .max / 2, rate: Decimal(string: "0.123456789012345678")!, days: 3000, yearDays: 365, rounding: .halfUp)
+                == Interest.decimal(base: .max / 2, rate: Decimal(string: "0.123456789012345678")!, days: 3000, yearDays: 365, rounding: .halfUp))
+    }
+
     @Test func fullPaymentOnTimeLeavesNothingOwed() async {
         await propertyCheck(count: 150, input: Gen.int(in: 100...10_000_000), Gen.int(in: 0...240_000), Gen.int(in: 1...36),
                             Gen.int(in: 0..<5)) { principal, rateMillionths, term, method in

@@ -270,8 +270,8 @@ public enum LoanServicing {
             let state = position.lines[current]
             let balance = position.lines[current...].reduce(Int64(0)) { $0 + $1.unpaidPrincipalMinor }
             let days = max(0, state.line.accrualStart.days(to: day))
-            let interest = plan.terms.rounding.round(
-                Decimal(balance) * Decimal(days) * state.line.annualRate / Decimal(plan.terms.dayCount.yearDays))
+            let interest = Interest.rounded(base: balance, rate: state.line.annualRate, days: days,
+                                            yearDays: plan.terms.dayCount.yearDays, rounding: plan.terms.rounding)
             var total = Int64(0)
             for (index, state) in position.lines.enumerated() where !state.isClosed {
                 if index < current {

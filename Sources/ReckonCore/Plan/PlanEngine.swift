@@ -179,30 +179,30 @@ public enum PlanEngine {
         let n = periods.count
         let principal = terms.principalMinor
         let round = terms.rounding.round
-        let yearDays = Decimal(terms.dayCount.yearDays)
         var balance = principal
         var installment: Int64?
         var firstInstallment: Int64?
+        var exactRate: (rate: Decimal, exact: Interest.ExactRate?)?
         var lines: [PlanLine] = []
         lines.reserveCapacity(n)
 
         for (index, period) in periods.enumerated() {
             let rate = rates[index]
             let days = period.accrualStart.days(to: period.accrualEnd)
-            let interestBase = Decimal(terms.method == .flat ? principal : balance)
+            let interestBase = terms.method == .flat ? principal : balance
 
-            // Interest, rounded once. Every product comes before the one division, so an
-            // amount that is exactly half a minor unit is seen as exactly half.
+            // Interest, rounded once.
+            if exactRate?.rate != rate { exactRate = (rate, Interest.ExactRate(rate)) }
             let interest: Int64
             if terms.method == .bullet || terms.dayCount.periodInterest == .actualDays || !period.whole {
-                interest = round(interestBase * Decimal(days) * rate / yearDays)
+                interest = Interest.rounded(base: interestBase, rate: rate, exact: exactRate?.exact, days: days,
+                                            yearDays: terms.dayCount.yearDays, rounding: terms.rounding)
             } else {
                 // A whole month (annual/12); days a due date moved by earn the daily rate
-                // when they accrue: base × rate × (1/12 + extra/yearDays).
-                let extraDays = period.scheduled.days(to: period.accrualEnd)
-                interest = extraDays == 0
-                    ? round(interestBase * rate / 12)
-                    : round(interestBase * rate * (yearDays + 12 * Decimal(extraDays)) / (12 * yearDays))
+                // when they accrue.
+                interest = Interest.rounded(base: interestBase, rate: rate, exact: exactRate?.exact,
+                                            monthsPlusDays: period.scheduled.days(to: period.accrualEnd),
+                                            yearDays: terms.dayCount.yearDays, rounding: terms.rounding)
             }
 
             // Principal; the last period takes what is left.
@@ -218,7 +218,7 @@ public enum PlanEngine {
                     firstInstallment = firstInstallment ?? installment
                     part = installment! - interest
                 case .equalPrincipal, .flat:
-                    part = round(Decimal(principal) / Decimal(n))
+                    part = Interest.quotient([UInt128(principal)], over: [UInt128(n)], terms.rounding)!
                 case .interestOnly, .bullet:
                     part = 0
                 }
@@ -241,5 +241,100 @@ public enum PlanEngine {
         var power = Decimal(1)
         for _ in 0..<n { power *= (1 + r) }
         return round(Decimal(balance) * r * power / (power - 1))
+    }
+}
+
+/// Interest on an amount, rounded once, computed exactly: the rate is a finite decimal, so
+/// base × rate × days / (year × 10^k) is a ratio of integers, divided once in 128 bits. An
+/// amount of exactly half a minor unit is seen as exactly half (a `Decimal` division by 12
+/// or 360 would have truncated the rate first). `Decimal` arithmetic, dividing last, takes
+/// over for values beyond 128 bits.
+public enum Interest {
+    /// base × rate × days / yearDays.
+    public static func rounded(base: Int64, rate: Decimal, days: Int, yearDays: Int, rounding: RoundingRule) -> Int64 {
+        rounded(base: base, rate: rate, exact: ExactRate(rate), days: days, yearDays: yearDays, rounding: rounding)
+    }
+
+    /// base × rate × (1/12 + extraDays/yearDays): a whole month, and the days a due date
+    /// moved by when they accrue.
+    public static func rounded(base: Int64, rate: Decimal, monthsPlusDays extraDays: Int, yearDays: Int,
+                               rounding: RoundingRule) -> Int64 {
+        rounded(base: base, rate: rate, exact: ExactRate(rate), monthsPlusDays: extraDays, yearDays: yearDays, rounding: rounding)
+    }
+
+    static func rounded(base: Int64, rate: Decimal, exact: ExactRate?, days: Int, yearDays: Int, rounding: RoundingRule) -> Int64 {
+        if let exact, base >= 0, days >= 0,
+           let result = quotient([UInt128(base), UInt128(days), exact.numerator], over: [UInt128(yearDays), exact.denominator], rounding) {
+            return result
+        }
+        return decimal(base: base, rate: rate, days: days, yearDays: yearDays, rounding: rounding)
+    }
+
+    static func rounded(base: Int64, rate: Decimal, exact: ExactRate?, monthsPlusDays extraDays: Int, yearDays: Int,
+                        rounding: RoundingRule) -> Int64 {
+        if let exact, base >= 0, extraDays >= 0,
+           let result = quotient([UInt128(base), exact.numerator, UInt128(yearDays + 12 * extraDays)],
+                                 over: [12, UInt128(yearDays), exact.denominator], rounding) {
+            return result
+        }
+        return decimal(base: base, rate: rate, monthsPlusDays: extraDays, yearDays: yearDays, rounding: rounding)
+    }
+
+    /// The same with `Decimal` arithmetic, every product before the one division.
+    public static func decimal(base: Int64, rate: Decimal, days: Int, yearDays: Int, rounding: RoundingRule) -> Int64 {
+        rounding.round(Decimal(base) * Decimal(days) * rate / Decimal(yearDays))
+    }
+
+    public static func decimal(base: Int64, rate: Decimal, monthsPlusDays extraDays: Int, yearDays: Int,
+                               rounding: RoundingRule) -> Int64 {
+        rounding.round(Decimal(base) * rate * Decimal(yearDays + 12 * extraDays) / Decimal(12 * yearDays))
+    }
+
+    /// A non-negative rate as numerator / 10^k.
+    struct ExactRate {
+        let numerator: UInt128
+        let denominator: UInt128
+
+        init?(_ rate: Decimal) {
+            guard rate >= 0, !rate.isNaN else { return nil }
+            let exponent = rate.exponent
+            guard exponent >= -30, exponent <= 10 else { return nil }
+            let significand = Int64(truncating: NSDecimalNumber(decimal: rate.significand))
+            guard significand >= 0, Decimal(significand) == rate.significand else { return nil }
+            var power: UInt128 = 1
+            for _ in 0..<abs(exponent) { power *= 10 }
+            if exponent >= 0 {
+                let (product, overflow) = UInt128(significand).multipliedReportingOverflow(by: power)
+                guard !overflow else { return nil }
+                numerator = product
+                denominator = 1
+            } else {
+                numerator = UInt128(significand)
+                denominator = power
+            }
+        }
+    }
+
+    /// The product of `factors` over the product of `divisors`, rounded; nil on overflow.
+    static func quotient(_ factors: [UInt128], over divisors: [UInt128], _ rule: RoundingRule) -> Int64? {
+        var numerator: UInt128 = 1, denominator: UInt128 = 1
+        for factor in factors {
+            let (product, overflow) = numerator.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            numerator = product
+        }
+        for divisor in divisors {
+            let (product, overflow) = denominator.multipliedReportingOverflow(by: divisor)
+            if overflow || divisor == 0 { return nil }
+            denominator = product
+        }
+        var (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
+        // remainder against denominator − remainder: 2 × remainder without overflowing.
+        let rest = denominator - remainder
+        switch rule {
+        case .halfUp: if remainder >= rest { quotient += 1 }
+        case .halfEven: if remainder > rest || (remainder == rest && quotient % 2 == 1) { quotient += 1 }
+        }
+        return Int64(exactly: quotient)
     }
 }

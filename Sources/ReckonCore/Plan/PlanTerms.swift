@@ -133,7 +133,11 @@ public struct FloatingRate: Sendable {
     /// The annual rate (a fraction: 0.09) for a contract priced on `day`, nil when no base
     /// rate of the tenor was in effect.
     public func annualRate(on day: CivilDate) -> Decimal? {
-        baseRates.rate(tenor: tenor, on: day).map { $0.percent / 100 + spreadBasisPoints / 10_000 }
+        // Scaled by powers of ten (exact) rather than divided.
+        baseRates.rate(tenor: tenor, on: day).map {
+            $0.percent * Decimal(sign: .plus, exponent: -2, significand: 1)
+                + spreadBasisPoints * Decimal(sign: .plus, exponent: -4, significand: 1)
+        }
     }
 }
 

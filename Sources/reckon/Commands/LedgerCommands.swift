@@ -209,7 +209,7 @@ struct LedgerExport: ParsableCommand {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "The latest batch runs (with any file still waiting and the rule that holds it) and the files received.")
+        abstract: "The latest batch runs (with any file still waiting and the rule that holds it), open alerts and the files received.")
 
     @Option(help: "Only this business day.")
     var date: BusinessDate?
@@ -222,6 +222,10 @@ struct StatusCommand: ParsableCommand {
         for run in try ledger.batchRuns(limit: 3) {
             print("batch run #\(run.id) for \(run.businessDate) (\(run.steps)): \(run.status), \(run.summary ?? "running") — started \(run.startedAt)")
             for waiting in run.waiting { print("  … \(waiting)") }
+        }
+        let alerts = try ledger.openAlerts()
+        if !alerts.isEmpty {
+            print("open alerts: " + alerts.map { "\($0.count) \($0.kind)" }.joined(separator: ", ") + " (reckon plan alerts)")
         }
         let files = try ledger.receivedFiles(date: date?.date)
         if files.isEmpty { print("no files received"); return }
