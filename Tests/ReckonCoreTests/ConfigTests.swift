@@ -1,3 +1,4 @@
+import Foundation
 import ReckonCore
 import Testing
 
@@ -72,4 +73,68 @@ struct ConfigTests {
         #expect(error("ledger: {currency: yuan}\npartners: {p: {role: bank}}")?.message.contains("three-letter") == true)
         #expect(error("partners: {}")?.message.contains("at least one partner") == true)
     }
+
+    static let products = """
+        partners: {p: {role: platform}}
+        calendar: data/calendar-cn.yaml
+        base_rates: {history: data/lpr-history.csv, spec: mappings/lpr-history.yaml}
+        products:
+          CL12:
+            method: equal-installment
+            rate: {base: 1y, spread_bp: 590, repricing: base-rate-change}
+            amount: {min: "1000.00", max: "200000.00"}
+            term: {min: 3, max: 12}
+            day_count: actual/365
+            rounding: half-even
+            due_day: 20
+            non_working_due_date: next-working-day-accrue
+            penalty: {factor: "1.3", base: overdue-principal}
+            compensation: {days: 3, at: "17:30"}
+          BL90:
+            method: bullet
+            rate: "9%"
+            term: {min: 7, max: 90, unit: days}
+          OWN: {method: flat, rate: contract}
+          PLAIN: {margin_rate: "0.10"}
+        """
+
+    @Test func productPlanSettings() throws {
+        let config = try ConfigLoader.load(yaml: Self.products, origin: "/srv/reckon/reckon.yaml")
+        #expect(config.calendarPath == "/srv/reckon/data/calendar-cn.yaml")
+        #expect(config.baseRateHistoryPath == "/srv/reckon/data/lpr-history.csv")
+        #expect(config.baseRateSpecPath == "/srv/reckon/mappings/lpr-history.yaml")
+        let cl12 = try #require(config.product("CL12")?.plan)
+        #expect(cl12.method == .equalInstallment)
+        #expect(cl12.pricing == .floating(tenor: "1y", spreadBasisPoints: 590, repricing: .baseRateChange))
+        #expect(cl12.amountMinor == 100_000...20_000_000 && cl12.term == 3...12 && cl12.termUnit == .months)
+        #expect(cl12.dayCount == .actual365 && cl12.rounding == .halfEven && cl12.dueDay == 20)
+        #expect(cl12.nonWorkingDueDate == .nextWorkingDay(accrueExtraDays: true))
+        #expect(cl12.servicing.penaltyFactor == Decimal(string: "1.3") && cl12.servicing.penaltyBase == .overduePrincipal)
+        #expect(cl12.servicing.compensationDays == 3 && cl12.servicing.compensationTime == TimeOfDay(hour: 17, minute: 30, second: 0))
+        let bullet = try #require(config.product("BL90")?.plan)
+        #expect(bullet.pricing == .fixed(Decimal(string: "0.09")!) && bullet.termUnit == .days && bullet.term == 7...90)
+        #expect(config.product("OWN")?.plan?.pricing == .contract)
+        #expect(config.product("PLAIN")?.plan == nil)
+        // The ranges refuse what the seed's product page says they refuse, bounds included.
+        #expect(cl12.refusal(product: "CL12", principalMinor: 100_000, term: 12, method: .equalInstallment) == nil)
+        #expect(cl12.refusal(product: "CL12", principalMinor: 99_999, term: 12, method: nil)?.field == "principal")
+        #expect(cl12.refusal(product: "CL12", principalMinor: 100_000, term: 13, method: nil)?.field == "term")
+        #expect(cl12.refusal(product: "CL12", principalMinor: 100_000, term: 12, method: .flat)?.reason
+                == "the repayment method flat is not product CL12's (equal-installment)")
+    }
+
+    @Test func productSettingErrorsNameTheKey() throws {
+        func problem(_ from: String, _ to: String) -> SpecError? { error(Self.products.replacingOccurrences(of: from, with: to)) }
+        let method = try #require(problem("method: equal-installment", "method: annuity"))
+        #expect(method.keyPath == "products.CL12.method" && method.message.contains("unknown method"))
+        #expect(problem("rate: \"9%\"", "rate: \"9\"")?.message.contains("is not a rate") == true)
+        #expect(problem("day_count: actual/365", "day_count: 30/365E")?.message.contains("monthly/360, monthly/365") == true)
+        #expect(problem("term: {min: 3, max: 12}", "term: {min: 12, max: 3}")?.message.contains("min 12 is above max 3") == true)
+        #expect(problem("unit: days}", "unit: weeks}")?.message.contains("months or days") == true)
+        #expect(problem("method: flat, rate: contract", "rate: contract")?.message.contains("plan settings need a method") == true)
+        #expect(problem("at: \"17:30\"", "at: \"25:00\"")?.message.contains("HH:mm") == true)
+        let noCalendar = try #require(problem("calendar: data/calendar-cn.yaml\n", ""))
+        #expect(noCalendar.keyPath == "products.CL12" && noCalendar.message.contains("names no calendar"))
+    }
 }
+

@@ -252,6 +252,11 @@ public enum ConfigLoader {
                                               plan: try ProductSettingsLoader.settings(map, node: node), marginRate: rate))
             }
         }
+        // Moving due dates off holidays needs to know which days those are.
+        if top["calendar"] == nil, let product = products.first(where: { $0.plan.map { $0.nonWorkingDueDate != .keep } ?? false }) {
+            let node = try productsNode(top).entries().first { $0.key == product.code }!.value
+            throw node.error("product \(product.code) moves due dates off non-working days, but reckon.yaml names no calendar (calendar: data/calendar-cn.yaml)")
+        }
         var historyPath: String?, rateSpecPath: String?
         if let node = top["base_rates"] {
             let map = try node.mapping(allowed: ["history", "spec"])
@@ -264,6 +269,8 @@ public enum ConfigLoader {
                             calendarPath: try top["calendar"].map { n throws(SpecError) in path(try n.string()) },
                             baseRateHistoryPath: historyPath, baseRateSpecPath: rateSpecPath)
     }
+
+    private static func productsNode(_ top: SpecMapping) throws(SpecError) -> SpecNode { try top.required("products") }
 
     private static func fileType(_ id: String, _ node: SpecNode, path: (String) -> String) throws(SpecError) -> FileTypeConfig {
         let map = try node.mapping(allowed: ["spec", "name", "post", "mode", "ready"])
