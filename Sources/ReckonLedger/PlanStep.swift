@@ -141,9 +141,13 @@ struct PlanStep {
 
     mutating func run() throws -> PlanStepReport {
         let today = try files(on: date)
-        for file in today where file.status == "posted" {
+        for file in today {
             guard let type = sources.type(file.partner, file.fileType), type.posts, type.events.contains(.loanDisbursed) else { continue }
-            try planLoans(in: file, type: type)
+            if file.status == "posted" {
+                try planLoans(in: file, type: type)
+            } else {
+                try withdrawPlans(in: file)
+            }
         }
         // A superseded repayment file's loans are recomputed too: they lose what it paid.
         for file in today {
@@ -238,6 +242,24 @@ struct PlanStep {
                     }
                 }
                 try plan(loanID, eventID: eventID, row: row, file: file, rateScale: rateScale)
+            }
+        }
+    }
+
+    /// A loan a corrected re-send no longer has was not disbursed: its plan is withdrawn.
+    private mutating func withdrawPlans(in file: StoredFile) throws {
+        let planned = try db.cachedStatement(sql: """
+            SELECT 1 FROM loan l WHERE l.loan_id = ? AND l.event_id = ?
+              AND NOT EXISTS (SELECT 1 FROM event e WHERE e.loan_id = l.loan_id AND e.kind = 'loan_disbursed' AND e.active = 1)
+            """)
+        try forEachPage(of: file, kind: .loanDisbursed, columns: "loan_id, line") { rows in
+            for row in rows {
+                guard let loan = row[1] as String?, try Bool.fetchOne(planned, arguments: [loan, row[0] as Int64]) == true else { continue }
+                for table in ["repayment_allocation", "plan_line", "loan"] {
+                    try db.execute(sql: "DELETE FROM \(table) WHERE loan_id = ?", arguments: [loan])
+                }
+                try raise("plan_withdrawn", subject: loan,
+                          "\(file.partner)/\(file.name) line \(row[2] as Int): loan \(loan) is not in the corrected re-send of the file; its plan is withdrawn")
             }
         }
     }

@@ -165,16 +165,22 @@ struct PlanStepTests {
         _ = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
         #expect(try view(ledger, folder, "L202411150001").plan.principalMinor == 1_200_000)
         let path = folder.root + "/inbox/platform/PLAT_LOAN_20241115.csv"
+        // The re-send corrects loan 1's principal and no longer has loan 3.
         let corrected = try String(contentsOfFile: path, encoding: .utf8)
             .replacingOccurrences(of: "CL12,张伟,110101********1234,12000.00", with: "CL12,张伟,110101********1234,13000.00")
-            .replacingOccurrences(of: "#TOTAL,3,47000.00", with: "#TOTAL,3,48000.00")
+            .split(separator: "\n").filter { !$0.hasPrefix("L202411150003,") }.joined(separator: "\n")
+            .replacingOccurrences(of: "#TOTAL,3,47000.00", with: "#TOTAL,2,33000.00") + "\n"
         try corrected.write(toFile: path, atomically: true, encoding: .utf8)
         let again = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
         #expect(again.ingested.first?.superseded != nil)
-        #expect(again.plans?.planned == 3)
+        // Every loan of the re-send is planned from its new record (loan 2's plan is the same).
+        #expect(again.plans?.planned == 2)
         let replanned = try view(ledger, folder, "L202411150001")
         #expect(replanned.plan.principalMinor == 1_300_000)
         #expect(try lines(ledger, "L202411150001").count == 1 + 12)   // one loan row, twelve plan lines
+        #expect(try ledger.loanPlan("L202411150003", asOf: nil, config: folder.config, reference: ReferenceData.load(folder.config)) == nil)
+        #expect(try lines(ledger, "L202411150003").isEmpty)
+        #expect(try ledger.alerts().map { "\($0.kind) \($0.subject)" } == ["plan_withdrawn L202411150003"])
     }
 
     @Test func aCorrectedRepaymentFileTakesBackWhatTheOldOnePaid() throws {
