@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// reckon's configuration (`reckon.yaml`): where the ledger and the folders are, who the
 /// partners are, which files each sends and how to read and post them, and the products.
@@ -168,22 +167,11 @@ public enum ConfigLoader {
     /// Loads and validates `reckon.yaml` text; `origin` is its path (paths in it are relative
     /// to its folder).
     public static func load(yaml: String, origin: String) throws(SpecError) -> ReckonConfig {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw SpecError(file: origin, keyPath: "", line: nil, message: "the configuration is empty")
-            }
-            root = node
-        } catch let error as SpecError {
-            throw error
-        } catch {
-            throw SpecError(file: origin, keyPath: "", line: nil, message: "not valid YAML: \(error)")
-        }
+        let root = try SpecNode.root(yaml: yaml, origin: origin, what: "the configuration")
         let folder = origin.contains("/") ? String(origin[..<origin.lastIndex(of: "/")!]) : "."
         func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
-        let top = try SpecNode(node: root, path: "", origin: origin)
-            .mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates"])
+        let top = try root.mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates"])
 
         var databasePath = path("var/reckon.sqlite")
         var currency = "CNY"

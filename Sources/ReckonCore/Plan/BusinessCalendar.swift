@@ -1,5 +1,3 @@
-import Yams
-
 /// Working days: Monday to Friday unless listed as off, plus make-up working days (调休上班)
 /// whatever their weekday. The lists come from a data file an operator updates each year
 /// (China's State Council notice comes out in November); outside the years the file covers,
@@ -50,18 +48,8 @@ public struct BusinessCalendar: Sendable {
     ///     work: ["01-26", "02-08"]
     /// ```
     public static func load(yaml: String, origin: String) throws(SpecError) -> BusinessCalendar {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw SpecError(file: origin, keyPath: "", line: nil, message: "the calendar is empty")
-            }
-            root = node
-        } catch let error as SpecError {
-            throw error
-        } catch {
-            throw SpecError(file: origin, keyPath: "", line: nil, message: "not valid YAML: \(error)")
-        }
-        let top = try SpecNode(node: root, path: "", origin: origin).mapping(allowed: ["name", "source", "years"])
+        let root = try SpecNode.root(yaml: yaml, origin: origin, what: "the calendar")
+        let top = try root.mapping(allowed: ["name", "source", "years"])
         var years = Set<Int>(), off: [CivilDate] = [], work: [CivilDate] = []
         for (yearText, node) in try top.required("years").entries() {
             guard let year = Int(yearText), (1900...2999).contains(year) else {

@@ -7,18 +7,8 @@ import Yams
 /// exist. Each error names the spec file, the key path and the line.
 public enum SpecLoader {
     public static func load(yaml: String, origin: String) throws(SpecError) -> MappingSpec {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw SpecError(file: origin, keyPath: "", line: nil, message: "the spec is empty")
-            }
-            root = node
-        } catch let error as SpecError {
-            throw error
-        } catch {
-            throw SpecError(file: origin, keyPath: "", line: nil, message: "not valid YAML: \(error)")
-        }
-        return try Builder(origin: origin).build(SpecNode(node: root, path: "", origin: origin))
+        let root = try SpecNode.root(yaml: yaml, origin: origin, what: "the spec")
+        return try Builder(origin: origin).build(root)
     }
 }
 

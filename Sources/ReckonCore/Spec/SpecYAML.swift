@@ -34,6 +34,21 @@ struct SpecNode {
 
     var line: Int? { node.mark?.line }
 
+    /// The document's root: `what` names the document in the complaint when it is empty
+    /// (`the spec`, `the configuration`).
+    static func root(yaml: String, origin: String, what: String) throws(SpecError) -> SpecNode {
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw SpecError(file: origin, keyPath: "", line: nil, message: "\(what) is empty")
+            }
+            return SpecNode(node: node, path: "", origin: origin)
+        } catch let error as SpecError {
+            throw error
+        } catch {
+            throw SpecError(file: origin, keyPath: "", line: nil, message: "not valid YAML: \(error)")
+        }
+    }
+
     func error(_ message: String) -> SpecError {
         SpecError(file: origin, keyPath: path, line: line, message: message)
     }
