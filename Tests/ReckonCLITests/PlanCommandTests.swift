@@ -41,6 +41,16 @@ struct PlanCommandTests {
         #expect(product.stdout.contains("installment 1,049.42"), "\(product.stdout)\(product.stderr)")
     }
 
+    @Test func previewMovesHolidayDueDatesAndSaysWhereTheCalendarEnds() throws {
+        let result = try reckon("plan", "preview", "--principal", "12000", "--rate", "9%", "--term", "16", "--method", "flat",
+                                "--start", "2025-09-01", "--non-working", "next-working-day")
+        #expect(result.status == 0, "\(result.stderr)")
+        // 2025-10-01 is in the National Day holiday: due on the 9th, no extra interest.
+        #expect(result.stdout.contains("   1  2025-10-09    30        750.00       90.00        840.00     11,250.00  (scheduled 2025-10-01)"),
+                "\(result.stdout)")
+        #expect(result.stdout.contains("calendar CN covers 2024–2026: from 2027-01-01 only weekends are non-working"), "\(result.stdout)")
+    }
+
     @Test func previewRefusesWhatItCannotReadWithAReason() throws {
         let bare = try reckon("plan", "preview", "--principal", "12000", "--rate", "9", "--term", "12", "--start", "2024-11-15")
         #expect(bare.status != 0 && bare.stderr.contains("--rate takes an annual rate: 9% or 0.09"), "\(bare.stderr)")

@@ -24,7 +24,13 @@ public enum PlanText {
     /// The plan's conventions in one line.
     static func conventions(_ plan: RepaymentPlan) -> String {
         var parts = ["day count \(plan.terms.dayCount)", "rounding \(plan.terms.rounding.rawValue)"]
-        if plan.terms.nonWorkingDueDate != .keep { parts.append("due on a non-working day: \(plan.terms.nonWorkingDueDate)") }
+        if plan.terms.nonWorkingDueDate != .keep {
+            parts.append("due on a non-working day: \(plan.terms.nonWorkingDueDate)")
+            if let calendar = plan.terms.calendar, let uncovered = plan.lines.first(where: { !calendar.covers($0.scheduledDate) }),
+               let first = calendar.years.min(), let last = calendar.years.max() {
+                parts.append("calendar \(calendar.name) covers \(first)–\(last): from \(uncovered.scheduledDate) only weekends are non-working")
+            }
+        }
         if let floating = plan.terms.floating {
             parts.append("\(floating.tenor) base + \(floating.spreadBasisPoints) bp"
                          + (floating.repricing.map { ", repriced on \($0.rawValue)" } ?? ""))
