@@ -205,9 +205,10 @@ public final class Ledger: Sendable {
         try section("plan lines", """
             SELECT p.loan_id, p.period, p.accrual_start, p.scheduled_on, p.due_on, p.days, p.annual_rate, p.principal_minor,
                    p.interest_minor, p.balance_minor, p.interest_due_minor, p.paid_principal_minor, p.paid_interest_minor,
-                   p.paid_penalty_minor, p.paid_fee_minor, p.penalty_accrued_minor, p.status, p.closed_on, p.overdue_days
+                   p.paid_penalty_minor, p.paid_fee_minor, p.penalty_accrued_minor, p.status, p.closed_on, p.overdue_days,
+                   p.fee_minor, p.fee_due_minor
             FROM plan_line p JOIN loan l ON l.loan_id = p.loan_id WHERE ?1 IS NULL OR l.disbursed_on = ?1 ORDER BY p.loan_id, p.period
-            """, 19)
+            """, 21)
         try section("allocations", """
             SELECT a.loan_id, a.period, f.sha256, e.line, a.penalty_minor, a.fee_minor, a.interest_minor, a.principal_minor
             FROM repayment_allocation a JOIN event e ON e.id = a.event_id JOIN received_file f ON f.id = e.file_id

@@ -121,16 +121,16 @@ struct PlanStep {
         self.date = date
         insertLine = try Prepared(db, """
             INSERT INTO plan_line (loan_id, period, accrual_start, scheduled_on, due_on, days, annual_rate,
-                                   principal_minor, interest_minor, balance_minor, interest_due_minor, status)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
+                                   principal_minor, interest_minor, fee_minor, balance_minor, interest_due_minor, fee_due_minor, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
             ON CONFLICT (loan_id, period) DO UPDATE SET
                 accrual_start = excluded.accrual_start, scheduled_on = excluded.scheduled_on, due_on = excluded.due_on,
                 days = excluded.days, annual_rate = excluded.annual_rate, principal_minor = excluded.principal_minor,
-                interest_minor = excluded.interest_minor, balance_minor = excluded.balance_minor
+                interest_minor = excluded.interest_minor, fee_minor = excluded.fee_minor, balance_minor = excluded.balance_minor
             """)
         updateLine = try Prepared(db, """
-            UPDATE plan_line SET interest_due_minor = ?, paid_principal_minor = ?, paid_interest_minor = ?, paid_penalty_minor = ?,
-                paid_fee_minor = ?, penalty_accrued_minor = ?, status = ?, closed_on = ?, overdue_days = ?
+            UPDATE plan_line SET interest_due_minor = ?, fee_due_minor = ?, paid_principal_minor = ?, paid_interest_minor = ?,
+                paid_penalty_minor = ?, paid_fee_minor = ?, penalty_accrued_minor = ?, status = ?, closed_on = ?, overdue_days = ?
             WHERE loan_id = ? AND period = ?
             """)
         try addStoredBaseRates()
@@ -325,8 +325,10 @@ struct PlanStep {
             insertLine.bind(7, rate)
             insertLine.bind(8, line.principalMinor)
             insertLine.bind(9, line.interestMinor)
-            insertLine.bind(10, line.balanceMinor)
-            insertLine.bind(11, line.interestMinor)
+            insertLine.bind(10, line.feeMinor)
+            insertLine.bind(11, line.balanceMinor)
+            insertLine.bind(12, line.interestMinor)
+            insertLine.bind(13, line.feeMinor)
             try insertLine.run()
         }
     }
@@ -401,16 +403,17 @@ struct PlanStep {
         let position = LoanServicing.position(plan: plan, servicing: contract.servicing, payments: payments, asOf: asOf)
         for state in position.lines {
             updateLine.bind(1, state.interestDueMinor)
-            updateLine.bind(2, state.paidPrincipalMinor)
-            updateLine.bind(3, state.paidInterestMinor)
-            updateLine.bind(4, state.paidPenaltyMinor)
-            updateLine.bind(5, state.paidFeeMinor)
-            updateLine.bind(6, state.penaltyAccruedMinor)
-            updateLine.bind(7, state.status.rawValue)
-            if let closedOn = state.closedOn { updateLine.bind(8, closedOn.description) } else { updateLine.bindNull(8) }
-            updateLine.bind(9, state.overdueDays)
-            updateLine.bind(10, loan)
-            updateLine.bind(11, state.line.period)
+            updateLine.bind(2, state.feeDueMinor)
+            updateLine.bind(3, state.paidPrincipalMinor)
+            updateLine.bind(4, state.paidInterestMinor)
+            updateLine.bind(5, state.paidPenaltyMinor)
+            updateLine.bind(6, state.paidFeeMinor)
+            updateLine.bind(7, state.penaltyAccruedMinor)
+            updateLine.bind(8, state.status.rawValue)
+            if let closedOn = state.closedOn { updateLine.bind(9, closedOn.description) } else { updateLine.bindNull(9) }
+            updateLine.bind(10, state.overdueDays)
+            updateLine.bind(11, loan)
+            updateLine.bind(12, state.line.period)
             try updateLine.run()
         }
         try db.cachedStatement(sql: "DELETE FROM repayment_allocation WHERE loan_id = ?").execute(arguments: [loan])
@@ -457,7 +460,7 @@ struct PlanStep {
     }
 
     /// Compares a partner's plan lines with ours, loan by loan and period by period: due
-    /// date, principal and interest to the cent; periods on one side only; plans for loans
+    /// date, principal, interest and fee to the cent; periods on one side only; plans for loans
     /// we do not have. Earlier differences for the file's loans are replaced.
     private mutating func comparePlans(in file: StoredFile) throws {
         let range = "e.id BETWEEN :first AND :last AND e.kind = 'plan_line' AND e.active = 1"
@@ -469,7 +472,7 @@ struct PlanStep {
             StatementArguments(values.filter { sql.contains(":" + $0.key) })
         }
         let forget = """
-            DELETE FROM plan_difference WHERE partner = :partner AND field IN ('plan', 'period', 'due_on', 'principal', 'interest')
+            DELETE FROM plan_difference WHERE partner = :partner AND field IN ('plan', 'period', 'due_on', 'principal', 'interest', 'fee')
               AND loan_id IN (\(loansInFile))
             """
         try db.execute(sql: forget, arguments: arguments(forget))
@@ -501,9 +504,11 @@ struct PlanStep {
               AND NOT EXISTS (SELECT 1 FROM event e WHERE \(range) AND e.loan_id = p.loan_id AND e.period = p.period) \(upsert)
             """,
         ]
+        // A partner's plan without a fee column (NULL) agrees with a plan without fees.
         for (field, mine, theirs) in [("due_on", "p.due_on", "e.event_date"),
                                       ("principal", "p.principal_minor", "e.principal_minor"),
-                                      ("interest", "p.interest_minor", "e.interest_minor")] {
+                                      ("interest", "p.interest_minor", "e.interest_minor"),
+                                      ("fee", "p.fee_minor", "coalesce(e.fee_minor, 0)")] {
             let text = field == "due_on" ? { (column: String) in column } : Self.moneyText
             statements.append("""
                 \(insert) SELECT :day, :partner, e.loan_id, e.period, '\(field)', \(text(mine)), \(text(theirs)), e.id, :now

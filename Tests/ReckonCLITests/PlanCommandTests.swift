@@ -29,6 +29,16 @@ struct PlanCommandTests {
         #expect(object["rounding"] as? String == "half-even")
     }
 
+    @Test func previewWithAFee() throws {
+        let result = try reckon("plan", "preview", "--principal", "12000", "--rate", "9%", "--term", "12",
+                                "--method", "equal-installment", "--start", "2024-11-15", "--fee", "0.3%")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("   1  2024-12-15    30        959.42       90.00     36.00      1,085.42     11,040.58"), "\(result.stdout)")
+        #expect(result.stdout.contains("      total                12,000.00      593.00    432.00     13,025.00"), "\(result.stdout)")
+        let bad = try reckon("plan", "preview", "--principal", "12000", "--rate", "9%", "--term", "12", "--start", "2024-11-15", "--fee", "lots")
+        #expect(bad.status != 0 && bad.stderr.contains("--fee takes an amount"))
+    }
+
     @Test func previewPricesOffTheShippedLPRHistory() throws {
         // The contract day decides: 3.35% on the publication day, 3.10% from the day after.
         let on = try reckon("plan", "preview", "--principal", "12000", "--base", "1y", "--spread", "590bp", "--term", "12",

@@ -90,10 +90,12 @@ struct ConfigTests {
             non_working_due_date: next-working-day-accrue
             penalty: {factor: "1.3", base: overdue-principal}
             compensation: {days: 3, at: "17:30"}
+            fee: {monthly_rate: "0.3%"}
           BL90:
             method: bullet
             rate: "9%"
             term: {min: 7, max: 90, unit: days}
+            fee: {per_period: "5.00"}
           OWN: {method: flat, rate: contract}
           PLAIN: {margin_rate: "0.10"}
         """
@@ -111,6 +113,8 @@ struct ConfigTests {
         #expect(cl12.nonWorkingDueDate == .nextWorkingDay(accrueExtraDays: true))
         #expect(cl12.servicing.penaltyFactor == Decimal(string: "1.3") && cl12.servicing.penaltyBase == .overduePrincipal)
         #expect(cl12.servicing.compensationDays == 3 && cl12.servicing.compensationTime == TimeOfDay(hour: 17, minute: 30, second: 0))
+        #expect(cl12.fee == .principalRate(Decimal(string: "0.003")!))
+        #expect(config.product("BL90")?.plan?.fee == .fixed(500))
         let bullet = try #require(config.product("BL90")?.plan)
         #expect(bullet.pricing == .fixed(Decimal(string: "0.09")!) && bullet.termUnit == .days && bullet.term == 7...90)
         #expect(config.product("OWN")?.plan?.pricing == .contract)
@@ -133,6 +137,8 @@ struct ConfigTests {
         #expect(problem("unit: days}", "unit: weeks}")?.message.contains("months or days") == true)
         #expect(problem("method: flat, rate: contract", "rate: contract")?.message.contains("plan settings need a method") == true)
         #expect(problem("at: \"17:30\"", "at: \"25:00\"")?.message.contains("HH:mm") == true)
+        #expect(problem("fee: {per_period: \"5.00\"}", "fee: {per_period: \"5.00\", monthly_rate: \"1%\"}")?.message.contains("give one of") == true)
+        #expect(problem("fee: {monthly_rate: \"0.3%\"}", "fee: {monthly_rate: \"30%\"}")?.message.contains("below 10%") == true)
         let noCalendar = try #require(problem("calendar: data/calendar-cn.yaml\n", ""))
         #expect(noCalendar.keyPath == "products.CL12" && noCalendar.message.contains("names no calendar"))
     }

@@ -323,6 +323,25 @@ struct PlanSettingTests {
         #expect(anniversary.lines.allSatisfy { $0.annualRate == rate("4.45%") })
     }
 
+    @Test func aServiceFeeIsChargedEachPeriodAndWaivedAfterASettlement() throws {
+        var terms = vectorA(.equalInstallment)
+        terms.feePerPeriodMinor = PeriodFee.principalRate(rate("0.3%")).perPeriodMinor(principalMinor: 1_200_000, rounding: .halfUp)
+        let plan = try PlanEngine.schedule(terms)
+        #expect(plan.lines.allSatisfy { $0.feeMinor == 3600 } && plan.installmentMinor == 104_942)
+        #expect(plan.feeMinor == 43200 && plan.totalMinor == 1_200_000 + 59300 + 43200)
+        let onTime = (0..<2).map { LoanPayment(id: Int64($0 + 1), paidOn: plan.lines[$0].dueDate, amountMinor: plan.lines[$0].totalMinor,
+                                               kind: .normal, period: $0 + 1) }
+        // Settling on 2025-02-03: period 3's interest by days and its fee; later fees waived.
+        let quote = LoanServicing.payoff(plan: plan, servicing: ServicingTerms(), payments: onTime, on: day("2025-02-03"))
+        #expect(quote.totalMinor == 1_012_181 + 3600)
+        let settled = LoanServicing.position(plan: plan, servicing: ServicingTerms(), payments: onTime + [
+            LoanPayment(id: 3, paidOn: day("2025-02-03"), amountMinor: quote.totalMinor, kind: .earlySettlement),
+        ], asOf: day("2025-02-03"))
+        #expect(settled.settledOn == day("2025-02-03") && settled.unapplied.isEmpty)
+        #expect(settled.lines[2].feeDueMinor == 3600 && settled.lines[3...].allSatisfy { $0.feeDueMinor == 0 })
+        #expect(PeriodFee.fixed(500).perPeriodMinor(principalMinor: 1_200_000, rounding: .halfUp) == 500)
+    }
+
     @Test func compensationPoint() throws {
         let plan = try PlanEngine.schedule(vectorA(.equalInstallment))
         let servicing = ServicingTerms(compensationDays: 3, compensationTime: TimeOfDay(hour: 17, minute: 30, second: 0)!)

@@ -10,7 +10,8 @@ final class DayFolder {
     let root: String
     let config: ReckonConfig
 
-    init(readiness: [String: String] = [:], copy: Bool = true) throws {
+    /// `edit` changes the configuration's text before it is written.
+    init(readiness: [String: String] = [:], copy: Bool = true, edit: (String) -> String = { $0 }) throws {
         root = NSTemporaryDirectory() + "reckon-day-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
@@ -20,7 +21,7 @@ final class DayFolder {
             // Put the rule under the file type named (loans, repayments, bills, …).
             yaml = yaml.replacingOccurrences(of: "      \(name):\n", with: "      \(name):\n        ready: \(rule)\n")
         }
-        try yaml.write(toFile: root + "/reckon.yaml", atomically: true, encoding: .utf8)
+        try edit(yaml).write(toFile: root + "/reckon.yaml", atomically: true, encoding: .utf8)
         config = try ConfigFile.load(root + "/reckon.yaml")
         for partner in ["platform", "bank", "channel", "core"] {
             try FileManager.default.createDirectory(atPath: root + "/inbox/" + partner, withIntermediateDirectories: true)

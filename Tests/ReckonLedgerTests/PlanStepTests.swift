@@ -94,7 +94,7 @@ struct PlanStepTests {
         #expect(late15.position.lines[0].penaltyAccruedMinor == 394)     // 1049.42 × 10 × 0.135/360
         // The stored lines say the same as the view.
         let export = try ledger.export()
-        #expect(export.contains("L202412160001\t1\t2024-12-16\t2025-01-16\t2025-01-16\t31\t0.09\t95942\t9000\t1104058\t9000\t0\t0\t0\t0\t394\toverdue\t-\t10"))
+        #expect(export.contains("L202412160001\t1\t2024-12-16\t2025-01-16\t2025-01-16\t31\t0.09\t95942\t9000\t1104058\t9000\t0\t0\t0\t0\t394\toverdue\t-\t10\t0\t0"))
         // Asked about an earlier day, the same loan is not yet late.
         let before = try view(ledger, folder, "L202412160001", asOf: CivilDate(year: 2025, month: 1, day: 10)!)
         #expect(before.position.lines[0].status == .open && before.position.lines[0].penaltyAccruedMinor == 0)
@@ -199,6 +199,28 @@ struct PlanStepTests {
         #expect(again.ingested.contains { $0.superseded != nil })
         let view = try view(ledger, folder, "L202411150003")
         #expect(view.position.lines[0].status == .due && view.position.allocations.isEmpty)
-        #expect(try lines(ledger, "L202411150003").contains { $0.contains("\t1\t") && $0.hasSuffix("\tdue\t-\t0") })
+        #expect(try lines(ledger, "L202411150003").contains { $0.contains("\t1\t") && $0.contains("\tdue\t-\t0\t") })
+    }
+
+    @Test func aProductFeeIsPlannedChargedAndCompared() throws {
+        // CL12 charges 0.3% of the principal a period (36.00 on 12,000.00); the bank's plan has no fees.
+        let folder = try DayFolder(readiness: Self.allReady) { yaml in
+            yaml.replacingOccurrences(of: "    rate: {base: 1y, spread_bp: 590}\n",
+                                      with: "    rate: {base: 1y, spread_bp: 590}\n    fee: {monthly_rate: \"0.3%\"}\n")
+        }
+        let ledger = try folder.ledger()
+        _ = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
+        let plan = try view(ledger, folder, "L202411150001").plan
+        #expect(plan.lines.allSatisfy { $0.feeMinor == 3600 } && plan.feeMinor == 43200)
+        #expect(plan.lines[0].totalMinor == 104_942 + 3600)
+        let fees = try ledger.planDifferences().filter { $0.field == "fee" }
+        #expect(fees.count == 12 && fees.allSatisfy { $0.loanID == "L202411150001" && $0.ours == "36.00" && $0.theirs == "0.00" })
+        // The platform's first payment (the installment without the fee) pays the fee before
+        // interest and principal, and leaves 36.00 of principal due.
+        _ = try Batch.run(BatchOptions(date: sampleDay), config: folder.config, ledger: ledger)
+        let position = try view(ledger, folder, "L202411150001").position
+        #expect(position.allocations == [PaymentAllocation(paymentID: position.allocations[0].paymentID, period: 1, penaltyMinor: 0,
+                                                           feeMinor: 3600, interestMinor: 9000, principalMinor: 95942 - 3600)])
+        #expect(position.lines[0].status == .due && position.lines[0].unpaidMinor == 3600)
     }
 }

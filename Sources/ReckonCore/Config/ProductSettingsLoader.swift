@@ -14,10 +14,11 @@ import Foundation
 ///   non_working_due_date: next-working-day
 ///   penalty: {factor: "1.5", base: overdue-installment}
 ///   compensation: {days: 3, at: "17:30"}
+///   fee: {monthly_rate: "0.3%"}                                      # or {per_period: "5.00"}
 /// ```
 enum ProductSettingsLoader {
     static let keys = ["method", "rate", "amount", "term", "day_count", "rounding", "due_day", "non_working_due_date",
-                       "penalty", "compensation"]
+                       "penalty", "compensation", "fee"]
 
     static func settings(_ map: SpecMapping, node: SpecNode) throws(SpecError) -> ProductPlanSettings? {
         guard let methodNode = map["method"] else {
@@ -101,6 +102,20 @@ enum ProductSettingsLoader {
                     throw baseNode.error("expected overdue-principal or overdue-installment")
                 }
                 settings.servicing.penaltyBase = base
+            }
+        }
+        if let node = map["fee"] {
+            let fee = try node.mapping(allowed: ["per_period", "monthly_rate"])
+            guard fee.entries.count == 1 else { throw node.error("give one of per_period (an amount) or monthly_rate (of the principal)") }
+            if let amount = fee["per_period"] {
+                let minor = try ConfigLoader.money(amount).units
+                guard minor >= 0 else { throw amount.error("a fee is never negative") }
+                settings.fee = .fixed(minor)
+            } else if let rateNode = fee["monthly_rate"] {
+                guard let rate = RateText.annualRate(try rateNode.string()), rate < Decimal(string: "0.1")! else {
+                    throw rateNode.error("a monthly fee rate is a share of the principal below 10%, like 0.3%")
+                }
+                settings.fee = .principalRate(rate)
             }
         }
         if let node = map["compensation"] {

@@ -10,6 +10,22 @@ public enum ProductPricing: Sendable, Equatable {
     case contract
 }
 
+/// A service fee charged with every period.
+public enum PeriodFee: Sendable, Equatable {
+    /// The same amount each period, in minor units.
+    case fixed(Int64)
+    /// A share of the original principal each period (a monthly fee rate, 月服务费率).
+    case principalRate(Decimal)
+
+    /// The fee per period for a principal, rounded once.
+    public func perPeriodMinor(principalMinor: Int64, rounding: RoundingRule) -> Int64 {
+        switch self {
+        case .fixed(let minor): return minor
+        case .principalRate(let rate): return rounding.round(Decimal(principalMinor) * rate)
+        }
+    }
+}
+
 /// A product's plan settings (`products:` in reckon.yaml): the method and conventions its
 /// loans are planned with, and the amounts and terms it accepts (seed 000 §12: a loan
 /// outside them is refused).
@@ -26,12 +42,13 @@ public struct ProductPlanSettings: Sendable {
     /// A fixed due day of the month; nil: the contract day.
     public var dueDay: Int?
     public var nonWorkingDueDate: NonWorkingDueDate
+    public var fee: PeriodFee?
     public var servicing: ServicingTerms
 
     public init(method: RepaymentMethod, pricing: ProductPricing = .contract, amountMinor: ClosedRange<Int64>? = nil,
                 term: ClosedRange<Int>? = nil, termUnit: PlanTerms.TermUnit = .months, dayCount: DayCount = .monthly360,
                 rounding: RoundingRule = .halfUp, dueDay: Int? = nil, nonWorkingDueDate: NonWorkingDueDate = .keep,
-                servicing: ServicingTerms = ServicingTerms()) {
+                fee: PeriodFee? = nil, servicing: ServicingTerms = ServicingTerms()) {
         self.method = method
         self.pricing = pricing
         self.amountMinor = amountMinor
@@ -41,6 +58,7 @@ public struct ProductPlanSettings: Sendable {
         self.rounding = rounding
         self.dueDay = dueDay
         self.nonWorkingDueDate = nonWorkingDueDate
+        self.fee = fee
         self.servicing = servicing
     }
 
@@ -82,6 +100,8 @@ public struct LoanContract: Sendable, Codable, Equatable {
     public var baseTenor: String?
     public var spreadBasisPoints: String?
     public var repricing: String?
+    /// The service fee of every period, in minor units (resolved from the product's fee).
+    public var feePerPeriodMinor: Int64?
     public var penaltyFactor: String
     public var penaltyBase: String
     public var compensationDays: Int?
@@ -111,6 +131,7 @@ public struct LoanContract: Sendable, Codable, Equatable {
             spreadBasisPoints = "\(spread)"
             repricing = rule?.rawValue
         }
+        feePerPeriodMinor = settings.fee?.perPeriodMinor(principalMinor: principalMinor, rounding: settings.rounding)
         penaltyFactor = "\(settings.servicing.penaltyFactor)"
         penaltyBase = settings.servicing.penaltyBase.rawValue
         compensationDays = settings.servicing.compensationDays
@@ -130,7 +151,8 @@ public struct LoanContract: Sendable, Codable, Equatable {
         }
         var terms = PlanTerms(principalMinor: principalMinor, annualRate: 0, method: method, term: term, termUnit: unit,
                               startDate: start, dueDay: dueDay, firstDueDate: firstDueDate.flatMap { CivilDate(iso: $0) },
-                              dayCount: dayCount, rounding: rounding, calendar: calendar, nonWorkingDueDate: nonWorking)
+                              dayCount: dayCount, rounding: rounding, calendar: calendar, nonWorkingDueDate: nonWorking,
+                              feePerPeriodMinor: feePerPeriodMinor ?? 0)
         if let annualRate {
             terms.annualRate = try decimal(annualRate, "annual rate")
         } else if let baseTenor, let spreadBasisPoints {

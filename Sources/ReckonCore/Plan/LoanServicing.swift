@@ -87,6 +87,7 @@ public struct PlanLineState: Sendable, Hashable {
     init(line: PlanLine) {
         self.line = line
         interestDueMinor = line.interestMinor
+        feeDueMinor = line.feeMinor
         penaltyAccruedTo = line.dueDate
     }
 
@@ -248,9 +249,11 @@ public enum LoanServicing {
                 pay(index, &amount, payment)
             }
             for index in current..<position.lines.count where !position.lines[index].isClosed {
-                // The current period charges interest to the payment day; later ones none.
+                // The current period charges interest to the payment day and its fee; later
+                // ones neither.
                 let paid = position.lines[index].paidInterestMinor
                 position.lines[index].interestDueMinor = index == current ? max(interest, paid) : paid
+                if index > current { position.lines[index].feeDueMinor = position.lines[index].paidFeeMinor }
                 pay(index, &amount, payment)
                 position.lines[index].status = .settled
                 position.lines[index].closedOn = day
@@ -261,7 +264,7 @@ public enum LoanServicing {
 
         /// The pay-off on `day` of a position whose penalty has accrued to that day; nil when
         /// no period runs past it. The current period is the first open one scheduled after
-        /// `day`.
+        /// `day`; later periods owe only their principal.
         static func quote(_ position: LoanPosition, on day: CivilDate, plan: RepaymentPlan)
             -> (current: Int, interestMinor: Int64, totalMinor: Int64)? {
             guard let current = position.lines.firstIndex(where: { !$0.isClosed && $0.line.scheduledDate > day }) else {

@@ -15,10 +15,12 @@ public struct PlanLine: Sendable, Hashable {
     public let annualRate: Decimal
     public let principalMinor: Int64
     public let interestMinor: Int64
+    /// The product's service fee for the period (0 for most products).
+    public let feeMinor: Int64
     /// The balance left after this period's principal.
     public let balanceMinor: Int64
 
-    public var totalMinor: Int64 { principalMinor + interestMinor }
+    public var totalMinor: Int64 { principalMinor + interestMinor + feeMinor }
 }
 
 /// What a borrower owes and when.
@@ -32,7 +34,8 @@ public struct RepaymentPlan: Sendable {
 
     public var principalMinor: Int64 { lines.reduce(0) { $0 + $1.principalMinor } }
     public var interestMinor: Int64 { lines.reduce(0) { $0 + $1.interestMinor } }
-    public var totalMinor: Int64 { principalMinor + interestMinor }
+    public var feeMinor: Int64 { lines.reduce(0) { $0 + $1.feeMinor } }
+    public var totalMinor: Int64 { principalMinor + interestMinor + feeMinor }
     public var maturityDate: CivilDate { lines.last!.dueDate }
 }
 
@@ -65,6 +68,7 @@ public enum PlanEngine {
             guard (1...maximumTermDays).contains(terms.term) else { throw PlanError("a term is 1 to \(maximumTermDays) days, not \(terms.term)") }
         }
         if let dueDay = terms.dueDay, !(1...31).contains(dueDay) { throw PlanError("a due day is 1 to 31, not \(dueDay)") }
+        guard terms.feePerPeriodMinor >= 0 else { throw PlanError("a fee is never negative") }
         if let first = terms.firstDueDate, first <= terms.startDate {
             throw PlanError("the first due date \(first) is not after the start \(terms.startDate)")
         }
@@ -227,10 +231,10 @@ public enum PlanEngine {
             balance -= part
             lines.append(PlanLine(period: index + 1, accrualStart: period.accrualStart, scheduledDate: period.scheduled,
                                   dueDate: period.due, days: days, annualRate: rate, principalMinor: part,
-                                  interestMinor: interest, balanceMinor: balance))
+                                  interestMinor: interest, feeMinor: terms.feePerPeriodMinor, balanceMinor: balance))
         }
         assert(balance == 0 && lines.reduce(0, { $0 + $1.principalMinor }) == principal)
-        if terms.method == .equalInstallment && n == 1 { firstInstallment = lines[0].totalMinor }
+        if terms.method == .equalInstallment && n == 1 { firstInstallment = lines[0].principalMinor + lines[0].interestMinor }
         return RepaymentPlan(terms: terms, annualRate: rates[0], installmentMinor: firstInstallment, lines: lines)
     }
 

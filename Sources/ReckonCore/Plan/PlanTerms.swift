@@ -166,12 +166,14 @@ public struct PlanTerms: Sendable {
     public var rounding: RoundingRule
     public var calendar: BusinessCalendar?
     public var nonWorkingDueDate: NonWorkingDueDate
+    /// A service fee charged with every period (服务费), in minor units.
+    public var feePerPeriodMinor: Int64
 
     public init(principalMinor: Int64, annualRate: Decimal, method: RepaymentMethod, term: Int,
                 termUnit: TermUnit = .months, startDate: CivilDate, floating: FloatingRate? = nil,
                 dueDay: Int? = nil, firstDueDate: CivilDate? = nil, dayCount: DayCount = .monthly360,
                 rounding: RoundingRule = .halfUp, calendar: BusinessCalendar? = nil,
-                nonWorkingDueDate: NonWorkingDueDate = .keep) {
+                nonWorkingDueDate: NonWorkingDueDate = .keep, feePerPeriodMinor: Int64 = 0) {
         self.principalMinor = principalMinor
         self.annualRate = annualRate
         self.floating = floating
@@ -185,6 +187,7 @@ public struct PlanTerms: Sendable {
         self.rounding = rounding
         self.calendar = calendar
         self.nonWorkingDueDate = nonWorkingDueDate
+        self.feePerPeriodMinor = feePerPeriodMinor
     }
 }
 

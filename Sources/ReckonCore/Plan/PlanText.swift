@@ -48,23 +48,25 @@ public enum PlanText {
     public static func table(_ plan: RepaymentPlan) -> String {
         let terms = plan.terms
         let repriced = plan.lines.contains { $0.annualRate != plan.annualRate }
+        let fees = plan.feeMinor > 0
         var text = "\(money(terms.principalMinor)) at \(RateText.percent(plan.annualRate)) a year over \(term(terms)), "
             + "\(method(terms.method)), from \(terms.startDate)\n"
         text += conventions(plan) + "\n\n"
         var header = pad("#", 4) + "  " + pad("due", 10, right: false) + pad("days", 6)
         if repriced { header += pad("rate", 9) }
-        header += pad("principal", 14) + pad("interest", 12) + pad("total", 14) + pad("balance", 14)
+        header += pad("principal", 14) + pad("interest", 12) + (fees ? pad("fee", 10) : "") + pad("total", 14) + pad("balance", 14)
         text += header + "\n"
         for line in plan.lines {
             var row = pad(String(line.period), 4) + "  " + line.dueDate.description + pad(String(line.days), 6)
             if repriced { row += pad(RateText.percent(line.annualRate), 9) }
-            row += pad(money(line.principalMinor), 14) + pad(money(line.interestMinor), 12)
+            row += pad(money(line.principalMinor), 14) + pad(money(line.interestMinor), 12) + (fees ? pad(money(line.feeMinor), 10) : "")
                 + pad(money(line.totalMinor), 14) + pad(money(line.balanceMinor), 14)
             if line.dueDate != line.scheduledDate { row += "  (scheduled \(line.scheduledDate))" }
             text += row + "\n"
         }
         text += pad("", 4) + "  " + pad("total", 10, right: false) + pad("", 6) + (repriced ? pad("", 9) : "")
-            + pad(money(plan.principalMinor), 14) + pad(money(plan.interestMinor), 12) + pad(money(plan.totalMinor), 14) + "\n"
+            + pad(money(plan.principalMinor), 14) + pad(money(plan.interestMinor), 12) + (fees ? pad(money(plan.feeMinor), 10) : "")
+            + pad(money(plan.totalMinor), 14) + "\n"
         return text
     }
 
@@ -78,8 +80,9 @@ public enum PlanText {
             ?? (position.lines.allSatisfy(\.isClosed) ? "paid off" : "active")
         text += "as of \(position.asOf): \(status); outstanding principal \(money(position.outstandingPrincipalMinor)), "
             + "unpaid penalty \(money(position.unpaidPenaltyMinor))\n\n"
+        let fees = plan.feeMinor > 0
         text += pad("#", 4) + "  " + pad("due", 10, right: false) + pad("principal", 14) + pad("interest", 12)
-            + pad("paid", 14) + pad("penalty", 10) + "  status\n"
+            + (fees ? pad("fee", 10) : "") + pad("paid", 14) + pad("penalty", 10) + "  status\n"
         for state in position.lines {
             let paid = state.paidPrincipalMinor + state.paidInterestMinor + state.paidPenaltyMinor + state.paidFeeMinor
             var status = state.status.rawValue
@@ -93,7 +96,7 @@ public enum PlanText {
             }
             text += pad(String(state.line.period), 4) + "  " + state.line.dueDate.description
                 + pad(money(state.line.principalMinor), 14) + pad(money(state.interestDueMinor), 12)
-                + pad(money(paid), 14) + pad(money(state.penaltyAccruedMinor), 10) + "  " + status + "\n"
+                + (fees ? pad(money(state.feeDueMinor), 10) : "") + pad(money(paid), 14) + pad(money(state.penaltyAccruedMinor), 10) + "  " + status + "\n"
         }
         if !payments.isEmpty {
             text += "\npayments\n"
@@ -119,7 +122,7 @@ public enum PlanText {
          ("scheduled_on", JSONText.quote(line.scheduledDate.description)), ("due_on", JSONText.quote(line.dueDate.description)),
          ("days", String(line.days)), ("annual_rate", JSONText.quote("\(line.annualRate)")),
          ("principal_minor", String(line.principalMinor)), ("interest_minor", String(line.interestMinor)),
-         ("total_minor", String(line.totalMinor)), ("balance_minor", String(line.balanceMinor))]
+         ("fee_minor", String(line.feeMinor)), ("total_minor", String(line.totalMinor)), ("balance_minor", String(line.balanceMinor))]
     }
 
     static func planMembers(_ plan: RepaymentPlan) -> [(String, String)] {
@@ -135,6 +138,7 @@ public enum PlanText {
         members.append(("lines", "[" + plan.lines.map { JSONText.object(line($0)) }.joined(separator: ",") + "]"))
         members.append(("totals", JSONText.object([("principal_minor", String(plan.principalMinor)),
                                                    ("interest_minor", String(plan.interestMinor)),
+                                                   ("fee_minor", String(plan.feeMinor)),
                                                    ("total_minor", String(plan.totalMinor))])))
         return members
     }
@@ -156,7 +160,7 @@ public enum PlanText {
     public static func json(_ position: LoanPosition, plan: RepaymentPlan, loan: [(String, String)]) -> String {
         let states = position.lines.map { state -> String in
             JSONText.object(line(state.line) + [
-                ("interest_due_minor", String(state.interestDueMinor)),
+                ("interest_due_minor", String(state.interestDueMinor)), ("fee_due_minor", String(state.feeDueMinor)),
                 ("paid_principal_minor", String(state.paidPrincipalMinor)), ("paid_interest_minor", String(state.paidInterestMinor)),
                 ("paid_penalty_minor", String(state.paidPenaltyMinor)), ("paid_fee_minor", String(state.paidFeeMinor)),
                 ("penalty_accrued_minor", String(state.penaltyAccruedMinor)), ("status", JSONText.quote(state.status.rawValue)),

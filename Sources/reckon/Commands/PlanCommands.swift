@@ -79,6 +79,9 @@ struct PlanPreview: ParsableCommand {
     @Option(help: "A due date on a non-working day: \(NonWorkingDueDate.choices) (uses the configured calendar).")
     var nonWorking: String?
 
+    @Option(help: "A service fee each period: an amount (5.00), or a share of the principal (0.3%).")
+    var fee: String?
+
     @Option(help: "Take method, pricing and conventions from this configured product.")
     var product: String?
 
@@ -187,6 +190,16 @@ struct PlanPreview: ParsableCommand {
             settings.nonWorkingDueDate = parsed
         }
         if let dueDay { settings.dueDay = dueDay }
+        if let fee {
+            if fee.hasSuffix("%"), let rate = RateText.annualRate(fee) {
+                settings.fee = .principalRate(rate)
+            } else if let amount = RateText.exactDecimal(fee), amount >= 0,
+                      let minor = Int64(exactly: NSDecimalNumber(decimal: amount * 100)), Decimal(minor) == amount * 100 {
+                settings.fee = .fixed(minor)
+            } else {
+                throw ValidationError("--fee takes an amount (5.00) or a share of the principal (0.3%)")
+            }
+        }
 
         var reference = ReferenceData(calendar: nil, baseRates: BaseRateTable())
         let needsCalendar = settings.nonWorkingDueDate != .keep
