@@ -124,8 +124,8 @@ public enum Account {
 ///   (institutions, loan snapshots) post nothing: they are what reconciliation compares
 ///   the ledger with.
 ///
-/// Interest is income when it is received; accruing it as a receivable when it falls due is
-/// the plan step's (issue 5).
+/// Interest, penalty and fees are income when they are received (cash basis). What is due
+/// and accrued but unpaid is kept per plan line by the plan step, not yet as journal entries.
 public enum PostingRules {
     public static func entries(for event: CanonicalEvent, value: (String) -> FieldValue?,
                                context: PostingContext) throws(PostingError) -> [EntryDraft] {
