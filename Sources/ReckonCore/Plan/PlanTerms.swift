@@ -241,6 +241,14 @@ public enum RateText {
         return exactDecimal(trimmed)
     }
 
+    /// An amount in currency units as minor units: `12000` and `12000.00` are 1200000;
+    /// nil for a negative amount or one with more than two decimals.
+    public static func amountMinor(_ text: String) -> Int64? {
+        guard let amount = exactDecimal(text.trimmingCharacters(in: .whitespaces)), amount >= 0,
+              let minor = Int64(exactly: NSDecimalNumber(decimal: amount * 100)), Decimal(minor) == amount * 100 else { return nil }
+        return minor
+    }
+
     /// A plain decimal number, digits and at most one point (no exponent, no grouping).
     public static func exactDecimal(_ text: String) -> Decimal? {
         var body = Substring(text)

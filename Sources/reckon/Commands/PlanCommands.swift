@@ -121,8 +121,7 @@ struct PlanPreview: ParsableCommand {
     }
 
     func planTerms() throws -> PlanTerms {
-        guard let amount = RateText.exactDecimal(principal), amount > 0,
-              let minor = Int64(exactly: NSDecimalNumber(decimal: amount * 100)), Decimal(minor) == amount * 100 else {
+        guard let minor = RateText.amountMinor(principal), minor > 0 else {
             throw ValidationError("--principal takes an amount with at most two decimals, like 12000 or 12000.00")
         }
         var settings = ProductPlanSettings(method: .equalInstallment)
@@ -193,19 +192,18 @@ struct PlanPreview: ParsableCommand {
         if let fee {
             if fee.hasSuffix("%"), let rate = RateText.annualRate(fee) {
                 settings.fee = .principalRate(rate)
-            } else if let amount = RateText.exactDecimal(fee), amount >= 0,
-                      let minor = Int64(exactly: NSDecimalNumber(decimal: amount * 100)), Decimal(minor) == amount * 100 {
+            } else if let minor = RateText.amountMinor(fee) {
                 settings.fee = .fixed(minor)
             } else {
                 throw ValidationError("--fee takes an amount (5.00) or a share of the principal (0.3%)")
             }
         }
 
+        // The calendar and base rates come from the configuration's files, when needed.
         var reference = ReferenceData(calendar: nil, baseRates: BaseRateTable())
-        let needsCalendar = settings.nonWorkingDueDate != .keep
-        if case .floating = settings.pricing {
-            reference = try loadReference(try loadedConfig())
-        } else if needsCalendar {
+        var floating = false
+        if case .floating = settings.pricing { floating = true }
+        if floating || settings.nonWorkingDueDate != .keep {
             reference = try loadReference(try loadedConfig())
         }
         do {
