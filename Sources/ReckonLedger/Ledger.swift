@@ -141,7 +141,7 @@ public final class Ledger: Sendable {
 
     // MARK: Export
 
-    /// A canonical dump of what the ledger holds — files, events, entries and balances,
+    /// A canonical dump of what the ledger holds — files, events, entries, plans, alerts and balances,
     /// sorted, without timestamps or row ids — to compare runs: the same inputs give the
     /// same text byte for byte.
     public func export(date: CivilDate? = nil) throws(LedgerError) -> String {

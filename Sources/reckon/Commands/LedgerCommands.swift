@@ -192,7 +192,7 @@ struct LedgerVerify: ParsableCommand {
 struct LedgerExport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "A canonical, sorted dump of files, events, entries and balances, to compare runs.")
+        abstract: "A canonical, sorted dump of files, events, entries, plans, alerts and balances, to compare runs.")
 
     @Option(help: "Only this business day.")
     var date: BusinessDate?
