@@ -59,6 +59,51 @@ public struct FileTypeConfig: Sendable {
     /// total fails); strict files (the default) post all or nothing.
     public let lenient: Bool
     public let readiness: Readiness
+    /// On which business days a file of this type is expected (a missing one is an alert
+    /// and keeps the day from reporting success).
+    public let expected: ExpectedFiles
+}
+
+/// On which business days a partner's file type is expected: every day, the working days
+/// of the configured calendar, or never (sent on demand). `from` is the first business day
+/// it is expected on: a file type taken on later does not make earlier days incomplete.
+public struct ExpectedFiles: Sendable, Equatable {
+    public enum Days: String, Sendable, CaseIterable {
+        case everyDay = "every-day"
+        case workingDays = "working-days"
+        case onDemand = "on-demand"
+    }
+
+    public let days: Days
+    public let from: CivilDate?
+
+    public init(days: Days, from: CivilDate? = nil) {
+        self.days = days
+        self.from = from
+    }
+
+    public static let onDemand = ExpectedFiles(days: .onDemand)
+
+    /// Whether a file is expected on `day`; `isWorkingDay` answers for the calendar.
+    public func isExpected(on day: CivilDate, isWorkingDay: (CivilDate) -> Bool) -> Bool {
+        if let from, day < from { return false }
+        switch days {
+        case .everyDay: return true
+        case .workingDays: return isWorkingDay(day)
+        case .onDemand: return false
+        }
+    }
+
+    /// For people: `every day`, `on working days`, `on demand`, with `from …` when given.
+    public var description: String {
+        let text: String
+        switch days {
+        case .everyDay: text = "every day"
+        case .workingDays: text = "on working days"
+        case .onDemand: text = "on demand"
+        }
+        return from.map { text + " from \($0)" } ?? text
+    }
 }
 
 /// When a file in a drop counts as complete.
@@ -209,7 +254,7 @@ public enum ConfigLoader {
             var files: [FileTypeConfig] = []
             if let filesNode = map["files"] {
                 for (typeID, typeNode) in try filesNode.entries() {
-                    files.append(try fileType(typeID, typeNode, path: path))
+                    files.append(try fileType(typeID, typeNode, hasCalendar: top["calendar"] != nil, path: path))
                 }
             }
             let channelCode = try map["channel_code"]?.string()
@@ -260,8 +305,9 @@ public enum ConfigLoader {
 
     private static func productsNode(_ top: SpecMapping) throws(SpecError) -> SpecNode { try top.required("products") }
 
-    private static func fileType(_ id: String, _ node: SpecNode, path: (String) -> String) throws(SpecError) -> FileTypeConfig {
-        let map = try node.mapping(allowed: ["spec", "name", "post", "mode", "ready"])
+    private static func fileType(_ id: String, _ node: SpecNode, hasCalendar: Bool,
+                                 path: (String) -> String) throws(SpecError) -> FileTypeConfig {
+        let map = try node.mapping(allowed: ["spec", "name", "post", "mode", "ready", "expected"])
         let nameNode = try map.required("name")
         let pattern: FileNamePattern
         do {
@@ -294,7 +340,32 @@ public enum ConfigLoader {
             }
         }
         return FileTypeConfig(id: id, specPath: path(try map.required("spec").string()), name: pattern,
-                              posts: try map["post"]?.bool() ?? false, lenient: lenient, readiness: readiness)
+                              posts: try map["post"]?.bool() ?? false, lenient: lenient, readiness: readiness,
+                              expected: try map["expected"].map { n throws(SpecError) in try expected(n, hasCalendar: hasCalendar) } ?? .onDemand)
+    }
+
+    /// `expected: working-days`, or `expected: {days: every-day, from: 2024-12-16}`.
+    private static func expected(_ node: SpecNode, hasCalendar: Bool) throws(SpecError) -> ExpectedFiles {
+        var daysNode = node
+        var from: CivilDate?
+        if !node.isScalar {
+            let map = try node.mapping(allowed: ["days", "from"])
+            daysNode = try map.required("days")
+            if let fromNode = map["from"] {
+                let text = try fromNode.string()
+                guard let date = CivilDate(iso: text) else { throw fromNode.error("'\(text)' is not a date like 2024-12-16") }
+                from = date
+            }
+        }
+        let text = try daysNode.string()
+        guard let days = ExpectedFiles.Days(rawValue: text) else {
+            throw daysNode.error("'\(text)' is not a choice: expected \(ExpectedFiles.Days.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        // Which days are working days is the calendar's to say.
+        if days == .workingDays && !hasCalendar {
+            throw daysNode.error("working-days needs the working-day calendar, but reckon.yaml names none (calendar: data/calendar-cn.yaml)")
+        }
+        return ExpectedFiles(days: days, from: from)
     }
 
     static func decimal(_ node: SpecNode, scale: Int) throws(SpecError) -> DecimalAmount {
