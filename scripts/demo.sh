@@ -40,5 +40,6 @@ echo
 echo "══ reckon plan show L202412160001 --as-of 2025-01-26 (SCHEDULES.md §A's loan, ten days late)"
 "$reckon" plan show L202412160001 --as-of 2025-01-26 | head -8
 echo
-echo "══ the day after: reckon batch --date 2024-12-17 (a loan whose plan the bank has not sent)"
-"$reckon" batch --date 2024-12-17 | tail -2
+echo "══ the day after: reckon batch --date 2024-12-17 (no files yet: a loan whose plan the bank has not sent,"
+echo "   and every expected file missing, so the day is incomplete: exit status 3)"
+"$reckon" batch --date 2024-12-17 || [ $? -eq 3 ]

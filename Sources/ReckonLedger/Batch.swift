@@ -26,6 +26,17 @@ public struct BatchOptions: Sendable {
     }
 }
 
+/// A file that could not be taken in at all (unreadable, no spec, the ledger refused it),
+/// with why.
+public struct FailedFile: Sendable, Equatable, CustomStringConvertible {
+    public let path: String
+    public let partner: String
+    public let fileType: String
+    public let reason: String
+
+    public var description: String { "\(path): \(reason)" }
+}
+
 /// What a batch run did.
 public struct BatchReport: Sendable {
     public var runID: Int64?
@@ -33,25 +44,62 @@ public struct BatchReport: Sendable {
     public var ingested: [IngestResult] = []
     /// Dry runs: the files as read, without posting.
     public var checked: [FileReport] = []
-    /// Files that could not be taken in at all (unreadable, no spec), with why.
+    /// Files that could not be taken in at all, with why (also in `errors`).
+    public var failedFiles: [FailedFile] = []
+    /// Everything that went wrong outside a file's own outcome: files that could not be
+    /// taken in, a step that failed.
     public var errors: [String] = []
     /// The plan step's outcome, when it ran.
     public var plans: PlanStepReport?
+    /// Where the day's files stand after the run (when it ingested): expected files missing,
+    /// files waiting for an operator, files set aside.
+    public var day: DayFiles?
+    /// Expected files of the day that are in their drops but not complete yet.
+    public var waitingExpected: [WaitingFile] = []
+    /// The day's repayments files refused or missing while its plans were made.
+    public var incompleteRepayments: [String] = []
+    /// Earlier runs found interrupted (or failed without recording it) when this one
+    /// started, and what became of their work.
+    public var recovered: [String] = []
 
-    /// Nothing was rejected and nothing failed. Waiting files do not make a run fail: they
-    /// are collected by a later run.
-    public var succeeded: Bool {
-        errors.isEmpty && !ingested.contains { $0.outcome == .rejected } && checked.allSatisfy(\.isClean)
+    /// How a run ends; `reckon batch` exits 0, 1 and 3 for them.
+    public enum Outcome: String, Sendable {
+        /// Every file taken in and posted whole, every expected file there.
+        case succeeded
+        /// Something needs an operator: a file refused, failed or not posted whole, an
+        /// earlier version sent again, a refused file of the day still waiting, a step failed.
+        case failed
+        /// Nothing failed, but expected files have not come (or are not complete yet).
+        case incomplete
     }
+
+    public var outcome: Outcome {
+        let fileFailed = ingested.contains { $0.outcome == .rejected || $0.outcome == .stale || $0.recordsNotPosted > 0 }
+        if !errors.isEmpty || fileFailed || !checked.allSatisfy(\.isClean)
+            || !(day?.refused.isEmpty ?? true) || !(day?.stale.isEmpty ?? true) {
+            return .failed
+        }
+        if !(day?.missing.isEmpty ?? true) || !waitingExpected.isEmpty { return .incomplete }
+        return .succeeded
+    }
+
+    /// Nothing was rejected or failed and the day is complete. Waiting files of types not
+    /// expected that day do not count: a later run collects them.
+    public var succeeded: Bool { outcome == .succeeded }
 }
 
 /// Runs a business day's steps: collect the partners' complete files from their drops,
-/// then ingest each into the ledger in configuration order. Every run and step is recorded
-/// in the ledger; running the same day again posts nothing twice.
+/// then ingest each into the ledger in configuration order, check the day's files against
+/// what is expected, and bring the plans to the day. Every run and step is recorded in the
+/// ledger; running the same day again posts nothing twice. One run writes a ledger at a
+/// time (``WriterLock``); a run that finds an earlier one dead records it as interrupted.
 public enum Batch {
     public static func run(_ options: BatchOptions, config: ReckonConfig, ledger: Ledger,
                            progress: @escaping @Sendable (String) -> Void = { _ in }) throws(LedgerError) -> BatchReport {
         var report = BatchReport()
+        let writer = options.dryRun ? nil : try WriterLock.acquire(ledger)
+        defer { writer?.release() }
+        if let writer { report.recovered = try ledger.recoverInterruptedRuns(lock: writer, date: options.date) }
         let runID = options.dryRun ? nil : try ledger.startRun(options)
         report.runID = runID
         do {
@@ -71,28 +119,33 @@ public enum Batch {
                         do {
                             report.checked.append(PartnerFile.check(file.path, spec: try SpecFile.load(type.specPath)))
                         } catch {
-                            report.errors.append("\(error)")
+                            report.fail(file, "\(error)")
                         }
                         continue
                     }
                     do {
-                        report.ingested.append(try ledger.ingest(IngestRequest(path: file.path, partner: partner, fileType: type,
-                                                                               businessDate: options.date), config: config) { stored in
+                        var request = IngestRequest(path: file.path, partner: partner, fileType: type, businessDate: options.date)
+                        request.runID = runID
+                        report.ingested.append(try ledger.ingest(request, config: config) { stored in
                             progress("ingesting \(file.path): \(stored.formatted()) records")
                         })
                     } catch {
-                        report.errors.append("\(file.path): \(error)")
+                        report.fail(file, error.message)
                     }
                 }
+                report.day = try checkDay(options, config: config, ledger: ledger, report: &report)
                 if let ingestStep {
-                    let succeeded = report.errors.isEmpty && !report.ingested.contains { $0.outcome == .rejected }
-                    try ledger.finishStep(ingestStep, status: succeeded ? "succeeded" : "failed",
-                                          detail: report.ingested.map { "\($0.outcome.rawValue) \($0.file)" }.joined(separator: "\n"))
+                    let ingestFailed = !report.failedFiles.isEmpty
+                        || report.ingested.contains { $0.outcome == .rejected || $0.outcome == .stale || $0.recordsNotPosted > 0 }
+                    try ledger.finishStep(ingestStep, status: ingestFailed ? "failed" : "succeeded", detail: describe(report))
                 }
             }
 
             // Plans are made from what the ledger holds, so a rejected file does not stop
-            // them: the day's other loans and repayments still move on.
+            // them: the day's other loans and repayments still move on. When the day's
+            // repayments file was refused or has not come, the run says the plans are
+            // incomplete and an alert names the file.
+            var planned = false
             if options.steps.contains(.plan), let runID {
                 let planStep = try ledger.startStep(runID, .plan)
                 progress("planning \(options.date)")
@@ -100,27 +153,112 @@ public enum Batch {
                     let reference = try ReferenceData.load(config)
                     let plans = try ledger.runPlanStep(date: options.date, config: config, reference: reference)
                     report.plans = plans
+                    planned = true
                     try ledger.finishStep(planStep, status: "succeeded", detail: plans.summary)
                 } catch {
                     report.errors.append("plan step: \(error)")
                     try ledger.finishStep(planStep, status: "failed", detail: "\(error)")
                 }
             }
+            if runID != nil, let day = report.day {
+                // (The plan step read every spec already when it ran.)
+                let repayments = planned ? (try? repaymentTypes(config)) ?? [] : []
+                report.incompleteRepayments = try ledger.recordDayAlerts(day, repaymentTypes: repayments, planned: planned)
+            }
         } catch {
-            if let runID { try? ledger.finishRun(runID, status: "failed", summary: "\(error)") }
+            if let runID { try? record(ledger, runID, status: .failed, summary: "\(error)", writer: writer) }
             throw error
         }
         if let runID {
-            try ledger.finishRun(runID, status: report.succeeded ? "succeeded" : "failed", summary: summary(report))
+            try record(ledger, runID, status: report.outcome, summary: summary(report), writer: writer)
         }
         return report
     }
 
+    /// Where the day's files stand after ingest. Expected files that are in their drops
+    /// are not missing: a ready one was taken in (or failed, which is said), a waiting one
+    /// keeps the day incomplete.
+    private static func checkDay(_ options: BatchOptions, config: ReckonConfig, ledger: Ledger,
+                                 report: inout BatchReport) throws(LedgerError) -> DayFiles? {
+        let calendar: BusinessCalendar?
+        do {
+            calendar = try ReferenceData.load(config).calendar
+        } catch {
+            report.errors.append("expected files: \(error)")
+            return nil
+        }
+        var day = try ledger.dayFiles(options.date, config: config, calendar: calendar, partner: options.partner)
+        let present = Set((report.collected.ready.map { "\($0.partner)/\($0.fileType)" })
+                          + report.collected.waiting.map { "\($0.partner)/\($0.fileType)" })
+        let expected = Set(day.missing.map { "\($0.partner)/\($0.fileType)" })
+        day.missing.removeAll { present.contains("\($0.partner)/\($0.fileType)") }
+        report.waitingExpected = report.collected.waiting.filter { expected.contains("\($0.partner)/\($0.fileType)") }
+        return day
+    }
+
+    /// The `partner/type` slots whose files carry the repayments the plan step applies.
+    static func repaymentTypes(_ config: ReckonConfig) throws(LedgerError) -> Set<String> {
+        let sources = try EventSources(config: config)
+        var slots = Set<String>()
+        for partner in config.partners {
+            for type in partner.files where type.posts && sources.type(partner.id, type.id)?.events.contains(.repayment) == true {
+                slots.insert("\(partner.id)/\(type.id)")
+            }
+        }
+        return slots
+    }
+
+    /// Records how a run ended. When the ledger cannot be written (a full disk), the run's
+    /// last words go beside it, for the next run to record.
+    static func record(_ ledger: Ledger, _ runID: Int64, status: BatchReport.Outcome, summary: String,
+                       writer: WriterLock?) throws(LedgerError) {
+        do {
+            try ledger.finishRun(runID, status: status.rawValue, summary: summary)
+        } catch {
+            let kept = writer?.writeNote(.init(runID: runID, status: status.rawValue, reason: summary)) ?? false
+            throw LedgerError("\(error.message); the run's end (\(status.rawValue): \(summary)) "
+                              + (kept ? "is kept beside the ledger and recorded by the next run" : "could not be kept either"))
+        }
+    }
+
     public static func summary(_ report: BatchReport) -> String {
         func count(_ outcome: IngestResult.Outcome) -> Int { report.ingested.filter { $0.outcome == outcome }.count }
-        let posted = count(.posted), repeated = count(.repeated), rejected = count(.rejected)
-        let files = "\(posted) posted, \(repeated) repeated, \(rejected) rejected, \(report.collected.waiting.count) waiting"
-        return report.plans.map { files + "; " + $0.summary } ?? files
+        var files = "\(count(.posted)) posted, \(count(.repeated)) repeated, \(count(.rejected)) rejected, "
+            + "\(report.failedFiles.count) failed, \(report.collected.waiting.count) waiting"
+        if count(.stale) > 0 { files += ", \(count(.stale)) earlier \(count(.stale) == 1 ? "version" : "versions") sent again" }
+        if count(.setAside) > 0 { files += ", \(count(.setAside)) set aside before" }
+        var parts = [files]
+        let notPosted = report.ingested.reduce(0) { $0 + $1.recordsNotPosted }
+        if notPosted > 0 {
+            let duplicates = report.ingested.filter { $0.outcome == .posted }.reduce(0) { $0 + $1.duplicateCount }
+            var why: [String] = []
+            if duplicates > 0 { why.append("\(duplicates) \(duplicates == 1 ? "duplicate" : "duplicates")") }
+            if notPosted > duplicates { why.append("\(notPosted - duplicates) rejected") }
+            parts.append("\(notPosted) \(notPosted == 1 ? "record" : "records") not posted (\(why.joined(separator: ", ")))")
+        }
+        if let first = report.failedFiles.first {
+            let count = report.failedFiles.count
+            parts.append("\(count) \(count == 1 ? "file" : "files") could not be taken in (\(count == 1 ? "" : "first: ")\(first))")
+        }
+        if let day = report.day {
+            let earlier = day.refused.filter { file in !report.ingested.contains { $0.fileID == file.fileID } }
+            if !earlier.isEmpty {
+                parts.append("\(earlier.count) refused \(earlier.count == 1 ? "file" : "files") of the day awaiting action: "
+                             + earlier.map { "#\($0.fileID) \($0.name)" }.joined(separator: ", "))
+            }
+            if !day.missing.isEmpty {
+                parts.append("\(day.missing.count) expected \(day.missing.count == 1 ? "file" : "files") missing: "
+                             + day.missing.map(\.name).joined(separator: ", "))
+            }
+        }
+        if !report.waitingExpected.isEmpty {
+            parts.append("\(report.waitingExpected.count) expected \(report.waitingExpected.count == 1 ? "file" : "files") not complete yet")
+        }
+        if !report.incompleteRepayments.isEmpty {
+            parts.append("plans made over incomplete repayments (\(report.incompleteRepayments.count))")
+        }
+        if let plans = report.plans { parts.append(plans.summary) }
+        return parts.joined(separator: "; ")
     }
 
     /// The collect step's record: one line per file, waiting ones with the rule holding them.
@@ -129,14 +267,33 @@ public enum Batch {
             + result.waiting.map { "waiting\t\($0.partner)/\($0.fileType)\t\($0.path)\t\($0.reason)" }
             + result.unknown.map { "unknown\t-\t\($0)" }).joined(separator: "\n")
     }
+
+    /// The ingest step's record: each file's outcome, each failure, each missing file.
+    static func describe(_ report: BatchReport) -> String {
+        (report.ingested.map { "\($0.outcome.rawValue) \($0.file)" + ($0.recordsNotPosted > 0 ? " (\($0.recordsNotPosted) records not posted)" : "") }
+            + report.failedFiles.map { "failed \($0)" }
+            + (report.day?.missing.map { "missing \($0)" } ?? [])).joined(separator: "\n")
+    }
+}
+
+extension BatchReport {
+    mutating func fail(_ file: CollectedFile, _ reason: String) {
+        // Errors about a file often start with its path already.
+        let reason = reason.hasPrefix(file.path + ": ") ? String(reason.dropFirst(file.path.count + 2)) : reason
+        let failed = FailedFile(path: file.path, partner: file.partner, fileType: file.fileType, reason: reason)
+        failedFiles.append(failed)
+        errors.append(failed.description)
+    }
 }
 
 extension Ledger {
     func startRun(_ options: BatchOptions) throws(LedgerError) -> Int64 {
         try write { db in
             try db.execute(sql: """
-                INSERT INTO batch_run (business_date, steps, partner, dry_run, status, started_at) VALUES (?, ?, ?, 0, 'running', ?)
-                """, arguments: [options.date.description, options.steps.map(\.rawValue).joined(separator: ","), options.partner, timestamp()])
+                INSERT INTO batch_run (business_date, steps, partner, dry_run, status, started_at, pid, host)
+                VALUES (?, ?, ?, 0, 'running', ?, ?, ?)
+                """, arguments: [options.date.description, options.steps.map(\.rawValue).joined(separator: ","), options.partner, timestamp(),
+                                 Int64(getpid()), ProcessState.hostName])
             return db.lastInsertedRowID
         }
     }
@@ -167,30 +324,62 @@ extension Ledger {
         public let id: Int64
         public let businessDate: String
         public let steps: String
+        /// As recorded: running, succeeded, failed, incomplete or interrupted.
         public let status: String
         public let startedAt: String
         public let finishedAt: String?
         public let summary: String?
         /// From the collect step: files still waiting, with the rule that holds each.
         public let waiting: [String]
+        /// The process that ran it.
+        public let pid: Int64?
+        public let host: String?
+        /// The step it is in (running) or was in when it ended.
+        public let lastStep: String?
+        /// A run recorded as running whose process is gone (nobody holds the writer lock,
+        /// or its pid is not alive on this host): interrupted, though no run has recorded
+        /// it yet. The last words its process left beside the ledger, when it left some.
+        public var isGone = false
+        public var lastWords: WriterLock.Note?
+
+        /// What the run is now: its recorded status, or `interrupted` (or the status its last
+        /// words give) for a run whose process is gone.
+        public var state: String {
+            guard status == "running", isGone else { return status }
+            return lastWords?.status ?? "interrupted"
+        }
     }
 
-    /// The latest batch runs, newest first.
-    public func batchRuns(limit: Int = 5) throws(LedgerError) -> [BatchRun] {
-        try read { db in
+    /// The latest batch runs, newest first; of one business day, or in one recorded status,
+    /// when given.
+    public func batchRuns(limit: Int = 5, date: CivilDate? = nil, status: String? = nil) throws(LedgerError) -> [BatchRun] {
+        let runs = try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT r.id, r.business_date, r.steps, r.status, r.started_at, r.finished_at, r.summary,
-                       (SELECT detail FROM batch_step WHERE run_id = r.id AND step = 'collect')
-                FROM batch_run r ORDER BY r.id DESC LIMIT ?
-                """, arguments: [limit]).map { row in
+                       (SELECT detail FROM batch_step WHERE run_id = r.id AND step = 'collect'), r.pid, r.host,
+                       (SELECT step FROM batch_step WHERE run_id = r.id ORDER BY id DESC LIMIT 1)
+                FROM batch_run r WHERE (?2 IS NULL OR r.business_date = ?2) AND (?3 IS NULL OR r.status = ?3) ORDER BY r.id DESC LIMIT ?1
+                """, arguments: [limit, date?.description, status]).map { row in
                 let detail: String = row[7] ?? ""
                 let waiting = detail.split(separator: "\n").filter { $0.hasPrefix("waiting\t") }.map { line -> String in
                     let parts = line.split(separator: "\t").map(String.init)
                     return parts.count >= 4 ? "\(parts[2]): \(parts[3])" : String(line)
                 }
                 return BatchRun(id: row[0], businessDate: row[1], steps: row[2], status: row[3], startedAt: row[4],
-                                finishedAt: row[5], summary: row[6], waiting: waiting)
+                                finishedAt: row[5], summary: row[6], waiting: waiting, pid: row[8], host: row[9], lastStep: row[10])
             }
+        }
+        guard runs.contains(where: { $0.status == "running" }) else { return runs }
+        // Only a run's own process holds the writer lock while it runs.
+        let writing = WriterLock.isHeld(ledgerPath: path)
+        let note = WriterLock.note(ledgerPath: path)
+        return runs.map { run in
+            guard run.status == "running" else { return run }
+            var run = run
+            let deadHere = run.host == ProcessState.hostName && run.pid.map { !ProcessState.isAlive(Int32(truncatingIfNeeded: $0)) } ?? false
+            run.isGone = !writing || deadHere
+            if run.isGone, let note, note.runID == run.id { run.lastWords = note }
+            return run
         }
     }
 }

@@ -94,12 +94,12 @@ final class FilePosting {
     }
 
     func run(started: UInt64, progress: (Int) -> Void) throws -> Outcome {
-        let name = (request.path as NSString).lastPathComponent
         try db.execute(sql: """
-            INSERT INTO received_file (partner, file_type, business_date, name, size, sha256, status, received_at, archive_path)
-            VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?)
-            """, arguments: [request.partner.id, request.fileType.id, businessDate.description, name, digest.size, digest.hex,
-                             timestamp(), archivePath])
+            INSERT INTO received_file (partner, file_type, business_date, name, size, sha256, status, received_at, archive_path,
+                run_id, reinstates)
+            VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)
+            """, arguments: [request.partner.id, request.fileType.id, businessDate.description, request.receivedName, digest.size,
+                             digest.hex, timestamp(), archivePath, request.runID, request.reinstatement?.fileID])
         let fileID = db.lastInsertedRowID
         let superseded = try supersedeEarlierFile(newFileID: fileID)
         nextEventID = (try Int64.fetchOne(db, sql: "SELECT max(id) FROM event") ?? 0) + 1
@@ -127,9 +127,18 @@ final class FilePosting {
                         case .stored(let entryCount):
                             events += 1
                             entries += entryCount
-                        case .duplicate(let line):
+                        case .duplicate(let problem):
+                            // A record that cannot be posted: a strict file is refused for
+                            // it, a lenient one posts the rest and reports the shortfall.
                             duplicateCount += 1
-                            if duplicates.count < options.maxProblems { duplicates.append(try line()) }
+                            if refusals.count < options.maxProblems {
+                                let described = try problem()
+                                refusals.append((row.kindIndex, row.location, described))
+                                duplicates.append("\(row.location): \(spec.kinds[row.kindIndex].name) \(described)")
+                            } else {
+                                undescribedRefusals[row.kindIndex] += 1
+                            }
+                            if options.stopAtFirstError { return }
                         case .refused(let problem):
                             if refusals.count < options.maxProblems {
                                 refusals.append((row.kindIndex, row.location, problem))
@@ -211,8 +220,8 @@ final class FilePosting {
 
     enum Stored {
         case stored(entries: Int)
-        /// The report line is made only when asked for: past the report's limit, only counted.
-        case duplicate(line: () throws -> String)
+        /// The problem is described only when asked for: past the report's limit, only counted.
+        case duplicate(problem: () throws -> FieldProblem)
         case refused(FieldProblem)
     }
 
@@ -247,7 +256,7 @@ final class FilePosting {
             claimKey.bind(2, eventID)
             if try claimKey.run() == 0 {
                 let keyText = String(decoding: slice(key), as: UTF8.self)
-                return .duplicate { [unowned self] in try duplicateLine(row, key: keyText, plan: plan) }
+                return .duplicate { [unowned self] in try duplicateProblem(row, key: keyText, plan: plan, fileID: fileID) }
             }
         }
         nextEventID += 1
@@ -281,16 +290,19 @@ final class FilePosting {
         return .stored(entries: drafts.count)
     }
 
-    /// Which file had the key first, for the duplicate's report line.
-    private func duplicateLine(_ row: EventRow, key keyText: String, plan: KindPlan) throws -> String {
+    /// Which line had the key first: earlier in this file, or in a file stored before.
+    private func duplicateProblem(_ row: EventRow, key keyText: String, plan: KindPlan, fileID: Int64) throws -> FieldProblem {
         let earlier = try Row.fetchOne(db, sql: """
-            SELECT f.name, e.line FROM record_key k JOIN event e ON e.id = k.event_id JOIN received_file f ON f.id = e.file_id
+            SELECT f.id, f.name, e.line FROM record_key k JOIN event e ON e.id = k.event_id JOIN received_file f ON f.id = e.file_id
             WHERE k.key = ?
             """, arguments: [keyText])
         // The key's parts, as the record had them.
         let parts = String(decoding: keyText.utf8.dropFirst(plan.keyPrefix.count), as: UTF8.self).replacingOccurrences(of: "|", with: " ")
-        let file: String = earlier?[0] ?? "?", line: Int = earlier?[1] ?? 0
-        return "\(row.location): \(spec.kinds[row.kindIndex].name) \(parts) was stored before, from \(file) line \(line)"
+        let file: String = earlier?[1] ?? "?", line: Int = earlier?[2] ?? 0
+        if let holder = earlier?[0] as Int64?, holder == fileID {
+            return FieldProblem(field: nil, rawValue: nil, reason: "repeats line \(line), key \(parts)")
+        }
+        return FieldProblem(field: nil, rawValue: nil, reason: "key \(parts) was stored before, from \(file) line \(line)")
     }
 
     /// Made once per file: the rules consult it for every record.

@@ -35,6 +35,7 @@ public enum FileStore {
     /// Where ``keep(_:digest:in:)`` puts the copy, and whether it is there already.
     public static func placement(of path: String, digest: FileDigest, in folder: String) throws -> (path: String, exists: Bool) {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        removeLeftovers(in: folder)
         let name = (path as NSString).lastPathComponent
         let target = folder + "/" + name
         guard FileManager.default.fileExists(atPath: target) else { return (target, false) }
@@ -58,6 +59,27 @@ public enum FileStore {
         }
         try sync(temporary)
         try rename(temporary, to: target)
+    }
+
+    /// Where the report of a refused file's copy goes: `NAME.report.txt` for the first
+    /// attempt, `NAME.report-2.txt` for the second, and so on (every attempt keeps its own).
+    public static func reportPath(for copy: String, attempt: Int) -> String {
+        attempt <= 1 ? copy + ".report.txt" : copy + ".report-\(attempt).txt"
+    }
+
+    /// Removes the temporary copies (`*.partial-<pid>`) a process that is gone left in
+    /// `folder` when it died mid-copy. A live process's copies are its own business; a
+    /// removal that fails is left for the next time. Returns the names removed.
+    @discardableResult
+    public static func removeLeftovers(in folder: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var removed: [String] = []
+        for name in names.sorted() {
+            guard let marker = name.range(of: ".partial-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...]), pid > 0, !ProcessState.isAlive(pid) else { continue }
+            if (try? FileManager.default.removeItem(atPath: folder + "/" + name)) != nil { removed.append(name) }
+        }
+        return removed
     }
 
     /// Writes text to a temporary name, flushes it, and renames it into place.
@@ -118,4 +140,21 @@ final class BackgroundWork: @unchecked Sendable {
         condition.unlock()
         try outcome.get()
     }
+}
+
+/// Processes on this host, by id.
+enum ProcessState {
+    /// Whether a process with this id is running on this host. (A process of another user
+    /// answers EPERM: it is alive.)
+    static func isAlive(_ pid: Int32) -> Bool {
+        if pid == getpid() { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// This host's name, as runs record it.
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
 }

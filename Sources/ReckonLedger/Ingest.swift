@@ -10,6 +10,21 @@ public struct IngestRequest: Sendable {
     public let fileType: FileTypeConfig
     /// The business date; nil to take it from the file name's date placeholder.
     public let businessDate: CivilDate?
+    /// The batch run taking the file in, recorded with it (nil outside a run).
+    public var runID: Int64?
+    /// Set when an operator makes an earlier version current again (``Ledger/reinstate``):
+    /// its archived copy is posted although its bytes were received before.
+    var reinstatement: Reinstatement?
+
+    struct Reinstatement: Sendable {
+        /// The version made current again.
+        let fileID: Int64
+        /// Its name as received (the archived copy's may carry a digest suffix).
+        let name: String
+    }
+
+    /// The file's name as received.
+    var receivedName: String { reinstatement?.name ?? (path as NSString).lastPathComponent }
 
     public init(path: String, partner: PartnerConfig, fileType: FileTypeConfig, businessDate: CivilDate? = nil) {
         self.path = path
@@ -28,6 +43,11 @@ public struct IngestResult: Sendable {
         case repeated
         /// Refused as a whole and quarantined with a report.
         case rejected
+        /// An earlier version of the day's file, sent again after a correction replaced
+        /// it: nothing posted, an alert raised; an operator decides (``Ledger/reinstate``).
+        case stale
+        /// The same bytes were refused before and an operator set them aside: nothing done.
+        case setAside = "set aside"
     }
 
     public let outcome: Outcome
@@ -49,6 +69,16 @@ public struct IngestResult: Sendable {
     public let superseded: Int64?
     public let archivePath: String?
     public let quarantinePath: String?
+    /// A stale delivery: the version it repeats and the version that stays current.
+    public var versions: FileVersions?
+    /// A delivery set aside: the operator's decision.
+    public var setAside: FileAction?
+    /// A refused file's report (one per attempt).
+    public var reportPath: String?
+
+    /// Records of a posted (lenient) file that were not posted: rejected or duplicates.
+    /// The run reports them as a shortfall: the posted total differs from the file's.
+    public var recordsNotPosted: Int { outcome == .posted ? report?.recordsRejected ?? 0 : 0 }
 }
 
 extension Ledger {
@@ -67,7 +97,7 @@ extension Ledger {
     public func ingest(_ request: IngestRequest, config: ReckonConfig, options: CheckOptions = CheckOptions(),
                        progress: (Int) -> Void = { _ in }) throws(LedgerError) -> IngestResult {
         let started = DispatchTime.now().uptimeNanoseconds
-        let name = (request.path as NSString).lastPathComponent
+        let name = request.receivedName
         let matched = request.fileType.name.match(name)
         guard let businessDate = request.businessDate ?? matched.date else {
             throw LedgerError("\(request.path): no business date: the name does not fit \(request.fileType.name) and no --date was given")
@@ -93,11 +123,25 @@ extension Ledger {
                          duplicates: duplicates, duplicateCount: duplicateCount, superseded: superseded, archivePath: archive, quarantinePath: quarantine)
         }
 
-        if let earlier = try read({ db in
-            try Int64.fetchOne(db, sql: "SELECT id FROM received_file WHERE sha256 = ? AND partner = ? AND file_type = ? ORDER BY id LIMIT 1",
-                               arguments: [digest.hex, request.partner.id, request.fileType.id])
-        }) {
-            return result(.repeated, fileID: earlier)
+        // The same bytes before: posted (a repeat), an earlier version (stale), refused
+        // and set aside, or refused and tried again.
+        if request.reinstatement == nil {
+            switch try priorDelivery(of: digest, request: request, businessDate: businessDate) {
+            case .none, .refused:
+                break
+            case .posted(let earlier):
+                return result(.repeated, fileID: earlier)
+            case .setAside(let earlier, let action):
+                var setAside = result(.setAside, fileID: earlier)
+                setAside.setAside = action
+                return setAside
+            case .earlierVersion(let version, let current):
+                let (fileID, versions) = try recordStaleDelivery(request, name: name, digest: digest, businessDate: businessDate,
+                                                                 version: version, current: current)
+                var stale = result(.stale, fileID: fileID, archive: version.archivePath)
+                stale.versions = versions
+                return stale
+            }
         }
 
         // The archive copy is made (and checked against the digest) while the file is read
@@ -152,12 +196,14 @@ extension Ledger {
         }
 
         // Quarantine: the file and a report beside it; the ledger keeps a row saying so.
-        let folder = "\(config.quarantineFolder)/\(businessDate)/\(request.partner.id)"
+        // One folder per file type, a copy per digest, a report per attempt: nothing
+        // refused overwrites another refusal's copy or report.
+        let folder = "\(config.quarantineFolder)/\(businessDate)/\(request.partner.id)/\(request.fileType.id)"
         let quarantined: String
         let reportPath: String
         do {
             quarantined = try FileStore.keep(request.path, digest: digest, in: folder)
-            reportPath = quarantined + ".report.txt"
+            reportPath = FileStore.reportPath(for: quarantined, attempt: try refusalAttempt(of: digest, request: request))
             try FileStore.writeAtomically(reportPath, Self.quarantineReport(outcome, spec: spec, request: request, businessDate: businessDate))
         } catch {
             throw LedgerError("quarantining \(request.path): \(error)")
@@ -166,14 +212,18 @@ extension Ledger {
         let fileID = try write { db in
             try db.execute(sql: """
                 INSERT INTO received_file (partner, file_type, business_date, name, size, sha256, status, records_read,
-                    records_rejected, duplicates, received_at, finished_at, elapsed_ms, archive_path, report_path)
-                VALUES (?, ?, ?, ?, ?, ?, 'rejected', ?, ?, 0, ?, ?, ?, ?, ?)
+                    records_rejected, duplicates, received_at, finished_at, elapsed_ms, archive_path, report_path, run_id)
+                VALUES (?, ?, ?, ?, ?, ?, 'rejected', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [request.partner.id, request.fileType.id, businessDate.description, name, digest.size, digest.hex,
-                                 report.recordsRead, report.recordsRejected, timestamp(), timestamp(),
-                                 Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000), archivePath, reportPath])
+                                 report.recordsRead, report.recordsRejected, outcome.duplicateCount, timestamp(), timestamp(),
+                                 Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000), archivePath, reportPath,
+                                 request.runID])
             return db.lastInsertedRowID
         }
-        return result(.rejected, fileID: fileID, report: report, archive: archivePath, quarantine: quarantined)
+        var rejected = result(.rejected, fileID: fileID, report: report, duplicates: outcome.duplicates,
+                              duplicateCount: outcome.duplicateCount, archive: archivePath, quarantine: quarantined)
+        rejected.reportPath = reportPath
+        return rejected
     }
 
     static func quarantineReport(_ outcome: FilePosting.Outcome, spec: MappingSpec, request: IngestRequest, businessDate: CivilDate) -> String {

@@ -270,6 +270,100 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("007 run states, file versions and operator actions") { db in
+            // A run records its process (pid and host), so one whose process is gone can be
+            // told from one still working, and ends succeeded, failed, incomplete (expected
+            // files missing) or interrupted. A received file records the run that took it in;
+            // an earlier version sent again after its correction is kept as a 'stale'
+            // delivery naming the version it repeats; a version an operator made current
+            // again names the one it reinstates. Operators' decisions (a refused file set
+            // aside, a version reinstated) are kept with who, when and why.
+            // SQLite cannot change a CHECK constraint in place: the three tables are rebuilt
+            // (foreign keys are checked once the migration ends).
+            try db.execute(sql: """
+                CREATE TABLE batch_run_007 (
+                    id INTEGER PRIMARY KEY,
+                    business_date TEXT NOT NULL,
+                    steps TEXT NOT NULL,
+                    partner TEXT,
+                    dry_run INTEGER NOT NULL DEFAULT 0,
+                    status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'incomplete', 'interrupted')),
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    summary TEXT,
+                    pid INTEGER,
+                    host TEXT
+                );
+                INSERT INTO batch_run_007 (id, business_date, steps, partner, dry_run, status, started_at, finished_at, summary)
+                SELECT id, business_date, steps, partner, dry_run, status, started_at, finished_at, summary FROM batch_run;
+                DROP TABLE batch_run;
+                ALTER TABLE batch_run_007 RENAME TO batch_run;
+
+                CREATE TABLE batch_step_007 (
+                    id INTEGER PRIMARY KEY,
+                    run_id INTEGER NOT NULL REFERENCES batch_run(id),
+                    step TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'interrupted')),
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    detail TEXT
+                );
+                INSERT INTO batch_step_007 SELECT id, run_id, step, status, started_at, finished_at, detail FROM batch_step;
+                DROP TABLE batch_step;
+                ALTER TABLE batch_step_007 RENAME TO batch_step;
+                CREATE INDEX batch_step_by_run ON batch_step(run_id);
+
+                CREATE TABLE received_file_007 (
+                    id INTEGER PRIMARY KEY,
+                    partner TEXT NOT NULL REFERENCES partner(id),
+                    file_type TEXT NOT NULL,
+                    business_date TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('received', 'posted', 'rejected', 'superseded', 'stale')),
+                    records_read INTEGER NOT NULL DEFAULT 0,
+                    records_rejected INTEGER NOT NULL DEFAULT 0,
+                    duplicates INTEGER NOT NULL DEFAULT 0,
+                    events INTEGER NOT NULL DEFAULT 0,
+                    entries INTEGER NOT NULL DEFAULT 0,
+                    received_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    elapsed_ms INTEGER,
+                    supersedes INTEGER REFERENCES received_file(id),
+                    archive_path TEXT,
+                    report_path TEXT,
+                    first_event_id INTEGER,
+                    last_event_id INTEGER,
+                    run_id INTEGER,
+                    repeats INTEGER REFERENCES received_file(id),
+                    reinstates INTEGER REFERENCES received_file(id)
+                );
+                INSERT INTO received_file_007 (id, partner, file_type, business_date, name, size, sha256, status, records_read,
+                    records_rejected, duplicates, events, entries, received_at, finished_at, elapsed_ms, supersedes, archive_path,
+                    report_path, first_event_id, last_event_id)
+                SELECT id, partner, file_type, business_date, name, size, sha256, status, records_read,
+                    records_rejected, duplicates, events, entries, received_at, finished_at, elapsed_ms, supersedes, archive_path,
+                    report_path, first_event_id, last_event_id FROM received_file;
+                DROP TABLE received_file;
+                ALTER TABLE received_file_007 RENAME TO received_file;
+                CREATE INDEX received_file_by_digest ON received_file(sha256);
+                CREATE INDEX received_file_by_day ON received_file(partner, file_type, business_date);
+
+                CREATE TABLE file_action (
+                    id INTEGER PRIMARY KEY,
+                    file_id INTEGER REFERENCES received_file(id),
+                    partner TEXT NOT NULL,
+                    file_type TEXT NOT NULL,
+                    business_date TEXT NOT NULL,
+                    action TEXT NOT NULL CHECK (action IN ('set_aside', 'reinstate')),
+                    reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+                    actor TEXT NOT NULL,
+                    acted_at TEXT NOT NULL
+                );
+                CREATE INDEX file_action_by_day ON file_action(partner, file_type, business_date);
+                """)
+        }
         return migrator
     }
 }

@@ -14,6 +14,6 @@ struct Reckon: ParsableCommand {
             to see a file through a spec, or `reckon spec test` to run every spec's examples.
             """,
         version: "0.1.0",
-        subcommands: [SpecCommand.self, BatchCommand.self, DemoCommand.self, IngestCommand.self, PlanCommand.self, LedgerCommand.self, StatusCommand.self]
+        subcommands: [SpecCommand.self, BatchCommand.self, DemoCommand.self, IngestCommand.self, FilesCommand.self, PlanCommand.self, LedgerCommand.self, StatusCommand.self]
     )
 }

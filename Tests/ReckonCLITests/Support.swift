@@ -65,13 +65,18 @@ final class ScratchFolder {
 }
 
 /// A working folder whose configuration (the repository's, with its specs and data) reads
-/// partner files from the drops under `drops` and keeps its own ledger.
-func workspace(_ drops: String) throws -> ScratchFolder {
+/// partner files from the drops under `drops` and keeps its own ledger. The shipped
+/// expected files are left out unless `expectedFiles`.
+func workspace(_ drops: String, expectedFiles: Bool = false) throws -> ScratchFolder {
     let folder = ScratchFolder()
     var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
         .replacingOccurrences(of: "spec: mappings/", with: "spec: \(repositoryRoot)/mappings/")
         .replacingOccurrences(of: " data/", with: " \(repositoryRoot)/data/")
         .replacingOccurrences(of: "drop: inbox/", with: "drop: \(drops)/")
+    if !expectedFiles {
+        yaml = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("        expected: ") }.joined(separator: "\n")
+    }
     for type in ["loans", "repayments", "statements", "bills"] {
         yaml = yaml.replacingOccurrences(of: "      \(type):\n", with: "      \(type):\n        ready: {stable_seconds: 0}\n")
     }

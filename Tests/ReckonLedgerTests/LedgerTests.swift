@@ -39,6 +39,7 @@ final class Workspace {
         let source = repositoryRoot + "/mappings/samples/partners/" + (sample as NSString).lastPathComponent
         let target = folder + "/incoming/" + (name ?? (sample as NSString).lastPathComponent)
         try FileManager.default.createDirectory(atPath: folder + "/incoming", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? FileManager.default.removeItem(atPath: target)
         let data = try Data(contentsOf: URL(fileURLWithPath: source))
         if let text = String(data: data, encoding: .utf8) {
@@ -108,11 +109,9 @@ struct LedgerTests {
         #expect(try space.ledger.export() == before)
     }
 
-    @Test func aRecordPostedBeforeIsADuplicate() throws {
-        let space = try Workspace()
-        _ = try space.ingest(try space.file("platform/PLAT_REPAY_20241215.csv"), "platform", "repayments")
-        // The next day's file repeats R202412150005 and adds one new repayment.
-        let next = try space.file("platform/PLAT_REPAY_20241215.csv", named: "PLAT_REPAY_20241216.csv") { text in
+    /// The next day's file repeats R202412150005 and adds one new repayment.
+    func nextDayRepeatingOne(_ space: Workspace) throws -> String {
+        try space.file("platform/PLAT_REPAY_20241215.csv", named: "PLAT_REPAY_20241216.csv") { text in
             var lines = text.split(separator: "\n").map(String.init)
             let repeated = lines[5]
             let new = repeated.replacingOccurrences(of: "R202412150005", with: "R202412160001")
@@ -120,16 +119,81 @@ struct LedgerTests {
             lines = [lines[0], repeated, new, "#TOTAL,2,9101.06"]
             return lines.joined(separator: "\n") + "\n"
         }
-        let result = try space.ingest(next, "platform", "repayments")
+    }
+
+    @Test func aStrictFileWithARecordPostedBeforeIsRefusedWhole() throws {
+        let space = try Workspace()
+        _ = try space.ingest(try space.file("platform/PLAT_REPAY_20241215.csv"), "platform", "repayments")
+        let entries = try space.ledger.verify().entries
+        let result = try space.ingest(try nextDayRepeatingOne(space), "platform", "repayments")
+        #expect(result.outcome == .rejected)
+        #expect(result.events == 0)
+        #expect(result.duplicateCount == 1)
+        let problems = try #require(result.report).problems.map(\.description)
+        #expect(problems == ["line 2: repayment key R202412150005 was stored before, from PLAT_REPAY_20241215.csv line 6"])
+        let report = try String(contentsOfFile: try #require(result.reportPath), encoding: .utf8)
+        #expect(report.contains("line 2: repayment key R202412150005 was stored before, from PLAT_REPAY_20241215.csv line 6"))
+        #expect(report.contains("nothing from this file was posted"))
+        // Nothing of it was posted; the refusal is recorded with its duplicate.
+        let files = try space.ledger.receivedFiles()
+        #expect(files.first.map { "\($0.status) \($0.recordsRejected) \($0.duplicates)" } == "rejected 1 1")
+        #expect(try space.ledger.verify().entries == entries)
+        #expect(try space.balance("channel:WXPAY:clearing") == 975_371)
+    }
+
+    @Test func aLenientFileWithARecordPostedBeforePostsTheRestAndSaysWhatItDidNotPost() throws {
+        let space = try Workspace(lenientRepayments: true)
+        _ = try space.ingest(try space.file("platform/PLAT_REPAY_20241215.csv"), "platform", "repayments")
+        let result = try space.ingest(try nextDayRepeatingOne(space), "platform", "repayments")
         #expect(result.outcome == .posted)
         #expect(result.events == 1)
-        #expect(result.duplicates.count == 1)
-        #expect(result.duplicates.first?.contains("repayment R202412150005 was stored before, from PLAT_REPAY_20241215.csv line 6") == true)
+        #expect(result.recordsNotPosted == 1)
+        #expect(result.duplicateCount == 1)
+        #expect(result.duplicates == ["line 2: repayment key R202412150005 was stored before, from PLAT_REPAY_20241215.csv line 6"])
+        // 9,101.06 declared, 4,550.53 posted: the shortfall is R202412150005's 4,550.53.
+        #expect(try space.balance("channel:WXPAY:clearing") == 975_371 + 455_053)
         #expect(try space.ledger.verify().ok)
     }
 
-    @Test func duplicatesAreAllCountedButOnlyTheFirstDescribed() throws {
+    /// The sample day's file with its line 3 (R202412150002) repeated as line 7; the trailer
+    /// counts it (six records, 13,267.04).
+    func dayWithARepeatedLine(_ space: Workspace) throws -> String {
+        try space.file("platform/PLAT_REPAY_20241215.csv") { text in
+            var lines = text.split(separator: "\n").map(String.init)
+            lines.insert(lines[2], at: 6)
+            lines[7] = "#TOTAL,6,13267.04"
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+
+    @Test func aStrictFileRepeatingARecordIsRefusedNamingBothLines() throws {
         let space = try Workspace()
+        let result = try space.ingest(try dayWithARepeatedLine(space), "platform", "repayments")
+        #expect(result.outcome == .rejected)
+        let report = try #require(result.report)
+        #expect(report.controlsHold)   // the trailer counts the repeat: only the key refuses it
+        #expect(report.problems.map(\.description) == ["line 7: repayment repeats line 3, key R202412150002"])
+        let text = try String(contentsOfFile: try #require(result.reportPath), encoding: .utf8)
+        #expect(text.contains("line 7: repayment repeats line 3, key R202412150002"))
+        #expect(try space.ledger.verify().entries == 0)
+        #expect(try space.balance("channel:WXPAY:clearing") == 0)
+    }
+
+    @Test func aLenientFileRepeatingARecordPostsTheRestAndCountsTheShortfall() throws {
+        let space = try Workspace(lenientRepayments: true)
+        let result = try space.ingest(try dayWithARepeatedLine(space), "platform", "repayments")
+        #expect(result.outcome == .posted)
+        #expect(result.events == 5)
+        #expect(result.recordsNotPosted == 1)
+        #expect(result.duplicates == ["line 7: repayment repeats line 3, key R202412150002"])
+        // 13,267.04 declared; 9,753.71 posted (the repeat's 3,513.33 not twice).
+        #expect(try space.balance("channel:WXPAY:clearing") == 975_371)
+        let file = try #require(try space.ledger.receivedFiles().first)
+        #expect("\(file.status) \(file.recordsRead) \(file.recordsRejected) \(file.duplicates) \(file.events)" == "posted 6 1 1 5")   // six read: five repayments and the trailer
+    }
+
+    @Test func duplicatesAreAllCountedButOnlyTheFirstDescribed() throws {
+        let space = try Workspace(lenientRepayments: true)
         _ = try space.ingest(try space.file("platform/PLAT_REPAY_20241215.csv"), "platform", "repayments")
         // The next day's file has the same five repayments in another order.
         let again = try space.file("platform/PLAT_REPAY_20241215.csv", named: "PLAT_REPAY_20241216.csv") { text in
@@ -141,7 +205,9 @@ struct LedgerTests {
         #expect(result.outcome == .posted)
         #expect(result.events == 0)
         #expect(result.duplicateCount == 5)
+        #expect(result.recordsNotPosted == 5)
         #expect(result.duplicates.count == 2)
+        #expect(result.report?.problemsOmitted == 3)
         #expect(try space.ledger.receivedFiles().first?.duplicates == 5)
     }
 
@@ -166,8 +232,9 @@ struct LedgerTests {
         let export = try space.ledger.export()
         #expect(export.components(separatedBy: "\treversal\t").count - 1 == original.entries)
         #expect(try space.ledger.verify().ok)
-        // The original's bytes again are a repeated delivery, not a correction.
-        #expect(try space.ingest(try space.file("platform/PLAT_REPAY_20241215.csv"), "platform", "repayments").outcome == .repeated)
+        // The corrected bytes again are a repeated delivery; the original's are an earlier
+        // version (FileVersionTests).
+        #expect(try space.ingest(corrected, "platform", "repayments").outcome == .repeated)
         // A third version supersedes the second, not the first again.
         let third = try space.file("platform/PLAT_REPAY_20241215.csv") { text in
             text.replacingOccurrences(of: "WXPAY,4200002024121500000003", with: "WXPAY,4200002024121500000099")
@@ -188,7 +255,8 @@ struct LedgerTests {
         #expect(result.outcome == .rejected)
         #expect(result.events == 0)
         let quarantined = try #require(result.quarantinePath)
-        #expect(quarantined.contains("/var/quarantine/2024-12-15/platform/PLAT_REPAY_20241215.csv"))
+        #expect(quarantined.hasSuffix("/var/quarantine/2024-12-15/platform/repayments/PLAT_REPAY_20241215.csv"))
+        #expect(result.reportPath == quarantined + ".report.txt")
         let report = try String(contentsOfFile: quarantined + ".report.txt", encoding: .utf8)
         #expect(report.contains("nothing from this file was posted"))
         #expect(report.contains("line 4: repayment field 'repay_type' = 'SOMETIMES': code 'SOMETIMES' is not in the code map"))
@@ -352,7 +420,7 @@ struct MigrationTests {
         }
         #expect(settings == ["wal", "16384", "2"])
         let applied = try ledger.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
-        #expect(applied.last == "006 loans, plans, plan checks and alerts")
+        #expect(applied.last == "007 run states, file versions and operator actions")
     }
 
     @Test func eventsFromBeforeTypedColumnsAreConverted() throws {

@@ -21,8 +21,25 @@ struct BatchCommand: ParsableCommand {
             an alert for a loan disbursed the day before without a partner plan (see reckon plan). \
             Every run is recorded (see reckon status).
 
-            Exit status: 0 when nothing was rejected (files still waiting are collected by a later \
-            run), 1 otherwise, 2 for an unusable configuration.
+            The day's files are checked against what reckon.yaml expects of each file type \
+            (expected: every-day, working-days or on-demand): an expected file that has not come \
+            is listed and raises a file_missing alert. A file refused on an earlier run is tried \
+            again; it keeps the day from succeeding until it posts or an operator sets it aside \
+            (reckon files set-aside). An earlier version of a file sent again after its correction \
+            is not posted: it raises an earlier_version_resent alert (reckon files reinstate makes \
+            it current again). One run writes the ledger at a time; a run that finds an earlier \
+            one dead records it as interrupted and says what it takes again.
+
+            Exit status:
+              0  succeeded: every file taken in and posted whole, every expected file there \
+            (files of types not expected that day may still be waiting for a later run);
+              1  failed: a file was refused, could not be taken in, or had records that were not \
+            posted (a lenient file's rejected records and duplicates); an earlier version was sent \
+            again; a refused file of the day awaits an operator; a step failed; or another run \
+            holds the ledger;
+              2  the configuration cannot be used;
+              3  incomplete: nothing failed, but expected files have not come (or are not \
+            complete yet).
             """
     )
 
@@ -70,21 +87,30 @@ struct BatchCommand: ParsableCommand {
         progress.clear()
 
         let title = dryRun ? "dry run for \(date.date)" : "batch run #\(report.runID ?? 0) for \(date.date)"
+        for line in report.recovered { print("recovered: \(line)") }
         print("\(title): \(report.collected.ready.count) ready, \(report.collected.waiting.count) waiting")
         for file in report.collected.waiting { print("  … \(file.path): waiting, \(file.reason)") }
         for path in report.collected.unknown { print("  ? \(path): fits no file type of its partner") }
         for result in report.ingested { print(IngestText.render(result)) }
+        for failed in report.failedFiles { print("✗ \(failed.path) (\(failed.partner)/\(failed.fileType)): could not be taken in: \(failed.reason)") }
         for checked in report.checked {
             print("\(checked.isClean ? "✓" : "✗") \(checked.file): \(checked.recordsRead) records read, \(checked.recordsRejected) rejected\(checked.controlsHold ? "" : ", control totals fail")")
         }
+        if let day = report.day { print(DayText.render(day, skipping: Set(report.ingested.compactMap(\.fileID))), terminator: "") }
         if let plans = report.plans {
             print("plans: \(plans.summary)")
             let shown = 10
             for alert in plans.alerts.prefix(shown) { print("  ! \(alert)") }
             if plans.alertCount > shown { print("  … \(plans.alertCount - shown) more alerts (reckon plan alerts --date \(date.date))") }
         }
-        for error in report.errors { print("✗ \(error)") }
-        if !dryRun { print(Batch.summary(report)) }
-        if !report.succeeded { throw ExitCode.failure }
+        for line in report.incompleteRepayments { print("  ! \(line)") }
+        let fileErrors = Set(report.failedFiles.map(\.description))
+        for error in report.errors where !fileErrors.contains(error) { print("✗ \(error)") }
+        if !dryRun { print("\(report.outcome.rawValue): " + Batch.summary(report)) }
+        switch report.outcome {
+        case .succeeded: return
+        case .failed: throw ExitCode.failure
+        case .incomplete: throw ExitCode(3)
+        }
     }
 }

@@ -50,10 +50,14 @@ struct IngestCommand: ParsableCommand {
             as canonical events — and posted as journal entries when the type posts — in one \
             transaction. The same bytes again change nothing; a record stored before is reported \
             as a duplicate; a different file for the same partner, type and day supersedes the \
-            earlier one (its entries are reversed). A file with a rejected record (strict types) \
-            or a failing control total goes to quarantine with a report.
+            earlier one (its entries are reversed). A file with a rejected or repeated record \
+            (strict types) or a failing control total goes to quarantine with a report; a lenient \
+            file posts its other records and says which were not posted. An earlier version sent \
+            again after its correction is not posted: an alert names both versions. Bytes refused \
+            before are tried again, unless an operator set them aside.
 
-            Exit status: 0 posted or repeated, 1 rejected, 2 unusable configuration or spec.
+            Exit status: 0 posted whole, repeated or set aside before; 1 rejected, records not \
+            posted, or an earlier version sent again; 2 unusable configuration or spec.
             """
     )
 
@@ -85,6 +89,8 @@ struct IngestCommand: ParsableCommand {
         let progress = ProgressLine()
         let result: IngestResult
         do {
+            let writer = try WriterLock.acquire(ledger)
+            defer { writer.release() }
             result = try ledger.ingest(IngestRequest(path: file, partner: partnerConfig, fileType: fileType, businessDate: date?.date),
                                        config: config) { progress.show("ingesting \(file): \($0.formatted()) records") }
         } catch {
@@ -94,7 +100,7 @@ struct IngestCommand: ParsableCommand {
         }
         progress.clear()
         print(IngestText.render(result))
-        if result.outcome == .rejected { throw ExitCode.failure }
+        if [.rejected, .stale].contains(result.outcome) || result.recordsNotPosted > 0 { throw ExitCode.failure }
     }
 }
 
@@ -104,17 +110,32 @@ enum IngestText {
         switch result.outcome {
         case .repeated:
             return "= \(result.file) (\(where_)): repeated delivery of file \(result.fileID ?? 0); nothing posted"
+        case .setAside:
+            let action = result.setAside.map { ", \($0.description)" } ?? ""
+            return "= \(result.file) (\(where_)): refused before as file \(result.fileID ?? 0)\(action); not tried again, nothing posted"
+        case .stale:
+            var text = "✗ \(result.file) (\(where_)): an earlier version sent again after its correction; nothing posted (alert raised)"
+            if let versions = result.versions {
+                text += "\n    this delivery:   file #\(versions.delivery.fileID), SHA-256 \(versions.delivery.sha256.prefix(12))…, received \(versions.delivery.receivedAt)"
+                text += "\n    the version of:  \(versions.repeats)"
+                text += "\n    current version: \(versions.current)"
+                text += "\n    to make the earlier version current again: reckon files reinstate \(versions.repeats.fileID) --reason …"
+                text += "\n    to leave the correction current: reckon files set-aside \(versions.delivery.fileID) --reason …"
+            }
+            return text
         case .posted:
             var text = "✓ \(result.file) (\(where_)): \(result.report?.recordsRead ?? 0) records, \(result.events) events, \(result.entries) entries posted"
             if let superseded = result.superseded { text += "; supersedes file \(superseded), whose entries were reversed" }
-            if let report = result.report, report.recordsRejected > 0 {
-                text += "\n  \(report.recordsRejected) records rejected (lenient):"
-                for problem in report.problems { text += "\n    \(problem)" }
-            }
-            if result.duplicateCount > 0 {
-                text += "\n  \(result.duplicateCount) duplicate\(result.duplicateCount == 1 ? "" : "s"), not posted:"
-                for line in result.duplicates.prefix(20) { text += "\n    \(line)" }
-                if result.duplicateCount > 20 { text += "\n    … and \(result.duplicateCount - 20) more" }
+            if let report = result.report, result.recordsNotPosted > 0 {
+                let duplicates = result.duplicateCount, rejected = result.recordsNotPosted - result.duplicateCount
+                var why: [String] = []
+                if duplicates > 0 { why.append("\(duplicates) \(duplicates == 1 ? "duplicate" : "duplicates")") }
+                if rejected > 0 { why.append("\(rejected) rejected") }
+                text += "\n  ✗ \(result.recordsNotPosted) \(result.recordsNotPosted == 1 ? "record" : "records") not posted "
+                    + "(lenient file: \(why.joined(separator: ", "))); the posted total differs from the file's:"
+                for problem in report.problems.prefix(20) { text += "\n    \(problem)" }
+                let more = report.problems.count - min(20, report.problems.count) + report.problemsOmitted
+                if more > 0 { text += "\n    … and \(more) more" }
             }
             return text
         case .rejected:
@@ -122,11 +143,15 @@ enum IngestText {
             if let report = result.report {
                 if let failure = report.failure { text += "\n    \(failure)" }
                 for problem in report.problems.prefix(20) { text += "\n    \(problem)" }
+                let more = report.problems.count - min(20, report.problems.count) + report.problemsOmitted
+                if more > 0 { text += "\n    … and \(more) more" }
                 for verdict in report.controls where !verdict.holds {
                     text += "\n    control '\(verdict.control)' fails: declared \(verdict.declared.map(String.init(describing:)) ?? "nothing"), found \(verdict.actual)"
                 }
                 for item in report.structure { text += "\n    \(item)" }
             }
+            if let reportPath = result.reportPath { text += "\n    report: \(reportPath)" }
+            if let fileID = result.fileID { text += "\n    fix and run again, or: reckon files set-aside \(fileID) --reason …" }
             return text
         }
     }
@@ -209,34 +234,26 @@ struct LedgerExport: ParsableCommand {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "The latest batch runs (with any file still waiting and the rule that holds it), open alerts and the files received.")
+        abstract: "The latest batch runs (interrupted ones too), each day's missing, refused and set-aside files, open alerts and the files received.",
+        discussion: """
+            A run recorded as running whose process is gone shows as interrupted. For each day \
+            shown (the latest runs' days, or --date), every expected file that has not come, \
+            every refused file awaiting an operator (reckon files set-aside) and every earlier \
+            version sent again (reckon files reinstate) is listed, with what was set aside, by \
+            whom and why.
+            """)
 
     @Option(help: "Only this business day.")
     var date: BusinessDate?
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
 
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
         let config = try options.load()
         let ledger = try options.ledger(config)
-        for run in try ledger.batchRuns(limit: 3) {
-            print("batch run #\(run.id) for \(run.businessDate) (\(run.steps)): \(run.status), \(run.summary ?? "running") — started \(run.startedAt)")
-            for waiting in run.waiting { print("  … \(waiting)") }
-        }
-        let alerts = try ledger.openAlerts()
-        if !alerts.isEmpty {
-            print("open alerts: " + alerts.map { "\($0.count) \($0.kind)" }.joined(separator: ", ") + " (reckon plan alerts)")
-        }
-        let files = try ledger.receivedFiles(date: date?.date)
-        if files.isEmpty { print("no files received"); return }
-        for file in files {
-            var line = "#\(file.id)  \(file.businessDate)  \(file.partner)/\(file.fileType)  \(file.name)  \(file.status)"
-            line += "  \(file.recordsRead) read"
-            if file.recordsRejected > 0 { line += ", \(file.recordsRejected) rejected" }
-            if file.duplicates > 0 { line += ", \(file.duplicates) duplicates" }
-            if file.status == "posted" || file.status == "superseded" { line += ", \(file.events) events, \(file.entries) entries" }
-            if let report = file.reportPath { line += "  report: \(report)" }
-            print(line)
-        }
+        try StatusText.show(ledger, config: config, date: date?.date, json: json)
     }
 }

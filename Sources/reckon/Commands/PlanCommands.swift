@@ -264,6 +264,13 @@ struct PlanShow: ParsableCommand {
             throw ExitCode.failure
         }
         print(json ? PlanText.json(view) : PlanText.table(view), terminator: json ? "\n" : "")
+        // Repayments refused or not yet come may still change the loan (issue 9, item 18).
+        if !json {
+            for alert in try ledger.incompleteRepayments(partner: view.partner, through: view.position.asOf)
+            where alert.businessDate >= view.disbursedOn {
+                print("! this loan's state may change when the missing repayments arrive: \(alert.message)")
+            }
+        }
     }
 }
 
