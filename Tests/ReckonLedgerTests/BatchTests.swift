@@ -170,4 +170,45 @@ struct BatchTests {
         #expect(FileManager.default.fileExists(atPath: day.root + "/var/quarantine/2024-12-15/platform/repayments/PLAT_REPAY_20241215.csv.report.txt"))
         #expect(FileManager.default.fileExists(atPath: day.root + "/var/archive/2024-12-15/platform/PLAT_REPAY_20241215.csv"))
     }
+
+    @Test func aLenientFileThatDidNotPostEveryRecordFailsTheRunAndSaysWhy() throws {
+        let day = try DayFolder(readiness: ["repayments": "{stable_seconds: 0}"]) { yaml in
+            yaml.replacingOccurrences(of: "name: \"PLAT_REPAY_{yyyyMMdd}.csv\"\n", with: "name: \"PLAT_REPAY_{yyyyMMdd}.csv\"\n        mode: lenient\n")
+        }
+        // Line 7 repeats line 3 (R202412150002); line 4's repayment type is unknown.
+        let path = day.root + "/inbox/platform/PLAT_REPAY_20241215.csv"
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines.insert(lines[2], at: 6)
+        lines[7] = "#TOTAL,6,13267.04"
+        lines[3] = lines[3].replacingOccurrences(of: ",NORMAL,", with: ",SOMETIMES,")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let ledger = try day.ledger()
+        _ = try Batch.run(BatchOptions(date: disbursementDay, partner: "platform"), config: day.config, ledger: ledger)
+        let report = try Batch.run(BatchOptions(date: sampleDay, steps: [.collect, .ingest], partner: "platform"), config: day.config, ledger: ledger)
+        #expect(report.ingested.map(\.outcome) == [.posted])
+        #expect(report.ingested.first?.recordsNotPosted == 2)
+        #expect(report.outcome == .failed)
+        #expect(Batch.summary(report) == "1 posted, 0 repeated, 0 rejected, 0 failed, 0 waiting; 2 records not posted (1 duplicate, 1 rejected)")
+        #expect(try ledger.batchRuns().first.map { "\($0.status): \($0.summary ?? "")" } == "failed: " + Batch.summary(report))
+    }
+
+    @Test func anEarlierVersionSentAgainFailsTheRun() throws {
+        let day = try DayFolder(readiness: ["repayments": "{stable_seconds: 0}"])
+        let ledger = try day.ledger()
+        let options = BatchOptions(date: sampleDay, steps: [.collect, .ingest], partner: "platform")
+        _ = try Batch.run(BatchOptions(date: disbursementDay, partner: "platform"), config: day.config, ledger: ledger)
+        let path = day.root + "/inbox/platform/PLAT_REPAY_20241215.csv"
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(try Batch.run(options, config: day.config, ledger: ledger).outcome == .succeeded)
+        try original.replacingOccurrences(of: "3333.33,180.00,0.00,0.00,3513.33", with: "3233.33,180.00,0.00,0.00,3413.33")
+            .replacingOccurrences(of: "#TOTAL,5,9753.71", with: "#TOTAL,5,9653.71").write(toFile: path, atomically: true, encoding: .utf8)
+        let corrected = try Batch.run(options, config: day.config, ledger: ledger)
+        #expect(corrected.outcome == .succeeded && corrected.ingested.first?.superseded != nil)
+        try original.write(toFile: path, atomically: true, encoding: .utf8)
+        let resent = try Batch.run(options, config: day.config, ledger: ledger)
+        #expect(resent.ingested.map(\.outcome) == [.stale])
+        #expect(resent.outcome == .failed)
+        #expect(Batch.summary(resent) == "0 posted, 0 repeated, 0 rejected, 0 failed, 0 waiting, 1 earlier version sent again")
+        #expect(try ledger.alerts().map(\.kind) == ["earlier_version_resent"])
+    }
 }
