@@ -102,6 +102,8 @@ public enum Batch {
         if let writer { report.recovered = try ledger.recoverInterruptedRuns(lock: writer, date: options.date) }
         let runID = options.dryRun ? nil : try ledger.startRun(options)
         report.runID = runID
+        // The calendar (expected working days) and base-rate history (plans), read once.
+        let reference = Result { try ReferenceData.load(config) }
         do {
             let collectStep = runID == nil ? nil : try ledger.startStep(runID!, .collect)
             report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
@@ -133,7 +135,7 @@ public enum Batch {
                         report.fail(file, error.message)
                     }
                 }
-                report.day = try checkDay(options, config: config, ledger: ledger, report: &report)
+                report.day = try checkDay(options, config: config, reference: reference, ledger: ledger, report: &report)
                 if let ingestStep {
                     let ingestFailed = !report.failedFiles.isEmpty
                         || report.ingested.contains { $0.outcome == .rejected || $0.outcome == .stale || $0.recordsNotPosted > 0 }
@@ -150,8 +152,7 @@ public enum Batch {
                 let planStep = try ledger.startStep(runID, .plan)
                 progress("planning \(options.date)")
                 do {
-                    let reference = try ReferenceData.load(config)
-                    let plans = try ledger.runPlanStep(date: options.date, config: config, reference: reference)
+                    let plans = try ledger.runPlanStep(date: options.date, config: config, reference: try reference.get())
                     report.plans = plans
                     planned = true
                     try ledger.finishStep(planStep, status: "succeeded", detail: plans.summary)
@@ -178,11 +179,11 @@ public enum Batch {
     /// Where the day's files stand after ingest. Expected files that are in their drops
     /// are not missing: a ready one was taken in (or failed, which is said), a waiting one
     /// keeps the day incomplete.
-    private static func checkDay(_ options: BatchOptions, config: ReckonConfig, ledger: Ledger,
-                                 report: inout BatchReport) throws(LedgerError) -> DayFiles? {
+    private static func checkDay(_ options: BatchOptions, config: ReckonConfig, reference: Result<ReferenceData, any Error>,
+                                 ledger: Ledger, report: inout BatchReport) throws(LedgerError) -> DayFiles? {
         let calendar: BusinessCalendar?
         do {
-            calendar = try ReferenceData.load(config).calendar
+            calendar = try reference.get().calendar
         } catch {
             report.errors.append("expected files: \(error)")
             return nil

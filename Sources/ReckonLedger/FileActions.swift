@@ -25,6 +25,14 @@ extension Ledger {
                 throw LedgerError("file #\(fileID) (\(name)) needs nothing: a later delivery of its day's file was posted")
             }
             let (partner, fileType, day): (String, String, String) = (row[0], row[1], row[2])
+            // Each attempt replaces the one before: the latest is the one to decide about.
+            if let later = try Row.fetchOne(db, sql: """
+                SELECT id, name FROM received_file WHERE partner = ? AND file_type = ? AND business_date = ? AND status = ? AND id > ?
+                ORDER BY id DESC LIMIT 1
+                """, arguments: [partner, fileType, day, status, fileID]) {
+                throw LedgerError("file #\(fileID) (\(name)) was followed by file #\(later[0] as Int64) (\(later[1] as String)), "
+                                  + "a later \(status == "stale" ? "delivery" : "attempt"): set that one aside")
+            }
             let action = try Self.record(db, .setAside, fileID: fileID, partner: partner, fileType: fileType, day: day,
                                          reason: reason, actor: actor)
             let slot = "\(partner)/\(fileType)/\(day)"

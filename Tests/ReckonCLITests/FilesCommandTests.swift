@@ -94,6 +94,9 @@ struct FilesCommandTests {
         #expect(noReason.status != 0 && noReason.stderr.contains("Missing expected argument '--reason <reason>'"), "\(noReason.stderr)")
         let unknown = try reckon("files", "set-aside", "99", "--reason", "x", "--config", config)
         #expect(unknown.status == 1 && unknown.stderr == "reckon: no file #99 in the ledger (reckon status lists them)\n")
+        let earlier = try reckon("files", "set-aside", "1", "--reason", "x", "--config", config)
+        #expect(earlier.stderr == "reckon: file #1 (PLAT_LOAN_20241115.csv) was followed by file #2 (PLAT_LOAN_20241115.csv), "
+                + "a later attempt: set that one aside\n")
         let setAside = try reckon("files", "set-aside", "2", "--reason", "the platform withdrew the file", "--as", "erin", "--config", config)
         #expect(setAside.status == 0, "\(setAside.stderr)")
         let third = try reckon("batch", "--date", "2024-11-15", "--partner", "platform", "--config", config)

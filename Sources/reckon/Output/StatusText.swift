@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import ReckonCore
 import ReckonFiles
@@ -63,12 +62,14 @@ enum StatusText {
         for day in (date.map { [$0] } ?? runs.compactMap { CivilDate(iso: $0.businessDate) }) where !dates.contains(day) {
             dates.append(day)
         }
+        // Status is for when things are wrong: an unreadable calendar costs precision, not
+        // the answer.
         let calendar: BusinessCalendar?
         do {
             calendar = try ReferenceData.load(config).calendar
         } catch {
-            printError("reckon: \(error)")
-            throw ExitCode(2)
+            printError("reckon: \(error); working days are taken as Monday to Friday")
+            calendar = BusinessCalendar(name: "weekdays", years: [], offDays: [], workDays: [])
         }
         let days = try dates.map { try ledger.dayFiles($0, config: config, calendar: calendar) }
         let alerts = try ledger.openAlerts()
