@@ -84,13 +84,17 @@ public struct IngestResult: Sendable {
 extension Ledger {
     /// Takes one partner file into the ledger in one transaction: all of it or none of it.
     ///
-    /// The same bytes again are a repeated delivery and change nothing. A record whose key
-    /// was stored before (by any earlier file of the partner) is a duplicate: reported, not
-    /// stored. A different file for the same partner, type and business day is a corrected
-    /// re-send: the earlier file's entries are reversed by new entries, its events retired,
-    /// and the new file posted; both stay visible with their status. A strict file with any
-    /// rejected record, and any file whose control totals fail, posts nothing and goes to
-    /// quarantine with a report naming every problem. Every file received is first archived
+    /// The same bytes posted before are a repeated delivery and change nothing; bytes refused
+    /// before are tried again (unless an operator set them aside); an earlier version sent
+    /// again after its correction is recorded as a stale delivery with an alert, not posted.
+    /// A record whose key was stored before (by any earlier file of the partner, or an
+    /// earlier line of this one) is a duplicate and cannot be posted. A different file for
+    /// the same partner, type and business day is a corrected re-send: the earlier file's
+    /// entries are reversed by new entries, its events retired, and the new file posted;
+    /// both stay visible with their status. A strict file with any rejected or duplicate
+    /// record, and any file whose control totals fail, posts nothing and goes to quarantine
+    /// with a report naming every problem; a lenient file posts the rest and its result
+    /// says how many records were not posted. Every file received is first archived
     /// unchanged.
     ///
     /// `progress` hears how many records have been stored so far, every few thousand.
