@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ReckonCore
+import ReckonFiles
 
 /// Writes repayment files through the renderer: the sample layouts' header, N repayments
 /// with varied values (some early settlements with a Chinese remark, some overdue with
@@ -10,7 +11,7 @@ enum Generator {
     static func write(_ path: String, spec: MappingSpec, records: Int) throws {
         if access(path, R_OK) == 0 { return }  // generated before, deterministic
         let renderer = try RecordRenderer(spec: spec)
-        let output = try BufferedFile(path: path + ".partial")
+        let output = try AtomicFile(path: path)
         let newline: [UInt8] = spec.encoding == .gbk ? [0x0D, 0x0A] : [0x0A]
         let businessDay = CivilDate(year: 2024, month: 12, day: 15)!
 
@@ -89,15 +90,14 @@ enum Generator {
             }
             try output.write(try renderer.render(trailer, values) + newline)
         }
-        try output.close()
-        rename(path + ".partial", path)
+        try output.commit()
     }
 
     /// A camt.053.001.08 statement with `entries` entries (credits of 1.00 to 99.99) whose
     /// closing balance holds.
     static func writeStatement(_ path: String, entries: Int) throws {
         if access(path, R_OK) == 0 { return }
-        let output = try BufferedFile(path: path + ".partial")
+        let output = try AtomicFile(path: path)
         // Balances precede entries in camt.053, so the closing balance is summed first.
         let total = (0..<entries).reduce(Int64(0)) { $0 + Int64(100 + $1 % 9900) }
         var body: [UInt8] = []
@@ -127,8 +127,7 @@ enum Generator {
             </Stmt></BkToCstmrStmt></Document>
 
             """.utf8))
-        try output.close()
-        rename(path + ".partial", path)
+        try output.commit()
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {
@@ -137,39 +136,3 @@ enum Generator {
     }
 }
 
-/// Appends through a 1 MiB buffer.
-final class BufferedFile {
-    private let descriptor: Int32
-    private var buffer: [UInt8] = []
-
-    init(path: String) throws {
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else { throw GeneratorError(message: "cannot create \(path)") }
-        buffer.reserveCapacity(1 << 20)
-    }
-
-    func write(_ bytes: [UInt8]) throws {
-        buffer += bytes
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func flush() throws {
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, buffer.count - offset) }
-            guard written > 0 else { throw GeneratorError(message: "write failed") }
-            offset += written
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws {
-        try flush()
-        Glibc.close(descriptor)
-    }
-}
-
-struct GeneratorError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
-}

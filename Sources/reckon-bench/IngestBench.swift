@@ -104,7 +104,7 @@ struct IngestBench: ParsableCommand {
     /// The same records as CSV, with the columns reckon keys and indexes on.
     static func writeCSV(from fixed: String, spec: MappingSpec, to csv: String) throws {
         if access(csv, R_OK) == 0 { return }
-        let output = try BufferedFile(path: csv + ".partial")
+        let output = try AtomicFile(path: csv)
         let kind = spec.kind(named: "repayment")!
         try output.write(Array((kind.fields.map(\.name).joined(separator: ",") + "\n").utf8))
         var failure: Error?
@@ -114,8 +114,7 @@ struct IngestBench: ParsableCommand {
             do { try output.write(Array(line.utf8)) } catch { failure = error }
         }
         if let failure { throw failure }
-        try output.close()
-        rename(csv + ".partial", csv)
+        try output.commit()
     }
 
     /// Times the sqlite3 shell importing the CSV into a fresh database.

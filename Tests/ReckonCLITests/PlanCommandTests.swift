@@ -94,7 +94,7 @@ struct PlanCommandTests {
         #expect((object["lines"] as? [[String: Any]])?.first?["status"] as? String == "open")
 
         let differences = try reckon("plan", "differences", "--config", config)
-        #expect(differences.stdout == "2024-12-16  bank  L202412160002 period 3 interest: ours 54.60, theirs 54.61\n")
+        #expect(differences.stdout == "2024-12-16  bank  L202412160002 period 3 interest: ours 36.00, theirs 36.01\n")
         let alerts = try reckon("plan", "alerts", "--config", config)
         #expect(alerts.stdout.contains("2024-12-17  missing_partner_plan  loan L202412160020 was disbursed on or before 2024-12-16"))
         let status = try reckon("status", "--config", config)

@@ -28,11 +28,12 @@ func reckon(_ arguments: String...) throws -> RunResult {
     try reckon(arguments)
 }
 
-func reckon(_ arguments: [String]) throws -> RunResult {
+/// Runs `reckon` with arguments in `directory` (the repository root by default).
+func reckon(_ arguments: [String], in directory: String = repositoryRoot) throws -> RunResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: reckonExecutable)
     process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -82,4 +83,24 @@ func workspace(_ drops: String, expectedFiles: Bool = false) throws -> ScratchFo
     }
     _ = folder.write("reckon.yaml", yaml)
     return folder
+}
+
+/// Runs `reckon` with arguments, its output discarded, and returns its exit status and its
+/// peak resident memory in KiB (the kernel's count for that one process, from wait4).
+func reckonPeakMemory(_ arguments: [String]) throws -> (status: Int32, peakKiB: Int) {
+    var pid: pid_t = 0
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = ([reckonExecutable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let spawned = repositoryRoot.withCString { _ in posix_spawn(&pid, reckonExecutable, &actions, nil, argv, environ) }
+    guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let exited = status & 0x7f == 0
+    return (exited ? (status >> 8) & 0xff : -1, usage.ru_maxrss)
 }

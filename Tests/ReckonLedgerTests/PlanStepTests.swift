@@ -71,7 +71,7 @@ struct PlanStepTests {
         #expect(report.plans?.differences == 1)
         let differences = try ledger.planDifferences()
         #expect(differences.map { "\($0.partner) \($0.loanID) \($0.period) \($0.field) \($0.ours ?? "-") \($0.theirs ?? "-")" }
-                == ["bank L202412160002 3 interest 54.60 54.61"])
+                == ["bank L202412160002 3 interest 36.00 36.01"])
         #expect(try ledger.alerts().isEmpty)
         let next = try Batch.run(BatchOptions(date: day.adding(days: 1)!), config: folder.config, ledger: ledger)
         #expect(next.plans?.alerts.count == 1)

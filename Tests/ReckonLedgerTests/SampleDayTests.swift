@@ -56,20 +56,55 @@ struct SampleDayTests {
         }
     }
 
-    @Test func theFirstLoanIsScheduleA() throws {
-        let (folder, _) = try generate(3)
+    /// Figures worked by hand, one loan per shipped method (period interest = balance ×
+    /// annual rate / 12, rounded half-up once): what the bank's plan carries for the day's
+    /// first three loans, and what the plan engine must make of them end to end.
+    static let handWorked: [String: [(principal: Int64, interest: Int64)]] = [
+        // SCHEDULES.md §A: 12,000.00 at 9%, 12 months, equal installments of 1,049.42.
+        "L202412160001": [(95942, 9000), (96662, 8280), (97387, 7555), (98117, 6825), (98853, 6089), (99594, 5348),
+                          (100341, 4601), (101094, 3848), (101852, 3090), (102616, 2326), (103385, 1557), (104157, 781)],
+        // 6,000.00 at 10.8%, 6 months, equal principal: 0.9% of 6,000.00, 5,000.00, … 1,000.00.
+        "L202412160002": [(100000, 5400), (100000, 4500), (100000, 3600), (100000, 2700), (100000, 1800), (100000, 900)],
+        // 10,000.00 at 7.2%, 3 months, interest first: 0.6% of 10,000.00 a month.
+        "L202412160003": [(0, 6000), (0, 6000), (1_000_000, 6000)],
+    ]
+
+    @Test func theFirstThreeLoansCarryPlansWorkedByHand() throws {
+        let (folder, _) = try generate(4)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let spec = try SpecFile.load(repositoryRoot + "/mappings/bank-plan.yaml")
-        var lines: [(Int64, Int64)] = []
+        var lines: [String: [(principal: Int64, interest: Int64)]] = [:]
         _ = PartnerFile.check(folder + "/bank/BANK_PLAN_20241216.txt", spec: spec) { record in
-            guard record.kind.name == "plan_line", record.value(named: "loan_id") == .text("L202412160001") else { return }
-            lines.append((record.amount(at: record.kind.fieldIndex(named: "principal")!)!.units,
-                          record.amount(at: record.kind.fieldIndex(named: "interest")!)!.units))
+            guard record.kind.name == "plan_line", case .text(let loan)? = record.value(named: "loan_id") else { return }
+            lines[loan, default: []].append((record.amount(at: record.kind.fieldIndex(named: "principal")!)!.units,
+                                             record.amount(at: record.kind.fieldIndex(named: "interest")!)!.units))
         }
-        // SCHEDULES.md §A: 12,000.00 at 9% over 12 months, equal installments.
-        #expect(lines.map(\.0) == [95942, 96662, 97387, 98117, 98853, 99594, 100341, 101094, 101852, 102616, 103385, 104157])
-        #expect(lines.map(\.1) == [9000, 8280, 7555, 6825, 6089, 5348, 4601, 3848, 3090, 2326, 1557, 781])
-        #expect(lines.reduce(0) { $0 + $1.0 } == 1_200_000)
+        // The last of the four loans is left out; the second carries the deliberate cent.
+        for (loan, expected) in Self.handWorked {
+            var expected = expected
+            if loan == "L202412160002" { expected[2].interest += 1 }
+            let actual = try #require(lines[loan], "\(loan)")
+            #expect(actual.map(\.principal) == expected.map(\.principal), "\(loan)")
+            #expect(actual.map(\.interest) == expected.map(\.interest), "\(loan)")
+        }
+    }
+
+    /// The plan engine, run by the plan step on the day, makes the hand-worked plans: the
+    /// bank's plan differs from ours by the deliberate cent only.
+    @Test func thePlanStepMakesThePlansWorkedByHand() throws {
+        let folder = try DayFolder(readiness: ["loans": "{stable_seconds: 0}", "repayments": "{stable_seconds: 0}",
+                                               "statements": "{stable_seconds: 0}", "bills": "{stable_seconds: 0}"], copy: false)
+        _ = try SampleDay(date: day, loans: 5, mappings: repositoryRoot + "/mappings").write(into: folder.root + "/inbox")
+        let ledger = try folder.ledger()
+        _ = try Batch.run(BatchOptions(date: day), config: folder.config, ledger: ledger)
+        let reference = try ReferenceData.load(folder.config)
+        for (loan, expected) in Self.handWorked {
+            let view = try #require(try ledger.loanPlan(loan, asOf: nil, config: folder.config, reference: reference), "\(loan)")
+            #expect(view.plan.lines.map(\.principalMinor) == expected.map(\.principal), "\(loan)")
+            #expect(view.plan.lines.map(\.interestMinor) == expected.map(\.interest), "\(loan)")
+        }
+        #expect(try ledger.planDifferences().map { "\($0.loanID) \($0.period) \($0.field) \($0.ours ?? "-") \($0.theirs ?? "-")" }
+                == ["L202412160002 3 interest 36.00 36.01"])
     }
 
     @Test func theDayPostsAndLeavesDifferencesToReconcile() throws {

@@ -198,6 +198,9 @@ public enum TextEncoder {
     /// Nil when some character has no representation in `encoding`.
     public static func encode(_ text: String, as encoding: TextEncoding) -> [UInt8]? {
         if encoding == .utf8 { return Array(text.utf8) }
+        // Every supported encoding is a superset of ASCII: most rendered values (numbers,
+        // dates, codes) need no converter.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return Array(text.utf8) }
         guard let converter = IconvConverter(from: "UTF-8", to: encoding.iconvName) else { return nil }
         var input = Array(text.utf8)
         var output: [UInt8] = []

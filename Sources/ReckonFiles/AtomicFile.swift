@@ -1,0 +1,80 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file written whole or not at all: bytes go through a buffer to a temporary name in the
+/// target's folder; `commit()` flushes them to disk, renames the file into place and flushes
+/// the folder, so a reader (or a crash) sees the old file or the new one, never half of
+/// one. Memory is the buffer, whatever the file's size.
+public final class AtomicFile {
+    public let path: String
+    private let temporary: String
+    private var descriptor: Int32
+    private var buffer: [UInt8] = []
+    private static let bufferBytes = 1 << 20
+    /// Bytes written so far.
+    public private(set) var size = 0
+
+    /// Opens a temporary file beside `path` (its folder is made when missing).
+    public init(path: String) throws(FileAccessError) {
+        self.path = path
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw FileAccessError(path: folder, reason: "the folder cannot be made: \(error.localizedDescription)")
+            }
+        }
+        temporary = path + ".partial-\(getpid())"
+        descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw FileAccessError.fromErrno(temporary, "creating") }
+        buffer.reserveCapacity(Self.bufferBytes)
+    }
+
+    deinit {
+        // Never committed: the temporary file goes, the target is untouched.
+        if descriptor >= 0 {
+            close(descriptor)
+            unlink(temporary)
+        }
+    }
+
+    public func write(_ bytes: some Collection<UInt8>) throws(FileAccessError) {
+        buffer.append(contentsOf: bytes)
+        size += bytes.count
+        if buffer.count >= Self.bufferBytes { try flush() }
+    }
+
+    public func write(_ text: String) throws(FileAccessError) { try write(text.utf8) }
+
+    private func flush() throws(FileAccessError) {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { throw FileAccessError.fromErrno(temporary, "writing") }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes the bytes to disk and renames the file into place.
+    public func commit() throws(FileAccessError) {
+        try flush()
+        guard fsync(descriptor) == 0 else { throw FileAccessError.fromErrno(temporary, "flushing") }
+        close(descriptor)
+        descriptor = -1
+        guard rename(temporary, path) == 0 else {
+            let error = FileAccessError.fromErrno(path, "renaming \(temporary) to")
+            unlink(temporary)
+            throw error
+        }
+        let folder = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+    }
+}
