@@ -57,6 +57,13 @@ public struct DayCount: Sendable, Hashable, CustomStringConvertible {
 
     public static let choices = "monthly/360, monthly/365, actual/360 or actual/365"
     public var description: String { "\(periodInterest.rawValue)/\(yearDays)" }
+
+    /// The day count a method uses when the product names none: `actual/360` for bullet loans
+    /// (利随本清 interest is quoted by the days the money was out), `monthly/360` for the rest
+    /// (the seed contract's monthly rate).
+    public static func standard(for method: RepaymentMethod) -> DayCount {
+        method == .bullet ? .actual360 : .monthly360
+    }
 }
 
 /// How an amount in fractions of a minor unit becomes whole minor units (once per amount).
@@ -162,6 +169,7 @@ public struct PlanTerms: Sendable {
     /// A first due date other than one month after the start makes the first period broken
     /// (interest by actual days).
     public var firstDueDate: CivilDate?
+    /// How interest is counted; `DayCount.standard(for:)` the method when not given.
     public var dayCount: DayCount
     public var rounding: RoundingRule
     public var calendar: BusinessCalendar?
@@ -171,7 +179,7 @@ public struct PlanTerms: Sendable {
 
     public init(principalMinor: Int64, annualRate: Decimal, method: RepaymentMethod, term: Int,
                 termUnit: TermUnit = .months, startDate: CivilDate, floating: FloatingRate? = nil,
-                dueDay: Int? = nil, firstDueDate: CivilDate? = nil, dayCount: DayCount = .monthly360,
+                dueDay: Int? = nil, firstDueDate: CivilDate? = nil, dayCount: DayCount? = nil,
                 rounding: RoundingRule = .halfUp, calendar: BusinessCalendar? = nil,
                 nonWorkingDueDate: NonWorkingDueDate = .keep, feePerPeriodMinor: Int64 = 0) {
         self.principalMinor = principalMinor
@@ -183,7 +191,7 @@ public struct PlanTerms: Sendable {
         self.startDate = startDate
         self.dueDay = dueDay
         self.firstDueDate = firstDueDate
-        self.dayCount = dayCount
+        self.dayCount = dayCount ?? .standard(for: method)
         self.rounding = rounding
         self.calendar = calendar
         self.nonWorkingDueDate = nonWorkingDueDate
@@ -241,11 +249,11 @@ public enum RateText {
         return exactDecimal(trimmed)
     }
 
-    /// An amount in currency units as minor units: `12000` and `12000.00` are 1200000;
-    /// nil for a negative amount or one with more than two decimals.
+    /// An amount in currency units as minor units: `12000`, `12000.00` and `12,000.00` are
+    /// 1200000; nil for a negative amount or one with more than two decimals (see
+    /// `AmountText` for why an amount is refused).
     public static func amountMinor(_ text: String) -> Int64? {
-        guard let amount = exactDecimal(text.trimmingCharacters(in: .whitespaces)), amount >= 0,
-              let minor = Int64(exactly: NSDecimalNumber(decimal: amount * 100)), Decimal(minor) == amount * 100 else { return nil }
+        guard case .success(let minor) = AmountText.minor(text), minor >= 0 else { return nil }
         return minor
     }
 
