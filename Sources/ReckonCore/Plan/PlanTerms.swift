@@ -233,12 +233,18 @@ public enum RateText {
     /// An annual rate as a fraction: `9%` and `0.09` are both 0.09. Plain numbers of 1 or
     /// more are refused as ambiguous (is `9` 9% or 900%?).
     public static func annualRate(_ text: String) -> Decimal? {
+        statedRate(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// The rate a text states, in or out of any range (`-9%` is −0.09, `1000%` is 10), or nil
+    /// when it is not a rate: `9` (9% or 900%?), `9e-2`, `nine`. Callers check the range
+    /// (`PlanLimits`) and say which rule it breaks.
+    public static func statedRate(_ text: String) -> Decimal? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.hasSuffix("%") {
-            guard let value = exactDecimal(String(trimmed.dropLast())), value >= 0 else { return nil }
-            return value / 100
+            return exactDecimal(String(trimmed.dropLast())).map { $0 / 100 }
         }
-        guard let value = exactDecimal(trimmed), value >= 0, value < 1 else { return nil }
+        guard let value = exactDecimal(trimmed), value < 1 else { return nil }
         return value
     }
 
