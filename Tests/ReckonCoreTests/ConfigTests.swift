@@ -117,6 +117,14 @@ struct ConfigTests {
         #expect(config.product("BL90")?.plan?.fee == .fixed(500))
         let bullet = try #require(config.product("BL90")?.plan)
         #expect(bullet.pricing == .fixed(Decimal(string: "0.09")!) && bullet.termUnit == .days && bullet.term == 7...90)
+        // No day count given: the method's standard, resolved into each loan's contract.
+        #expect(bullet.dayCount == nil && config.product("OWN")?.plan?.dayCount == nil)
+        let bulletContract = try LoanContract(settings: bullet, principalMinor: 1_000_000, term: 90, startDate: CivilDate(iso: "2024-01-31")!,
+                                              firstDueDate: nil, statedRate: nil)
+        #expect(bulletContract.dayCount == "actual/360")
+        let flatContract = try LoanContract(settings: try #require(config.product("OWN")?.plan), principalMinor: 1_000_000, term: 12,
+                                            startDate: CivilDate(iso: "2024-01-31")!, firstDueDate: nil, statedRate: Decimal(string: "0.09"))
+        #expect(flatContract.dayCount == "monthly/360")
         #expect(config.product("OWN")?.plan?.pricing == .contract)
         #expect(config.product("PLAIN")?.plan == nil)
         // The ranges refuse what the seed's product page says they refuse, bounds included.
@@ -139,6 +147,33 @@ struct ConfigTests {
         #expect(problem("at: \"17:30\"", "at: \"25:00\"")?.message.contains("HH:mm") == true)
         #expect(problem("fee: {per_period: \"5.00\"}", "fee: {per_period: \"5.00\", monthly_rate: \"1%\"}")?.message.contains("give one of") == true)
         #expect(problem("fee: {monthly_rate: \"0.3%\"}", "fee: {monthly_rate: \"30%\"}")?.message.contains("below 10%") == true)
+        // Issue 9 item 4: the ranges `plan preview` checks, with the same rules, naming the key.
+        let ranges: [(from: String, to: String, keyPath: String, message: String)] = [
+            ("rate: \"9%\"", "rate: \"1000%\"", "products.BL90.rate", "'1000%' is out of range: an annual rate is from 0% to 100%, like 9% or 0.09"),
+            ("rate: \"9%\"", "rate: \"-1%\"", "products.BL90.rate", "'-1%' is out of range: an annual rate is from 0% to 100%, like 9% or 0.09"),
+            ("spread_bp: 590", "spread_bp: 20000", "products.CL12.rate.spread_bp",
+             "'20000' is out of range: a spread is from -10000bp to 10000bp, like 590bp or -25bp"),
+            ("min: \"1000.00\"", "min: \"0.00\"", "products.CL12.amount.min",
+             "'0.00' is out of range: a principal is more than 0.00 and at most 100,000,000,000.00"),
+            ("max: \"200000.00\"", "max: \"200,000,000,000.00\"", "products.CL12.amount.max",
+             "'200,000,000,000.00' is out of range: a principal is more than 0.00 and at most 100,000,000,000.00"),
+            ("min: \"1000.00\"", "min: \"500,000.00\"", "products.CL12.amount", "min 500,000.00 is above max 200,000.00"),
+            ("term: {min: 3, max: 12}", "term: {min: 3, max: 700}", "products.CL12.term.max", "700 is out of range: a term is 1 to 600 months"),
+            ("min: 7, max: 90", "min: 7, max: 4000", "products.BL90.term.max", "4000 is out of range: a bullet loan's term in days is 1 to 3660 days"),
+            ("due_day: 20", "due_day: 32", "products.CL12.due_day", "32 is out of range: a due day is 1 to 31"),
+            ("per_period: \"5.00\"", "per_period: \"-5.00\"", "products.BL90.fee.per_period",
+             "'-5.00' is out of range: a fee is an amount from 0.00 to 100,000,000,000.00, like 5.00"),
+            ("monthly_rate: \"0.3%\"", "monthly_rate: \"10%\"", "products.CL12.fee.monthly_rate",
+             "'10%' is not a fee rate: a fee rate is a share of the principal each period, from 0% and below 10%, like 0.3%"),
+        ]
+        for item in ranges {
+            let found = try #require(problem(item.from, item.to), "\(item.to)")
+            #expect(found.keyPath == item.keyPath && found.message == item.message, "\(item.to): \(found)")
+        }
+        // Amounts are read as they print.
+        let grouped = try ConfigLoader.load(yaml: Self.products.replacingOccurrences(of: "max: \"200000.00\"", with: "max: \"200,000.00\""),
+                                            origin: "/srv/reckon/reckon.yaml")
+        #expect(grouped.product("CL12")?.plan?.amountMinor == 100_000...20_000_000)
         let noCalendar = try #require(problem("calendar: data/calendar-cn.yaml\n", ""))
         #expect(noCalendar.keyPath == "products.CL12" && noCalendar.message.contains("names no calendar"))
     }

@@ -251,12 +251,83 @@ struct PlanSettingTests {
         let accrued = try PlanEngine.schedule(terms)
         // Eight more days at the daily rate: 12000 × (0.0075 + 8 × 0.09/360) = 90.00 + 24.00.
         #expect(accrued.lines[0].interestMinor == 11400 && accrued.lines[0].days == 38)
-        // 2025-11-01 is a Saturday: two more days on period 2, which is still a whole month.
-        #expect(accrued.lines[1].dueDate == day("2025-11-03"))
-        #expect(accrued.lines[1].interestMinor == minor(Decimal(accrued.lines[0].balanceMinor) * (rate("0.75%") + 2 * rate("9%") / 360)))
+        // 2025-11-01 is a Saturday: period 2 runs from 2025-10-09 to 2025-11-03, 25 days: its month
+        // (0.75%), two days more at its end, and the eight days period 1 charged given back:
+        // 0.75% − 6 × 0.025% = 0.60%. Period 3 (to 2025-12-01, not moved) gives back those two:
+        // 0.75% − 2 × 0.025% = 0.70%. The days add up to the 91 from 2025-09-01 to 2025-12-01.
+        #expect(accrued.lines[1].dueDate == day("2025-11-03") && accrued.lines.map(\.days) == [38, 25, 28])
+        #expect(accrued.lines[1].interestMinor == minor(Decimal(accrued.lines[0].balanceMinor) * rate("0.6%")))
+        #expect(accrued.lines[2].interestMinor == minor(Decimal(accrued.lines[1].balanceMinor) * rate("0.7%")))
         #expect(kept.lines[1].interestMinor == minor(Decimal(kept.lines[0].balanceMinor) * rate("0.75%")))
         terms.nonWorkingDueDate = .keep
         #expect(try PlanEngine.schedule(terms).lines[0].dueDate == day("2025-10-01"))
+    }
+
+    /// Issue 9 item 1: 12,000.00 at 9%, interest only, 4 months from 2024-12-01 under the China
+    /// calendar, due dates moved to the next working day with the moved days accruing. Scheduled
+    /// 2025-01-01 (New Year) moves to 01-02, 02-01 (Spring Festival) to 02-05, 03-01 (a Saturday)
+    /// to 03-03; 04-01 stays. A day earns 12000 × 0.09/360 = 3.00, a month 12000 × 0.09/12 = 90.00.
+    /// Each period accrues from the previous period's actual due date, so no day is charged twice.
+    @Test func movedDueDatesAccrueEachDayOnce() throws {
+        var terms = PlanTerms(principalMinor: 1_200_000, annualRate: rate("9%"), method: .interestOnly, term: 4,
+                              startDate: day("2024-12-01"), calendar: try ShippedData.calendar(),
+                              nonWorkingDueDate: .nextWorkingDay(accrueExtraDays: true))
+        let monthly = try PlanEngine.schedule(terms)
+        #expect(monthly.lines.map(\.dueDate) == ["2025-01-02", "2025-02-05", "2025-03-03", "2025-04-01"].map(day))
+        #expect(monthly.lines.map(\.accrualStart) == ["2024-12-01", "2025-01-02", "2025-02-05", "2025-03-03"].map(day))
+        // Monthly: a period's month (scheduled date to scheduled date) at annual/12, plus the days its
+        // own due date moved, less the days the previous one moved (charged in the previous period):
+        //   1: 12-01 → 01-02, 32 days: 90.00 + (1 − 0) × 3.00 = 93.00
+        //   2: 01-02 → 02-05, 34 days: 90.00 + (4 − 1) × 3.00 = 99.00
+        //   3: 02-05 → 03-03, 26 days: 90.00 + (2 − 4) × 3.00 = 84.00
+        //   4: 03-03 → 04-01, 29 days: 90.00 + (0 − 2) × 3.00 = 84.00
+        // 360.00 is four months; the days add up to the 121 from 2024-12-01 to 2025-04-01.
+        #expect(monthly.lines.map(\.days) == [32, 34, 26, 29])
+        #expect(monthly.lines.map(\.interestMinor) == [9300, 9900, 8400, 8400])
+        #expect(monthly.interestMinor == 36000)
+        // Actual days: 32, 34, 26 and 29 days × 3.00 = 96.00 + 102.00 + 78.00 + 87.00 = 363.00 (121 × 3.00).
+        terms.dayCount = .actual360
+        let actual = try PlanEngine.schedule(terms)
+        #expect(actual.lines.map(\.days) == [32, 34, 26, 29])
+        #expect(actual.lines.map(\.interestMinor) == [9600, 10200, 7800, 8700])
+        #expect(actual.interestMinor == 36300)
+        // Without accrual the moved days are not charged: whole months, counted scheduled to scheduled.
+        terms.nonWorkingDueDate = .nextWorkingDay(accrueExtraDays: false)
+        terms.dayCount = .monthly360
+        let kept = try PlanEngine.schedule(terms)
+        #expect(kept.lines.map(\.days) == [31, 31, 28, 31] && kept.lines.allSatisfy { $0.interestMinor == 9000 })
+    }
+
+    /// Issue 9 item 2: a bullet loan by months follows the day count. 12,000.00 at 9% for 12 months
+    /// from 2024-11-15 (maturity 2025-11-15, 365 days).
+    @Test func bulletByMonthsFollowsTheDayCount() throws {
+        func interest(_ dayCount: DayCount?, dueDay: Int? = nil, start: String = "2024-11-15", nonWorking: NonWorkingDueDate = .keep) throws -> PlanLine {
+            let terms = PlanTerms(principalMinor: 1_200_000, annualRate: rate("9%"), method: .bullet, term: 12,
+                                  startDate: day(start), dueDay: dueDay, dayCount: dayCount,
+                                  calendar: try ShippedData.calendar(), nonWorkingDueDate: nonWorking)
+            return try #require(PlanEngine.schedule(terms).lines.first)
+        }
+        // monthly/360: twelve whole months at annual/12: 12 × 90.00.
+        #expect(try interest(.monthly360).interestMinor == 108_000)
+        // actual/360: 365 days × 3.00; actual/365: 365/365 of a year.
+        #expect(try interest(.actual360).interestMinor == 109_500)
+        #expect(try interest(.actual365).interestMinor == 108_000)
+        // A broken part earns days: due on the 10th, 2025-11-10 is 11 months (to 2025-10-15) and
+        // 26 days: 11 × 90.00 + 26 × 3.00 = 1,068.00; by actual days 360 × 3.00 = 1,080.00.
+        #expect(try interest(.monthly360, dueDay: 10).interestMinor == 106_800)
+        #expect(try interest(.actual360, dueDay: 10).interestMinor == 108_000)
+        // A maturity moved off a holiday accrues its days: 2025-10-01 moves to 2025-10-09,
+        // 12 × 90.00 + 8 × 3.00 = 1,104.00.
+        let moved = try interest(.monthly360, start: "2024-10-01", nonWorking: .nextWorkingDay(accrueExtraDays: true))
+        #expect(moved.dueDate == day("2025-10-09") && moved.days == 373 && moved.interestMinor == 110_400)
+        // A bullet without a day count is counted by actual days (利随本清 is quoted by days).
+        #expect(try interest(nil).interestMinor == 109_500)
+        // By days the term is days whatever the day count (SCHEDULES §B: 90 days, 225.00).
+        for dayCount in [DayCount.monthly360, .actual360] {
+            let byDays = try PlanEngine.schedule(PlanTerms(principalMinor: 1_000_000, annualRate: rate("9%"), method: .bullet, term: 90,
+                                                           termUnit: .days, startDate: day("2024-01-31"), dayCount: dayCount))
+            #expect(byDays.lines[0].interestMinor == 22500 && byDays.lines[0].days == 90)
+        }
     }
 
     @Test func actualDaysDayCount() throws {
@@ -274,11 +345,17 @@ struct PlanSettingTests {
         var terms = vectorA(.equalInstallment)
         terms.dueDay = 20
         let plan = try PlanEngine.schedule(terms)
-        // 2024-11-15 to 2024-12-20 is 35 days: interest by actual days at annual/360.
+        // 2024-11-15 to 2024-12-20 is 35 days: interest by actual days at annual/360, 105.00.
         #expect(plan.lines[0].dueDate == day("2024-12-20") && plan.lines[0].days == 35)
         #expect(plan.lines[0].interestMinor == 10500)
-        #expect(plan.lines[0].principalMinor == 104_942 - 10500)
-        #expect(plan.lines[1].interestMinor == minor(Decimal(1_200_000 - (104_942 - 10500)) * rate("0.75%")))
+        // The installment is solved on these periods, a factor of 1 + 35 × 0.09/360 = 1.00875 and
+        // eleven of 1.0075: 12000 / (1/1.00875 × Σₖ₌₀…₁₁ 1.0075^−k) = 1,050.7197… → 1,050.72
+        // (the textbook 1,049.42 assumes twelve whole months).
+        #expect(plan.installmentMinor == 105_072)
+        #expect(plan.lines[0].principalMinor == 105_072 - 10500)
+        #expect(plan.lines[1].interestMinor == minor(Decimal(1_200_000 - (105_072 - 10500)) * rate("0.75%")))
+        #expect(plan.lines.dropLast().allSatisfy { $0.principalMinor + $0.interestMinor == 105_072 })
+        #expect(plan.lines.last!.totalMinor == 105_073 && plan.interestMinor == 60865)
         #expect(plan.principalMinor == 1_200_000)
     }
 
@@ -376,54 +453,228 @@ struct PlanSettingTests {
     }
 }
 
+@Suite("Repayment plans: every period has something due")
+struct PlanNothingDueTests {
+    /// Issue 9 item 3: 868,769.38 at 23.99%, 51 months from 2021-10-24, due on the 4th. The
+    /// first period is broken, 11 days: 868,769.38 × 11 × 0.2399/360 = 6,368.3208… → 6,368.32.
+    /// The textbook installment (51 whole months at 23.99%/12) is 27,325.37: with so little
+    /// interest in period 1 it repaid the loan in period 50 and left period 51 with 0.00. Solved
+    /// on the periods as they are (a factor of 1 + 11 × 0.2399/360, then fifty of
+    /// 1 + 0.2399/12), the installment is 26,986.1758… → 26,986.18, paid fifty times; the
+    /// last period pays the rest, 26,985.76 (figures from an independent exact computation).
+    @Test func aShortBrokenFirstPeriodStillRepaysInTheLastPeriod() throws {
+        let plan = try PlanEngine.schedule(PlanTerms(principalMinor: 86_876_938, annualRate: rate("23.99%"), method: .equalInstallment,
+                                                     term: 51, startDate: day("2021-10-24"), dueDay: 4))
+        #expect(plan.lines.count == 51 && plan.installmentMinor == 2_698_618)
+        let first = plan.lines[0]
+        #expect(first.dueDate == day("2021-11-04") && first.days == 11 && first.interestMinor == 636_832 && first.principalMinor == 2_061_786)
+        #expect(plan.lines.dropLast().allSatisfy { $0.totalMinor == 2_698_618 })
+        let last = plan.lines[50]
+        #expect(last.dueDate == day("2026-01-04") && last.principalMinor == 2_645_684 && last.interestMinor == 52_892)
+        #expect(last.totalMinor == 2_698_576 && plan.interestMinor == 50_752_538)
+        #expect(plan.lines.allSatisfy { $0.principalMinor > 0 })
+    }
+
+    /// 1,000.00 at 12% over 360 months: the textbook installment 10.2861… rounds to 10.29, and
+    /// that cent a month, compounding at 1% for 30 years, repays the loan in period 359. It is
+    /// lowered to 10.28, the largest that leaves period 360 something to repay: 31.16 and
+    /// 0.31 interest, 31.47.
+    @Test func anInstallmentThatWouldRepayEarlyIsLowered() throws {
+        let plan = try PlanEngine.schedule(PlanTerms(principalMinor: 100_000, annualRate: rate("12%"), method: .equalInstallment,
+                                                     term: 360, startDate: day("2024-01-15")))
+        #expect(plan.installmentMinor == 1028 && plan.lines.count == 360)
+        #expect(plan.lines.dropLast().allSatisfy { $0.totalMinor == 1028 })
+        #expect(plan.lines[359].principalMinor == 3116 && plan.lines[359].totalMinor == 3147)
+        // Without interest the same: 1,000.01 over 600 months is 1.6667 a month; 1.67 would be
+        // repaid in period 599, so 1.66, and the last repays 1,000.01 − 599 × 1.66 = 5.67.
+        let free = try PlanEngine.schedule(PlanTerms(principalMinor: 100_001, annualRate: 0, method: .equalInstallment,
+                                                     term: 600, startDate: day("2024-01-15")))
+        #expect(free.installmentMinor == 166 && free.lines[599].totalMinor == 567)
+    }
+
+    /// 1,000.01 over 600 months, equal principal at 6%: 1,000.01/600 = 1.6667 → 1.67, but
+    /// 599 × 1.67 = 1,000.33 is more than the loan and ended the plan with 0.00 lines. Rounded
+    /// down to 1.66 instead; the last repays 1,000.01 − 599 × 1.66 = 5.67 (interest 0.03).
+    /// Flat, interest is 1,000.01 × 0.5% = 5.00 every period, never on a repaid balance.
+    @Test func longEqualPrincipalAndFlatRepayEveryPeriod() throws {
+        var terms = PlanTerms(principalMinor: 100_001, annualRate: rate("6%"), method: .equalPrincipal, term: 600, startDate: day("2024-01-15"))
+        let plan = try PlanEngine.schedule(terms)
+        #expect(plan.lines.dropLast().allSatisfy { $0.principalMinor == 166 } && plan.lines[599].principalMinor == 567)
+        #expect(plan.lines[0].interestMinor == 500 && plan.lines[599].interestMinor == 3 && plan.interestMinor == 150_852)
+        #expect(plan.lines.allSatisfy { $0.totalMinor > 0 })
+        terms.method = .flat
+        let flat = try PlanEngine.schedule(terms)
+        #expect(flat.lines.map(\.principalMinor) == plan.lines.map(\.principalMinor))
+        #expect(flat.lines.allSatisfy { $0.interestMinor == 500 } && flat.lines[598].balanceMinor == 567)
+        // Fewer cents than periods cannot repay a cent a period.
+        terms.principalMinor = 500
+        #expect(throws: PlanError("a flat plan of 600 periods repays at least 0.01 a period, so its principal is at least 6.00, not 5.00")) {
+            try PlanEngine.schedule(terms)
+        }
+    }
+
+    @Test func aPlanWithAPeriodWithNothingDueIsRefused() throws {
+        let free = PlanTerms(principalMinor: 1_200_000, annualRate: 0, method: .interestOnly, term: 12, startDate: day("2024-11-15"))
+        #expect(throws: PlanError("period 1 would have nothing due: it repays no principal and its interest rounds to 0.00 "
+                                  + "(12,000.00 at 0.00% over 12 periods)")) { try PlanEngine.schedule(free) }
+        // A fee is something due.
+        var withFee = free
+        withFee.feePerPeriodMinor = 500
+        #expect(try PlanEngine.schedule(withFee).lines.allSatisfy { $0.totalMinor >= 500 })
+    }
+
+    /// Issue 9 item 5: the installment is the equal payment the plan was solved for, whatever
+    /// the number of periods: every period but the last pays it, and a one-period loan's is
+    /// its one payment.
+    @Test func theInstallmentIsThePaymentThePlanWasSolvedFor() throws {
+        func plan(term: Int, dueDay: Int? = nil) throws -> RepaymentPlan {
+            try PlanEngine.schedule(PlanTerms(principalMinor: 1_200_000, annualRate: rate("9%"), method: .equalInstallment, term: term,
+                                              startDate: day("2024-11-15"), dueDay: dueDay))
+        }
+        // One whole month: 12,000.00 + 90.00.
+        #expect(try plan(term: 1).installmentMinor == 1_209_000)
+        // One broken period of 35 days: 12,000.00 + 105.00 — the same definition, not a textbook EMI.
+        let broken = try plan(term: 1, dueDay: 20)
+        #expect(broken.installmentMinor == 1_210_500 && broken.lines[0].totalMinor == 1_210_500)
+        // Two periods, the first broken: 12000 × 1.00875 × 1.0075 / (1 + 1.0075) = 6,075.1120… → 6,075.11;
+        // period 1 pays it, period 2 the rest: 6,029.89 + 45.22 = 6,075.11.
+        let two = try plan(term: 2, dueDay: 20)
+        #expect(two.installmentMinor == 607_511 && two.lines.map(\.totalMinor) == [607_511, 607_511])
+        // Whole months: the textbook EMI (SCHEDULES §A).
+        #expect(try plan(term: 12).installmentMinor == 104_942)
+    }
+}
+
 @Suite("Repayment plans: properties")
 struct PlanPropertyTests {
     static let methods = RepaymentMethod.allCases
 
     static let calendar = try! ShippedData.calendar()
 
-    @Test func principalSumsNothingNegativeSameInputsSamePlan() async {
-        await propertyCheck(count: 400, input: Gen.int(in: 1...50_000_000), Gen.int(in: 0...360_000), Gen.int(in: 1...60),
+    /// Every plan, checked against `PlanOracle`: dates, days adding up to the span, each
+    /// period's interest recomputed exactly from its balance, rate and days, principal by the
+    /// method's rule (equal parts within a cent of principal/n, the installment within half a
+    /// cent of the exact annuity of the periods as they are, the last payment within what a
+    /// cent a period grows to), and no line with nothing due.
+    @Test func plansKeepTheRulesTheREADMEStates() async {
+        await propertyCheck(count: 400, input: Gen.int(in: 100_000...50_000_000), Gen.int(in: 10_000...360_000), Gen.int(in: 1...60),
                             Gen.int(in: 0..<5), Gen.uint64()) { principal, rateMillionths, term, method, seed in
             // The conventions drawn too: start day (2023–2026, where the calendar has holidays),
-            // day count, rounding, a fixed due day, and the rule for due dates on holidays.
+            // day count, rounding, a due day or a first due date (broken first periods), the
+            // rule for due dates on holidays, and a zero rate for the methods that repay principal.
             var random = SplitMix64(seed: seed)
-            let rules: [NonWorkingDueDate] = [.keep, .nextWorkingDay(accrueExtraDays: false), .nextWorkingDay(accrueExtraDays: true)]
-            let terms = PlanTerms(principalMinor: Int64(principal), annualRate: Decimal(rateMillionths) / 1_000_000,
-                                  method: Self.methods[method], term: term,
-                                  startDate: day("2023-01-01").adding(days: Int(random.next() % 1400))!,
-                                  dueDay: random.next() % 2 == 0 ? nil : 1 + Int(random.next() % 31),
-                                  dayCount: [.monthly360, DayCount(.monthly, yearDays: 365), .actual360, .actual365][Int(random.next() % 4)],
-                                  rounding: random.next() % 2 == 0 ? .halfUp : .halfEven, calendar: Self.calendar,
-                                  nonWorkingDueDate: rules[Int(random.next() % 3)])
-            guard let plan = try? PlanEngine.schedule(terms) else {
-                Issue.record("no plan for \(terms)")
-                return
+            let method = Self.methods[method]
+            let zero = method != .interestOnly && method != .bullet && random.next() % 8 == 0
+            var terms = Self.terms(principal: Int64(principal), rate: zero ? 0 : Decimal(rateMillionths) / 1_000_000,
+                                   method: method, term: term, random: &random)
+            if method == .bullet && random.next() % 3 == 0 {
+                terms.termUnit = .days
+                terms.term = 1 + Int(random.next() % 400)
             }
-            #expect(plan.principalMinor == Int64(principal))
-            #expect(plan.lines.allSatisfy { $0.principalMinor >= 0 && $0.interestMinor >= 0 && $0.balanceMinor >= 0 })
-            #expect(plan.lines.last!.balanceMinor == 0)
-            #expect(zip(plan.lines, plan.lines.dropFirst()).allSatisfy { $0.dueDate < $1.dueDate })
-            let again = try? PlanEngine.schedule(terms)
-            #expect(again?.lines == plan.lines)
+            Self.expectThePlanKeepsTheRules(terms)
         }
     }
 
-    @Test func exactIntegerInterestAgreesWithDecimalArithmetic() async {
-        await propertyCheck(count: 2000, input: Gen.int(in: 0...100_000_000_000), Gen.int(in: 0...360_000_000), Gen.int(in: 0...400),
-                            Gen.int(in: 0...9), Gen.bool) { base, rateBillionths, days, extra, halfEven in
+    /// Long terms and small principals, where a cent compounds: 600 periods, broken first
+    /// periods, principals from 0.01. A plan is made and keeps the rules, or is refused for
+    /// a reason the test checks by its own arithmetic.
+    @Test func longTermsAndSmallPrincipalsNeverLeaveAPeriodWithNothingDue() async {
+        await propertyCheck(count: 80, input: Gen.int(in: 1...999), Gen.int(in: 0...4), Gen.int(in: 0...360_000), Gen.int(in: 120...600),
+                            Gen.int(in: 0..<3), Gen.uint64()) { digits, scale, rateMillionths, term, method, seed in
+            // Principals from 0.01 to 9,990,000.00, as many of each size.
+            let principal = digits * [1, 10, 100, 1000, 10000][scale]
+            var random = SplitMix64(seed: seed)
+            let terms = Self.terms(principal: Int64(principal), rate: Decimal(rateMillionths) / 1_000_000,
+                                   method: [.equalInstallment, .equalPrincipal, .flat][method], term: term, random: &random)
+            Self.expectThePlanKeepsTheRules(terms)
+        }
+    }
+
+    static func terms(principal: Int64, rate: Decimal, method: RepaymentMethod, term: Int, random: inout SplitMix64) -> PlanTerms {
+        let rules: [NonWorkingDueDate] = [.keep, .nextWorkingDay(accrueExtraDays: false), .nextWorkingDay(accrueExtraDays: true)]
+        let start = day("2023-01-01").adding(days: Int(random.next() % 1400))!
+        var terms = PlanTerms(principalMinor: principal, annualRate: rate, method: method, term: term, startDate: start,
+                              dueDay: random.next() % 2 == 0 ? nil : 1 + Int(random.next() % 31),
+                              dayCount: [.monthly360, DayCount(.monthly, yearDays: 365), .actual360, .actual365][Int(random.next() % 4)],
+                              rounding: random.next() % 2 == 0 ? .halfUp : .halfEven, calendar: Self.calendar,
+                              nonWorkingDueDate: rules[Int(random.next() % 3)])
+        if method != .bullet && terms.dueDay == nil && random.next() % 3 == 0 {
+            // A first due date from the day after the start to a month and 31 days after it.
+            terms.firstDueDate = start.adding(days: 1 + Int(random.next() % UInt64(start.days(to: start.addingMonths(1)!) + 31)))
+        }
+        return terms
+    }
+
+    static func expectThePlanKeepsTheRules(_ terms: PlanTerms) {
+        let plan: RepaymentPlan
+        do {
+            plan = try PlanEngine.schedule(terms)
+        } catch {
+            // Refused only when the principal is fewer cents than periods: then an equal part
+            // cannot be a cent, and an equal installment that repays a cent a period would
+            // repay it early (with a cent, n − 1 periods repay at most n − 1 cents).
+            let n = terms.method == .bullet ? 1 : terms.term
+            #expect(terms.principalMinor < Int64(n), "\(error) for \(terms)")
+            switch terms.method {
+            case .equalPrincipal, .flat:
+                #expect(error.message == "a \(terms.method.rawValue) plan of \(n) periods repays at least 0.01 a period, so its principal is at least "
+                        + "\(PlanText.money(Int64(n))), not \(PlanText.money(terms.principalMinor))")
+            default:
+                #expect(error.message.contains("would have nothing due"), "\(error) for \(terms)")
+            }
+            return
+        }
+        let problems = PlanOracle.problems(plan)
+        #expect(problems.isEmpty, "\(problems) for \(terms)")
+        #expect((try? PlanEngine.schedule(terms))?.lines == plan.lines)
+    }
+
+    /// The engine's integer interest against the oracle, which never divides: each result
+    /// multiplied back must bracket the exact base × rate × (months/12 + days/year).
+    @Test func exactIntegerInterestIsTheRoundedRatio() async {
+        await propertyCheck(count: 1000, input: Gen.int(in: 0...100_000_000_000), Gen.int(in: 0...360_000_000), Gen.int(in: 0...400),
+                            Gen.int(in: -30...9), Gen.bool) { base, rateBillionths, days, extra, halfEven in
             let rate = Decimal(rateBillionths) / 1_000_000_000
             let rounding: RoundingRule = halfEven ? .halfEven : .halfUp
             for yearDays in [360, 365] {
-                #expect(Interest.rounded(base: Int64(base), rate: rate, days: days, yearDays: yearDays, rounding: rounding)
-                        == Interest.decimal(base: Int64(base), rate: rate, days: days, yearDays: yearDays, rounding: rounding))
-                #expect(Interest.rounded(base: Int64(base), rate: rate, monthsPlusDays: extra, yearDays: yearDays, rounding: rounding)
-                        == Interest.decimal(base: Int64(base), rate: rate, monthsPlusDays: extra, yearDays: yearDays, rounding: rounding))
+                let byDays = Interest.rounded(base: Int64(base), rate: rate, days: days, yearDays: yearDays, rounding: rounding)
+                #expect(ExactRatio.interest(base: Int64(base), rate: rate, months: 0, days: days, yearDays: yearDays)!.rounds(to: byDays, rounding),
+                        "\(base) × \(rate) × \(days)/\(yearDays) gave \(byDays)")
+                let month = Interest.rounded(base: Int64(base), rate: rate, months: 1, days: extra, yearDays: yearDays, rounding: rounding)
+                #expect(ExactRatio.interest(base: Int64(base), rate: rate, months: 1, days: extra, yearDays: yearDays)!.rounds(to: month, rounding),
+                        "\(base) × \(rate) × (1/12 + \(extra)/\(yearDays)) gave \(month)")
             }
         }
-        // Past 128 bits the Decimal arithmetic answers.
-        #expect(Interest.rounded(base: .max / 2, rate: Decimal(string: "0.123456789012345678")!, days: 3000, yearDays: 365, rounding: .halfUp)
-                == Interest.decimal(base: .max / 2, rate: Decimal(string: "0.123456789012345678")!, days: 3000, yearDays: 365, rounding: .halfUp))
+    }
+
+    /// Past 128 bits: inputs whose numerator (base × days × the rate's digits) needs more than
+    /// 128 bits, checked against the oracle, which must also refuse the neighbours of the
+    /// answer (so a result off by a fen would fail).
+    @Test func interestPast128BitsIsExact() {
+        let cases: [(base: Int64, rate: String, days: Int, yearDays: Int)] = [
+            (.max / 2, "0.123456789012345678", 3000, 365),
+            (.max / 4, "0.299999999999999999", 3660, 360),
+            (1_000_000_000_000_000_000, "0.111111111111111111", 3660, 365),
+            (9_000_000_000_000_000_000, "0.333333333333333333", 200, 360),
+            // 614370837554160786 × 3659 × 0.987654321987654307 / 360 is 6,167,305,615,601,528,024.5
+            // and 18/(360 × 10^18) more: above the half. Its 40 digits before the division
+            // are more than `Decimal` keeps, and `Decimal` arithmetic sees an exact half (and
+            // rounds it half-even down to …024).
+            (614_370_837_554_160_786, "0.987654321987654307", 3659, 360),
+        ]
+        for item in cases {
+            let rate = Decimal(string: item.rate)!
+            let exact = ExactRatio.interest(base: item.base, rate: rate, months: 0, days: item.days, yearDays: item.yearDays)!
+            // base × days × rate's digits needs more than 128 bits.
+            #expect(!(exact.numerator < BigNat.power2(128)), "\(item) fits in 128 bits")
+            for rounding in [RoundingRule.halfUp, .halfEven] {
+                let result = Interest.rounded(base: item.base, rate: rate, days: item.days, yearDays: item.yearDays, rounding: rounding)
+                #expect(exact.rounds(to: result, rounding), "\(item) gave \(result)")
+                #expect(!exact.rounds(to: result + 1, rounding) && !exact.rounds(to: result - 1, rounding))
+            }
+        }
+        let nearHalf = (base: Int64(614_370_837_554_160_786), rate: Decimal(string: "0.987654321987654307")!)
+        #expect(Interest.rounded(base: nearHalf.base, rate: nearHalf.rate, days: 3659, yearDays: 360, rounding: .halfEven) == 6_167_305_615_601_528_025)
     }
 
     @Test func fullPaymentOnTimeLeavesNothingOwed() async {

@@ -125,7 +125,7 @@ struct PlanStepTests {
         #expect(result.outcome == .rejected)
         let problems = try #require(result.report).problems.map { "\($0)" }
         #expect(problems.contains { $0.contains("line 3") && $0.contains("'term'") && $0.contains("the term of 9 months is outside product CL06's range 6–6 months") }, "\(problems)")
-        #expect(problems.contains { $0.contains("line 4") && $0.contains("'principal'") && $0.contains("the principal 60000.00 is outside product CL03's range 1000.00–50000.00") }, "\(problems)")
+        #expect(problems.contains { $0.contains("line 4") && $0.contains("'principal'") && $0.contains("the principal 60,000.00 is outside product CL03's range 1,000.00–50,000.00") }, "\(problems)")
         // Nothing of the file was planned.
         #expect(report.plans?.planned == 0)
     }

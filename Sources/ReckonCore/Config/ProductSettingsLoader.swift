@@ -37,7 +37,8 @@ enum ProductSettingsLoader {
                 let text = try rateNode.string()
                 if text == "contract" {
                     settings.pricing = .contract
-                } else if let rate = RateText.annualRate(text) {
+                } else if let rate = RateText.statedRate(text) {
+                    guard PlanLimits.annualRateAllowed(rate) else { throw rateNode.error("'\(text)' is out of range: \(PlanLimits.annualRateRule)") }
                     settings.pricing = .fixed(rate)
                 } else {
                     throw rateNode.error("'\(text)' is not a rate: write 9% (or 0.09), contract, or {base: 1y, spread_bp: 590}")
@@ -45,9 +46,11 @@ enum ProductSettingsLoader {
             } else {
                 let rate = try rateNode.mapping(allowed: ["base", "spread_bp", "repricing"])
                 let spreadNode = try rate.required("spread_bp")
-                guard let spread = RateText.basisPoints(try spreadNode.string()) else {
+                let spreadText = try spreadNode.string()
+                guard let spread = RateText.basisPoints(spreadText) else {
                     throw spreadNode.error("a spread is a number of basis points, like 590 or 73.7")
                 }
+                guard PlanLimits.spreadAllowed(spread) else { throw spreadNode.error("'\(spreadText)' is out of range: \(PlanLimits.spreadRule)") }
                 var repricing: RepricingRule?
                 if let ruleNode = rate["repricing"] {
                     guard let rule = RepricingRule(text: try ruleNode.string()) else {
@@ -65,15 +68,16 @@ enum ProductSettingsLoader {
                 guard unit == .months || method == .bullet else { throw unitNode.error("only bullet products run for days") }
                 settings.termUnit = unit
             }
-            let limit = settings.termUnit == .months ? PlanEngine.maximumTermMonths : PlanEngine.maximumTermDays
-            let low = try term.required("min").int(in: 1...limit), high = try term.required("max").int(in: 1...limit)
+            let rule = settings.termUnit == .months ? PlanLimits.termMonthsRule : PlanLimits.termDaysRule
+            let limit = settings.termUnit == .months ? PlanLimits.maximumTermMonths : PlanLimits.maximumTermDays
+            let low = try int(term.required("min"), in: 1...limit, rule), high = try int(term.required("max"), in: 1...limit, rule)
             guard low <= high else { throw termNode.error("min \(low) is above max \(high)") }
             settings.term = low...high
         }
         if let amountNode = map["amount"] {
             let amount = try amountNode.mapping(allowed: ["min", "max"])
-            let low = try ConfigLoader.money(amount.required("min")).units, high = try ConfigLoader.money(amount.required("max")).units
-            guard low > 0, low <= high else { throw amountNode.error("give 0 < min ≤ max") }
+            let low = try principal(amount.required("min")), high = try principal(amount.required("max"))
+            guard low <= high else { throw amountNode.error("min \(PlanText.money(low)) is above max \(PlanText.money(high))") }
             settings.amountMinor = low...high
         }
         if let node = map["day_count"] {
@@ -84,7 +88,7 @@ enum ProductSettingsLoader {
             guard let rounding = RoundingRule(rawValue: try node.string()) else { throw node.error("expected half-up or half-even") }
             settings.rounding = rounding
         }
-        if let node = map["due_day"] { settings.dueDay = try node.int(in: 1...31) }
+        if let node = map["due_day"] { settings.dueDay = try int(node, in: 1...31, PlanLimits.dueDayRule) }
         if let node = map["non_working_due_date"] {
             guard let rule = NonWorkingDueDate(text: try node.string()) else { throw node.error("expected \(NonWorkingDueDate.choices)") }
             settings.nonWorkingDueDate = rule
@@ -109,11 +113,12 @@ enum ProductSettingsLoader {
             guard fee.entries.count == 1 else { throw node.error("give one of per_period (an amount) or monthly_rate (of the principal)") }
             if let amount = fee["per_period"] {
                 let minor = try ConfigLoader.money(amount).units
-                guard minor >= 0 else { throw amount.error("a fee is never negative") }
+                guard PlanLimits.feeAmountAllowed(minor) else { throw amount.error("'\(try amount.string())' is out of range: \(PlanLimits.feeAmountRule)") }
                 settings.fee = .fixed(minor)
             } else if let rateNode = fee["monthly_rate"] {
-                guard let rate = RateText.annualRate(try rateNode.string()), rate < Decimal(string: "0.1")! else {
-                    throw rateNode.error("a monthly fee rate is a share of the principal below 10%, like 0.3%")
+                let text = try rateNode.string()
+                guard let rate = RateText.statedRate(text), PlanLimits.feeRateAllowed(rate) else {
+                    throw rateNode.error("'\(text)' is not a fee rate: \(PlanLimits.feeRateRule)")
                 }
                 settings.fee = .principalRate(rate)
             }
@@ -131,5 +136,19 @@ enum ProductSettingsLoader {
             }
         }
         return settings
+    }
+
+    /// A whole number in `range`; out of it, the rule it breaks.
+    private static func int(_ node: SpecNode, in range: ClosedRange<Int>, _ rule: String) throws(SpecError) -> Int {
+        let value = try node.int()
+        guard range.contains(value) else { throw node.error("\(value) is out of range: \(rule)") }
+        return value
+    }
+
+    /// A principal bound: an amount (12,000.00 or 12000) in the principal's range.
+    private static func principal(_ node: SpecNode) throws(SpecError) -> Int64 {
+        let minor = try ConfigLoader.money(node).units
+        guard PlanLimits.principalAllowed(minor) else { throw node.error("'\(try node.string())' is out of range: \(PlanLimits.principalRule)") }
+        return minor
     }
 }

@@ -37,7 +37,9 @@ public struct ProductPlanSettings: Sendable {
     /// Accepted terms, inclusive, in `termUnit`s.
     public var term: ClosedRange<Int>?
     public var termUnit: PlanTerms.TermUnit
-    public var dayCount: DayCount
+    /// How interest is counted; nil: the method's standard (`DayCount.standard(for:)`),
+    /// actual/360 for bullet loans and monthly/360 for the rest.
+    public var dayCount: DayCount?
     public var rounding: RoundingRule
     /// A fixed due day of the month; nil: the contract day.
     public var dueDay: Int?
@@ -46,7 +48,7 @@ public struct ProductPlanSettings: Sendable {
     public var servicing: ServicingTerms
 
     public init(method: RepaymentMethod, pricing: ProductPricing = .contract, amountMinor: ClosedRange<Int64>? = nil,
-                term: ClosedRange<Int>? = nil, termUnit: PlanTerms.TermUnit = .months, dayCount: DayCount = .monthly360,
+                term: ClosedRange<Int>? = nil, termUnit: PlanTerms.TermUnit = .months, dayCount: DayCount? = nil,
                 rounding: RoundingRule = .halfUp, dueDay: Int? = nil, nonWorkingDueDate: NonWorkingDueDate = .keep,
                 fee: PeriodFee? = nil, servicing: ServicingTerms = ServicingTerms()) {
         self.method = method
@@ -65,8 +67,8 @@ public struct ProductPlanSettings: Sendable {
     /// Why a loan does not fit the product, or nil when it does.
     public func refusal(product: String, principalMinor: Int64, term: Int, method: RepaymentMethod?) -> PostingError? {
         if let range = amountMinor, !range.contains(principalMinor) {
-            return PostingError("the principal \(DecimalAmount(units: principalMinor, scale: 2)) is outside product \(product)'s range "
-                                + "\(DecimalAmount(units: range.lowerBound, scale: 2))–\(DecimalAmount(units: range.upperBound, scale: 2))",
+            return PostingError("the principal \(PlanText.money(principalMinor)) is outside product \(product)'s range "
+                                + "\(PlanText.money(range.lowerBound))–\(PlanText.money(range.upperBound))",
                                 field: "principal")
         }
         if let range = self.term, !range.contains(term) {
@@ -117,7 +119,7 @@ public struct LoanContract: Sendable, Codable, Equatable {
         self.startDate = startDate.description
         dueDay = settings.dueDay
         self.firstDueDate = firstDueDate?.description
-        dayCount = settings.dayCount.description
+        dayCount = (settings.dayCount ?? .standard(for: settings.method)).description
         rounding = settings.rounding.rawValue
         nonWorkingDueDate = settings.nonWorkingDueDate.description
         switch settings.pricing {

@@ -57,6 +57,13 @@ public struct DayCount: Sendable, Hashable, CustomStringConvertible {
 
     public static let choices = "monthly/360, monthly/365, actual/360 or actual/365"
     public var description: String { "\(periodInterest.rawValue)/\(yearDays)" }
+
+    /// The day count a method uses when the product names none: `actual/360` for bullet loans
+    /// (利随本清 interest is quoted by the days the money was out), `monthly/360` for the rest
+    /// (the seed contract's monthly rate).
+    public static func standard(for method: RepaymentMethod) -> DayCount {
+        method == .bullet ? .actual360 : .monthly360
+    }
 }
 
 /// How an amount in fractions of a minor unit becomes whole minor units (once per amount).
@@ -162,6 +169,7 @@ public struct PlanTerms: Sendable {
     /// A first due date other than one month after the start makes the first period broken
     /// (interest by actual days).
     public var firstDueDate: CivilDate?
+    /// How interest is counted; `DayCount.standard(for:)` the method when not given.
     public var dayCount: DayCount
     public var rounding: RoundingRule
     public var calendar: BusinessCalendar?
@@ -171,7 +179,7 @@ public struct PlanTerms: Sendable {
 
     public init(principalMinor: Int64, annualRate: Decimal, method: RepaymentMethod, term: Int,
                 termUnit: TermUnit = .months, startDate: CivilDate, floating: FloatingRate? = nil,
-                dueDay: Int? = nil, firstDueDate: CivilDate? = nil, dayCount: DayCount = .monthly360,
+                dueDay: Int? = nil, firstDueDate: CivilDate? = nil, dayCount: DayCount? = nil,
                 rounding: RoundingRule = .halfUp, calendar: BusinessCalendar? = nil,
                 nonWorkingDueDate: NonWorkingDueDate = .keep, feePerPeriodMinor: Int64 = 0) {
         self.principalMinor = principalMinor
@@ -183,7 +191,7 @@ public struct PlanTerms: Sendable {
         self.startDate = startDate
         self.dueDay = dueDay
         self.firstDueDate = firstDueDate
-        self.dayCount = dayCount
+        self.dayCount = dayCount ?? .standard(for: method)
         self.rounding = rounding
         self.calendar = calendar
         self.nonWorkingDueDate = nonWorkingDueDate
@@ -225,12 +233,18 @@ public enum RateText {
     /// An annual rate as a fraction: `9%` and `0.09` are both 0.09. Plain numbers of 1 or
     /// more are refused as ambiguous (is `9` 9% or 900%?).
     public static func annualRate(_ text: String) -> Decimal? {
+        statedRate(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// The rate a text states, in or out of any range (`-9%` is −0.09, `1000%` is 10), or nil
+    /// when it is not a rate: `9` (9% or 900%?), `9e-2`, `nine`. Callers check the range
+    /// (`PlanLimits`) and say which rule it breaks.
+    public static func statedRate(_ text: String) -> Decimal? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.hasSuffix("%") {
-            guard let value = exactDecimal(String(trimmed.dropLast())), value >= 0 else { return nil }
-            return value / 100
+            return exactDecimal(String(trimmed.dropLast())).map { $0 / 100 }
         }
-        guard let value = exactDecimal(trimmed), value >= 0, value < 1 else { return nil }
+        guard let value = exactDecimal(trimmed), value < 1 else { return nil }
         return value
     }
 
@@ -241,11 +255,11 @@ public enum RateText {
         return exactDecimal(trimmed)
     }
 
-    /// An amount in currency units as minor units: `12000` and `12000.00` are 1200000;
-    /// nil for a negative amount or one with more than two decimals.
+    /// An amount in currency units as minor units: `12000`, `12000.00` and `12,000.00` are
+    /// 1200000; nil for a negative amount or one with more than two decimals (see
+    /// `AmountText` for why an amount is refused).
     public static func amountMinor(_ text: String) -> Int64? {
-        guard let amount = exactDecimal(text.trimmingCharacters(in: .whitespaces)), amount >= 0,
-              let minor = Int64(exactly: NSDecimalNumber(decimal: amount * 100)), Decimal(minor) == amount * 100 else { return nil }
+        guard case .success(let minor) = AmountText.minor(text), minor >= 0 else { return nil }
         return minor
     }
 

@@ -26,36 +26,45 @@ struct PlanPreview: ParsableCommand {
         abstract: "Print the repayment plan for a principal, rate, term and method.",
         discussion: """
             Conventions default to the seed contract: whole months at annual/12, broken periods \
-            and early settlement by actual days at annual/360, every amount rounded half-up once \
-            per period, the last period taking the residue, due dates on the contract day of each \
-            month (the month's last day when it is shorter).
+            and early settlement by actual days at annual/360 (a bullet loan: actual days \
+            throughout), every amount rounded half-up once per period, the last period taking \
+            the residue, due dates on the contract day of each month (the month's last day when \
+            it is shorter).
 
             A floating rate takes the base rate in effect on the start date from the base-rate \
             history reckon.yaml names (a fixing published on day P applies from P + 1): \
             --base 1y --spread 590bp. --product takes a configured product's method, pricing and \
             conventions; options given beside it override them.
 
-            Example: reckon plan preview --principal 12000 --rate 9% --term 12 \
+            Amounts are written as reckon prints them or plainly: 12,000.00 or 12000. \
+            Ranges: a principal above 0.00 and at most 100,000,000,000.00; a rate from 0% to \
+            100%; a spread from -10000bp to 10000bp; a term of 1 to 600 months (or 1d to 3660d \
+            for a bullet loan); a first due date at most a month and 31 days after the start; \
+            an early settlement on or after the start and before the last due date.
+
+            Example: reckon plan preview --principal 12,000.00 --rate 9% --term 12 \
             --method equal-installment --start 2024-11-15
             """
     )
 
-    @Option(help: "The principal, in currency units (12000 or 12000.00).")
+    // Options that may take a negative value parse it as a value (`--spread -25bp`), so a
+    // negative principal or term gets its own error rather than "Missing value".
+    @Option(parsing: .unconditional, help: "The principal, in currency units (12,000.00 or 12000).")
     var principal: String
 
-    @Option(help: "A fixed annual rate: 9% or 0.09.")
+    @Option(parsing: .unconditional, help: "A fixed annual rate: 9% or 0.09.")
     var rate: String?
 
     @Option(help: "A floating rate's base tenor (1y, 5y), priced off the base-rate history.")
     var base: String?
 
-    @Option(help: "The spread over the base rate, in basis points: 590 or 590bp.")
+    @Option(parsing: .unconditional, help: "The spread over the base rate, in basis points: 590, 590bp or -25bp.")
     var spread: String?
 
     @Option(help: "When a floating rate is repriced: anniversary, january-first or base-rate-change.")
     var repricing: String?
 
-    @Option(help: "The term: months (12), or days for a bullet loan (90d).")
+    @Option(parsing: .unconditional, help: "The term: months (12), or days for a bullet loan (90d).")
     var term: String?
 
     @Option(help: "equal-installment, equal-principal, interest-only, bullet or flat.")
@@ -64,8 +73,8 @@ struct PlanPreview: ParsableCommand {
     @Option(help: "The disbursement date interest runs from.")
     var start: CivilDate
 
-    @Option(help: "A fixed due day of the month (a broken first period when it is not the start day).")
-    var dueDay: Int?
+    @Option(parsing: .unconditional, help: "A fixed due day of the month, 1 to 31 (a broken first period when it is not the start day).")
+    var dueDay: String?
 
     @Option(help: "The first due date (a broken first period when it is not a month after the start).")
     var firstDue: CivilDate?
@@ -79,7 +88,7 @@ struct PlanPreview: ParsableCommand {
     @Option(help: "A due date on a non-working day: \(NonWorkingDueDate.choices) (uses the configured calendar).")
     var nonWorking: String?
 
-    @Option(help: "A service fee each period: an amount (5.00), or a share of the principal (0.3%).")
+    @Option(parsing: .unconditional, help: "A service fee each period: an amount (5.00), or a share of the principal (0.3%).")
     var fee: String?
 
     @Option(help: "Take method, pricing and conventions from this configured product.")
@@ -104,6 +113,13 @@ struct PlanPreview: ParsableCommand {
         }
         var payoff: (day: CivilDate, quote: (totalMinor: Int64, currentInterestMinor: Int64, currentPeriod: Int?))?
         if let payoffOn {
+            // An early settlement closes a period that is running: from the start to the day
+            // before the last due date.
+            let last = plan.lines.last!.scheduledDate
+            guard payoffOn >= terms.startDate && payoffOn < last else {
+                throw ValidationError("--payoff-on \(payoffOn): an early settlement is on or after the start (\(terms.startDate)) "
+                                      + "and before the last due date (\(last))")
+            }
             let onTime = plan.lines.filter { $0.dueDate <= payoffOn }.map {
                 LoanPayment(id: Int64($0.period), paidOn: $0.dueDate, amountMinor: $0.totalMinor, kind: .normal, period: $0.period)
             }
@@ -121,16 +137,15 @@ struct PlanPreview: ParsableCommand {
     }
 
     func planTerms() throws -> PlanTerms {
-        guard let minor = RateText.amountMinor(principal), minor > 0 else {
-            throw ValidationError("--principal takes an amount with at most two decimals, like 12000 or 12000.00")
-        }
-        var settings = ProductPlanSettings(method: .equalInstallment)
+        let principalMinor = try Self.principalMinor(principal)
+        try checkCombinations()
         var config: ReckonConfig?
         func loadedConfig() throws -> ReckonConfig {
             if let config { return config }
             config = try options.load()
             return config!
         }
+        var settings = ProductPlanSettings(method: .equalInstallment)
         if let product {
             guard let found = try loadedConfig().product(product) else {
                 throw ValidationError("no product '\(product)' in \(options.config)")
@@ -144,11 +159,66 @@ struct PlanPreview: ParsableCommand {
             }
             settings.method = chosen
         }
+        try applyPricing(&settings)
+        let termCount = try applyTerm(&settings)
+        try applyConventions(&settings)
+        try checkFirstDue(settings)
+
+        // The calendar and base rates come from the configuration's files, when needed.
+        var reference = ReferenceData(calendar: nil, baseRates: BaseRateTable())
+        var floating = false
+        if case .floating = settings.pricing { floating = true }
+        if floating || settings.nonWorkingDueDate != .keep {
+            reference = try loadReference(try loadedConfig())
+        }
+        do {
+            let contract = try LoanContract(settings: settings, principalMinor: principalMinor, term: termCount, startDate: start,
+                                            firstDueDate: firstDue, statedRate: nil)
+            return try contract.planTerms(calendar: reference.calendar, baseRates: reference.baseRates)
+        } catch {
+            printError("reckon: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    /// An amount as reckon prints it (12,000.00) or plainly (12000), within the principal's range.
+    static func principalMinor(_ text: String) throws -> Int64 {
+        switch AmountText.minor(text) {
+        case .success(let minor) where PlanLimits.principalAllowed(minor):
+            return minor
+        case .success, .failure(.tooLarge):
+            throw ValidationError("--principal \(text): \(PlanLimits.principalRule)")
+        case .failure(.tooManyDecimals):
+            throw ValidationError("--principal \(text): an amount has at most two decimals, like 12,000.00")
+        case .failure(.notAnAmount):
+            throw ValidationError("--principal \(text): not an amount; write it like 12,000.00 or 12000")
+        }
+    }
+
+    /// Options that say the same thing twice, or that mean nothing without another.
+    func checkCombinations() throws {
+        if rate != nil && (base != nil || spread != nil || repricing != nil) {
+            throw ValidationError("--rate is a fixed rate and --base/--spread/--repricing a floating one: give one or the other")
+        }
+        if base == nil, let orphan = spread != nil ? "--spread" : repricing != nil ? "--repricing" : nil {
+            throw ValidationError("\(orphan) prices a floating rate: give --base too (the base rate's tenor, like 1y)")
+        }
+        if dueDay != nil && firstDue != nil {
+            throw ValidationError("--due-day and --first-due both place the first due date: give one")
+        }
+    }
+
+    func applyPricing(_ settings: inout ProductPlanSettings) throws {
         if let rate {
-            guard let fixed = RateText.annualRate(rate) else { throw ValidationError("--rate takes an annual rate: 9% or 0.09") }
+            guard let fixed = RateText.statedRate(rate) else { throw ValidationError("--rate \(rate): not an annual rate; write it like 9% or 0.09") }
+            guard PlanLimits.annualRateAllowed(fixed) else { throw ValidationError("--rate \(rate): \(PlanLimits.annualRateRule)") }
             settings.pricing = .fixed(fixed)
         } else if let base {
-            guard let spread = RateText.basisPoints(spread ?? "0") else { throw ValidationError("--spread takes basis points: 590 or 590bp") }
+            let spreadText = spread ?? "0"
+            guard let basisPoints = RateText.basisPoints(spreadText) else {
+                throw ValidationError("--spread \(spreadText): not basis points; write it like 590bp or 590")
+            }
+            guard PlanLimits.spreadAllowed(basisPoints) else { throw ValidationError("--spread \(spreadText): \(PlanLimits.spreadRule)") }
             var rule: RepricingRule?
             if let repricing {
                 guard let parsed = RepricingRule(text: repricing) else {
@@ -156,26 +226,34 @@ struct PlanPreview: ParsableCommand {
                 }
                 rule = parsed
             }
-            settings.pricing = .floating(tenor: base, spreadBasisPoints: spread, repricing: rule)
+            settings.pricing = .floating(tenor: base, spreadBasisPoints: basisPoints, repricing: rule)
         } else if product == nil {
             throw ValidationError("give --rate, --base with --spread, or --product")
         }
-        var termCount: Int
-        if let term {
-            if term.hasSuffix("d"), let days = Int(term.dropLast()) {
-                settings.termUnit = .days
-                termCount = days
-            } else if let months = Int(term) {
-                settings.termUnit = .months
-                termCount = months
-            } else {
-                throw ValidationError("--term takes months (12) or days (90d)")
-            }
-        } else if let range = settings.term {
-            termCount = range.upperBound
-        } else {
-            throw ValidationError("give --term")
+    }
+
+    /// The term (months, or days for a bullet loan), in range.
+    func applyTerm(_ settings: inout ProductPlanSettings) throws -> Int {
+        guard let term else {
+            guard let range = settings.term else { throw ValidationError("give --term") }
+            return range.upperBound
         }
+        let days = term.hasSuffix("d")
+        guard let count = Int(days ? String(term.dropLast()) : term) else {
+            throw ValidationError("--term \(term): not a term; write months (12) or, for a bullet loan, days (90d)")
+        }
+        if days {
+            guard settings.method == .bullet else { throw ValidationError("--term \(term): only a bullet loan runs for days; write months (12)") }
+            guard (1...PlanLimits.maximumTermDays).contains(count) else { throw ValidationError("--term \(term): \(PlanLimits.termDaysRule)") }
+            settings.termUnit = .days
+        } else {
+            guard (1...PlanLimits.maximumTermMonths).contains(count) else { throw ValidationError("--term \(term): \(PlanLimits.termMonthsRule)") }
+            settings.termUnit = .months
+        }
+        return count
+    }
+
+    func applyConventions(_ settings: inout ProductPlanSettings) throws {
         if let dayCount {
             guard let parsed = DayCount(text: dayCount) else { throw ValidationError("--day-count takes \(DayCount.choices)") }
             settings.dayCount = parsed
@@ -188,31 +266,43 @@ struct PlanPreview: ParsableCommand {
             guard let parsed = NonWorkingDueDate(text: nonWorking) else { throw ValidationError("--non-working takes \(NonWorkingDueDate.choices)") }
             settings.nonWorkingDueDate = parsed
         }
-        if let dueDay { settings.dueDay = dueDay }
-        if let fee {
-            if fee.hasSuffix("%"), let rate = RateText.annualRate(fee) {
-                settings.fee = .principalRate(rate)
-            } else if let minor = RateText.amountMinor(fee) {
-                settings.fee = .fixed(minor)
-            } else {
-                throw ValidationError("--fee takes an amount (5.00) or a share of the principal (0.3%)")
-            }
+        if let dueDay {
+            guard let day = Int(dueDay), (1...31).contains(day) else { throw ValidationError("--due-day \(dueDay): \(PlanLimits.dueDayRule)") }
+            settings.dueDay = day
         }
+        if let fee { settings.fee = try Self.fee(fee) }
+    }
 
-        // The calendar and base rates come from the configuration's files, when needed.
-        var reference = ReferenceData(calendar: nil, baseRates: BaseRateTable())
-        var floating = false
-        if case .floating = settings.pricing { floating = true }
-        if floating || settings.nonWorkingDueDate != .keep {
-            reference = try loadReference(try loadedConfig())
+    /// A fee each period: an amount (5.00, 1,000.00) or a share of the principal (0.3%).
+    static func fee(_ text: String) throws -> PeriodFee {
+        if text.hasSuffix("%") {
+            guard let share = RateText.statedRate(text) else { throw ValidationError("--fee \(text): not a share of the principal; write it like 0.3%") }
+            guard PlanLimits.feeRateAllowed(share) else { throw ValidationError("--fee \(text): \(PlanLimits.feeRateRule)") }
+            return .principalRate(share)
         }
-        do {
-            let contract = try LoanContract(settings: settings, principalMinor: minor, term: termCount, startDate: start,
-                                            firstDueDate: firstDue, statedRate: nil)
-            return try contract.planTerms(calendar: reference.calendar, baseRates: reference.baseRates)
-        } catch {
-            printError("reckon: \(error)")
-            throw ExitCode.failure
+        switch AmountText.minor(text) {
+        case .success(let minor) where PlanLimits.feeAmountAllowed(minor):
+            return .fixed(minor)
+        case .success, .failure(.tooLarge):
+            throw ValidationError("--fee \(text): \(PlanLimits.feeAmountRule)")
+        case .failure(.tooManyDecimals):
+            throw ValidationError("--fee \(text): an amount has at most two decimals, like 5.00")
+        case .failure(.notAnAmount):
+            throw ValidationError("--fee \(text): not a fee; write an amount (5.00) or a share of the principal (0.3%)")
+        }
+    }
+
+    func checkFirstDue(_ settings: ProductPlanSettings) throws {
+        guard let firstDue else { return }
+        guard settings.method != .bullet else {
+            throw ValidationError("--first-due \(firstDue): a bullet loan's one due date is its maturity, the term after the start")
+        }
+        guard firstDue > start, let latest = PlanLimits.latestFirstDue(start: start), firstDue <= latest else {
+            throw ValidationError("--first-due \(firstDue): \(PlanLimits.firstDueRule(start: start))")
+        }
+        if let product, let dueDay = settings.dueDay,
+           CivilDate.anchored(day: dueDay, monthsAfter: 0, year: firstDue.year, month: firstDue.month) != firstDue {
+            throw ValidationError("--first-due \(firstDue): not on product \(product)'s due day (\(dueDay))")
         }
     }
 
