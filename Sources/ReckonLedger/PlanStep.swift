@@ -582,7 +582,7 @@ extension Ledger {
     /// Runs the plan step for a business day in one transaction (see ``PlanStep``).
     public func runPlanStep(date: CivilDate, config: ReckonConfig, reference: ReferenceData) throws(LedgerError) -> PlanStepReport {
         let sources = try EventSources(config: config)
-        return try write { db in
+        return try write(crashBefore: .planCommitBefore, crashAfter: .planCommitAfter) { db in
             var step = try PlanStep(db: db, config: config, sources: sources, reference: reference, date: date)
             return try step.run()
         }
