@@ -270,6 +270,12 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("007 plan step: a loan's inputs fingerprint") { db in
+            // The plan step records what each loan's plan-line states were computed from (its
+            // contract, the day, its repayments, the reference data); a re-run whose inputs
+            // are the same skips the loan (issue 9, item 19). NULL: compute it.
+            try db.execute(sql: "ALTER TABLE loan ADD COLUMN inputs_sha256 TEXT")
+        }
         return migrator
     }
 }
