@@ -494,30 +494,53 @@ struct PlanStep {
 
     /// SHA-256 of everything a loan's states are computed from: the computation's revision
     /// and the reference data, the stored contract, the day, and each repayment row as
-    /// stored (so any change to one, or a repayment added or retired, changes it).
+    /// stored (so any change to one, or a repayment added or retired, changes it). Values
+    /// go in tagged, so no two different inputs give the same bytes.
     private func inputsFingerprint(contract: String, asOf: CivilDate, payments: [Row]) -> String {
         var hasher = SHA256()
-        func add(_ text: String) {
-            hasher.update(data: Array(text.utf8))
-            hasher.update(data: [0x1F])
+        func add(_ tag: UInt8, _ text: String) {
+            var text = text
+            hasher.update(data: [tag])
+            add(Int64(text.utf8.count))
+            text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         }
-        add(referenceFingerprint)
-        add(contract)
-        add(asOf.description)
+        func add(_ number: Int64) {
+            withUnsafeBytes(of: number.littleEndian) { hasher.update(bufferPointer: $0) }
+        }
+        add(UInt8(ascii: "r"), referenceFingerprint)
+        add(UInt8(ascii: "c"), contract)
+        add(UInt8(ascii: "a"), asOf.description)
         for row in payments {
+            hasher.update(data: [UInt8(ascii: "p")])
             for column in 0..<row.count {
                 let value: DatabaseValue = row[column]
                 switch value.storage {
-                case .null: add("n")
-                case .int64(let number): add("i\(number)")
-                case .double(let number): add("d\(number)")
-                case .string(let text): add("s" + text)
-                case .blob(let bytes): add("b" + bytes.map { String($0, radix: 16) }.joined(separator: ","))
+                case .null: hasher.update(data: [UInt8(ascii: "n")])
+                case .int64(let number):
+                    hasher.update(data: [UInt8(ascii: "i")])
+                    add(number)
+                case .double(let number): add(UInt8(ascii: "d"), "\(number)")
+                case .string(let text): add(UInt8(ascii: "s"), text)
+                case .blob(let bytes):
+                    hasher.update(data: [UInt8(ascii: "b")])
+                    add(Int64(bytes.count))
+                    hasher.update(data: bytes)
                 }
             }
-            hasher.update(data: [0x1E])
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Self.hex(hasher.finalize())
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The reference data as a digest: the calendar's years and every day it makes
@@ -541,7 +564,7 @@ struct PlanStep {
         for fixing in reference.baseRates.fixings {
             text += "base rate \(fixing.tenor) \(fixing.publishedOn) \(fixing.percent)\n"
         }
-        return SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return hex(SHA256.hash(data: Array(text.utf8)))
     }
 
     /// Where an event came from, by file and line (no row ids: re-runs give the same text).
