@@ -82,9 +82,10 @@ let package = Package(
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Runs the built `reckon` binary; depending on it makes `swift test` build it.
+        // ReckonLedger for its list of crash points (CrashPoint.allCases).
         .testTarget(
             name: "ReckonCLITests",
-            dependencies: ["reckon"]
+            dependencies: ["reckon", "ReckonLedger"]
         ),
     ]
 )

@@ -289,7 +289,7 @@ extension BatchReport {
 
 extension Ledger {
     func startRun(_ options: BatchOptions) throws(LedgerError) -> Int64 {
-        try write { db in
+        try write(crashAfter: .runStarted) { db in
             try db.execute(sql: """
                 INSERT INTO batch_run (business_date, steps, partner, dry_run, status, started_at, pid, host)
                 VALUES (?, ?, ?, 0, 'running', ?, ?, ?)
@@ -300,14 +300,14 @@ extension Ledger {
     }
 
     func finishRun(_ id: Int64, status: String, summary: String) throws(LedgerError) {
-        try write { db in
+        try write(crashAfter: .runFinished) { db in
             try db.execute(sql: "UPDATE batch_run SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
                            arguments: [status, timestamp(), summary, id])
         }
     }
 
     func startStep(_ run: Int64, _ step: BatchStep) throws(LedgerError) -> Int64 {
-        try write { db in
+        try write(crashAfter: .stepStarted) { db in
             try db.execute(sql: "INSERT INTO batch_step (run_id, step, status, started_at) VALUES (?, ?, 'running', ?)",
                            arguments: [run, step.rawValue, timestamp()])
             return db.lastInsertedRowID
@@ -315,7 +315,7 @@ extension Ledger {
     }
 
     func finishStep(_ id: Int64, status: String, detail: String) throws(LedgerError) {
-        try write { db in
+        try write(crashAfter: .stepFinished) { db in
             try db.execute(sql: "UPDATE batch_step SET status = ?, finished_at = ?, detail = ? WHERE id = ?",
                            arguments: [status, timestamp(), detail, id])
         }

@@ -58,6 +58,7 @@ public enum FileStore {
             throw FileAccessError(path: path, reason: "changed while it was being received (SHA-256 \(digest.hex.prefix(12))…, the copy has \(copied.hex.prefix(12))…)")
         }
         try sync(temporary)
+        CrashPoints.hit(.copyUnrenamed)
         try rename(temporary, to: target)
     }
 

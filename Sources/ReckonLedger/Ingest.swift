@@ -158,7 +158,9 @@ extension Ledger {
             archivePath = place.path
             let source = request.path
             archiving = place.exists ? nil : BackgroundWork(name: "reckon-archive") {
+                CrashPoints.hit(.archiveCopyBefore)
                 try FileStore.copy(source, to: place.path, digest: digest)
+                CrashPoints.hit(.archiveCopyAfter)
             }
         } catch {
             throw LedgerError("archiving \(request.path): \(error)")
@@ -182,6 +184,7 @@ extension Ledger {
                 outcome = finished
                 if finished.rejected { throw Rollback() }
                 try archived()
+                CrashPoints.hit(.fileCommitBefore)
             }
         } catch is Rollback {
             // Fall through to quarantine below.
@@ -194,6 +197,7 @@ extension Ledger {
         guard let outcome else { throw LedgerError("\(request.path): ingest ended without an outcome") }
 
         if !outcome.rejected {
+            CrashPoints.hit(.fileCommitAfter)
             return result(.posted, fileID: outcome.fileID, report: outcome.report, events: outcome.events, entries: outcome.entries,
                           duplicates: outcome.duplicates, duplicateCount: outcome.duplicateCount, superseded: outcome.superseded,
                           archive: archivePath)
@@ -206,14 +210,18 @@ extension Ledger {
         let quarantined: String
         let reportPath: String
         do {
+            CrashPoints.hit(.quarantineCopyBefore)
             quarantined = try FileStore.keep(request.path, digest: digest, in: folder)
+            CrashPoints.hit(.quarantineCopyAfter)
             reportPath = FileStore.reportPath(for: quarantined, attempt: try refusalAttempt(of: digest, request: request))
+            CrashPoints.hit(.quarantineReportBefore)
             try FileStore.writeAtomically(reportPath, Self.quarantineReport(outcome, spec: spec, request: request, businessDate: businessDate))
+            CrashPoints.hit(.quarantineReportAfter)
         } catch {
             throw LedgerError("quarantining \(request.path): \(error)")
         }
         let report = outcome.report
-        let fileID = try write { db in
+        let fileID = try write(crashAfter: .refusalRecorded) { db in
             try db.execute(sql: """
                 INSERT INTO received_file (partner, file_type, business_date, name, size, sha256, status, records_read,
                     records_rejected, duplicates, received_at, finished_at, elapsed_ms, archive_path, report_path, run_id)

@@ -19,12 +19,24 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
 /// megabytes, which WAL writes twice (log, then checkpoint), and larger pages mean fewer
 /// pages, frames and tree splits: about 15% off ingest time. (The size is fixed when the
 /// ledger is created.)
+///
+/// Two ways in: ``init(path:)`` for the commands that write (it creates and migrates the
+/// ledger, and may wait for another writer), ``init(readingFrom:)`` for the ones that only
+/// look (it writes nothing, so it never waits for a writer and works on a read-only or
+/// full disk).
 public final class Ledger: Sendable {
     public let path: String
-    let database: DatabasePool
+    let database: any DatabaseWriter
+    /// Opened with ``init(readingFrom:)``: every write fails.
+    public let isReadOnly: Bool
 
     /// How long a connection waits for another process's write before giving up.
     public static let busyTimeoutSeconds = 60.0
+
+    /// How long a reader waits in the rare cases a WAL reader can be kept out: while the
+    /// first connection after a crash recovers the log, or the last one closing cleans it up.
+    /// Never a writer's transaction: readers do not take the write lock.
+    public static let readerBusyTimeoutSeconds = 10.0
 
     /// The page size of a new ledger.
     static let pageBytes = 16_384
@@ -33,8 +45,11 @@ public final class Ledger: Sendable {
     /// SQLite a few million times a file, and its mutexes were a tenth of the time.
     private static let sqliteSetUp: Int32 = reckon_sqlite_setup()
 
+    /// Opens the ledger for writing: creates it (and its folder) when missing, and brings
+    /// its schema up to date.
     public init(path: String) throws(LedgerError) {
         self.path = path
+        isReadOnly = false
         _ = Self.sqliteSetUp
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
@@ -47,16 +62,87 @@ public final class Ledger: Sendable {
         }
         configuration.busyMode = .timeout(Self.busyTimeoutSeconds)
         do {
-            database = try DatabasePool(path: path, configuration: configuration)
-            try Schema.migrator.migrate(database)
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try Schema.migrator.migrate(pool)
+            database = pool
         } catch {
             throw LedgerError("cannot open the ledger \(path): \(error)")
         }
     }
 
+    /// Opens an existing ledger for reading only: no migration, no write of any kind, so it
+    /// never waits for a writer's transaction (opening for writing records the partners,
+    /// which waited for a file being posted: issue 9) and works when the ledger's folder
+    /// cannot be written.
+    ///
+    /// A ledger whose schema is behind this reckon's is not migrated here: the error says
+    /// so (a command that writes migrates it).
+    public init(readingFrom path: String) throws(LedgerError) {
+        self.path = path
+        isReadOnly = true
+        _ = Self.sqliteSetUp
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LedgerError("there is no ledger at \(path) yet: nothing has been received (reckon batch or reckon ingest makes it)")
+        }
+        let queue: DatabaseQueue
+        do {
+            queue = try Self.openForReading(path)
+        } catch {
+            throw LedgerError("cannot open the ledger \(path) for reading: \(error)")
+        }
+        let pending: [String]
+        do {
+            pending = try queue.read { db in
+                let applied = try Set(Schema.migrator.appliedIdentifiers(db))
+                return Schema.migrator.migrations.filter { !applied.contains($0) }
+            }
+        } catch {
+            throw LedgerError("cannot read the ledger \(path): \(error)")
+        }
+        guard pending.isEmpty else {
+            throw LedgerError("the ledger \(path) was made by an earlier reckon and needs migrating (\(pending.joined(separator: ", "))); "
+                              + "a command that writes (reckon batch, reckon ingest) migrates it")
+        }
+        database = queue
+    }
+
+    /// One read-only connection. SQLite reads a WAL ledger read-only when its `-wal` and
+    /// `-shm` files exist or can be created (sqlite.org/wal.html#readonly); in a folder that
+    /// cannot be written (read-only, or full) after the last writer closed cleanly they are
+    /// gone and cannot be made. Then no write-ahead log means the database file holds every
+    /// commit, and no writer can be at work (a writer keeps a `-wal`), so the file is read
+    /// as immutable: without locks or shared memory.
+    static func openForReading(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(readerBusyTimeoutSeconds)
+        func open(_ location: String) throws -> DatabaseQueue {
+            let queue = try DatabaseQueue(path: location, configuration: configuration)
+            // Opening is lazy: reading the schema is what touches the log and shared memory.
+            try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            return queue
+        }
+        do {
+            return try open(path)
+        } catch let error as DatabaseError where Self.unwritableFolderCodes.contains(error.resultCode.primaryResultCode) {
+            guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
+            return try open(immutableURI(path))
+        }
+    }
+
+    /// What SQLite reports when it cannot create or extend a ledger's `-wal` or `-shm` file.
+    static let unwritableFolderCodes: [ResultCode] = [.SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_PERM]
+
+    /// `file:` URI of `path` with `immutable=1` (see CSQLiteSetup: URIs are switched on).
+    static func immutableURI(_ path: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        return "file:" + (path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path) + "?immutable=1"
+    }
+
     /// Records the configured partners (new ones added, names and roles kept current).
     public func register(_ partners: [PartnerConfig]) throws(LedgerError) {
-        try write { db in
+        try write(crashAfter: .partnersRecorded) { db in
             for partner in partners {
                 try db.execute(sql: """
                     INSERT INTO partner (id, name, role) VALUES (?, ?, ?)
@@ -143,85 +229,92 @@ public final class Ledger: Sendable {
 
     /// A canonical dump of what the ledger holds — files, events, entries, plans, alerts and balances,
     /// sorted, without timestamps or row ids — to compare runs: the same inputs give the
-    /// same text byte for byte.
-    public func export(date: CivilDate? = nil) throws(LedgerError) -> String {
+    /// same text byte for byte. Built in memory: for tests and small ledgers; see
+    /// ``export(date:runs:to:)`` for any size.
+    public func export(date: CivilDate? = nil, runs: Bool = false) throws(LedgerError) -> String {
+        var text = ""
+        try export(date: date, runs: runs, to: &text)
+        return text
+    }
+
+    /// The canonical dump, line by line into `output` as rows come from their cursors (one
+    /// read transaction, so the sections agree with each other), in flat memory whatever
+    /// the ledger's size. With `runs`, the run log follows: each batch run and its steps.
+    public func export(date: CivilDate? = nil, runs: Bool = false, to output: inout some TextOutputStream) throws(LedgerError) {
         try read { db in
-            var lines: [String] = []
+            let sections = ExportQuery(db: db, date: date)
             let dateFilter = date.map { "'\($0)'" }
             let fileWhere = dateFilter.map { " WHERE business_date = \($0)" } ?? ""
-            lines.append("# files")
-            for row in try Row.fetchAll(db, sql: """
+            try sections.section("files", 11, """
                 SELECT partner, file_type, business_date, name, sha256, status, records_read, records_rejected, duplicates, events, entries
                 FROM received_file\(fileWhere) ORDER BY business_date, partner, file_type, sha256
-                """) {
-                lines.append((0..<11).map { row[$0] as DatabaseValue }.map(Self.text).joined(separator: "\t"))
-            }
-            lines.append("# events")
+                """, dated: false, into: &output)
             // A file's events are its id range (see migration 005).
             let eventWhere = dateFilter.map { " AND f.business_date = \($0)" } ?? ""
-            for row in try Row.fetchAll(db, sql: """
+            try sections.section("events", 17, """
                 SELECT f.partner, f.file_type, f.sha256, e.line, e.kind, e.active, e.loan_id, e.period, e.event_date,
                        e.principal_minor, e.interest_minor, e.penalty_minor, e.fee_minor, e.amount_minor, e.currency,
                        e.reference, e.other_fields
                 FROM received_file f JOIN event e ON e.id BETWEEN f.first_event_id AND f.last_event_id WHERE 1 = 1\(eventWhere)
                 ORDER BY f.business_date, f.partner, f.file_type, f.sha256, e.line, e.kind
-                """) {
-                lines.append((0..<17).map { row[$0] as DatabaseValue }.map(Self.text).joined(separator: "\t"))
-            }
-            lines.append("# entries")
+                """, dated: false, into: &output)
             let entryWhere = dateFilter.map { " AND j.business_date = \($0)" } ?? ""
-            for row in try Row.fetchAll(db, sql: """
+            try sections.section("entries", 8, """
                 SELECT f.partner, f.file_type, f.sha256, j.line, j.kind, j.business_date,
                        (SELECT rf.sha256 || ':' || r.line || ':' || r.kind FROM journal_entry r JOIN received_file rf ON rf.id = r.file_id WHERE r.id = j.reverses),
                        (SELECT group_concat(account || ' ' || amount_minor || ' ' || currency, '; ')
                           FROM (SELECT account, amount_minor, currency FROM posting WHERE entry_id = j.id ORDER BY account, amount_minor, currency))
                 FROM journal_entry j JOIN received_file f ON f.id = j.file_id WHERE 1 = 1\(entryWhere)
                 ORDER BY j.business_date, f.partner, f.file_type, f.sha256, j.line, j.kind, 7, 8
-                """) {
-                lines.append((0..<8).map { row[$0] as DatabaseValue }.map(Self.text).joined(separator: "\t"))
-            }
-            try exportPlans(db, date: date, into: &lines)
-            lines.append("# balances")
-            for row in try Row.fetchAll(db, sql: "SELECT account, currency, amount_minor FROM balance WHERE amount_minor <> 0 ORDER BY account, currency") {
-                lines.append((0..<3).map { row[$0] as DatabaseValue }.map(Self.text).joined(separator: "\t"))
-            }
-            return lines.joined(separator: "\n") + "\n"
+                """, dated: false, into: &output)
+            try Self.exportPlans(sections, into: &output)
+            try sections.section("balances", 3,
+                                 "SELECT account, currency, amount_minor FROM balance WHERE amount_minor <> 0 ORDER BY account, currency",
+                                 dated: false, into: &output)
+            if runs { try Self.exportRuns(sections, into: &output) }
         }
     }
 
     /// Loans, plan lines, allocations, plan differences and alerts (of loans disbursed, or
     /// things found, on `date` when given), in the same canonical form.
-    private func exportPlans(_ db: Database, date: CivilDate?, into lines: inout [String]) throws {
-        func section(_ title: String, _ sql: String, _ columns: Int) throws {
-            lines.append("# \(title)")
-            for row in try Row.fetchAll(db, sql: sql, arguments: [date?.description]) {
-                lines.append((0..<columns).map { row[$0] as DatabaseValue }.map(Self.text).joined(separator: "\t"))
-            }
-        }
-        try section("loans", """
+    private static func exportPlans(_ sections: ExportQuery, into output: inout some TextOutputStream) throws {
+        try sections.section("loans", 11, """
             SELECT loan_id, partner, product, currency, principal_minor, disbursed_on, contract, annual_rate, status, settled_on, as_of
             FROM loan WHERE ?1 IS NULL OR disbursed_on = ?1 ORDER BY loan_id
-            """, 11)
-        try section("plan lines", """
+            """, into: &output)
+        try sections.section("plan lines", 21, """
             SELECT p.loan_id, p.period, p.accrual_start, p.scheduled_on, p.due_on, p.days, p.annual_rate, p.principal_minor,
                    p.interest_minor, p.balance_minor, p.interest_due_minor, p.paid_principal_minor, p.paid_interest_minor,
                    p.paid_penalty_minor, p.paid_fee_minor, p.penalty_accrued_minor, p.status, p.closed_on, p.overdue_days,
                    p.fee_minor, p.fee_due_minor
             FROM plan_line p JOIN loan l ON l.loan_id = p.loan_id WHERE ?1 IS NULL OR l.disbursed_on = ?1 ORDER BY p.loan_id, p.period
-            """, 21)
-        try section("allocations", """
+            """, into: &output)
+        try sections.section("allocations", 8, """
             SELECT a.loan_id, a.period, f.sha256, e.line, a.penalty_minor, a.fee_minor, a.interest_minor, a.principal_minor
             FROM repayment_allocation a JOIN event e ON e.id = a.event_id JOIN received_file f ON f.id = e.file_id
             WHERE ?1 IS NULL OR e.event_date = ?1 ORDER BY a.loan_id, a.period, f.sha256, e.line
-            """, 8)
-        try section("plan differences", """
+            """, into: &output)
+        try sections.section("plan differences", 7, """
             SELECT business_date, partner, loan_id, period, field, ours, theirs FROM plan_difference
             WHERE ?1 IS NULL OR business_date = ?1 ORDER BY business_date, partner, loan_id, period, field
-            """, 7)
-        try section("alerts", """
+            """, into: &output)
+        try sections.section("alerts", 5, """
             SELECT business_date, kind, subject, message, cleared_on FROM alert
             WHERE ?1 IS NULL OR business_date = ?1 ORDER BY business_date, kind, subject
-            """, 5)
+            """, into: &output)
+    }
+
+    /// The run log: each batch run in the order they started (of `date` when given) with its
+    /// day, steps, partner, status, its steps' statuses and its summary; no timestamps or ids.
+    /// A run whose process died shows the status it had then (`running`) and the steps it
+    /// had reached.
+    private static func exportRuns(_ sections: ExportQuery, into output: inout some TextOutputStream) throws {
+        try sections.section("runs", 6, """
+            SELECT r.business_date, r.steps, r.partner, r.status,
+                   (SELECT group_concat(step || ' ' || status, ', ') FROM (SELECT step, status FROM batch_step WHERE run_id = r.id ORDER BY id)),
+                   r.summary
+            FROM batch_run r WHERE ?1 IS NULL OR r.business_date = ?1 ORDER BY r.id
+            """, into: &output)
     }
 
     static func text(_ value: DatabaseValue) -> String {
@@ -284,13 +377,47 @@ public final class Ledger: Sendable {
         }
     }
 
-    func write<T>(_ body: (Database) throws -> T) throws(LedgerError) -> T {
+    /// One write transaction; the crash points, when given, are hit with everything written
+    /// but not committed, and once committed (see ``CrashPoints``).
+    func write<T>(crashBefore: CrashPoint? = nil, crashAfter: CrashPoint? = nil,
+                  _ body: (Database) throws -> T) throws(LedgerError) -> T {
+        let result: T
         do {
-            return try database.write(body)
+            result = try database.write { db in
+                let value = try body(db)
+                if let crashBefore { CrashPoints.hit(crashBefore) }
+                return value
+            }
         } catch let error as LedgerError {
             throw error
         } catch {
             throw LedgerError("writing the ledger \(path): \(error)")
+        }
+        if let crashAfter { CrashPoints.hit(crashAfter) }
+        return result
+    }
+}
+
+/// Runs an export's sections: a `# title` line, then one tab-separated line per row,
+/// formatted as it comes from SQLite's cursor (nothing gathered).
+struct ExportQuery {
+    let db: Database
+    let date: CivilDate?
+
+    /// `dated` statements take the day (or NULL) as `?1`.
+    func section(_ title: String, _ columns: Int, _ sql: String, dated: Bool = true, into output: inout some TextOutputStream) throws {
+        output.write("# \(title)\n")
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: dated ? [date?.description] : [])
+        var line = ""
+        while let row = try rows.next() {
+            line.removeAll(keepingCapacity: true)
+            for column in 0..<columns {
+                if column > 0 { line += "\t" }
+                let value: DatabaseValue = row[column]
+                line += Ledger.text(value)
+            }
+            line += "\n"
+            output.write(line)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import ReckonCore
@@ -9,8 +10,14 @@ public struct PlanStepReport: Sendable {
     public var planned = 0
     /// Repayments of that day applied to plan lines.
     public var repaymentsApplied = 0
-    /// Loans whose plan-line states were brought up to the day.
-    public var loansRefreshed = 0
+    /// Loans whose plan-line states were brought up to the day: recomputed, or left as they
+    /// were because nothing they are computed from has changed since.
+    public var loansRefreshed: Int { loansRecomputed + loansUnchanged }
+    /// Loans recomputed from their contract and repayments.
+    public var loansRecomputed = 0
+    /// Loans whose inputs (contract, day, repayments, reference data) are the ones their
+    /// stored states were computed from: not recomputed (the result would be the same).
+    public var loansUnchanged = 0
     public var overdueLines = 0
     /// Penalty interest accrued and not yet paid, on the loans refreshed.
     public var unpaidPenaltyMinor: Int64 = 0
@@ -23,7 +30,8 @@ public struct PlanStepReport: Sendable {
     static let describedAlerts = 100
 
     public var summary: String {
-        "\(planned) planned, \(repaymentsApplied) repayments applied, \(loansRefreshed) loans brought to the day, "
+        "\(planned) planned, \(repaymentsApplied) repayments applied, \(loansRefreshed) loans brought to the day "
+            + "(\(loansRecomputed) recomputed, \(loansUnchanged) unchanged), "
             + "\(overdueLines) overdue lines, \(differences) plan differences, \(alertCount) alerts"
     }
 }
@@ -106,6 +114,15 @@ struct PlanStep {
     private let updateLine: Prepared
     /// Rates as stored text, by value (a plan has one or a few).
     private var rateTexts: [Decimal: String] = [:]
+    /// The reference data plans are made with (calendar, base rates, stored ones included),
+    /// as a digest: part of every loan's inputs fingerprint.
+    private var referenceFingerprint = ""
+
+    /// Raise it when a change to the plan engine or the servicing rules changes what a
+    /// stored loan's plan-line states would be: every loan's inputs fingerprint then
+    /// changes, and the next plan step recomputes each loan it touches instead of keeping
+    /// states the earlier rules made.
+    static let computationRevision = 1
 
     /// Events read from a file at a time.
     static let pageRows = 1000
@@ -134,6 +151,7 @@ struct PlanStep {
             WHERE loan_id = ? AND period = ?
             """)
         try addStoredBaseRates()
+        referenceFingerprint = Self.fingerprint(of: self.reference)
         for file in try files() where sources.type(file.partner, file.fileType)?.posts == true {
             postingFiles.insert(file.id)
         }
@@ -373,12 +391,21 @@ struct PlanStep {
 
     /// The loan's repayments up to `day`, from the files that post (ours, not a partner's view).
     static func payments(_ db: Database, loan: String, through day: CivilDate, postingFiles: Set<Int64>) throws -> [LoanPayment] {
+        payments(from: try paymentRows(db, loan: loan, through: day, postingFiles: postingFiles))
+    }
+
+    /// The rows of the loan's repayments up to `day` from the files that post, as stored.
+    static func paymentRows(_ db: Database, loan: String, through day: CivilDate, postingFiles: Set<Int64>) throws -> [Row] {
         let statement = try db.cachedStatement(sql: """
             SELECT id, file_id, event_date, period, principal_minor, interest_minor, penalty_minor, fee_minor, other_fields
-            FROM event WHERE loan_id = ? AND kind = 'repayment' AND active = 1 AND event_date <= ?
+            FROM event WHERE loan_id = ? AND kind = 'repayment' AND active = 1 AND event_date <= ? ORDER BY id
             """)
-        return try Row.fetchAll(statement, arguments: [loan, day.description]).compactMap { row -> LoanPayment? in
-            guard postingFiles.contains(row[1]), let paidOn = CivilDate(iso: (row[2] as String?) ?? "") else { return nil }
+        return try Row.fetchAll(statement, arguments: [loan, day.description]).filter { postingFiles.contains($0[1]) }
+    }
+
+    static func payments(from rows: [Row]) -> [LoanPayment] {
+        rows.compactMap { row -> LoanPayment? in
+            guard let paidOn = CivilDate(iso: (row[2] as String?) ?? "") else { return nil }
             let fields = fields(row[8])
             guard fields["status"] as? String != "failed" else { return nil }
             let parts: [Int64] = [row[4] ?? 0, row[5] ?? 0, row[6] ?? 0, row[7] ?? 0]
@@ -390,16 +417,26 @@ struct PlanStep {
 
     /// Recomputes a loan's plan-line states from its contract and all its repayments, as of
     /// the day (or the later day it was already brought to: states never go back), and
-    /// stores them.
+    /// stores them, with the fingerprint of what they were computed from. A loan whose
+    /// fingerprint is the stored one is left as it is: recomputing it would give the same
+    /// rows (a re-run of an unchanged day; a corrected file, a new repayment, a base rate
+    /// or calendar change, a new day all change the fingerprint).
     private mutating func refresh(_ loan: String) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT contract, as_of FROM loan WHERE loan_id = ?"),
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT contract, as_of, inputs_sha256 FROM loan WHERE loan_id = ?"),
                                          arguments: [loan]) else { return }
-        let contract = try LoanContract.from(json: row[0])
+        let contractText: String = row[0]
         let asOf = max(date, CivilDate(iso: row[1] as String) ?? date)
+        let paymentRows = try Self.paymentRows(db, loan: loan, through: asOf, postingFiles: postingFiles)
+        let fingerprint = inputsFingerprint(contract: contractText, asOf: asOf, payments: paymentRows)
+        if fingerprint == row[2] as String? {
+            try countUnchanged(loan)
+            return
+        }
+        let contract = try LoanContract.from(json: contractText)
         let plan = try PlanEngine.schedule(contract.planTerms(calendar: reference.calendar, baseRates: reference.baseRates))
         // A floating rate takes the base rates published since the plan was made.
         if contract.baseTenor != nil { try store(plan.lines, loan: loan) }
-        let payments = try Self.payments(db, loan: loan, through: asOf, postingFiles: postingFiles)
+        let payments = Self.payments(from: paymentRows)
         let position = LoanServicing.position(plan: plan, servicing: contract.servicing, payments: payments, asOf: asOf)
         for state in position.lines {
             updateLine.bind(1, state.interestDueMinor)
@@ -437,11 +474,97 @@ struct PlanStep {
         }
         let closed = position.lines.allSatisfy(\.isClosed)
         let closedOn = position.settledOn ?? (closed ? position.lines.compactMap(\.closedOn).max() : nil)
-        try db.cachedStatement(sql: "UPDATE loan SET status = ?, settled_on = ?, as_of = ? WHERE loan_id = ?")
-            .execute(arguments: [closed ? "settled" : "active", closedOn?.description, asOf.description, loan])
-        report.loansRefreshed += 1
+        try db.cachedStatement(sql: "UPDATE loan SET status = ?, settled_on = ?, as_of = ?, inputs_sha256 = ? WHERE loan_id = ?")
+            .execute(arguments: [closed ? "settled" : "active", closedOn?.description, asOf.description, fingerprint, loan])
+        report.loansRecomputed += 1
         report.overdueLines += position.overdueLines.count
         report.unpaidPenaltyMinor += position.unpaidPenaltyMinor
+    }
+
+    /// A loan left as it was counts in the report as its stored lines say.
+    private mutating func countUnchanged(_ loan: String) throws {
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT sum(CASE WHEN status = 'overdue' THEN 1 ELSE 0 END), sum(penalty_accrued_minor - paid_penalty_minor)
+            FROM plan_line WHERE loan_id = ?
+            """), arguments: [loan])
+        report.loansUnchanged += 1
+        report.overdueLines += row?[0] ?? 0
+        report.unpaidPenaltyMinor += row?[1] ?? 0
+    }
+
+    /// SHA-256 of everything a loan's states are computed from: the computation's revision
+    /// and the reference data, the stored contract, the day, and each repayment row as
+    /// stored (so any change to one, or a repayment added or retired, changes it). Values
+    /// go in tagged, so no two different inputs give the same bytes.
+    private func inputsFingerprint(contract: String, asOf: CivilDate, payments: [Row]) -> String {
+        var hasher = SHA256()
+        func add(_ tag: UInt8, _ text: String) {
+            var text = text
+            hasher.update(data: [tag])
+            add(Int64(text.utf8.count))
+            text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        }
+        func add(_ number: Int64) {
+            withUnsafeBytes(of: number.littleEndian) { hasher.update(bufferPointer: $0) }
+        }
+        add(UInt8(ascii: "r"), referenceFingerprint)
+        add(UInt8(ascii: "c"), contract)
+        add(UInt8(ascii: "a"), asOf.description)
+        for row in payments {
+            hasher.update(data: [UInt8(ascii: "p")])
+            for column in 0..<row.count {
+                let value: DatabaseValue = row[column]
+                switch value.storage {
+                case .null: hasher.update(data: [UInt8(ascii: "n")])
+                case .int64(let number):
+                    hasher.update(data: [UInt8(ascii: "i")])
+                    add(number)
+                case .double(let number): add(UInt8(ascii: "d"), "\(number)")
+                case .string(let text): add(UInt8(ascii: "s"), text)
+                case .blob(let bytes):
+                    hasher.update(data: [UInt8(ascii: "b")])
+                    add(Int64(bytes.count))
+                    hasher.update(data: bytes)
+                }
+            }
+        }
+        return Self.hex(hasher.finalize())
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The reference data as a digest: the calendar's years and every day it makes
+    /// different from the weekday rule, and every base-rate fixing.
+    static func fingerprint(of reference: ReferenceData) -> String {
+        var text = "computation revision \(computationRevision)\n"
+        if let calendar = reference.calendar {
+            text += "calendar \(calendar.name), years \(calendar.years.sorted())\n"
+            for year in calendar.years.sorted() {
+                guard var day = CivilDate(year: year, month: 1, day: 1) else { continue }
+                while day.year == year {
+                    let working = calendar.isWorkingDay(day)
+                    if working != (day.isoWeekday <= 5) { text += "\(day) \(working ? "work" : "off")\n" }
+                    guard let next = day.adding(days: 1) else { break }
+                    day = next
+                }
+            }
+        } else {
+            text += "no calendar\n"
+        }
+        for fixing in reference.baseRates.fixings {
+            text += "base rate \(fixing.tenor) \(fixing.publishedOn) \(fixing.percent)\n"
+        }
+        return hex(SHA256.hash(data: Array(text.utf8)))
     }
 
     /// Where an event came from, by file and line (no row ids: re-runs give the same text).
@@ -582,7 +705,7 @@ extension Ledger {
     /// Runs the plan step for a business day in one transaction (see ``PlanStep``).
     public func runPlanStep(date: CivilDate, config: ReckonConfig, reference: ReferenceData) throws(LedgerError) -> PlanStepReport {
         let sources = try EventSources(config: config)
-        return try write { db in
+        return try write(crashBefore: .planCommitBefore, crashAfter: .planCommitAfter) { db in
             var step = try PlanStep(db: db, config: config, sources: sources, reference: reference, date: date)
             return try step.run()
         }

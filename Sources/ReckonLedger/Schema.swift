@@ -364,6 +364,12 @@ enum Schema {
                 CREATE INDEX file_action_by_day ON file_action(partner, file_type, business_date);
                 """)
         }
+        migrator.registerMigration("008 plan step: a loan's inputs fingerprint") { db in
+            // The plan step records what each loan's plan-line states were computed from (its
+            // contract, the day, its repayments, the reference data); a re-run whose inputs
+            // are the same skips the loan (issue 9, item 19). NULL: compute it.
+            try db.execute(sql: "ALTER TABLE loan ADD COLUMN inputs_sha256 TEXT")
+        }
         return migrator
     }
 }

@@ -1,34 +1,163 @@
 import Foundation
+import ReckonLedger
 import Testing
 
-/// `reckon batch` killed with SIGKILL at random points over a multi-file day, then run
-/// again: the ledger must end exactly as a clean run leaves it.
+/// `reckon batch` killed with SIGKILL over a multi-file day with a refused file, then run
+/// again: the ledger, the run log, the archive and the quarantine must end as a clean run
+/// leaves them.
+///
+/// Deterministic first: the batch dies at every named crash point (``CrashPoint``, one list in
+/// the code, so a new point is covered without being listed here), at its first hit and
+/// at its last, and each kill is checked to have landed there. Random kills follow as a
+/// supplement that asserts nothing about timing.
 @Suite("Crash safety", .serialized)
 struct CrashSafetyTests {
     static let day = "2024-12-16"
+    static let loans = "150"
 
-    func export(_ folder: ScratchFolder) throws -> String {
-        let result = try reckon("ledger", "export", "--config", folder.path + "/reckon.yaml")
-        #expect(result.status == 0, "\(result.stderr)")
-        return result.stdout
+    /// The day's drops, generated, with the channel's bill made to fail its control total:
+    /// it is refused and quarantined, so the quarantine's points are reached too.
+    static func drops() throws -> ScratchFolder {
+        let inputs = ScratchFolder()
+        let generated = try reckon("demo", "--date", day, "--loans", loans, "--into", inputs.path, "--mappings", repositoryRoot + "/mappings")
+        try #require(generated.status == 0, "\(generated.stderr)")
+        let bill = inputs.path + "/channel/PAY_BILL_20241216.csv"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: bill))
+        // The last line is the summary: its record count goes up by one (ASCII digits in a GBK file).
+        let lastLine = try #require(bytes.dropLast().lastIndex(of: UInt8(ascii: "\n"))) + 1
+        let count = try #require(Int(String(decoding: bytes[lastLine...].prefix { $0 != UInt8(ascii: ",") }, as: UTF8.self)))
+        let digits = String(count).utf8.count
+        bytes.replaceSubrange(lastLine..<(lastLine + digits), with: Array(String(count + 1).utf8))
+        try bytes.write(to: URL(fileURLWithPath: bill))
+        return inputs
     }
 
-    @Test func killedBatchesLeaveTheSameLedgerAsACleanRun() throws {
-        let inputs = ScratchFolder()
-        let generated = try reckon("demo", "--date", Self.day, "--loans", "1500", "--into", inputs.path, "--mappings", repositoryRoot + "/mappings")
-        #expect(generated.status == 0, "\(generated.stderr)")
+    /// What a run leaves behind, compared after a crash and a re-run.
+    struct EndState: Equatable {
+        /// `reckon ledger export`.
+        var ledger: String
+        /// The run log as `ledger export --runs` prints it, without the summaries (a re-run
+        /// after a crash posts what the killed run had not, so its counts differ).
+        var runs: [String]
+        /// `var/archive` and `var/quarantine`: every file by relative path, with its bytes.
+        var archive: [String: Data]
+        var quarantine: [String: Data]
+    }
 
+    /// A copy interrupted before its rename leaves `<name>.partial-<pid>`; the only
+    /// leftover a crash may leave in the archive or quarantine (issue 9, item 10).
+    static func isDocumentedLeftover(_ name: String) -> Bool {
+        name.range(of: #"\.partial-[0-9]+$"#, options: .regularExpression) != nil
+    }
+
+    static func files(under folder: String) -> [String: Data] {
+        var found: [String: Data] = [:]
+        guard let names = FileManager.default.enumerator(atPath: folder) else { return found }
+        for case let name as String in names {
+            var isFolder: ObjCBool = false
+            let path = folder + "/" + name
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+                  !isDocumentedLeftover(name) else { continue }
+            found[name] = FileManager.default.contents(atPath: path)
+        }
+        return found
+    }
+
+    static func endState(_ folder: ScratchFolder) throws -> EndState {
+        let export = try reckon("ledger", "export", "--runs", "--config", folder.path + "/reckon.yaml")
+        #expect(export.status == 0, "\(export.stderr)")
+        let parts = export.stdout.components(separatedBy: "# runs\n")
+        try #require(parts.count == 2)
+        let runs = parts[1].split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).prefix(5).joined(separator: "\t") }
+        return EndState(ledger: parts[0], runs: runs, archive: files(under: folder.path + "/var/archive"),
+                        quarantine: files(under: folder.path + "/var/quarantine"))
+    }
+
+    func batch(_ folder: ScratchFolder, environment: [String: String] = [:]) throws -> Finished {
+        try runReckon(["batch", "--date", Self.day, "--config", folder.path + "/reckon.yaml"], environment: environment)
+    }
+
+    /// One crash and its recovery: the end state against the clean run's.
+    func expectRecovery(_ folder: ScratchFolder, clean: EndState, cleanStatus: Int32, label: String,
+                        killedRun: String?, refusalRecorded: Bool) throws {
+        let rerun = try batch(folder)
+        let state = try Self.endState(folder)
+        #expect(state.ledger == clean.ledger, "\(label): the ledger differs from a clean run's")
+        #expect(state.archive == clean.archive,
+                "\(label): var/archive differs: \(Set(state.archive.keys).symmetricDifference(clean.archive.keys).sorted())")
+        #expect(state.quarantine == clean.quarantine,
+                "\(label): var/quarantine differs: \(Set(state.quarantine.keys).symmetricDifference(clean.quarantine.keys).sorted())")
+        let verify = try reckon("ledger", "verify", "--config", folder.path + "/reckon.yaml")
+        #expect(verify.status == 0, "\(label): \(verify.stdout)")
+        // The run log: the killed run as it was left, then the re-run, which ends as the
+        // clean run did (issue 9, item 15: a refused file already recorded is taken for a
+        // repeated delivery, so that re-run reports success).
+        #expect(state.runs.dropLast() == (killedRun.map { [$0] } ?? []), "\(label): \(state.runs)")
+        withKnownIssue("issue 9 item 15: a re-run takes a refused file for a repeated delivery") {
+            #expect(rerun.status == cleanStatus, "\(label): \(rerun.stdout)\(rerun.stderr)")
+            #expect(state.runs.last == clean.runs.last, "\(label): \(state.runs)")
+        } when: { refusalRecorded }
+    }
+
+    @Test func aBatchKilledAtEveryCrashPointRecoversToACleanRunsState() throws {
+        let inputs = try Self.drops()
+        let clean = try workspace(inputs.path)
+        let trace = clean.path + "/crash-trace"
+        let run = try batch(clean, environment: ["RECKON_CRASH_TRACE": trace])
+        #expect(run.status == 1, "the refused bill makes the clean run fail: \(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("PAY_BILL_20241216.csv (channel/bills 2024-12-16): rejected"), "\(run.stdout)")
+        let expected = try Self.endState(clean)
+        #expect(expected.quarantine.keys.sorted() == ["2024-12-16/channel/PAY_BILL_20241216.csv",
+                                                      "2024-12-16/channel/PAY_BILL_20241216.csv.report.txt"])
+        try #require(expected.runs.count == 1)
+        let cleanRun = expected.runs[0]
+
+        // Every point of the registry is reached by this day, so every one is tested.
+        let hits = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
+        for point in CrashPoint.allCases {
+            #expect(hits.contains(point.rawValue), "the test's day never reaches the crash point \(point.rawValue)")
+        }
+        func position(_ point: CrashPoint, _ nth: Int) -> Int {
+            hits.indices.filter { hits[$0] == point.rawValue }[nth - 1]
+        }
+        let runStarted = position(.runStarted, 1), runFinished = position(.runFinished, 1)
+        let refusal = position(.refusalRecorded, 1)
+
+        for point in CrashPoint.allCases {
+            let count = hits.filter { $0 == point.rawValue }.count
+            for nth in Set([1, count]).sorted() where count > 0 {
+                let label = "killed at \(point.rawValue):\(nth)"
+                let folder = try workspace(inputs.path)
+                let killed = try batch(folder, environment: ["RECKON_CRASH_AT": "\(point.rawValue):\(nth)"])
+                #expect(killed.signalled && killed.status == SIGKILL, "\(label): the batch was not killed there: \(killed.stdout)\(killed.stderr)")
+                let at = position(point, nth)
+                // How the killed run stays in the log: `running`, with the steps it had
+                // reached, unless it had already recorded its end.
+                var killedRun: String?
+                if at >= runFinished {
+                    killedRun = cleanRun
+                } else if at >= runStarted {
+                    let steps = cleanRun.split(separator: "\t", omittingEmptySubsequences: false)
+                    killedRun = try Self.endState(folder).runs.first
+                    #expect(killedRun?.hasPrefix("\(steps[0])\t\(steps[1])\t\(steps[2])\trunning\t") == true, "\(label): \(killedRun ?? "no run")")
+                }
+                try expectRecovery(folder, clean: expected, cleanStatus: run.status, label: label,
+                                   killedRun: killedRun, refusalRecorded: at >= refusal)
+            }
+        }
+    }
+
+    @Test func aBatchKilledAtRandomMomentsRecoversToACleanRunsState() throws {
+        let inputs = try Self.drops()
         let clean = try workspace(inputs.path)
         let started = Date()
-        let run = try reckon("batch", "--date", Self.day, "--config", clean.path + "/reckon.yaml")
+        _ = try batch(clean)
         let duration = Date().timeIntervalSince(started)
-        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        let expected = try export(clean)
-        #expect(expected.contains("# balances"))
+        let expected = try Self.endState(clean)
 
-        var generator = SystemRandomNumberGenerator()
-        var killedMidway = 0
-        for trial in 0..<24 {
+        // Wherever the kills land (or if the batch finishes first), the end state is the
+        // same; nothing here depends on how fast the machine is.
+        for trial in 0..<4 {
             let folder = try workspace(inputs.path)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: reckonExecutable)
@@ -36,23 +165,16 @@ struct CrashSafetyTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            // One kill in each of 24 equal slices of the clean run's time (at a random point
-            // of its slice), so the kills cover the whole run, from opening the ledger to
-            // the last commit.
-            let delay = duration * 0.95 * (Double(trial) + Double.random(in: 0..<1, using: &generator)) / 24
-            usleep(useconds_t(delay * 1_000_000))
+            usleep(useconds_t(Double.random(in: 0..<duration) * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { killedMidway += 1 }
-
-            let rerun = try reckon("batch", "--date", Self.day, "--config", folder.path + "/reckon.yaml")
-            #expect(rerun.status == 0, "trial \(trial): \(rerun.stdout)\(rerun.stderr)")
-            let actual = try export(folder)
-            #expect(actual == expected, "trial \(trial) (killed after \(String(format: "%.2f", delay)) s) left a different ledger")
+            _ = try batch(folder)
+            let state = try Self.endState(folder)
+            #expect(state.ledger == expected.ledger, "trial \(trial): the ledger differs from a clean run's")
+            #expect(state.archive == expected.archive, "trial \(trial): var/archive differs")
+            #expect(state.quarantine == expected.quarantine, "trial \(trial): var/quarantine differs")
             let verify = try reckon("ledger", "verify", "--config", folder.path + "/reckon.yaml")
             #expect(verify.status == 0, "trial \(trial): \(verify.stdout)")
         }
-        // Most kills must land while the batch was working, or the test proves little.
-        #expect(killedMidway >= 20)
     }
 }

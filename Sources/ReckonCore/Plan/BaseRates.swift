@@ -41,6 +41,8 @@ public struct BaseRateTable: Sendable {
     }
 
     public var tenors: [String] { byTenor.keys.sorted() }
+    /// Every fixing, by tenor then publication day.
+    public var fixings: [Fixing] { tenors.flatMap { byTenor[$0] ?? [] } }
     public var isEmpty: Bool { byTenor.isEmpty }
 
     /// The fixing in effect on `day`: the latest published before it.

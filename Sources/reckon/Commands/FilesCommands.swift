@@ -39,7 +39,7 @@ struct FilesList: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let ledger = try options.ledger(config)
+        let ledger = try options.readingLedger(config)
         let files = try ledger.receivedFiles(date: date?.date)
         let actions = try ledger.fileActions(date: date?.date)
         if json {

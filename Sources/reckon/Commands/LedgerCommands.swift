@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ReckonCore
 import ReckonFiles
 import ReckonLedger
@@ -17,11 +18,24 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
+    /// The ledger, for a command that writes: created and migrated when needed; it may wait
+    /// for another process's write.
     func ledger(_ loaded: ReckonConfig) throws -> Ledger {
         do {
             let ledger = try Ledger(path: loaded.databasePath)
             try ledger.register(loaded.partners)
             return ledger
+        } catch {
+            printError("reckon: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    /// The ledger, for a command that only looks: opened read-only, so it never waits for a
+    /// writer and works when the ledger's folder cannot be written.
+    func readingLedger(_ loaded: ReckonConfig) throws -> Ledger {
+        do {
+            return try Ledger(readingFrom: loaded.databasePath)
         } catch {
             printError("reckon: \(error)")
             throw ExitCode.failure
@@ -180,7 +194,7 @@ struct LedgerBalance: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let ledger = try options.ledger(config)
+        let ledger = try options.readingLedger(config)
         let balances = try ledger.balances(loan: loan, account: account)
         let width = max(32, balances.map { displayWidth($0.account) }.max() ?? 0)
         for balance in balances where balance.amountMinor != 0 {
@@ -201,7 +215,7 @@ struct LedgerVerify: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let ledger = try options.ledger(config)
+        let ledger = try options.readingLedger(config)
         let result = try ledger.verify()
         print("\(result.entries) entries, \(result.postings) postings")
         for line in result.unbalancedEntries { print("✗ \(line)") }
@@ -222,12 +236,27 @@ struct LedgerExport: ParsableCommand {
     @Option(help: "Only this business day.")
     var date: BusinessDate?
 
+    @Flag(help: "Add the run log: each batch run with its steps' statuses and its summary.")
+    var runs = false
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
         let config = try options.load()
-        let ledger = try options.ledger(config)
-        print(try ledger.export(date: date?.date), terminator: "")
+        let ledger = try options.readingLedger(config)
+        var output = BufferedOutput()
+        do {
+            try ledger.export(date: date?.date, runs: runs, to: &output)
+        } catch {
+            output.flush()
+            printError("reckon: \(error)")
+            throw ExitCode.failure
+        }
+        output.flush()
+        if let failure = output.failure {
+            printError("reckon: writing the export: \(String(cString: strerror(failure)))")
+            throw ExitCode.failure
+        }
     }
 }
 
@@ -253,7 +282,11 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let ledger = try options.ledger(config)
+        guard FileManager.default.fileExists(atPath: config.databasePath) else {
+            print("no ledger yet at \(config.databasePath): no runs, no files received")
+            return
+        }
+        let ledger = try options.readingLedger(config)
         try StatusText.show(ledger, config: config, date: date?.date, json: json)
     }
 }

@@ -341,7 +341,7 @@ struct PlanShow: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let ledger = try options.ledger(config)
+        let ledger = try options.readingLedger(config)
         let view: Ledger.LoanPlanView?
         do {
             view = try ledger.loanPlan(loan, asOf: asOf, config: config, reference: try ReferenceData.load(config))
@@ -377,7 +377,7 @@ struct PlanAlerts: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let alerts = try options.ledger(config).alerts(date: date?.date)
+        let alerts = try options.readingLedger(config).alerts(date: date?.date)
         if alerts.isEmpty { print("no alerts"); return }
         for alert in alerts {
             print("\(alert.businessDate)  \(alert.kind)  \(alert.message)" + (alert.clearedOn.map { "  (cleared \($0))" } ?? ""))
@@ -401,7 +401,7 @@ struct PlanDifferences: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
-        let differences = try options.ledger(config).planDifferences(date: date?.date, loan: loan)
+        let differences = try options.readingLedger(config).planDifferences(date: date?.date, loan: loan)
         if differences.isEmpty { print("no plan differences"); return }
         for difference in differences {
             let period = difference.period == 0 ? "loan" : "period \(difference.period)"
