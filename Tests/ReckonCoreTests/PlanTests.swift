@@ -475,6 +475,22 @@ struct PlanNothingDueTests {
         #expect(plan.lines.allSatisfy { $0.principalMinor > 0 })
     }
 
+    /// 1,000.00 at 23.5067% over 55 months from 2025-07-07, first due 2025-09-07 (62 days),
+    /// half-even: period 1's interest, 1000 × 62 × 0.235067/360 = 40.4837… → 40.48, is more
+    /// than the installment the formula gives (30.48), so period 1 repays nothing and the
+    /// balance does not grow as the formula assumes: with 30.48 the last period paid 1.47.
+    /// Found by running the periods instead: 30.17, the last paying 30.42 — the nearest of any
+    /// installment (checked by trying every one from 25.00 to 35.00 in exact arithmetic).
+    @Test func aFirstPeriodWhoseInterestPassesTheInstallment() throws {
+        let plan = try PlanEngine.schedule(PlanTerms(principalMinor: 100_000, annualRate: rate("23.5067%"), method: .equalInstallment,
+                                                     term: 55, startDate: day("2025-07-07"), firstDueDate: day("2025-09-07"),
+                                                     rounding: .halfEven))
+        #expect(plan.installmentMinor == 3017)
+        #expect(plan.lines[0].interestMinor == 4048 && plan.lines[0].principalMinor == 0 && plan.lines[0].totalMinor == 4048)
+        #expect(plan.lines[1...53].allSatisfy { $0.totalMinor == 3017 })
+        #expect(plan.lines[54].totalMinor == 3042 && plan.interestMinor == 66991)
+    }
+
     /// 1,000.00 at 12% over 360 months: the textbook installment 10.2861… rounds to 10.29, and
     /// that cent a month, compounding at 1% for 30 years, repays the loan in period 359. It is
     /// lowered to 10.28, the largest that leaves period 360 something to repay: 31.16 and

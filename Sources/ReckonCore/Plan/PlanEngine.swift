@@ -77,9 +77,12 @@ public struct PlanError: Error, Sendable, CustomStringConvertible, Equatable {
 /// period, the actual day count, moved days accruing), it is solved on the periods as they
 /// are: with each period's factor fₖ = 1 + rate × (monthsₖ/12 + daysₖ/yearDays),
 /// installment = P·∏fₖ / Σⱼ ∏ₖ₌ⱼ₊₁…ₙ fₖ, rounded once — the payment that repays exactly
-/// the plan's own interest. Either way, should the rounded installment repay the loan
-/// before its last period (possible only on long terms where a cent compounds into more than
-/// an installment), it is lowered to the largest that leaves the last period principal.
+/// the plan's own interest. That assumes a balance may grow; it may not (principal is never
+/// negative), so when a period's interest could pass the installment (a long broken first
+/// period at a high rate) the installment is found by running the periods: the one whose
+/// last payment comes nearest to it. Either way, should the installment repay the loan
+/// before its last period (a cent of rounding compounding over a long term), it is lowered
+/// to the largest that leaves the last period principal.
 public enum PlanEngine {
     public static let maximumTermMonths = PlanLimits.maximumTermMonths
     public static let maximumTermDays = PlanLimits.maximumTermDays
@@ -359,43 +362,79 @@ public enum PlanEngine {
             }
             installment = round(Decimal(balance) * growth / accumulation)
         }
+        let run = Run(balance: balance, indices: indices, rate: rate, exact: exact, accrual: accrual)
+        // A period whose interest passes the installment pays only its interest (principal is
+        // never negative), so the balance cannot grow as the formula assumes: a long broken
+        // first period at a high rate. The installment is then found by running the periods.
+        if largestFactor * Decimal(balance) + 1 >= Decimal(installment) { return run.nearest(from: installment) }
         // Each period's rounding (the installment's and the interest's, under a cent together)
         // grows to at most `accumulation` cents by the end; while that stays under the
-        // installment, and no period's interest can pass it, the last period keeps principal.
-        if accumulation + 1 < Decimal(installment) && largestFactor * Decimal(balance) < Decimal(installment) { return installment }
-        guard repaysEarly(installment, balance: balance, indices: indices, rate: rate, exact: exact, accrual: accrual) else {
-            return installment
-        }
-        // A larger installment repays sooner; 0 never repays early. The largest that does not,
-        // searched downwards a cent, two, four… then halving (it is rarely far).
-        var high = installment, step: Int64 = 1
-        var low = max(0, installment - step)
-        while low > 0 && repaysEarly(low, balance: balance, indices: indices, rate: rate, exact: exact, accrual: accrual) {
-            high = low
-            step *= 2
-            low = max(0, installment - step)
-        }
-        while high - low > 1 {
-            let middle = low + (high - low) / 2
-            if repaysEarly(middle, balance: balance, indices: indices, rate: rate, exact: exact, accrual: accrual) {
-                high = middle
-            } else {
-                low = middle
-            }
-        }
-        return low
+        // installment, the last period keeps principal.
+        if accumulation + 1 < Decimal(installment) || run.lastPayment(installment) != nil { return installment }
+        return run.largestNotRepayingEarly(from: installment)
     }
 
-    /// Whether paying `installment` each period repays the balance before the last period.
-    static func repaysEarly(_ installment: Int64, balance start: Int64, indices: Range<Int>, rate: Decimal,
-                            exact: Interest.ExactRate?, accrual: Accrual) -> Bool {
-        var balance = start
-        for index in indices.dropLast() {
-            let interest = accrual.interest(index, base: balance, rate: rate, exact: exact)
-            balance -= min(max(installment - interest, 0), balance)
-            if balance == 0 { return true }
+    /// The periods `indices` run from `balance` with an installment, as the plan runs them.
+    struct Run {
+        let balance: Int64
+        let indices: Range<Int>
+        let rate: Decimal
+        let exact: Interest.ExactRate?
+        let accrual: Accrual
+
+        /// What the last period pays (its principal and interest), or nil when the installment
+        /// repays the loan before it. A larger installment leaves the last period less.
+        func lastPayment(_ installment: Int64) -> Int64? {
+            var balance = self.balance
+            for index in indices.dropLast() {
+                let interest = accrual.interest(index, base: balance, rate: rate, exact: exact)
+                balance -= min(max(installment - interest, 0), balance)
+                if balance == 0 { return nil }
+            }
+            return balance + accrual.interest(indices.last!, base: balance, rate: rate, exact: exact)
         }
-        return false
+
+        /// The largest installment up to `start` that leaves the last period something (0
+        /// always does), searched downwards a cent, two, four… then halving: it is rarely far.
+        func largestNotRepayingEarly(from start: Int64) -> Int64 {
+            largest(from: start) { lastPayment($0) != nil }
+        }
+
+        /// The installment whose last payment comes nearest to it: where the last payment,
+        /// falling as the installment rises, crosses it.
+        func nearest(from start: Int64) -> Int64 {
+            let low = largest(from: start) { installment in lastPayment(installment).map { $0 >= installment } ?? false }
+            guard let lastLow = lastPayment(low), let lastHigh = lastPayment(low + 1) else { return low }
+            return (low + 1) - lastHigh < lastLow - low ? low + 1 : low
+        }
+
+        /// The largest installment for which `holds` (true at 0, then false from some point on),
+        /// searched from `start` outwards and then by halving.
+        private func largest(from start: Int64, _ holds: (Int64) -> Bool) -> Int64 {
+            var low: Int64, high: Int64, step: Int64 = 1
+            if holds(start) {
+                low = start
+                high = start + step
+                while holds(high) {
+                    low = high
+                    step *= 2
+                    high = start + step
+                }
+            } else {
+                high = start
+                low = max(0, start - step)
+                while low > 0 && !holds(low) {
+                    high = low
+                    step *= 2
+                    low = max(0, start - step)
+                }
+            }
+            while high - low > 1 {
+                let middle = low + (high - low) / 2
+                if holds(middle) { low = middle } else { high = middle }
+            }
+            return low
+        }
     }
 
     /// P·r·(1+r)^n / ((1+r)^n − 1), rounded once; P/n without interest.
