@@ -45,9 +45,11 @@ public enum FileErrorText {
         return ns.domain == NSCocoaErrorDomain ? ns.localizedDescription : String(describing: error)
     }
 
-    /// The file a Foundation error names, if it names one.
+    /// The file a Foundation error names, if it names one: for a copy, the destination
+    /// (its `NSFilePath` is the source, which is not where the write failed).
     public static func path(_ error: any Error) -> String? {
         let ns = error as NSError
+        if let destination = ns.userInfo["NSDestinationFilePath"] as? String { return destination }
         if let path = ns.userInfo[NSFilePathErrorKey] as? String { return path }
         return (ns.userInfo[NSURLErrorKey] as? URL)?.path
     }
