@@ -7,8 +7,32 @@ public struct ExampleOutcome: Sendable {
     /// Empty when the example holds.
     public let mismatches: [String]
     public let report: FileReport?
+    /// What the example declares (nil when the spec names none).
+    public let example: SpecExample?
 
     public var holds: Bool { mismatches.isEmpty }
+
+    /// What a holding example showed, as the example declared it: "7 records, controls
+    /// hold", "48 records, controls fail as expected", "fails as expected: …".
+    public var summary: String {
+        guard let report else { return "" }
+        if let failure = example?.failure {
+            let actual = report.failure?.description ?? report.structure.first { $0.contains(failure) } ?? failure
+            return "fails as expected: \(DisplayText.escaped(actual))"
+        }
+        var parts = ["\(report.recordsRead) record\(report.recordsRead == 1 ? "" : "s")"]
+        if report.recordsRejected > 0 {
+            parts.append("\(report.recordsRejected) rejected" + (example?.rejected == report.recordsRejected ? " as expected" : ""))
+        }
+        if report.controls.isEmpty {
+            parts.append("no controls")
+        } else if report.controlsHold {
+            parts.append("controls hold")
+        } else {
+            parts.append("controls fail" + (example?.controlsHold == false ? " as expected" : ""))
+        }
+        return parts.joined(separator: ", ")
+    }
 }
 
 /// Runs the examples a spec names (`examples:`): each sample file must give the declared
@@ -17,7 +41,8 @@ public enum SpecExamples {
     public static func run(_ spec: MappingSpec) -> [ExampleOutcome] {
         let directory = spec.origin.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         guard !spec.examples.isEmpty else {
-            return [ExampleOutcome(spec: spec.origin, file: "-", mismatches: ["the spec names no examples; add at least one sample file with its expected counts"], report: nil)]
+            return [ExampleOutcome(spec: spec.origin, file: "-", mismatches: ["the spec names no examples; add at least one sample file with its expected counts"],
+                                   report: nil, example: nil)]
         }
         return spec.examples.map { example in
             let path = example.file.hasPrefix("/") || directory.isEmpty ? example.file : directory + "/" + example.file
@@ -44,7 +69,7 @@ public enum SpecExamples {
             } else if !report.structure.contains(where: { $0.contains(failure) }) {
                 mismatches.append("expected a failure mentioning '\(failure)', but the file was read (\(report.recordsRead) records)")
             }
-            return ExampleOutcome(spec: spec.origin, file: path, mismatches: mismatches, report: report)
+            return ExampleOutcome(spec: spec.origin, file: path, mismatches: mismatches, report: report, example: example)
         }
         if let failure = report.failure {
             mismatches.append("the file failed: \(failure)")
@@ -71,6 +96,6 @@ public enum SpecExamples {
             let actual = sums[key]?.units ?? 0
             if actual != sum.total { mismatches.append("\(key): expected a sum of \(sum.total) minor units, got \(actual)") }
         }
-        return ExampleOutcome(spec: spec.origin, file: path, mismatches: mismatches, report: report)
+        return ExampleOutcome(spec: spec.origin, file: path, mismatches: mismatches, report: report, example: example)
     }
 }

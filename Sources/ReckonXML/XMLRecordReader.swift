@@ -221,6 +221,9 @@ public final class XMLRecordReader: RecordReader {
             }
             return
         }
+        if status < 0 && context.reachedEnd && context.bytesRead == 0 {
+            throw FileFailure(location: nil, reason: "the file is empty: no XML document in it")
+        }
         if status < 0 {
             let location = RecordLocation(line: context.errorLine ?? Int(xmlTextReaderGetParserLineNumber(reader)), byteOffset: 0)
             let detail = context.errorMessage ?? "libxml2 gave up"
@@ -403,6 +406,8 @@ private final class ReaderContext {
     var failure: FileFailure?
     /// The source has returned its last byte.
     var reachedEnd = false
+    /// Bytes the source has handed over so far.
+    var bytesRead = 0
     var errorMessage: String?
     var errorLine: Int?
 
@@ -418,6 +423,7 @@ private let readCallback: xmlInputReadCallback = { context, buffer, length in
     do {
         let count = try box.source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(length)))
         if count == 0 { box.reachedEnd = true }
+        box.bytesRead += count
         return Int32(count)
     } catch {
         box.failure = FileFailure(location: nil, reason: "reading failed: \(error)")
@@ -432,7 +438,8 @@ private let errorCallback: xmlStructuredErrorFunc = { context, error in
     guard box.errorMessage == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
     var message = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
     while message.hasSuffix("\n") { message.removeLast() }
-    box.errorMessage = message
+    // One line, for a log: libxml2 puts the bytes it quotes on a line of their own.
+    box.errorMessage = message.split(separator: "\n").joined(separator: " ")
     box.errorLine = Int(error.pointee.line)
 }
 

@@ -85,16 +85,38 @@ struct EncodingTests {
     }
 
     @Test func invalidUTF8NeverBecomesReplacementCharacters() throws {
-        let spec = try loadSpec("format: delimited\nrecords: {r: {fields: {a: {column: 1}}}}")
-        // A truncated sequence, an overlong form, a surrogate, past U+10FFFF, a stray
-        // continuation byte: each refused at the byte where it goes wrong.
-        let cases: [([UInt8], Int64)] = [([0xC3], 2), ([0xC0, 0x80], 2), ([0xED, 0xA0, 0x80], 3), ([0xF4, 0x90, 0x80, 0x80], 3), ([0x80], 2)]
-        for (bad, offset) in cases {
-            let (report, records) = read(spec, Array("ab".utf8) + bad + [0x0A])
+        let spec = try loadSpec("format: delimited\nrecords: {r: {fields: {a: {column: 1}, b: {column: 2}}}}")
+        // A truncated sequence, a lead byte followed by ASCII, an overlong form, a
+        // surrogate, past U+10FFFF, a stray continuation byte: each refused where the bad
+        // character starts, naming its bytes and the field.
+        let cases: [([UInt8], String, String)] = [
+            ([0xC3], "ab\\xC3", "a UTF-8 character is cut off: 0xC3 and nothing after (incomplete multibyte sequence)"),
+            ([0xC3, 0x28], "ab\\xC3(", "bytes 0xC3 0x28 are not valid UTF-8: 0xC3 starts a 2-byte character, and 0x28 cannot continue it"),
+            ([0xC0, 0x80], "ab\\xC0\\x80", "byte 0xC0 is not valid UTF-8"),
+            ([0xE0, 0x80, 0x80], "ab\\xE0\\x80\\x80", "bytes 0xE0 0x80 are not valid UTF-8: 0xE0 starts a 3-byte character, and 0x80 cannot continue it"),
+            ([0xED, 0xA0, 0x80], "ab\\xED\\xA0\\x80", "bytes 0xED 0xA0 are not valid UTF-8: 0xED starts a 3-byte character, and 0xA0 cannot continue it"),
+            ([0xF4, 0x90, 0x80, 0x80], "ab\\xF4\\x90\\x80\\x80", "bytes 0xF4 0x90 are not valid UTF-8: 0xF4 starts a 4-byte character, and 0x90 cannot continue it"),
+            ([0x80], "ab\\x80", "byte 0x80 is not valid UTF-8"),
+        ]
+        for (bad, raw, reason) in cases {
+            let (report, records) = read(spec, Array("ok,ab".utf8) + bad + [0x0A])
             #expect(records.isEmpty)
             #expect(report.recordsRejected == 1)
-            #expect(report.problems.first?.problem.byteOffset == offset, "\(bad)")
+            #expect(problemTexts(report) == ["line 1: r field 'b' = '\(raw)': \(reason) (byte offset 5)"], "\(bad)")
         }
+    }
+
+    @Test func invalidUTF8InAFixedWidthRecordNamesItsField() throws {
+        // 12 bytes: id "01", name "ab\xC3(xx", amount "0042".
+        let line = Array("01ab".utf8) + [0xC3, 0x28] + Array("xx0042".utf8)
+        let (report, records) = read(try nameLayout("utf-8"), line + [0x0A])
+        #expect(records.isEmpty)
+        #expect(problemTexts(report) == [
+            "line 1: r field 'name' = 'ab\\xC3(xx': bytes 0xC3 0x28 are not valid UTF-8: 0xC3 starts a 2-byte character, and 0x28 cannot continue it (byte offset 4)",
+        ])
+        // Counting characters, the field is found the same way.
+        let (byCharacters, _) = read(try nameLayout("utf-8", positions: "characters"), Array("01é".utf8) + [0xFF] + Array("xxxx0042\n".utf8))
+        #expect(problemTexts(byCharacters) == ["line 1: r field 'name' = 'é\\xFFxxxx': byte 0xFF is not valid UTF-8 (byte offset 4)"])
     }
 
     @Test func aFileCutInsideACharacter() throws {
@@ -103,7 +125,7 @@ struct EncodingTests {
         let bytes = gbk("张伟")
         let (report, _) = read(spec, Array(bytes.dropLast()))
         let problem = try #require(report.problems.first)
-        #expect(problem.problem.reason == "a GBK character is cut off (incomplete multibyte sequence)")
+        #expect(problem.problem.reason == "a GBK character is cut off: 0xCE and nothing after (incomplete multibyte sequence)")
         #expect(problem.problem.byteOffset == 2)
     }
 
@@ -151,6 +173,56 @@ struct EncodingTests {
         let (report, records) = read(pipe, character + Array("|x\n".utf8))
         #expect(report.isClean)
         #expect(records.first?.values == [.text("亅"), .text("x")])
+    }
+
+    /// Offsets of the GBK characters in `bytes` whose two bytes a read of `readBytes` splits.
+    func splitCharacters(_ bytes: [UInt8], readBytes: Int) -> [Int] {
+        var split: [Int] = []
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] >= 0x81 {
+                if (i + 1) % readBytes == 0 { split.append(i) }
+                i += 2
+            } else {
+                i += 1
+            }
+        }
+        return split
+    }
+
+    @Test(arguments: [1, 7, 97])
+    func gbkCharactersAcrossReadBoundariesInFixedWidth(_ readBytes: Int) throws {
+        let names = ["张伟", "李娜", "王芳", "交易"]
+        var file: [UInt8] = []
+        var expected: [[FieldValue]] = []
+        for index in 0..<100 {
+            let name = names[index % names.count]
+            // 12 bytes and a line feed: characters fall at every offset modulo 7 and 97.
+            let id = index < 10 ? "0\(index)" : "\(index)"
+            file += Array(id.utf8) + gbk(name) + Array("  \(1000 + index)".utf8) + [0x0A]
+            expected.append([.text(id), .text(name), .integer(Int64(1000 + index))])
+        }
+        #expect(!splitCharacters(file, readBytes: readBytes).isEmpty, "no character straddles a read boundary")
+        let (report, records) = read(try nameLayout("gbk"), file, readBytes: readBytes)
+        #expect(report.isClean, "\(problemTexts(report))")
+        #expect(records.map(\.values) == expected)
+    }
+
+    @Test(arguments: [1, 7, 97])
+    func gbkCharactersAcrossReadBoundariesInDelimited(_ readBytes: Int) throws {
+        let spec = try loadSpec("format: delimited\nencoding: gbk\ndelimiter: \"|\"\nrecords: {r: {fields: {a: {column: 1}, b: {column: 2}}}}")
+        var file: [UInt8] = []
+        var expected: [[FieldValue]] = []
+        for index in 0..<100 {
+            // 亅 is 81 7C: its trail byte is the delimiter, and a read may end on its lead.
+            let first = "亅" + String(index), second = String(repeating: "张伟", count: index % 3 + 1)
+            file += gbk(first) + Array("|".utf8) + gbk(second) + (index % 2 == 0 ? [0x0A] : [0x0D, 0x0A])
+            expected.append([.text(first), .text(second)])
+        }
+        #expect(!splitCharacters(file, readBytes: readBytes).isEmpty, "no character straddles a read boundary")
+        let (report, records) = read(spec, file, readBytes: readBytes)
+        #expect(report.isClean, "\(problemTexts(report))")
+        #expect(records.map(\.values) == expected)
     }
 
     @Test func encoderRefusesWhatCannotBeWritten() {

@@ -47,10 +47,11 @@ struct FixedWidthTests {
         #expect(report.isClean)
         #expect(report.count(of: "detail")?.read == 2)
         #expect(records.count == 4)
-        #expect(value(records[1], "loan_id", in: try spec()) == .text("L0000001"))
-        #expect(value(records[1], "amount", in: try spec()) == amount(104942))
+        let detail = try #require(records.dropFirst().first)
+        #expect(value(detail, "loan_id", in: try spec()) == .text("L0000001"))
+        #expect(value(detail, "amount", in: try spec()) == amount(104942))
         #expect(report.controls.map(\.holds) == [true, true])
-        #expect(report.controls[1].declared == DecimalAmount(units: 154942, scale: 2))
+        #expect(report.controls.map(\.declared) == [DecimalAmount(units: 2, scale: 0), DecimalAmount(units: 154942, scale: 2)])
     }
 
     @Test func crlfAndNoFinalNewline() throws {
@@ -96,21 +97,117 @@ struct FixedWidthTests {
         #expect(!report.isClean)
         #expect(report.structure == ["no 'trailer' record; the spec expects at least 1 (truncated file, or the wrong file?)"])
         #expect(report.controls.allSatisfy { !$0.holds })
-        #expect(report.controls[0].note?.contains("no value for trailer.count") == true)
+        #expect(report.controls.first?.note?.contains("no value for trailer.count") == true)
     }
 
-    @Test func shortLinesArePadded() throws {
-        // The trailer is right-trimmed; the flag of the last detail is cut off.
-        let lines = [Self.file[0].trimmingTrailingSpaces(), "DL00000010000104942", "DL00000020000050000N", Self.file[3].trimmingTrailingSpaces()]
-        let (report, records) = read(try spec(), lines.joined(separator: "\n"))
-        #expect(report.isClean)
-        #expect(value(records[1], "flag", in: try spec()) == .empty)
+    // MARK: Short records
+
+    @Test func aTrailerWithoutItsPaddingIsRefused() throws {
+        // The trailer's last position is filler: cut off, no field is missing, and still the
+        // record is not what the layout says.
+        let lines = Self.file.prefix(3) + [Self.file[3].trimmingTrailingSpaces()]
+        let (report, _) = read(try spec(), lines.joined(separator: "\n"))
+        #expect(!report.isClean)
+        #expect(problemTexts(report) == [
+            "line 4: trailer the record is 19 bytes long; this layout's records are 20: only filler after the last field is missing; short records are refused (short_records: reject)",
+        ])
     }
 
-    @Test func shortLinesCanBeRefused() throws {
-        let strict = try loadSpec(Self.layout.replacingOccurrences(of: "SEPARATOR", with: "newline") + "\nshort_records: reject")
-        let (report, _) = read(strict, "H20241115\n")
-        #expect(problemTexts(report) == ["line 1: the record is 9 bytes long; this layout's records are 20 and short records are refused"])
+    @Test func aTrailerCutMidFieldIsNeverReadAsASmallerTotal() throws {
+        // Cut after "T00002000000001": the total's first digits would read as 0.01.
+        let cut = "T00002000000001"
+        for policy in ["", "\nshort_records: whole_fields", "\nshort_records: right_trimmed"] {
+            let spec = try loadSpec(Self.layout.replacingOccurrences(of: "SEPARATOR", with: "newline") + policy)
+            let (report, _) = read(spec, (Self.file.prefix(3) + [cut]).joined(separator: "\n"))
+            #expect(report.count(of: "trailer")?.read == 0, "\(policy)")
+            #expect(report.count(of: "trailer")?.rejected == 1, "\(policy)")
+            #expect(report.controls.allSatisfy { !$0.holds }, "\(policy)")
+            let text = try #require(problemTexts(report).first, "\(policy)")
+            switch policy {
+            case "":
+                #expect(text == "line 4: trailer the record is 15 bytes long; this layout's records are 20: total (7–19) is cut after 9 of its 13 bytes; short records are refused (short_records: reject)")
+            case "\nshort_records: whole_fields":
+                #expect(text == "line 4: trailer field 'total' = '000000001': is cut after 9 of its 13 bytes (the record is 15 bytes long; this layout's records are 20); short_records: whole_fields lets a record stop between fields, not inside one")
+            default:
+                #expect(text == "line 4: trailer field 'total' = '000000001': is cut after 9 of its 13 bytes (the record is 15 bytes long; this layout's records are 20); trimming a line can only shorten left-aligned text, and this is a decimal")
+            }
+        }
+    }
+
+    @Test func aRecordCutShortNamesEveryFieldItLacks() throws {
+        let (report, _) = read(try spec(), (Self.file.prefix(1) + ["DL000000100"] + Self.file.suffix(2)).joined(separator: "\n"))
+        #expect(problemTexts(report) == [
+            "line 2: detail the record is 11 bytes long; this layout's records are 20: amount (10–19) is cut after 2 of its 10 bytes and flag (20–20) is missing; short records are refused (short_records: reject)",
+        ])
+    }
+
+    @Test func wholeFieldsLetTrailingFieldsBeAbsent() throws {
+        let spec = try loadSpec(Self.layout.replacingOccurrences(of: "SEPARATOR", with: "newline") + "\nshort_records: whole_fields")
+        // The header stops after its date, the first detail before its flag, the trailer in filler.
+        let lines = [Self.file[0].trimmingTrailingSpaces(), "DL00000010000104942", Self.file[2], Self.file[3].trimmingTrailingSpaces()]
+        let (report, records) = read(spec, lines.joined(separator: "\n"))
+        #expect(report.isClean, "\(problemTexts(report))")
+        let detail = try #require(records.dropFirst().first)
+        #expect(value(detail, "flag", in: spec) == .empty)
+        #expect(value(detail, "amount", in: spec) == amount(104942))
+        // A required field that is absent is still missing.
+        let (short, _) = read(spec, (["H"] + Self.file.suffix(3)).joined(separator: "\n"))
+        #expect(problemTexts(short) == ["line 1: header field 'business_date': required value is missing"])
+    }
+
+    static let trimmedLayout = """
+        format: fixed-width
+        record_length: 24
+        short_records: right_trimmed
+        records:
+          r:
+            fields:
+              amount: {start: 1, length: 8, type: decimal, implied: true}
+              name:   {start: 9, length: 10}
+              tail:   {start: 19, length: 6, align: right}
+        """
+
+    @Test func rightTrimmedLinesMayShortenLeftAlignedText() throws {
+        let spec = try loadSpec(Self.trimmedLayout)
+        let (report, records) = read(spec, "00001000Zhang Wei     12\n00001000Zhang\n00002000\n")
+        #expect(report.isClean, "\(problemTexts(report))")
+        #expect(records.map(\.values) == [
+            [amount(1000), .text("Zhang Wei"), .text("12")],
+            [amount(1000), .text("Zhang"), .empty],
+            [amount(2000), .empty, .empty],
+        ])
+    }
+
+    @Test func rightTrimmedLinesNeverShortenNumbersOrRightAlignedText() throws {
+        let spec = try loadSpec(Self.trimmedLayout)
+        let (report, _) = read(spec, "00001000Zhang Wei     1\n0000100\n")
+        #expect(problemTexts(report) == [
+            "line 1: r field 'tail' = '    1': is cut after 5 of its 6 bytes (the record is 23 bytes long; this layout's records are 24); trimming a line can only shorten left-aligned text, and this is text that keeps its trailing spaces or is aligned right",
+            "line 2: r field 'amount' = '0000100': is cut after 7 of its 8 bytes (the record is 7 bytes long; this layout's records are 24); trimming a line can only shorten left-aligned text, and this is a decimal",
+        ])
+    }
+
+    @Test func aKindMaySetItsOwnPolicy() throws {
+        let yaml = Self.layout.replacingOccurrences(of: "SEPARATOR", with: "newline")
+            .replacingOccurrences(of: "    when: {start: 1, equals: T}\n", with: "    when: {start: 1, equals: T}\n    short_records: reject\n")
+            + "\nshort_records: right_trimmed"
+        let spec = try loadSpec(yaml)
+        let lines = [Self.file[0].trimmingTrailingSpaces(), "DL00000010000104942", Self.file[2], Self.file[3].trimmingTrailingSpaces()]
+        let (report, _) = read(spec, lines.joined(separator: "\n"))
+        #expect(report.recordsRejected == 1)
+        #expect(report.count(of: "trailer")?.rejected == 1)
+        #expect(problemTexts(report).first?.hasPrefix("line 4: trailer the record is 19 bytes long") == true)
+    }
+
+    @Test func charactersCountForShortRecordsWhenTheLayoutCountsThem() throws {
+        // 18 characters (38 bytes): the line stops where the name ends; the tail is absent.
+        let spec = try loadSpec(Self.trimmedLayout + "\npositions: characters")
+        let (report, records) = read(spec, "00001000张伟李娜王芳交易成功\n")
+        #expect(report.isClean, "\(problemTexts(report))")
+        #expect(records.first?.values == [amount(1000), .text("张伟李娜王芳交易成功"), .empty])
+        // Cut inside the amount, counted in characters too.
+        let (cut, _) = read(spec, "000010\n")
+        #expect(problemTexts(cut).first?.hasPrefix("line 1: r field 'amount' = '000010': is cut after 6 of its 8 characters (the record is 6 characters long") == true)
     }
 
     @Test func overlongAndUnmatchedRecords() throws {
@@ -134,7 +231,7 @@ struct FixedWidthTests {
         #expect(report.count(of: "detail")?.rejected == 1)
         // Counted but not summed: the count holds, the sum does not.
         #expect(report.controls.map(\.holds) == [true, false])
-        #expect(report.controls[1].note == "1 counted record was rejected")
+        #expect(report.controls.map(\.note) == ["1 counted record was rejected", "1 counted record was rejected"])
     }
 
     @Test func stopAtFirstErrorAndCappedCollection() throws {

@@ -23,6 +23,23 @@ struct SpecLoaderTests {
         #expect(layout.separator == .newline)
     }
 
+    @Test func shortRecordsPolicies() throws {
+        guard case .fixedWidth(let layout) = try loadSpec(Self.minimalFixed).format else { Issue.record("not fixed-width"); return }
+        #expect(layout.shortRecords == .reject)
+        let perKind = try loadSpec(Self.minimalFixed.replacingOccurrences(of: "    fields:\n", with: "    short_records: right_trimmed\n    fields:\n")
+                                   + "\nshort_records: whole_fields")
+        guard case .fixedWidth(let both) = perKind.format else { Issue.record("not fixed-width"); return }
+        #expect(both.shortRecords == .wholeFields)
+        #expect(perKind.kinds.first?.shortRecords == .rightTrimmed)
+
+        let old = try #require(specError(Self.minimalFixed + "\nshort_records: pad"))
+        #expect(old.description == "test.yaml:8: short_records: 'pad' is no longer accepted: it read a number cut short as a smaller one. Use right_trimmed (the sender strips trailing spaces) or whole_fields (trailing fields may be left off)")
+        let unknown = try #require(specError(Self.minimalFixed + "\nshort_records: maybe"))
+        #expect(unknown.description == "test.yaml:8: short_records: expected reject, whole_fields or right_trimmed")
+        let delimited = try #require(specError("format: delimited\nrecords: {r: {short_records: reject, fields: {a: {column: 1}}}}"))
+        #expect(delimited.description == "test.yaml:2: records.r.short_records: 'short_records' applies to fixed-width record kinds")
+    }
+
     @Test func unknownKeyNamesTheKeyPathAndLine() throws {
         let error = try #require(specError("""
             format: fixed-width

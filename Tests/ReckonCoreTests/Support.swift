@@ -40,8 +40,14 @@ func read(_ spec: MappingSpec, _ text: String, options: CheckOptions = CheckOpti
     read(spec, Array(text.utf8), options: options)
 }
 
+/// The named field's value; a name the kind lacks fails the test (not the whole run).
 func value(_ record: ParsedRecord, _ name: String, in spec: MappingSpec) -> FieldValue {
-    record.values[spec.kinds[record.kindIndex].fieldIndex(named: name)!]
+    let kind = spec.kinds[record.kindIndex]
+    guard let index = kind.fieldIndex(named: name), record.values.indices.contains(index) else {
+        Issue.record("record kind '\(kind.name)' has no field '\(name)'")
+        return .empty
+    }
+    return record.values[index]
 }
 
 func amount(_ units: Int64, scale: Int = 2) -> FieldValue { .decimal(DecimalAmount(units: units, scale: scale)) }

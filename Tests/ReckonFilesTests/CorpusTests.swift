@@ -21,7 +21,12 @@ struct NACHACorpusTests {
     @Test func ppdDebit() throws {
         // Header right-trimmed to 75 characters, control line 55, no final newline.
         let (report, records) = file("ppd-debit.ach")
-        #expect(report.isClean)
+        #expect(report.isClean, "\(report.problems)")
+        // short_records: right_trimmed: the origin name lost its trailing spaces, and the
+        // reference code after it is absent.
+        let header = try #require(records.first { $0.kind(in: nacha) == "file_header" })
+        #expect(header.value("origin_name", in: nacha) == .text("My Bank Name"))
+        #expect(header.value("reference_code", in: nacha) == .empty)
         #expect(report.count(of: "batch_header")?.read == 1)
         #expect(report.count(of: "padding")?.read == 5)
         let batch = try #require(records.first { $0.kind(in: nacha) == "batch_header" })
@@ -192,9 +197,11 @@ struct CamtCorpusTests {
         #expect(statement.value("to_at", in: camt).description == "2023-06-20T23:59:59+02:00")
         #expect(statement.value("available_balance", in: camt).units == 8_341_525)
         #expect(entries(records).count == 3)
-        #expect(entries(records)[1].value("amount", in: camt).units == 8885)
-        #expect(entries(records)[1].value("end_to_end_id", in: camt) == .text("435A9287E088BDB1D97FAABD181C70C8"))
-        #expect(entries(records)[0].value("remittance", in: camt) == .text("INVOICE R77561"))
+        let first = try #require(entries(records).first)
+        let second = try #require(entries(records).dropFirst().first)
+        #expect(second.value("amount", in: camt).units == 8885)
+        #expect(second.value("end_to_end_id", in: camt) == .text("435A9287E088BDB1D97FAABD181C70C8"))
+        #expect(first.value("remittance", in: camt) == .text("INVOICE R77561"))
         // Status is <Sts><Cd>BOOK</Cd></Sts> in version 8.
         #expect(entries(records).allSatisfy { $0.value("status", in: camt) == .text("BOOK") })
         // +542.28 does not take 82721.95 to 84515.25.
@@ -208,8 +215,9 @@ struct CamtCorpusTests {
         #expect(report.isClean)
         let found = statements(records)
         #expect(found.map { $0.value("statement_id", in: camt) } == [.text("253EURNL26VAYB8060476890"), .text("254EURNL26VAYB8060476890")])
-        #expect(found[1].value("opening_balance", in: camt).units == 2700)
-        #expect(found[1].value("closing_balance", in: camt).units == 2000)
+        let second = try #require(found.dropFirst().first)
+        #expect(second.value("opening_balance", in: camt).units == 2700)
+        #expect(second.value("closing_balance", in: camt).units == 2000)
         let amounts = entries(records).map { $0.value("amount", in: camt).units }
         #expect(amounts == [885, -700])
         #expect(entries(records).map { $0.value("end_to_end_id", in: camt) } == [.text("000000001"), .text("000000002")])
@@ -300,8 +308,9 @@ struct BillCorpusTests {
         #expect(day(first.value("occurred_at", in: jd)) == "2024-12-05")
         #expect(first.value("amount", in: jd).units == 23561)
         #expect(first.value("refunded", in: jd).units == 23550)
-        #expect(day(rows[0].value("occurred_at", in: jd)) == "2024-12-30")
-        #expect(rows[0].value("amount", in: jd).units == 1020)
+        let latest = try #require(rows.first)
+        #expect(day(latest.value("occurred_at", in: jd)) == "2024-12-30")
+        #expect(latest.value("amount", in: jd).units == 1020)
         // 共：26笔记录 holds.
         #expect(report.controls.map(\.holds) == [true])
     }
@@ -336,5 +345,50 @@ func FileBytes(_ path: String) throws -> [UInt8] {
         let count = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
         if count == 0 { return bytes }
         bytes += chunk[0..<count]
+    }
+}
+
+@Suite("The sample bank's settlement file, cut short")
+struct ShortSettlementTests {
+    let settlement: MappingSpec
+    let lines: [[UInt8]]
+
+    init() throws {
+        settlement = try spec("bank-settlement.yaml")
+        let bytes = try FileBytes(samples + "/partners/BANK_SETTLE_20241215.txt")
+        lines = bytes.split(separator: 0x0A).map { Array($0.dropLast()) }  // CRLF
+    }
+
+    /// The sample with its trailer (line 7) replaced.
+    func withTrailer(_ trailer: [UInt8]) -> FileReport {
+        check(bytes: (lines.dropLast() + [trailer]).flatMap { $0 + [0x0D, 0x0A] }, settlement).report
+    }
+
+    @Test func theSampleIsWhole() throws {
+        #expect(lines.count == 7)
+        #expect(lines.allSatisfy { $0.count == 200 })
+        #expect(check(samples + "/partners/BANK_SETTLE_20241215.txt", settlement).report.isClean)
+    }
+
+    @Test func aTrailerWithoutItsPaddingIsRefused() throws {
+        var trailer = try #require(lines.last)
+        while trailer.last == 0x20 { trailer.removeLast() }
+        let report = withTrailer(trailer)
+        #expect(!report.isClean)
+        #expect(report.count(of: "trailer")?.rejected == 1)
+        #expect(report.problems.map(\.description) == [
+            "line 7: trailer the record is 101 bytes long; this layout's records are 200: only filler after the last field is missing; short records are refused (short_records: reject)",
+        ])
+    }
+
+    @Test func aTrailerCutMidFieldIsRefused() throws {
+        let trailer = try #require(lines.last)
+        let report = withTrailer(Array(trailer.prefix(20)))
+        #expect(!report.isClean)
+        #expect(report.problems.map(\.description) == [
+            "line 7: trailer the record is 20 bytes long; this layout's records are 200: total_amount (12–29) is cut after 9 of its 18 bytes and principal_total (30–47), interest_total (48–65), penalty_total (66–83), fee_total (84–101) are missing; short records are refused (short_records: reject)",
+        ])
+        // No total was read from it: every control says so rather than comparing with 0.00.
+        #expect(report.controls.allSatisfy { !$0.holds && $0.declared == nil })
     }
 }

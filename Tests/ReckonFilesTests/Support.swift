@@ -29,8 +29,13 @@ func check(bytes: [UInt8], _ spec: MappingSpec) -> (report: FileReport, records:
 }
 
 extension ParsedRecord {
+    /// The named field's value; a name the kind lacks fails the test (not the whole run).
     func value(_ name: String, in spec: MappingSpec) -> FieldValue {
-        values[spec.kinds[kindIndex].fieldIndex(named: name)!]
+        guard let index = spec.kinds[kindIndex].fieldIndex(named: name), values.indices.contains(index) else {
+            Issue.record("record kind '\(kind(in: spec))' has no field '\(name)'")
+            return .empty
+        }
+        return values[index]
     }
 
     func kind(in spec: MappingSpec) -> String { spec.kinds[kindIndex].name }

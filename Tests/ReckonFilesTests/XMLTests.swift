@@ -67,21 +67,22 @@ struct XMLTests {
         #expect(report.recordsRejected == 0, "\(report.problems)")
         let entries = records.filter { $0.kind(in: spec) == "entry" }
         #expect(entries.count == 2)
+        let first = try #require(entries.first), second = try #require(entries.dropFirst().first)
         #expect(entries.allSatisfy { $0.value("statement", in: spec) == .text("S1") })
         #expect(entries.allSatisfy { $0.value("account", in: spec) == .text("6222020000001234") })
         // The predicate picks the PRCD balance although CLBD comes first.
         #expect(entries.allSatisfy { $0.value("opening", in: spec).units == 10000 })
         #expect(entries.map { $0.value("amount", in: spec).units } == [-1250, 250])
-        #expect(entries[0].value("currency", in: spec) == .text("CNY"))
-        #expect(entries[0].value("note", in: spec) == .text("放款"))
+        #expect(first.value("currency", in: spec) == .text("CNY"))
+        #expect(first.value("note", in: spec) == .text("放款"))
         // The first of repeated values wins.
-        #expect(entries[0].value("first_ref", in: spec) == .text("first"))
-        #expect(entries[1].value("note", in: spec) == .empty)
-        #expect(entries[0].location.xmlPath == "/Doc/Stmt/Ntry")
-        #expect(entries[1].location.xmlPath == "/Doc/Stmt/Ntry[2]")
+        #expect(first.value("first_ref", in: spec) == .text("first"))
+        #expect(second.value("note", in: spec) == .empty)
+        #expect(first.location.xmlPath == "/Doc/Stmt/Ntry")
+        #expect(second.location.xmlPath == "/Doc/Stmt/Ntry[2]")
         let statements = records.filter { $0.kind(in: spec) == "statement" }
         #expect(statements.map { $0.value("id", in: spec) } == [.text("S1"), .text("S2")])
-        #expect(statements[1].location.xmlPath == "/Doc/Stmt[2]")
+        #expect(statements.map(\.location.xmlPath) == ["/Doc/Stmt", "/Doc/Stmt[2]"])
         // 100.00 - 12.50 + 2.50 = 90.00; the second statement has no entries and 1.00 - 1.00 = 0.
         #expect(report.controls.map(\.holds) == [true, true])
     }
@@ -110,10 +111,9 @@ struct XMLTests {
         #expect(failure.reason.hasPrefix("the file ends inside <Ref> (truncated?); libxml2 says: "))
         #expect(records.isEmpty)
         let (mismatched, _, _) = try read("<Doc xmlns=\"urn:example:statement:1\"><Stmt><Id>x</Stmt></Doc>")
-        #expect(mismatched.failure?.reason.contains("mismatch") == true)
-        #expect(mismatched.failure?.location?.line == 1)
+        #expect(mismatched.failure?.description == "line 1: not well-formed XML: Opening and ending tag mismatch: Id line 1 and Stmt")
         let (empty, _, _) = try read("")
-        #expect(empty.failure != nil)
+        #expect(empty.failure?.description == "the file is empty: no XML document in it")
     }
 
     @Test func invalidUTF8InXML() throws {
@@ -122,10 +122,15 @@ struct XMLTests {
         bytes += [0xFF, 0xFE]
         bytes += Array("</Id></Stmt></Doc>".utf8)
         let (report, _) = check(bytes: bytes, loaded)
-        #expect(report.failure?.reason.contains("not well-formed XML") == true)
+        #expect(report.failure?.description == "line 1: not well-formed XML: Input is not proper UTF-8, indicate encoding ! Bytes: 0xFF 0xFE 0x3C 0x2F")
     }
 
     // MARK: Hostile documents
+
+    /// What a document with a DTD gets: refused at its DOCTYPE, before anything in it is
+    /// read, fetched or expanded (libxml2 stops an entity bomb sooner, by itself). (The memory a refused entity bomb takes is measured
+    /// in a child process: see the CLI tests.)
+    static let doctypeRefusal = "line 3: the file has a DOCTYPE; reckon refuses DTDs and entity declarations (external entities, entity expansion)"
 
     @Test func externalEntitiesAreNeverFetched() throws {
         let folder = ScratchFolder()
@@ -137,8 +142,7 @@ struct XMLTests {
             """
         let (report, records, _) = try read(xml)
         #expect(records.isEmpty)
-        #expect(report.failure?.reason.contains("DOCTYPE") == true)
-        #expect(!(report.failure?.description.contains("TOP-SECRET") ?? true))
+        #expect(report.failure?.description == Self.doctypeRefusal)
     }
 
     @Test func externalDTDIsNotLoaded() throws {
@@ -147,47 +151,38 @@ struct XMLTests {
             <!DOCTYPE Doc SYSTEM "http://127.0.0.1:9/evil.dtd">
             <Doc xmlns="urn:example:statement:1"><Stmt><Id>x</Id></Stmt></Doc>
             """
-        let started = Date()
-        let (report, _, _) = try read(xml)
-        #expect(report.failure?.reason.contains("DOCTYPE") == true)
-        #expect(Date().timeIntervalSince(started) < 5)
+        let (report, records, _) = try read(xml)
+        #expect(records.isEmpty)
+        #expect(report.failure?.description == Self.doctypeRefusal)
     }
 
-    @Test func billionLaughsIsRefusedInBoundedMemory() throws {
+    @Test func billionLaughsIsRefused() throws {
+        // libxml2 stops at the entity declarations, before reckon sees the DOCTYPE.
+        let (report, records, _) = try read(Self.billionLaughs)
+        #expect(records.isEmpty)
+        #expect(report.recordsRead == 0)
+        #expect(report.failure?.description == "line 1: not well-formed XML: Detected an entity reference loop")
+    }
+
+    /// Nine levels of ten entity references: three gigabytes if expanded.
+    static let billionLaughs: String = {
         var entities = "<!ENTITY lol0 \"lol\">\n"
         for level in 1...9 {
             entities += "<!ENTITY lol\(level) \"" + String(repeating: "&lol\(level - 1);", count: 10) + "\">\n"
         }
-        let xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE Doc [\n\(entities)]>\n<Doc xmlns=\"urn:example:statement:1\"><Stmt><Id>&lol9;</Id></Stmt></Doc>"
-        let before = PeakMemory.kibibytes()
-        let started = Date()
-        let (report, records, _) = try read(xml)
-        #expect(records.isEmpty)
-        #expect(report.failure != nil)
-        #expect(Date().timeIntervalSince(started) < 5)
-        // Expanded, the document would be three gigabytes; reading it grew the peak by little.
-        #expect(PeakMemory.kibibytes() - before < 64 * 1024)
-    }
+        return "<?xml version=\"1.0\"?>\n<!DOCTYPE Doc [\n\(entities)]>\n<Doc xmlns=\"urn:example:statement:1\"><Stmt><Id>&lol9;</Id></Stmt></Doc>"
+    }()
 
     @Test func deepNestingIsRefused() throws {
         let depth = 5000
         let xml = "<Doc xmlns=\"urn:example:statement:1\">" + String(repeating: "<a>", count: depth) + String(repeating: "</a>", count: depth) + "</Doc>"
         let (report, _, _) = try read(xml)
-        #expect(report.failure?.reason.contains("not well-formed XML") == true)
+        #expect(report.failure?.description == "line 1: not well-formed XML: Excessive depth in document: 256 use XML_PARSE_HUGE option")
     }
 }
 
 extension String {
     func replacingOccurrences(of target: String, with replacement: String) -> String {
         components(separatedBy: target).joined(separator: replacement)
-    }
-}
-
-enum PeakMemory {
-    /// This process's peak resident memory (VmHWM), in KiB.
-    static func kibibytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 }

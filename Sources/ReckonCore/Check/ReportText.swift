@@ -1,11 +1,13 @@
 /// The human-readable report of a file read through a spec: what `reckon spec check`
-/// prints and what a quarantined file's report says.
+/// prints and what a quarantined file's report says. Whatever came from the file (values,
+/// names, messages quoting it) is escaped as ``DisplayText`` says.
 public enum ReportText {
     public static func render(_ report: FileReport, spec: MappingSpec, shown: [ParsedRecord] = [], terminal: Bool = false) -> String {
         let ok = terminal ? "\u{1B}[32m✓\u{1B}[0m" : "✓"
         let bad = terminal ? "\u{1B}[31m✗\u{1B}[0m" : "✗"
         var lines: [String] = []
-        lines.append("\(report.file) — \(spec.origin) (\(spec.format.name), \(spec.encoding.rawValue))")
+        let show = DisplayText.escaped
+        lines.append("\(show(report.file)) — \(show(spec.origin)) (\(spec.format.name), \(spec.encoding.rawValue))")
 
         let kinds = report.counts.filter { $0.total > 0 }
             .map { "\($0.kind) \($0.read)" + ($0.rejected > 0 ? " (+\($0.rejected) rejected)" : "") }
@@ -18,18 +20,18 @@ public enum ReportText {
         if report.controls.isEmpty {
             lines.append("  controls  " + (spec.controls.isEmpty ? "none declared" : "not checked (reading stopped early)"))
         } else {
-            let width = report.controls.map { displayWidth($0.control) }.max() ?? 0
+            let width = report.controls.map { displayWidth(show($0.control)) }.max() ?? 0
             for (index, verdict) in report.controls.enumerated() {
-                var text = "\(verdict.holds ? ok : bad) \(padded(verdict.control, to: width))"
+                var text = "\(verdict.holds ? ok : bad) \(padded(show(verdict.control), to: width))"
                 if let location = verdict.location { text += "  \(location)" }
                 if let declared = verdict.declared {
                     text += ": declared \(declared), found \(verdict.actual)"
                 }
-                if let note = verdict.note { text += " — \(note)" }
+                if let note = verdict.note { text += " — \(show(note))" }
                 lines.append((index == 0 ? "  controls  " : "            ") + text)
             }
         }
-        for item in report.structure { lines.append("  structure \(bad) \(item)") }
+        for item in report.structure { lines.append("  structure \(bad) \(show(item))") }
 
         if !shown.isEmpty {
             lines.append("  first \(shown.count) record\(shown.count == 1 ? "" : "s")")
@@ -75,7 +77,7 @@ public enum ReportText {
             }
             let headers = ["line", "kind"] + kind.fields.map(\.name)
             let rows = run.map { record in
-                [String(record.location.line), kind.name] + record.values.map { clip($0.description, to: 28) }
+                [String(record.location.line), kind.name] + record.values.map { clip(DisplayText.escaped($0.description), to: 28) }
             }
             var widths = headers.map(displayWidth)
             for row in rows {

@@ -310,10 +310,9 @@ public struct DelimitedReader: RecordReader {
         var validated = UTF8Validation.isASCII(record)
         if !validated && spec.encoding == .utf8 {
             if let failure = UTF8Validation.check(record) {
-                return .rejected(RejectedRecord(kindIndex: kind.index, location: location, problems: [
-                    FieldProblem(field: nil, rawValue: nil, reason: failure.reason(encoding: .utf8),
-                                 byteOffset: location.byteOffset + Int64(failure.offset))
-                ], values: []))
+                return .rejected(RejectedRecord(kindIndex: kind.index, location: location,
+                                                problems: [encodingProblem(failure, kind: kind, record: record, location: location)],
+                                                values: []))
             }
             validated = true
         }
@@ -349,6 +348,25 @@ public struct DelimitedReader: RecordReader {
             }
         }
         return assembler.finish(kind, location: location)
+    }
+
+    /// A UTF-8 record that does not decode, naming the field (or column) that holds the
+    /// offending bytes and showing its raw value.
+    private func encodingProblem(_ failure: DecodingFailure, kind: RecordKind, record: UnsafeRawBufferPointer,
+                                 location: RecordLocation) -> FieldProblem {
+        var name: String?
+        var raw: String?
+        var reason = failure.reason(encoding: .utf8)
+        if let column = cells.firstIndex(where: { $0.start <= failure.offset && failure.offset < $0.end }) {
+            let first = assembler.kernelStart[kind.index]
+            if let index = kind.fields.indices.first(where: { columns[first + $0] == column }) {
+                name = kind.fields[index].name
+            } else {
+                reason = "column \(column + 1): " + reason
+            }
+            raw = DisplayText.escaped(utf8: UnsafeRawBufferPointer(rebasing: record[cells[column].start..<cells[column].end]))
+        }
+        return FieldProblem(field: name, rawValue: raw, reason: reason, byteOffset: location.byteOffset + Int64(failure.offset))
     }
 
     private mutating func readCaptures(_ kind: RecordKind, record: UnsafeRawBufferPointer, location: RecordLocation) -> RecordEvent {

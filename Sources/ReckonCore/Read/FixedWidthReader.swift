@@ -1,7 +1,8 @@
 /// Reads fixed-width files: records of `record_length` positions, one per line or back to
 /// back, told apart by a discriminator at a position. Positions count bytes in the file's
-/// encoding (or characters, where a partner counts those). Short, right-trimmed lines are
-/// padded; a field boundary inside a multibyte character is an error.
+/// encoding (or characters, where a partner counts those). A line shorter than the layout is
+/// read only as its spec's `short_records` allows; a field boundary inside a multibyte
+/// character is an error.
 public struct FixedWidthReader: RecordReader {
     private let spec: MappingSpec
     private let layout: FixedWidthLayout
@@ -158,9 +159,7 @@ public struct FixedWidthReader: RecordReader {
 
         // Encoding first: a record that does not decode has no trustworthy fields.
         if !isASCII && spec.encoding == .utf8, let failure = UTF8Validation.check(record) {
-            return reject(nil, location, FieldProblem(
-                field: nil, rawValue: nil, reason: failure.reason(encoding: .utf8),
-                byteOffset: offset + Int64(failure.offset)))
+            return encodingFailure(failure, record: record, location: location)
         }
 
         // Map positions to bytes when the layout counts characters.
@@ -181,10 +180,6 @@ public struct FixedWidthReader: RecordReader {
             }
             return reject(nil, location, FieldProblem(field: nil, rawValue: nil, reason: reason))
         }
-        if recordLength < layout.recordLength && !layout.padShortRecords {
-            return reject(nil, location, FieldProblem(field: nil, rawValue: nil,
-                reason: "the record is \(recordLength) \(layout.positions.rawValue) long; this layout's records are \(layout.recordLength) and short records are refused"))
-        }
 
         guard let kindIndex = matchKind(record, countsCharacters: countsCharacters) else {
             if spec.unmatched == .skip { return .skipped(location) }
@@ -192,6 +187,12 @@ public struct FixedWidthReader: RecordReader {
                                                       reason: "no record kind matches this record"))
         }
         let kind = spec.kinds[kindIndex]
+        // A short record is read only as far as its kind's policy allows (line-pattern kinds
+        // have no positions).
+        if recordLength < layout.recordLength, kind.linePattern == nil,
+           let problem = shortRecordProblem(kind, length: recordLength, record: record, countsCharacters: countsCharacters) {
+            return reject(kind, location, problem)
+        }
         assembler.begin(kind)
         if kind.ignored { return assembler.finish(kind, location: location) }
 
@@ -299,6 +300,80 @@ public struct FixedWidthReader: RecordReader {
         return nil
     }
 
+    /// A UTF-8 record that does not decode: rejected as a whole (no field of it can be
+    /// trusted), naming the field that holds the offending bytes and showing its raw value.
+    private func encodingFailure(_ failure: DecodingFailure, record: UnsafeRawBufferPointer, location: RecordLocation) -> RecordEvent {
+        var kind: RecordKind?
+        var field: (name: String, raw: String)?
+        if let index = matchKind(record, countsCharacters: false) {
+            kind = spec.kinds[index]
+            // Where a position starts: counting characters, by their lead bytes (a stray
+            // byte after the offending one counts as one).
+            func start(of position: Int) -> Int {
+                if layout.positions == .bytes { return min(position, record.count) }
+                var i = 0, characters = 0
+                while i < record.count && characters < position {
+                    i += 1
+                    while i < record.count && record[i] & 0xC0 == 0x80 { i += 1 }
+                    characters += 1
+                }
+                return i
+            }
+            for (candidate, slice) in zip(spec.kinds[index].fields, spec.kinds[index].slices)
+            where slice.start >= 0 && start(of: slice.start) <= failure.offset && failure.offset < start(of: slice.start + slice.length) {
+                let raw = UnsafeRawBufferPointer(rebasing: record[start(of: slice.start)..<start(of: slice.start + slice.length)])
+                field = (candidate.name, DisplayText.escaped(utf8: raw))
+            }
+        }
+        return reject(kind, location, FieldProblem(field: field?.name, rawValue: field?.raw, reason: failure.reason(encoding: .utf8),
+                                                   byteOffset: location.byteOffset + Int64(failure.offset)))
+    }
+
+    /// Why a record of `length` positions, shorter than the layout, cannot be read as its
+    /// kind; nil when the kind's `short_records` lets the fields after the end be absent.
+    /// Fields never overlap, so the end falls inside at most one field.
+    private func shortRecordProblem(_ kind: RecordKind, length: Int, record: UnsafeRawBufferPointer,
+                                    countsCharacters: Bool) -> FieldProblem? {
+        var cut: (field: FieldSpec, slice: RecordKind.FieldSlice)?
+        var missing: [(field: FieldSpec, slice: RecordKind.FieldSlice)] = []
+        for (field, slice) in zip(kind.fields, kind.slices) where slice.start >= 0 && slice.start + slice.length > length {
+            if slice.start >= length { missing.append((field, slice)) } else { cut = (field, slice) }
+        }
+        let unit = layout.positions.rawValue
+        let size = "the record is \(length) \(unit) long; this layout's records are \(layout.recordLength)"
+        func span(_ slice: RecordKind.FieldSlice) -> String { "\(slice.start + 1)–\(slice.start + slice.length)" }
+        func cutText(_ slice: RecordKind.FieldSlice) -> String { "cut after \(length - slice.start) of its \(slice.length) \(unit)" }
+
+        switch kind.shortRecords ?? layout.shortRecords {
+        case .reject:
+            var parts: [String] = []
+            if let cut { parts.append("\(cut.field.name) (\(span(cut.slice))) is \(cutText(cut.slice))") }
+            if !missing.isEmpty {
+                parts.append(missing.map { "\($0.field.name) (\(span($0.slice)))" }.joined(separator: ", ")
+                             + (missing.count == 1 ? " is missing" : " are missing"))
+            }
+            if parts.isEmpty { parts.append("only filler after the last field is missing") }
+            return FieldProblem(field: nil, rawValue: nil,
+                                reason: size + ": " + parts.joined(separator: " and ") + "; short records are refused (short_records: reject)")
+        case .wholeFields:
+            guard let cut else { return nil }
+            return FieldProblem(field: cut.field.name, rawValue: partialValue(cut.slice, record, countsCharacters),
+                                reason: "is \(cutText(cut.slice)) (\(size)); short_records: whole_fields lets a record stop between fields, not inside one")
+        case .rightTrimmed:
+            guard let cut, !cut.field.trailingSpacesArePadding else { return nil }
+            let what: String
+            if case .string = cut.field.type { what = "text that keeps its trailing spaces or is aligned right" } else { what = "a \(cut.field.type.name)" }
+            return FieldProblem(field: cut.field.name, rawValue: partialValue(cut.slice, record, countsCharacters),
+                                reason: "is \(cutText(cut.slice)) (\(size)); trimming a line can only shorten left-aligned text, and this is \(what)")
+        }
+    }
+
+    /// What a short record holds of a field it cuts, for the message.
+    private func partialValue(_ slice: RecordKind.FieldSlice, _ record: UnsafeRawBufferPointer, _ countsCharacters: Bool) -> String {
+        let from = byteIndex(slice.start, record, countsCharacters)
+        return AssemblerText.preview(UnsafeRawBufferPointer(rebasing: record[from...]))
+    }
+
     /// The byte index of a position (a character position when the layout counts those).
     @inline(__always)
     private func byteIndex(_ position: Int, _ record: UnsafeRawBufferPointer, _ countsCharacters: Bool) -> Int {
@@ -363,18 +438,14 @@ public struct FixedWidthReader: RecordReader {
         return true
     }
 
-    private mutating func reject(_ kind: RecordKind?, _ location: RecordLocation, _ problem: FieldProblem) -> RecordEvent {
+    private func reject(_ kind: RecordKind?, _ location: RecordLocation, _ problem: FieldProblem) -> RecordEvent {
         .rejected(RejectedRecord(kindIndex: kind?.index, location: location, problems: [problem], values: []))
     }
 }
 
 enum AssemblerText {
-    /// The start of a record, for "matches no kind" messages.
+    /// The start of a record, for "matches no kind" messages (see ``DisplayText``).
     static func preview(_ bytes: UnsafeRawBufferPointer) -> String {
-        let head = UnsafeRawBufferPointer(rebasing: bytes.prefix(40))
-        if let text = String(validating: head, as: UTF8.self) {
-            return bytes.count > 40 ? text + "…" : text
-        }
-        return RecordAssembler.lossy(head)
+        DisplayText.escaped(utf8: bytes, limit: 40)
     }
 }

@@ -181,13 +181,13 @@ struct RecordAssembler {
 
     private mutating func read(_ field: FieldSpec, utf8: UnsafeRawBufferPointer) {
         if let failure = field.read(fromUTF8: utf8, into: &self) {
-            problems.append(FieldProblem(field: field.name, rawValue: String(decoding: utf8, as: UTF8.self), reason: failure.reason))
+            problems.append(FieldProblem(field: field.name, rawValue: DisplayText.escaped(utf8: utf8), reason: failure.reason))
             put(.empty)
         }
     }
 
     private mutating func fail(_ field: FieldSpec, raw: UnsafeRawBufferPointer, reason: String, offset: Int64) {
-        problems.append(FieldProblem(field: field.name, rawValue: Self.lossy(raw), reason: reason, byteOffset: offset))
+        problems.append(FieldProblem(field: field.name, rawValue: Self.lossy(raw, decoder.encoding), reason: reason, byteOffset: offset))
         put(.empty)
     }
 
@@ -221,13 +221,10 @@ struct RecordAssembler {
                                         values: view.materialize().values))
     }
 
-    /// Bytes shown in a message even when they do not decode.
-    static func lossy(_ raw: UnsafeRawBufferPointer) -> String {
-        var text = ""
-        for byte in raw.prefix(200) {
-            text += byte >= 0x20 && byte < 0x7F ? String(UnicodeScalar(byte)) : "\\x" + hex(byte)
-        }
-        return raw.count > 200 ? text + "…" : text
+    /// Bytes in `encoding` shown in a message even when they do not decode (see
+    /// ``DisplayText``).
+    static func lossy(_ raw: UnsafeRawBufferPointer, _ encoding: TextEncoding) -> String {
+        encoding == .utf8 ? DisplayText.escaped(utf8: raw) : DisplayText.escaped(undecodable: raw)
     }
 }
 

@@ -24,7 +24,8 @@ public struct RecordLocation: Sendable, Hashable, CustomStringConvertible {
 public struct FieldProblem: Sendable, Hashable, CustomStringConvertible {
     /// The field, when one field is to blame.
     public let field: String?
-    /// The field's raw text as the file had it (lossily shown when it did not decode).
+    /// The field's raw text as the file had it; readers escape what a terminal must not
+    /// see (``DisplayText``): control characters, and bytes that did not decode.
     public let rawValue: String?
     public let reason: String
     /// The offending byte's offset in the file, for encoding problems.
@@ -37,12 +38,13 @@ public struct FieldProblem: Sendable, Hashable, CustomStringConvertible {
         self.byteOffset = byteOffset
     }
 
+    /// Raw text escaped as ``DisplayText`` says: safe for a terminal or a report.
     public var description: String {
         var text = ""
         if let field { text += "field '\(field)'" }
-        if let rawValue { text += (text.isEmpty ? "value" : "") + " = '\(rawValue)'" }
+        if let rawValue { text += (text.isEmpty ? "value" : "") + " = '\(DisplayText.escaped(rawValue))'" }
         if !text.isEmpty { text += ": " }
-        text += reason
+        text += DisplayText.escaped(reason)
         if let byteOffset { text += " (byte offset \(byteOffset))" }
         return text
     }
@@ -93,9 +95,10 @@ public struct FileFailure: Error, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// The reason escaped as ``DisplayText`` says (it may quote the file).
     public var description: String {
-        if let location { return "\(location): \(reason)" }
-        return reason
+        if let location { return "\(location): \(DisplayText.escaped(reason))" }
+        return DisplayText.escaped(reason)
     }
 }
 

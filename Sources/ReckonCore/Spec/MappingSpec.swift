@@ -51,9 +51,22 @@ public struct FixedWidthLayout: Sendable {
     public let recordLength: Int
     public let separator: RecordSeparator
     public let positions: PositionUnit
-    /// Lines shorter than `recordLength` (right-trimmed by the sender): padded with spaces
-    /// or rejected.
-    public let padShortRecords: Bool
+    /// What a line shorter than `recordLength` means, unless its kind says otherwise.
+    public let shortRecords: ShortRecordPolicy
+}
+
+/// What a fixed-width record shorter than the layout's `record_length` means
+/// (`short_records:`). Whatever the policy, a number, date or time cut mid-field is an error:
+/// reading its first digits as the value would turn 9,753.71 into 0.97.
+public enum ShortRecordPolicy: String, Sendable, CaseIterable {
+    /// A short record is an error naming the fields it lacks (the default).
+    case reject
+    /// The record may stop between fields: the fields after it are absent (blank). A field
+    /// cut mid-way is an error.
+    case wholeFields = "whole_fields"
+    /// The sender strips trailing spaces: as `wholeFields`, and a left-aligned text field
+    /// may also lose its trailing spaces (the missing part of it was padding).
+    case rightTrimmed = "right_trimmed"
 }
 
 public enum RecordSeparator: String, Sendable {
@@ -170,6 +183,8 @@ public final class RecordKind: Sendable {
     /// The fields that identify a record across files (`key: [loan_id, period]`): a record
     /// whose key was posted before is a duplicate. Empty when the kind has no key.
     public let key: [String]
+    /// Fixed-width: the kind's own `short_records`, overriding the spec's; nil to follow it.
+    public let shortRecords: ShortRecordPolicy?
     /// Amounts whose sign comes from an indicator field, resolved to field indexes once.
     let signIndicators: [SignIndicator]
     /// Fixed-width: each field's 0-based start and length (-1 for other sources).
@@ -193,7 +208,7 @@ public final class RecordKind: Sendable {
 
     public init(name: String, index: Int, match: RecordMatch?, isFallback: Bool, xmlPath: [XMLStep]?,
                 fields: [FieldSpec], minOccurs: Int, maxOccurs: Int?, ignored: Bool, event: CanonicalEvent?,
-                key: [String] = []) {
+                key: [String] = [], shortRecords: ShortRecordPolicy? = nil) {
         self.name = name
         self.index = index
         self.match = match
@@ -205,6 +220,7 @@ public final class RecordKind: Sendable {
         self.ignored = ignored
         self.event = event
         self.key = key
+        self.shortRecords = shortRecords
         var indicators: [SignIndicator] = []
         for (index, field) in fields.enumerated() {
             if case .indicator(let name, let negative, let positive)? = field.type.signRule,
@@ -333,6 +349,15 @@ public final class FieldSpec: @unchecked Sendable {
     }
 
     deinit { tokenStorage.deallocate() }
+}
+
+extension FieldSpec {
+    /// A sender's right-trimming can only have taken padding from this field: left-aligned
+    /// text, padded with spaces, whose trailing spaces are trimmed when read.
+    var trailingSpacesArePadding: Bool {
+        guard case .string = type, trim == .both || trim == .right else { return false }
+        return !padding.alignRight && padding.byte == 0x20
+    }
 }
 
 public enum FieldSource: Sendable {

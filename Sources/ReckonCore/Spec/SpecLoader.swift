@@ -23,7 +23,7 @@ private let fixedWidthOnly = ["record_length", "separator", "positions", "short_
 private let delimitedOnly = ["delimiter", "quote", "header"]
 private let xmlOnly = ["namespaces", "prefixes"]
 
-private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key"]
+private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records"]
 private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line"]
 private let fieldKeys = [
     "description", "start", "length", "end", "column", "capture", "path",
@@ -138,15 +138,19 @@ private struct Builder {
             }
             positions = value
         }
-        var pad = true
-        if let node = top["short_records"] {
-            switch try node.string() {
-            case "pad": pad = true
-            case "reject": pad = false
-            default: throw node.error("expected pad or reject")
-            }
+        var shortRecords = ShortRecordPolicy.reject
+        if let node = top["short_records"] { shortRecords = try shortRecordPolicy(node) }
+        return FixedWidthLayout(recordLength: length, separator: separator, positions: positions, shortRecords: shortRecords)
+    }
+
+    func shortRecordPolicy(_ node: SpecNode) throws(SpecError) -> ShortRecordPolicy {
+        let text = try node.string()
+        if let policy = ShortRecordPolicy(rawValue: text) { return policy }
+        if text == "pad" {
+            // The old name padded every short line, numbers cut mid-field included.
+            throw node.error("'pad' is no longer accepted: it read a number cut short as a smaller one. Use right_trimmed (the sender strips trailing spaces) or whole_fields (trailing fields may be left off)")
         }
-        return FixedWidthLayout(recordLength: length, separator: separator, positions: positions, padShortRecords: pad)
+        throw node.error("expected reject, whole_fields or right_trimmed")
     }
 
     func delimitedLayout(_ top: SpecMapping) throws(SpecError) -> DelimitedLayout {
@@ -269,6 +273,12 @@ private struct Builder {
             event = known
         }
 
+        var shortRecords: ShortRecordPolicy?
+        if let node = map["short_records"] {
+            guard case .fixedWidth = format else { throw node.error("'short_records' applies to fixed-width record kinds") }
+            shortRecords = try shortRecordPolicy(node)
+        }
+
         var key: [String] = []
         if let keyNode = map["key"] {
             key = try keyNode.strings()
@@ -279,7 +289,7 @@ private struct Builder {
         }
         return RecordKind(name: name, index: index, match: match, isFallback: isFallback, xmlPath: xmlPath,
                           fields: fields, minOccurs: minOccurs, maxOccurs: maxOccurs, ignored: ignored, event: event,
-                          key: key)
+                          key: key, shortRecords: shortRecords)
     }
 
     func checkName(_ name: String, _ node: SpecNode) throws(SpecError) {

@@ -53,33 +53,44 @@ public enum TextEncoding: String, Sendable, CaseIterable {
     }
 }
 
-/// Why a run of bytes did not decode.
+/// Why a run of bytes did not decode. The offset is where the offending character starts,
+/// and the bytes are the ones that make it wrong, so a message can name them.
 public enum DecodingFailure: Error, Equatable, Sendable {
-    /// A byte (at this offset within the run) that starts no valid character.
-    case invalidByte(offset: Int, byte: UInt8)
-    /// The run ends in the middle of a multibyte character that starts at this offset.
-    case incompleteCharacter(offset: Int)
+    /// Bytes (from this offset within the run) that are no character: a byte that starts
+    /// none (`bytes` is that byte), or a lead byte and the byte after it that cannot
+    /// continue it (`bytes` runs from the lead to that byte).
+    case invalidBytes(offset: Int, bytes: [UInt8])
+    /// The run ends in the middle of a multibyte character: `bytes` is what there is of it.
+    case incompleteCharacter(offset: Int, bytes: [UInt8])
     /// U+FEFF (a byte order mark) at this offset, away from the start of the file.
     case byteOrderMark(offset: Int)
 
     /// The offset within the decoded run.
     public var offset: Int {
         switch self {
-        case .invalidByte(let o, _), .incompleteCharacter(let o), .byteOrderMark(let o): return o
+        case .invalidBytes(let o, _), .incompleteCharacter(let o, _), .byteOrderMark(let o): return o
         }
     }
 
-    /// Reads well after "at byte offset N: ".
+    /// Reads well after "field 'name': " and before " (byte offset N)".
     public func reason(encoding: TextEncoding) -> String {
+        let name = encoding.rawValue.uppercased()
         switch self {
-        case .invalidByte(_, let byte):
-            return "byte 0x\(hex(byte)) is not valid \(encoding.rawValue.uppercased())"
-        case .incompleteCharacter:
-            return "a \(encoding.rawValue.uppercased()) character is cut off (incomplete multibyte sequence)"
+        case .invalidBytes(_, let bytes) where bytes.count == 1:
+            return "byte \(Self.hexList(bytes)) is not valid \(name)"
+        case .invalidBytes(_, let bytes) where encoding == .utf8:
+            let lead = bytes[0], wrong = bytes[bytes.count - 1]
+            return "bytes \(Self.hexList(bytes)) are not valid UTF-8: 0x\(hex(lead)) starts a \(UTF8Validation.sequenceLength(lead: lead))-byte character, and 0x\(hex(wrong)) cannot continue it"
+        case .invalidBytes(_, let bytes):
+            return "bytes \(Self.hexList(bytes)) are not valid \(name)"
+        case .incompleteCharacter(_, let bytes):
+            return "a \(name) character is cut off: \(Self.hexList(bytes)) and nothing after (incomplete multibyte sequence)"
         case .byteOrderMark:
             return "a byte order mark (U+FEFF) is only allowed at the very start of a file"
         }
     }
+
+    static func hexList(_ bytes: [UInt8]) -> String { bytes.map { "0x" + hex($0) }.joined(separator: " ") }
 }
 
 func hex(_ byte: UInt8) -> String {
@@ -118,17 +129,25 @@ final class IconvConverter {
             var outLeft = capacity
             if iconv(handle, &inPointer, &inLeft, &outPointer, &outLeft) == -1 {
                 let offset = input.count - inLeft
-                if errno == EINVAL {
-                    failure = .incompleteCharacter(offset: offset)
-                } else {
-                    failure = .invalidByte(offset: offset, byte: input[offset])
-                }
+                failure = errno == EINVAL
+                    ? .incompleteCharacter(offset: offset, bytes: Array(input[offset...].prefix(4)))
+                    : Self.invalidSequence(input, at: offset)
             }
             produced = capacity - outLeft
         }
         output.removeLast(capacity - produced)
         if failure != nil { output.removeLast(produced) }
         return failure
+    }
+
+    /// iconv stops where the bad character starts: a byte that starts no character, or a
+    /// lead byte with what follows it (GBK and GB18030 leads are 0x81–0xFE).
+    private static func invalidSequence(_ input: UnsafeRawBufferPointer, at offset: Int) -> DecodingFailure {
+        let lead = input[offset]
+        guard lead >= 0x81, lead != 0xFF, offset + 1 < input.count else { return .invalidBytes(offset: offset, bytes: [lead]) }
+        // GB18030's four-byte form has a digit second.
+        let length = (0x30...0x39).contains(input[offset + 1]) ? 4 : 2
+        return .invalidBytes(offset: offset, bytes: Array(input[offset..<min(input.count, offset + length)]))
     }
 }
 

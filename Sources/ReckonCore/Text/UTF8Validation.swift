@@ -21,7 +21,7 @@ public enum UTF8Validation {
     }
 
     /// Nil when `bytes` are well-formed UTF-8 with no byte order mark; otherwise the first
-    /// problem and its offset.
+    /// problem: where the offending character starts and its bytes.
     public static func check(_ bytes: UnsafeRawBufferPointer) -> DecodingFailure? {
         if isASCII(bytes) { return nil }
         let count = bytes.count
@@ -39,13 +39,13 @@ public enum UTF8Validation {
             case 0xF0: length = 4; low = 0x90
             case 0xF1...0xF3: length = 4
             case 0xF4: length = 4; high = 0x8F
-            default: return .invalidByte(offset: i, byte: lead)
+            default: return .invalidBytes(offset: i, bytes: [lead])
             }
             for k in 1..<length {
-                guard i + k < count else { return .incompleteCharacter(offset: i) }
+                guard i + k < count else { return .incompleteCharacter(offset: i, bytes: Array(bytes[i..<count])) }
                 let byte = bytes[i + k]
                 let (lo, hi) = k == 1 ? (low, high) : (UInt8(0x80), UInt8(0xBF))
-                if byte < lo || byte > hi { return .invalidByte(offset: i + k, byte: byte) }
+                if byte < lo || byte > hi { return .invalidBytes(offset: i, bytes: Array(bytes[i...(i + k)])) }
             }
             if length == 3, lead == 0xEF, bytes[i + 1] == 0xBB, bytes[i + 2] == 0xBF {
                 return .byteOrderMark(offset: i)
@@ -53,6 +53,17 @@ public enum UTF8Validation {
             i += length
         }
         return nil
+    }
+
+    /// How many bytes the UTF-8 character starting with `lead` takes (1 for a byte that
+    /// starts none).
+    static func sequenceLength(lead: UInt8) -> Int {
+        switch lead {
+        case 0xC2...0xDF: return 2
+        case 0xE0...0xEF: return 3
+        case 0xF0...0xF4: return 4
+        default: return 1
+        }
     }
 
     /// The offset of the first EF BB BF at or after `from`, if any.

@@ -1,4 +1,5 @@
-/// JSON text for reckon's outputs: strings escaped per RFC 8259, objects with members in
+/// JSON text for reckon's outputs: strings escaped per RFC 8259 (and control characters
+/// beyond C0, see ``DisplayText``), objects with members in
 /// the order given (so output is stable), field values with amounts in minor units.
 public enum JSONText {
     public static func quote(_ text: String) -> String {
@@ -11,7 +12,9 @@ public enum JSONText {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
+                // Beyond what JSON requires (C0), the characters a terminal acts on or hides
+                // are escaped too (see DisplayText), so the output is safe to print.
+                if DisplayText.needsEscape(scalar) {
                     let hexDigits = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hexDigits.count) + hexDigits
                 } else {

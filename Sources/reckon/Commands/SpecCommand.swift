@@ -125,9 +125,7 @@ struct SpecTest: ParsableCommand {
             for outcome in SpecExamples.run(spec) {
                 examples += 1
                 if outcome.holds {
-                    let report = outcome.report
-                    let summary = report.map { "\($0.recordsRead) records, controls \($0.controls.isEmpty ? "none" : $0.controlsHold ? "hold" : "fail")" } ?? ""
-                    print("✓ \(path)  \(outcome.file)  \(summary)")
+                    print("✓ \(path)  \(outcome.file)  \(outcome.summary)")
                 } else {
                     failures += 1
                     print("✗ \(path)  \(outcome.file)")

@@ -1,7 +1,10 @@
 import ReckonCore
 
 /// `spec check --json`: one JSON object per line, records first, then a result per file.
-/// Field names are the spec's canonical names; amounts are integers in minor units.
+/// Field names are the spec's canonical names; amounts are integers in minor units. Field
+/// values are the data (JSON escapes any control character); messages about a file —
+/// problems' raw values and reasons, notes, failures — are escaped as `DisplayText` says,
+/// as they are in the text report.
 enum JSONLines {
     static func record(_ record: ParsedRecord, spec: MappingSpec, file: String) -> String {
         let kind = spec.kinds[record.kindIndex]
@@ -26,7 +29,7 @@ enum JSONLines {
             if let declared = verdict.declared { members.append(("declared", String(declared.units))) }
             members.append(("actual", String(verdict.actual.units)))
             members.append(("scale", String(verdict.actual.scale)))
-            if let note = verdict.note { members.append(("note", quote(note))) }
+            if let note = verdict.note { members.append(("note", quote(DisplayText.escaped(note)))) }
             return object(members)
         }
         let problems = report.problems.map { problem -> String in
@@ -34,8 +37,8 @@ enum JSONLines {
             if let path = problem.location.xmlPath { members.append(("path", quote(path))) }
             if let kind = problem.kind { members.append(("kind", quote(kind))) }
             if let field = problem.problem.field { members.append(("field", quote(field))) }
-            if let raw = problem.problem.rawValue { members.append(("raw", quote(raw))) }
-            members.append(("reason", quote(problem.problem.reason)))
+            if let raw = problem.problem.rawValue { members.append(("raw", quote(DisplayText.escaped(raw)))) }
+            members.append(("reason", quote(DisplayText.escaped(problem.problem.reason))))
             if let offset = problem.problem.byteOffset { members.append(("byte_offset", String(offset))) }
             return object(members)
         }
@@ -49,7 +52,7 @@ enum JSONLines {
             ("controls", "[" + controls.joined(separator: ",") + "]"),
             ("problems", "[" + problems.joined(separator: ",") + "]"),
             ("problems_omitted", String(report.problemsOmitted)),
-            ("structure", "[" + report.structure.map(quote).joined(separator: ",") + "]"),
+            ("structure", "[" + report.structure.map { quote(DisplayText.escaped($0)) }.joined(separator: ",") + "]"),
         ]
         if let failure = report.failure { members.append(("failure", quote(failure.description))) }
         return object(members)
