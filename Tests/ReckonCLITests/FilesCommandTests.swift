@@ -88,7 +88,7 @@ struct FilesCommandTests {
         #expect(second.status == 1)
         #expect(second.stdout.contains("    report: \(folder.path)/var/quarantine/2024-11-15/platform/loans/PLAT_LOAN_20241115.csv.report-2.txt"))
         #expect(second.stdout.split(separator: "\n").last.map(String.init) == "failed: 0 posted, 0 repeated, 1 rejected, 0 failed, 0 waiting; "
-                + "0 planned, 0 repayments applied, 0 loans brought to the day, 0 overdue lines, 0 plan differences, 0 alerts")
+                + "0 planned, 0 repayments applied, 0 loans brought to the day (0 recomputed, 0 unchanged), 0 overdue lines, 0 plan differences, 0 alerts")
 
         let noReason = try reckon("files", "set-aside", "2", "--config", config)
         #expect(noReason.status != 0 && noReason.stderr.contains("Missing expected argument '--reason <reason>'"), "\(noReason.stderr)")
@@ -176,8 +176,8 @@ struct FilesCommandTests {
         let yaml = try String(contentsOfFile: config, encoding: .utf8)
             .replacingOccurrences(of: "      repayments:\n        ready: {stable_seconds: 0}\n", with: "      repayments:\n        ready: {stable_seconds: 3600}\n")
         try yaml.write(toFile: config, atomically: true, encoding: .utf8)
-        // The ledger exists before the run starts (so no reader creates it at the same time).
-        #expect(try reckon("status", "--config", config).stdout == "no batch runs\nno files received\n")
+        // Readers never create the ledger: the run does.
+        #expect(try reckon("status", "--config", config).stdout == "no ledger yet at \(folder.path)/var/reckon.sqlite: no runs, no files received\n")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: reckonExecutable)
         process.arguments = ["batch", "--date", "2024-12-15", "--partner", "platform", "--wait-seconds", "3600", "--config", config]
