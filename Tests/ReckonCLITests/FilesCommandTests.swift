@@ -216,7 +216,7 @@ struct FilesCommandTests {
     /// can). However full the disk gets during the run, the run never stays "running": it
     /// is recorded failed with its reason, in the ledger or, when not even that can be
     /// written, by the next run from the last words it left.
-    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/bin/mount")))
+    @Test(.enabled(if: tmpfsCanBeMounted, "a full disk needs a tmpfs, which only root can mount where mounts are allowed"))
     func aRunOnAFullDiskIsRecordedFailedWithItsReason() throws {
         let inputs = ScratchFolder()
         let generated = try reckon("demo", "--date", "2024-12-16", "--loans", "20", "--into", inputs.path, "--mappings", repositoryRoot + "/mappings")

@@ -121,3 +121,43 @@ func asUser(_ user: String) throws -> [String] {
     guard let entry = getpwnam(user) else { throw CocoaError(.userCancelled, userInfo: [NSLocalizedDescriptionKey: "no user \(user)"]) }
     return ["--reuid=\(entry.pointee.pw_uid)", "--regid=\(entry.pointee.pw_gid)", "--clear-groups"]
 }
+
+/// Whether file permissions can be tested here: as a user they apply to us; as root they
+/// do not, so the commands must run as `nobody` through setpriv, and `nobody` must be able
+/// to run the built `reckon` and read the repository (a clone in a private home folder
+/// cannot be). Tests that need it are skipped, with this reason, where it is false.
+let permissionsCanBeTested: Bool = {
+    guard geteuid() == 0 else { return true }
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), let user = try? asUser("nobody") else { return false }
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+    probe.arguments = user + [reckonExecutable, "spec", "check", repositoryRoot + "/mappings/platform-loans.yaml",
+                              repositoryRoot + "/mappings/samples/partners/PLAT_LOAN_20241115.csv"]
+    probe.currentDirectoryURL = URL(fileURLWithPath: NSTemporaryDirectory())
+    probe.standardOutput = FileHandle.nullDevice
+    probe.standardError = FileHandle.nullDevice
+    guard (try? probe.run()) != nil else { return false }
+    probe.waitUntilExit()
+    return probe.terminationReason == .exit && probe.terminationStatus == 0
+}()
+
+/// Whether a small tmpfs can be mounted here (root, on a machine or in a container that
+/// allows mounts): the only portable way to give a test a disk that really fills up.
+let tmpfsCanBeMounted: Bool = {
+    guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/bin/mount") else { return false }
+    let point = NSTemporaryDirectory() + "reckon-mount-probe-" + UUID().uuidString
+    guard (try? FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)) != nil else { return false }
+    defer { try? FileManager.default.removeItem(atPath: point) }
+    func run(_ tool: String, _ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationReason == .exit && process.terminationStatus == 0
+    }
+    guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", point]) else { return false }
+    return run("/bin/umount", [point])
+}()

@@ -68,7 +68,8 @@ struct ReaderTests {
                 + "2024-12-16\tcollect,ingest,plan\t-\trunning\tcollect succeeded, ingest running\t-\n")
     }
 
-    @Test func diagnosisWorksWhenTheLedgersFolderCannotBeWritten() throws {
+    @Test(.enabled(if: permissionsCanBeTested, "as root, nobody must be able to run reckon from this checkout (setpriv)"))
+    func diagnosisWorksWhenTheLedgersFolderCannotBeWritten() throws {
         let (inputs, folder, config) = try ledgerFolder()
         defer { withExtendedLifetime(inputs) {} }
         let loan = "L202411160900"
