@@ -301,7 +301,7 @@ public enum Batch {
 
     /// The ingest step's record: each file's outcome, each failure, each missing file.
     static func describe(_ report: BatchReport) -> String {
-        (report.ingested.map { "\($0.outcome.rawValue) \($0.file)" + ($0.recordsNotPosted > 0 ? " (\($0.recordsNotPosted) records not posted)" : "") }
+        (report.ingested.map { "\($0.outcome.rawValue) \($0.file)" + ($0.recordsNotPosted > 0 ? " (\(Plural.count($0.recordsNotPosted, "record")) not posted)" : "") }
             + report.failedFiles.map { "failed \($0)" }
             + (report.day?.missing.map { "missing \($0)" } ?? [])).joined(separator: "\n")
     }

@@ -111,6 +111,8 @@ enum BatchText {
     /// The alerts of the plan step listed after its line, at most.
     static let alertsShown = 10
 
+    /// A run's log: one line per item, never wrapped, so that a log can be searched line by
+    /// line; the last is the outcome with the run's summary.
     static func show(_ report: BatchReport, date: CivilDate, steps: [BatchStep], dryRun: Bool) {
         let run = dryRun ? "dry run" : "batch run #\(report.runID ?? 0)"
         print("\(run) for \(date) (\(steps.map(\.rawValue).joined(separator: ",")))")

@@ -113,6 +113,7 @@ struct IngestCommand: ParsableCommand {
         do {
             let writer = try WriterLock.acquire(ledger)
             defer { writer.release() }
+            progress.show("ingest \(file) (\(partner)/\(type))", isStage: true)
             result = try ledger.ingest(IngestRequest(path: file, partner: partnerConfig, fileType: fileType, businessDate: date?.date),
                                        config: config) { progress.show("ingest \(file): \(Plural.count($0, "record")) stored", isStage: false) }
         } catch {

@@ -39,39 +39,52 @@ struct TextTable {
     }
 }
 
-/// Breaks a line of prose at spaces so that no line passes `width` columns; the lines after
-/// the first start with the first's leading spaces and `indent`. Spacing inside a line is
-/// kept; a word longer than the width (a path) stays whole.
+/// Breaks a line of prose at spaces so that no line passes `width` columns, after a comma or
+/// a semicolon when one comes late enough in the line (`0 overdue lines, 0 plan differences`
+/// keeps its phrases whole); the lines after the first start with the first's leading spaces
+/// and `indent`. Spacing inside a line is kept. A word too long for any line (a path) is not
+/// moved to a line of its own: it stays where it is and the line runs over.
 func wrapped(_ text: String, width: Int = outputColumns, indent: String = "    ") -> [String] {
     guard displayWidth(text) > width else { return [text] }
-    let prefix = String(text.prefix { $0 == " " }) + indent
-    var lines: [String] = []
-    var rest = Substring(text)
-    var lead = ""
-    while displayWidth(lead) + displayWidth(String(rest)) > width {
-        // The last space at which the line still fits (past the leading spaces), or else the
-        // first space at all.
-        var used = displayWidth(lead)
-        var fits: String.Index?
-        var first: String.Index?
-        var index = rest.startIndex
-        while index < rest.endIndex {
-            let character = rest[index]
-            if character == " " && rest[rest.startIndex..<index].contains(where: { $0 != " " }) {
-                if used <= width { fits = index }
-                if first == nil { first = index }
-            }
-            used += displayWidth(String(character))
-            if used > width && fits != nil { break }
-            index = rest.index(after: index)
+    let lead = String(text.prefix { $0 == " " })
+    let prefix = lead + indent
+    // The words, each with the spaces before it.
+    var words: [(spaces: String, word: String)] = []
+    var spaces = "", word = ""
+    for character in text.dropFirst(lead.count) {
+        if character == " " {
+            if !word.isEmpty { words.append((spaces, word)); spaces = ""; word = "" }
+            spaces.append(character)
+        } else {
+            word.append(character)
         }
-        guard let cut = fits ?? first else { break }
-        var line = lead + rest[..<cut]
-        while line.last == " " { line.removeLast() }
-        lines.append(line)
-        rest = rest[cut...].drop { $0 == " " }
-        lead = prefix
     }
-    if !rest.isEmpty { lines.append(lead + rest) }
+    if !word.isEmpty { words.append((spaces, word)) }
+
+    var lines: [String] = []
+    var line: [(spaces: String, word: String)] = []
+    func joined(_ words: ArraySlice<(spaces: String, word: String)>, start: String) -> String {
+        words.enumerated().reduce(start) { $0 + ($1.offset == 0 ? "" : $1.element.spaces) + $1.element.word }
+    }
+    let room = width - displayWidth(prefix)
+    for next in words {
+        let start = lines.isEmpty ? lead : prefix
+        let candidate = joined(ArraySlice(line + [next]), start: start)
+        guard !line.isEmpty, displayWidth(candidate) > width, displayWidth(next.word) <= room else {
+            line.append(next)
+            continue
+        }
+        // Break after the last comma or semicolon past two thirds of the line, else here.
+        var cut = line.count
+        if let phrase = line.indices.last(where: { index in
+            (line[index].word.hasSuffix(",") || line[index].word.hasSuffix(";"))
+                && displayWidth(joined(line[...index], start: start)) >= width * 2 / 3
+        }) {
+            cut = phrase + 1
+        }
+        lines.append(joined(line[..<cut], start: start))
+        line = Array(line[cut...]) + [next]
+    }
+    lines.append(joined(ArraySlice(line), start: lines.isEmpty ? lead : prefix))
     return lines
 }
