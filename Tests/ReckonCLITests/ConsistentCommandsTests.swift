@@ -228,7 +228,7 @@ struct ConsistentCommandsTests {
 
         let json = try jsonObject(try sample.run("status", "--date", "2024-12-17", "--json").stdout)
         #expect((json["runs"] as? [[String: Any]])?.map { $0["id"] as? Int } == [5])
-        #expect((json["days"] as? [[String: Any]])?.map { $0["date"] as? String } == ["2024-12-17"])
+        #expect((json["days"] as? [[String: Any]])?.map { $0["business_date"] as? String } == ["2024-12-17"])
         #expect((json["files"] as? [[String: Any]])?.isEmpty == true)
     }
 
@@ -250,7 +250,7 @@ struct ConsistentCommandsTests {
         let sample = try sample
         let json = try jsonObject(try sample.run("status", "--date", "2024-12-16", "--json").stdout)
         let run = try #require((json["runs"] as? [[String: Any]])?.first)
-        let startedAt = try #require(run["started_at"] as? String), endedAt = try #require(run["ended_at"] as? String)
+        let startedAt = try #require(run["started_at"] as? String), endedAt = try #require(run["finished_at"] as? String)
         #expect(startedAt.hasSuffix("Z") && startedAt.count == 20)
         let (start, end) = (try localTime(startedAt), try localTime(endedAt))
         #expect(run["duration_seconds"] as? Int == end.seconds - start.seconds)

@@ -135,7 +135,7 @@ struct EndToEndPromisesTests {
         let exported = try run("ledger", "export", "--date", "2024-12-16")
         let again = try run("batch", "--date", "2024-12-16", "--json")
         let rerun = try jsonObject(again.stdout)
-        #expect(again.status == 0 && rerun["outcome"] as? String == "succeeded")
+        #expect(again.status == 0 && rerun["status"] as? String == "succeeded")
         #expect((rerun["files"] as? [[String: Any]])?.map { $0["outcome"] as? String } == Array(repeating: "repeated", count: 9))
         #expect((rerun["summary"] as? String)?.hasPrefix("0 posted, 9 repeated, 0 rejected, 0 failed, 0 waiting; ") == true)
         #expect(try run("ledger", "export", "--date", "2024-12-16").stdout == exported.stdout)
@@ -143,7 +143,7 @@ struct EndToEndPromisesTests {
         // The next day as JSON: incomplete, exit 3 as in text.
         let next = try run("batch", "--date", "2024-12-17", "--json")
         let nextReport = try jsonObject(next.stdout)
-        #expect(next.status == 3 && nextReport["outcome"] as? String == "incomplete")
+        #expect(next.status == 3 && nextReport["status"] as? String == "incomplete")
         #expect(((nextReport["day"] as? [String: Any])?["missing"] as? [Any])?.count == 7)
         let plans = try #require(nextReport["plans"] as? [String: Any])
         #expect(plans["alerts_raised"] as? Int == 1 && (plans["alerts"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["missing_partner_plan"])

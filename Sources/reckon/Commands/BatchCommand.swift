@@ -59,7 +59,8 @@ struct BatchCommand: ParsableCommand {
     var waitSeconds: Double = 30
 
     @Flag(help: """
-        Print one JSON object instead of text: run_id, business_date, outcome, started_at, finished_at, \
+        Print one JSON object instead of text: run_id, business_date, status (succeeded, failed, incomplete; as \
+        in reckon status --json), started_at, finished_at, \
         duration_seconds, recovered, ready, waiting, unknown, files (each as reckon ingest --json), checked \
         (a dry run's files), failed, day (as in reckon status --json), plans, incomplete_repayments, errors, \
         summary. The exit status is the same.
@@ -169,7 +170,7 @@ enum BatchText {
         return J.object([
             ("run_id", J.number(report.runID)), ("business_date", J.string(date.description)), ("dry_run", J.bool(dryRun)),
             ("steps", J.strings(steps.map(\.rawValue))), ("partner", J.string(partner)),
-            ("outcome", J.string(report.outcome.rawValue)),
+            ("status", J.string(report.outcome.rawValue)),
             ("started_at", J.string(report.startedAt)), ("finished_at", J.string(report.finishedAt)),
             ("duration_seconds", J.number(TimeText.seconds(from: report.startedAt, to: report.finishedAt))),
             ("recovered", J.strings(report.recovered)),

@@ -41,7 +41,7 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Replace files that are already there with other content.")
     var replace = false
 
-    @Flag(help: "Print one JSON object instead of text: date, folder, loans_disbursed, repayments, files (their paths).")
+    @Flag(help: "Print one JSON object instead of text: business_date, folder, loans_disbursed, repayments, files (their paths).")
     var json = false
 
     func validate() throws {
@@ -82,7 +82,7 @@ struct DemoCommand: ParsableCommand {
         }
         if json {
             typealias J = JSONShape
-            print(J.object([("date", J.string(date.date.description)), ("folder", J.string(folder)),
+            print(J.object([("business_date", J.string(date.date.description)), ("folder", J.string(folder)),
                             ("loans_disbursed", String(written.disbursed)), ("repayments", String(written.repayments)),
                             ("files", J.strings(relative.map { folder + "/" + $0 }))]))
             return

@@ -341,7 +341,7 @@ struct StatusCommand: ParsableCommand {
     var date: BusinessDate?
 
     @Flag(help: """
-        Print one JSON object instead of text: runs (id, business_date, status, started_at, ended_at, \
+        Print one JSON object instead of text: runs (id, business_date, status, started_at, finished_at, \
         duration_seconds, summary, …), days (missing, refused, sent_again, set_aside), open_alerts, files.
         """)
     var json = false

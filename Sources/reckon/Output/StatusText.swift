@@ -40,7 +40,7 @@ enum DayText {
                       ("name", J.string($0.name)), ("expected", J.string($0.rule))])
         }
         return J.object([
-            ("date", J.string(day.date.description)), ("complete", J.bool(day.isComplete)),
+            ("business_date", J.string(day.date.description)), ("complete", J.bool(day.isComplete)),
             ("missing", J.array(missing)),
             ("refused", J.array(day.refused.map(file))),
             ("sent_again", J.array(day.stale.map(file))),
@@ -159,7 +159,7 @@ enum StatusText {
                 ("id", String(run.id)), ("business_date", J.string(run.businessDate)), ("steps", J.string(run.steps)),
                 ("status", J.string(run.state)), ("recorded_status", J.string(run.status)), ("step", J.string(run.lastStep)),
                 ("pid", J.number(run.pid)), ("host", J.string(run.host)),
-                ("started_at", J.string(run.startedAt)), ("ended_at", J.string(run.finishedAt)),
+                ("started_at", J.string(run.startedAt)), ("finished_at", J.string(run.finishedAt)),
                 ("duration_seconds", J.number(TimeText.seconds(from: run.startedAt, to: run.finishedAt))),
                 ("summary", J.string(run.lastWords?.reason ?? run.summary)),
                 ("waiting", J.strings(run.waiting)),
