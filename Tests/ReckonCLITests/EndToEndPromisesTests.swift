@@ -130,8 +130,24 @@ struct EndToEndPromisesTests {
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/var/archive/2024-12-16"))
         #expect(try run("status", "--date", "2024-12-16").stdout.hasPrefix("no batch runs for 2024-12-16\n"))
 
-        // The day, then the day again: nothing new, and the day's export is the same bytes.
-        #expect(try run("batch", "--date", "2024-12-16").status == 0)
+        // The day, on a terminal (standard error a pseudo-terminal, through script(1)): one
+        // progress line redrawn, every stage drawn however soon it follows the last update,
+        // and cleared at the end.
+        // (Where script(1) is missing the day runs without a terminal.)
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/script") {
+            let terminal = try onATerminal("\(reckonExecutable) batch --date 2024-12-16 --config \(config) > /dev/null")
+            #expect(terminal.status == 0)
+            for stage in ["collect: the partners' files for 2024-12-16", "ingest 9 of 9: \(inputs.path)/core/CORE_LOAN_20241216.txt",
+                          "plan 2024-12-16: started", "plan 2024-12-16: loans without a partner plan"] {
+                #expect(terminal.output.contains("\r\u{1B}[K  " + stage), "\(stage): \(terminal.output.debugDescription)")
+            }
+            #expect(terminal.output.hasSuffix("\r\u{1B}[K"), "\(terminal.output.debugDescription)")
+            #expect(!terminal.output.contains("\n"), "plain lines on a terminal: \(terminal.output.debugDescription)")
+        } else {
+            #expect(try run("batch", "--date", "2024-12-16").status == 0)
+        }
+
+        // The day again: nothing new, and the day's export is the same bytes.
         let exported = try run("ledger", "export", "--date", "2024-12-16")
         let again = try run("batch", "--date", "2024-12-16", "--json")
         let rerun = try jsonObject(again.stdout)
@@ -149,5 +165,21 @@ struct EndToEndPromisesTests {
         #expect(plans["alerts_raised"] as? Int == 1 && (plans["alerts"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["missing_partner_plan"])
         #expect((nextReport["incomplete_repayments"] as? [String])?.count == 1)
         #expect(nextReport["duration_seconds"] is Int)
+    }
+
+    /// Runs a shell command with a pseudo-terminal for its standard error (and whatever it
+    /// does not redirect): what the terminal showed, and how the command exited.
+    func onATerminal(_ command: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        process.environment = ProcessInfo.processInfo.environment.merging(testTimeZone) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }
