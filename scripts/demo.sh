@@ -23,7 +23,7 @@ echo
 echo "══ reckon batch --date 2024-12-16"
 "$reckon" batch --date 2024-12-16
 echo
-echo "══ reckon ledger balance (the programme's accounts; --loan L shows one loan's)"
+echo "══ reckon ledger balance (the programme's accounts; --loan L shows one loan's, --json gives minor units)"
 for account in bank channel guarantor income expense margin:available; do
   "$reckon" ledger balance --account "$account" | grep -v "^no balances" || true
 done
@@ -34,11 +34,12 @@ echo
 echo "══ reckon plan differences (the bank's plans against ours)"
 "$reckon" plan differences
 echo
-echo "══ reckon plan show L202411130902 (a period the guarantor paid, with its penalty)"
-"$reckon" plan show L202411130902 | head -8
+# (sed, not head: head would leave before reckon finishes writing, and pipefail would fail the demo)
+echo "══ reckon plan show --loan L202411130902 (a period the guarantor paid, with its penalty)"
+"$reckon" plan show --loan L202411130902 | sed -n 1,9p
 echo
-echo "══ reckon plan show L202412160001 --as-of 2025-01-26 (SCHEDULES.md §A's loan, ten days late)"
-"$reckon" plan show L202412160001 --as-of 2025-01-26 | head -8
+echo "══ reckon plan show --loan L202412160001 --date 2025-01-26 (SCHEDULES.md §A's loan, ten days late)"
+"$reckon" plan show --loan L202412160001 --date 2025-01-26 | sed -n 1,9p
 echo
 echo "══ the day after: reckon batch --date 2024-12-17 (no files yet: a loan whose plan the bank has not sent,"
 echo "   and every expected file missing, so the day is incomplete: exit status 3)"

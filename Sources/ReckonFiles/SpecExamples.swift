@@ -20,7 +20,7 @@ public struct ExampleOutcome: Sendable {
             let actual = report.failure?.description ?? report.structure.first { $0.contains(failure) } ?? failure
             return "fails as expected: \(DisplayText.escaped(actual))"
         }
-        var parts = ["\(report.recordsRead) record\(report.recordsRead == 1 ? "" : "s")"]
+        var parts = [Plural.count(report.recordsRead, "record")]
         if report.recordsRejected > 0 {
             parts.append("\(report.recordsRejected) rejected" + (example?.rejected == report.recordsRejected ? " as expected" : ""))
         }
@@ -67,7 +67,7 @@ public enum SpecExamples {
                     mismatches.append("expected a failure mentioning '\(failure)', got: \(actual)")
                 }
             } else if !report.structure.contains(where: { $0.contains(failure) }) {
-                mismatches.append("expected a failure mentioning '\(failure)', but the file was read (\(report.recordsRead) records)")
+                mismatches.append("expected a failure mentioning '\(failure)', but the file was read (\(Plural.count(report.recordsRead, "record")))")
             }
             return ExampleOutcome(spec: spec.origin, file: path, mismatches: mismatches, report: report, example: example)
         }
@@ -76,7 +76,7 @@ public enum SpecExamples {
         }
         for (kind, expected) in example.records.sorted(by: { $0.key < $1.key }) {
             let actual = report.count(of: kind)?.read ?? 0
-            if actual != expected { mismatches.append("\(kind): expected \(expected) records, read \(actual)") }
+            if actual != expected { mismatches.append("\(kind): expected \(Plural.count(expected, "record")), read \(actual)") }
         }
         let rejected = report.recordsRejected
         if rejected != (example.rejected ?? 0) {

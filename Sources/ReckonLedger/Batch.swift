@@ -26,6 +26,23 @@ public struct BatchOptions: Sendable {
     }
 }
 
+/// What a long run is doing, for a progress line: the step that is running and how far it
+/// has come.
+public struct RunProgress: Sendable {
+    public let step: BatchStep
+    /// `ingest 2 of 9: inbox/bank/BANK_PLAN_20241216.txt`, `… : 12,000 records`.
+    public let text: String
+    /// A new stage (a step, a file, a phase of the plan step): worth a line of its own.
+    /// Counts between stages come often and may be skipped.
+    public let isStage: Bool
+
+    public init(_ step: BatchStep, _ text: String, isStage: Bool) {
+        self.step = step
+        self.text = text
+        self.isStage = isStage
+    }
+}
+
 /// A file that could not be taken in at all (unreadable, no spec, the ledger refused it),
 /// with why.
 public struct FailedFile: Sendable, Equatable, CustomStringConvertible {
@@ -61,6 +78,10 @@ public struct BatchReport: Sendable {
     /// Earlier runs found interrupted (or failed without recording it) when this one
     /// started, and what became of their work.
     public var recovered: [String] = []
+    /// When the run started and ended, UTC as recorded (`2024-12-16T01:00:01Z`); a dry run's
+    /// too, though it records nothing.
+    public var startedAt = ""
+    public var finishedAt: String?
 
     /// How a run ends; `reckon batch` exits 0, 1 and 3 for them.
     public enum Outcome: String, Sendable {
@@ -95,17 +116,19 @@ public struct BatchReport: Sendable {
 /// time (``WriterLock``); a run that finds an earlier one dead records it as interrupted.
 public enum Batch {
     public static func run(_ options: BatchOptions, config: ReckonConfig, ledger: Ledger,
-                           progress: @escaping @Sendable (String) -> Void = { _ in }) throws(LedgerError) -> BatchReport {
+                           progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) throws(LedgerError) -> BatchReport {
         var report = BatchReport()
+        report.startedAt = timestamp()
         let writer = options.dryRun ? nil : try WriterLock.acquire(ledger)
         defer { writer?.release() }
         if let writer { report.recovered = try ledger.recoverInterruptedRuns(lock: writer, date: options.date) }
-        let runID = options.dryRun ? nil : try ledger.startRun(options)
+        let runID = options.dryRun ? nil : try ledger.startRun(options, at: report.startedAt)
         report.runID = runID
         // The calendar (expected working days) and base-rate history (plans), read once.
         let reference = Result { try ReferenceData.load(config) }
         do {
             let collectStep = runID == nil ? nil : try ledger.startStep(runID!, .collect)
+            progress(RunProgress(.collect, "collect: the partners' files for \(options.date)", isStage: true))
             report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
                 .collect(date: options.date, partner: options.partner)
             if let collectStep {
@@ -114,9 +137,11 @@ public enum Batch {
 
             if options.steps.contains(.ingest) {
                 let ingestStep = runID == nil ? nil : try ledger.startStep(runID!, .ingest)
-                for file in report.collected.ready {
+                let ready = report.collected.ready
+                for (index, file) in ready.enumerated() {
                     guard let partner = config.partner(file.partner), let type = partner.fileType(file.fileType) else { continue }
-                    progress("\(options.dryRun ? "reading" : "ingesting") \(file.path)")
+                    let stage = "\(options.dryRun ? "ingest (dry run, reading only)" : "ingest") \(index + 1) of \(ready.count): \(file.path)"
+                    progress(RunProgress(.ingest, stage, isStage: true))
                     if options.dryRun {
                         do {
                             report.checked.append(PartnerFile.check(file.path, spec: try SpecFile.load(type.specPath)))
@@ -129,7 +154,7 @@ public enum Batch {
                         var request = IngestRequest(path: file.path, partner: partner, fileType: type, businessDate: options.date)
                         request.runID = runID
                         report.ingested.append(try ledger.ingest(request, config: config) { stored in
-                            progress("ingesting \(file.path): \(stored.formatted()) records")
+                            progress(RunProgress(.ingest, "\(stage): \(Plural.count(stored, "record")) stored", isStage: false))
                         })
                     } catch {
                         report.fail(file, error.message)
@@ -150,9 +175,10 @@ public enum Batch {
             var planned = false
             if options.steps.contains(.plan), let runID {
                 let planStep = try ledger.startStep(runID, .plan)
-                progress("planning \(options.date)")
+                progress(RunProgress(.plan, "plan \(options.date): started", isStage: true))
                 do {
-                    let plans = try ledger.runPlanStep(date: options.date, config: config, reference: try reference.get())
+                    let plans = try ledger.runPlanStep(date: options.date, config: config, reference: try reference.get(),
+                                                       progress: progress)
                     report.plans = plans
                     planned = true
                     try ledger.finishStep(planStep, status: "succeeded", detail: plans.summary)
@@ -167,11 +193,12 @@ public enum Batch {
                 report.incompleteRepayments = try ledger.recordDayAlerts(day, repaymentTypes: repayments, planned: planned)
             }
         } catch {
-            if let runID { try? record(ledger, runID, status: .failed, summary: "\(error)", writer: writer) }
+            if let runID { try? record(ledger, runID, status: .failed, summary: "\(error)", at: timestamp(), writer: writer) }
             throw error
         }
+        report.finishedAt = timestamp()
         if let runID {
-            try record(ledger, runID, status: report.outcome, summary: summary(report), writer: writer)
+            try record(ledger, runID, status: report.outcome, summary: summary(report), at: report.finishedAt!, writer: writer)
         }
         return report
     }
@@ -211,10 +238,10 @@ public enum Batch {
 
     /// Records how a run ended. When the ledger cannot be written (a full disk), the run's
     /// last words go beside it, for the next run to record.
-    static func record(_ ledger: Ledger, _ runID: Int64, status: BatchReport.Outcome, summary: String,
+    static func record(_ ledger: Ledger, _ runID: Int64, status: BatchReport.Outcome, summary: String, at finishedAt: String,
                        writer: WriterLock?) throws(LedgerError) {
         do {
-            try ledger.finishRun(runID, status: status.rawValue, summary: summary)
+            try ledger.finishRun(runID, status: status.rawValue, summary: summary, at: finishedAt)
         } catch {
             let kept = writer?.writeNote(.init(runID: runID, status: status.rawValue, reason: summary)) ?? false
             throw LedgerError("\(error.message); the run's end (\(status.rawValue): \(summary)) "
@@ -222,41 +249,44 @@ public enum Batch {
         }
     }
 
+    /// The run's outcome in one line, as `reckon batch` ends and `reckon status` shows it:
+    /// counts grouped and in agreement with their nouns (``Plural``).
     public static func summary(_ report: BatchReport) -> String {
         func count(_ outcome: IngestResult.Outcome) -> Int { report.ingested.filter { $0.outcome == outcome }.count }
-        var files = "\(count(.posted)) posted, \(count(.repeated)) repeated, \(count(.rejected)) rejected, "
-            + "\(report.failedFiles.count) failed, \(report.collected.waiting.count) waiting"
-        if count(.stale) > 0 { files += ", \(count(.stale)) earlier \(count(.stale) == 1 ? "version" : "versions") sent again" }
-        if count(.setAside) > 0 { files += ", \(count(.setAside)) set aside before" }
+        let grouped = AmountText.grouped
+        var files = "\(grouped(count(.posted))) posted, \(grouped(count(.repeated))) repeated, \(grouped(count(.rejected))) rejected, "
+            + "\(grouped(report.failedFiles.count)) failed, \(grouped(report.collected.waiting.count)) waiting"
+        if count(.stale) > 0 { files += ", \(Plural.count(count(.stale), "earlier version")) sent again" }
+        if count(.setAside) > 0 { files += ", \(grouped(count(.setAside))) set aside before" }
         var parts = [files]
         let notPosted = report.ingested.reduce(0) { $0 + $1.recordsNotPosted }
         if notPosted > 0 {
             let duplicates = report.ingested.filter { $0.outcome == .posted }.reduce(0) { $0 + $1.duplicateCount }
             var why: [String] = []
-            if duplicates > 0 { why.append("\(duplicates) \(duplicates == 1 ? "duplicate" : "duplicates")") }
-            if notPosted > duplicates { why.append("\(notPosted - duplicates) rejected") }
-            parts.append("\(notPosted) \(notPosted == 1 ? "record" : "records") not posted (\(why.joined(separator: ", ")))")
+            if duplicates > 0 { why.append(Plural.count(duplicates, "duplicate")) }
+            if notPosted > duplicates { why.append("\(grouped(notPosted - duplicates)) rejected") }
+            parts.append("\(Plural.count(notPosted, "record")) not posted (\(why.joined(separator: ", ")))")
         }
         if let first = report.failedFiles.first {
             let count = report.failedFiles.count
-            parts.append("\(count) \(count == 1 ? "file" : "files") could not be taken in (\(count == 1 ? "" : "first: ")\(first))")
+            parts.append("\(Plural.count(count, "file")) could not be taken in (\(count == 1 ? "" : "first: ")\(first))")
         }
         if let day = report.day {
             let earlier = day.refused.filter { file in !report.ingested.contains { $0.fileID == file.fileID } }
             if !earlier.isEmpty {
-                parts.append("\(earlier.count) refused \(earlier.count == 1 ? "file" : "files") of the day awaiting action: "
+                parts.append("\(Plural.count(earlier.count, "refused file")) of the day awaiting action: "
                              + earlier.map { "#\($0.fileID) \($0.name)" }.joined(separator: ", "))
             }
             if !day.missing.isEmpty {
-                parts.append("\(day.missing.count) expected \(day.missing.count == 1 ? "file" : "files") missing: "
+                parts.append("\(Plural.count(day.missing.count, "expected file")) missing: "
                              + day.missing.map(\.name).joined(separator: ", "))
             }
         }
         if !report.waitingExpected.isEmpty {
-            parts.append("\(report.waitingExpected.count) expected \(report.waitingExpected.count == 1 ? "file" : "files") not complete yet")
+            parts.append("\(Plural.count(report.waitingExpected.count, "expected file")) not complete yet")
         }
         if !report.incompleteRepayments.isEmpty {
-            parts.append("plans made over incomplete repayments (\(report.incompleteRepayments.count))")
+            parts.append("plans made over incomplete repayments (\(grouped(report.incompleteRepayments.count)))")
         }
         if let plans = report.plans { parts.append(plans.summary) }
         return parts.joined(separator: "; ")
@@ -271,7 +301,7 @@ public enum Batch {
 
     /// The ingest step's record: each file's outcome, each failure, each missing file.
     static func describe(_ report: BatchReport) -> String {
-        (report.ingested.map { "\($0.outcome.rawValue) \($0.file)" + ($0.recordsNotPosted > 0 ? " (\($0.recordsNotPosted) records not posted)" : "") }
+        (report.ingested.map { "\($0.outcome.rawValue) \($0.file)" + ($0.recordsNotPosted > 0 ? " (\(Plural.count($0.recordsNotPosted, "record")) not posted)" : "") }
             + report.failedFiles.map { "failed \($0)" }
             + (report.day?.missing.map { "missing \($0)" } ?? [])).joined(separator: "\n")
     }
@@ -288,21 +318,21 @@ extension BatchReport {
 }
 
 extension Ledger {
-    func startRun(_ options: BatchOptions) throws(LedgerError) -> Int64 {
+    func startRun(_ options: BatchOptions, at startedAt: String) throws(LedgerError) -> Int64 {
         try write(crashAfter: .runStarted) { db in
             try db.execute(sql: """
                 INSERT INTO batch_run (business_date, steps, partner, dry_run, status, started_at, pid, host)
                 VALUES (?, ?, ?, 0, 'running', ?, ?, ?)
-                """, arguments: [options.date.description, options.steps.map(\.rawValue).joined(separator: ","), options.partner, timestamp(),
+                """, arguments: [options.date.description, options.steps.map(\.rawValue).joined(separator: ","), options.partner, startedAt,
                                  Int64(getpid()), ProcessState.hostName])
             return db.lastInsertedRowID
         }
     }
 
-    func finishRun(_ id: Int64, status: String, summary: String) throws(LedgerError) {
+    func finishRun(_ id: Int64, status: String, summary: String, at finishedAt: String) throws(LedgerError) {
         try write(crashAfter: .runFinished) { db in
             try db.execute(sql: "UPDATE batch_run SET status = ?, finished_at = ?, summary = ? WHERE id = ?",
-                           arguments: [status, timestamp(), summary, id])
+                           arguments: [status, finishedAt, summary, id])
         }
     }
 

@@ -189,11 +189,34 @@ public final class Ledger: Sendable {
     public struct Verification: Sendable {
         public var entries = 0
         public var postings = 0
-        /// Entries whose postings do not sum to zero in some currency.
-        public var unbalancedEntries: [String] = []
-        /// Stored balances that differ from the sum of their postings.
-        public var balanceMismatches: [String] = []
-        public var ok: Bool { unbalancedEntries.isEmpty && balanceMismatches.isEmpty }
+        /// An entry whose postings do not sum to zero in a currency.
+        public struct Unbalanced: Sendable, Equatable {
+            public let entryID: Int64
+            public let currency: String
+            public let offMinor: Int64
+        }
+        /// A stored balance that differs from the sum of its postings.
+        public struct Mismatch: Sendable, Equatable {
+            public let account: String
+            public let currency: String
+            public let postingsMinor: Int64
+            /// Nil when the balance row is missing.
+            public let storedMinor: Int64?
+        }
+        public var unbalanced: [Unbalanced] = []
+        public var mismatches: [Mismatch] = []
+
+        /// Entries whose postings do not sum to zero in some currency, in minor units.
+        public var unbalancedEntries: [String] {
+            unbalanced.map { "entry \($0.entryID): \($0.currency) off by \($0.offMinor) minor units" }
+        }
+        /// Stored balances that differ from the sum of their postings, in minor units.
+        public var balanceMismatches: [String] {
+            mismatches.map {
+                "\($0.account) \($0.currency): postings sum to \($0.postingsMinor), stored balance is \($0.storedMinor.map(String.init) ?? "missing")"
+            }
+        }
+        public var ok: Bool { unbalanced.isEmpty && mismatches.isEmpty }
     }
 
     /// Checks every entry sums to zero per currency and recomputes every balance from the
@@ -207,8 +230,7 @@ public final class Ledger: Sendable {
                 SELECT entry_id, currency, sum(amount_minor) FROM posting
                 GROUP BY entry_id, currency HAVING sum(amount_minor) <> 0 ORDER BY entry_id
                 """) {
-                let entry: Int64 = row[0], currency: String = row[1], off: Int64 = row[2]
-                result.unbalancedEntries.append("entry \(entry): \(currency) off by \(off) minor units")
+                result.unbalanced.append(.init(entryID: row[0], currency: row[1], offMinor: row[2]))
             }
             let rows = try Row.fetchAll(db, sql: """
                 SELECT coalesce(p.account, b.account), coalesce(p.currency, b.currency), p.total, b.amount_minor
@@ -217,9 +239,8 @@ public final class Ledger: Sendable {
                 WHERE p.total IS NOT b.amount_minor
                 """)
             for row in rows {
-                let total: Int64? = row[2], stored: Int64? = row[3]
-                let account: String = row[0], currency: String = row[1]
-                result.balanceMismatches.append("\(account) \(currency): postings sum to \(total ?? 0), stored balance is \(stored.map(String.init) ?? "missing")")
+                let total: Int64? = row[2]
+                result.mismatches.append(.init(account: row[0], currency: row[1], postingsMinor: total ?? 0, storedMinor: row[3]))
             }
             return result
         }
@@ -231,18 +252,25 @@ public final class Ledger: Sendable {
     /// sorted, without timestamps or row ids — to compare runs: the same inputs give the
     /// same text byte for byte. Built in memory: for tests and small ledgers; see
     /// ``export(date:runs:to:)`` for any size.
-    public func export(date: CivilDate? = nil, runs: Bool = false) throws(LedgerError) -> String {
+    public func export(date: CivilDate? = nil, runs: Bool = false, json: Bool = false) throws(LedgerError) -> String {
         var text = ""
-        try export(date: date, runs: runs, to: &text)
+        try export(date: date, runs: runs, json: json, to: &text)
         return text
     }
 
     /// The canonical dump, line by line into `output` as rows come from their cursors (one
     /// read transaction, so the sections agree with each other), in flat memory whatever
     /// the ledger's size. With `runs`, the run log follows: each batch run and its steps.
-    public func export(date: CivilDate? = nil, runs: Bool = false, to output: inout some TextOutputStream) throws(LedgerError) {
+    ///
+    /// With `json`, the same rows as JSON lines: one object per row, `section` first (`files`,
+    /// `events`, `entries`, `loans`, `plan_lines`, `allocations`, `plan_differences`, `alerts`,
+    /// `balances`, `runs`), then the columns by name as stored (amounts are integers of minor
+    /// units in `…_minor` columns; an event's `other_fields`, a loan's `contract` and an entry's
+    /// `postings` are JSON themselves).
+    public func export(date: CivilDate? = nil, runs: Bool = false, json: Bool = false,
+                       to output: inout some TextOutputStream) throws(LedgerError) {
         try read { db in
-            let sections = ExportQuery(db: db, date: date)
+            let sections = ExportQuery(db: db, date: date, json: json)
             let dateFilter = date.map { "'\($0)'" }
             let fileWhere = dateFilter.map { " WHERE business_date = \($0)" } ?? ""
             try sections.section("files", 11, """
@@ -251,7 +279,7 @@ public final class Ledger: Sendable {
                 """, dated: false, into: &output)
             // A file's events are its id range (see migration 005).
             let eventWhere = dateFilter.map { " AND f.business_date = \($0)" } ?? ""
-            try sections.section("events", 17, """
+            try sections.section("events", 17, jsonColumns: ["other_fields"], """
                 SELECT f.partner, f.file_type, f.sha256, e.line, e.kind, e.active, e.loan_id, e.period, e.event_date,
                        e.principal_minor, e.interest_minor, e.penalty_minor, e.fee_minor, e.amount_minor, e.currency,
                        e.reference, e.other_fields
@@ -259,11 +287,13 @@ public final class Ledger: Sendable {
                 ORDER BY f.business_date, f.partner, f.file_type, f.sha256, e.line, e.kind
                 """, dated: false, into: &output)
             let entryWhere = dateFilter.map { " AND j.business_date = \($0)" } ?? ""
-            try sections.section("entries", 8, """
+            let postings = json ? "json_group_array(json_object('account', account, 'amount_minor', amount_minor, 'currency', currency))"
+                                : "group_concat(account || ' ' || amount_minor || ' ' || currency, '; ')"
+            try sections.section("entries", 8, jsonColumns: ["postings"], """
                 SELECT f.partner, f.file_type, f.sha256, j.line, j.kind, j.business_date,
-                       (SELECT rf.sha256 || ':' || r.line || ':' || r.kind FROM journal_entry r JOIN received_file rf ON rf.id = r.file_id WHERE r.id = j.reverses),
-                       (SELECT group_concat(account || ' ' || amount_minor || ' ' || currency, '; ')
-                          FROM (SELECT account, amount_minor, currency FROM posting WHERE entry_id = j.id ORDER BY account, amount_minor, currency))
+                       (SELECT rf.sha256 || ':' || r.line || ':' || r.kind FROM journal_entry r JOIN received_file rf ON rf.id = r.file_id WHERE r.id = j.reverses) AS reverses,
+                       (SELECT \(postings)
+                          FROM (SELECT account, amount_minor, currency FROM posting WHERE entry_id = j.id ORDER BY account, amount_minor, currency)) AS postings
                 FROM journal_entry j JOIN received_file f ON f.id = j.file_id WHERE 1 = 1\(entryWhere)
                 ORDER BY j.business_date, f.partner, f.file_type, f.sha256, j.line, j.kind, 7, 8
                 """, dated: false, into: &output)
@@ -278,7 +308,7 @@ public final class Ledger: Sendable {
     /// Loans, plan lines, allocations, plan differences and alerts (of loans disbursed, or
     /// things found, on `date` when given), in the same canonical form.
     private static func exportPlans(_ sections: ExportQuery, into output: inout some TextOutputStream) throws {
-        try sections.section("loans", 11, """
+        try sections.section("loans", 11, jsonColumns: ["contract"], """
             SELECT loan_id, partner, product, currency, principal_minor, disbursed_on, contract, annual_rate, status, settled_on, as_of
             FROM loan WHERE ?1 IS NULL OR disbursed_on = ?1 ORDER BY loan_id
             """, into: &output)
@@ -311,10 +341,20 @@ public final class Ledger: Sendable {
     private static func exportRuns(_ sections: ExportQuery, into output: inout some TextOutputStream) throws {
         try sections.section("runs", 6, """
             SELECT r.business_date, r.steps, r.partner, r.status,
-                   (SELECT group_concat(step || ' ' || status, ', ') FROM (SELECT step, status FROM batch_step WHERE run_id = r.id ORDER BY id)),
+                   (SELECT group_concat(step || ' ' || status, ', ') FROM (SELECT step, status FROM batch_step WHERE run_id = r.id ORDER BY id)) AS step_statuses,
                    r.summary
             FROM batch_run r WHERE ?1 IS NULL OR r.business_date = ?1 ORDER BY r.id
             """, into: &output)
+    }
+
+    static func json(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .null: return "null"
+        case .int64(let n): return String(n)
+        case .double(let d): return String(d)
+        case .string(let s): return JSONText.quote(s)
+        case .blob(let data): return JSONText.quote(data.map { String(format: "%02x", $0) }.joined())
+        }
     }
 
     static func text(_ value: DatabaseValue) -> String {
@@ -399,24 +439,37 @@ public final class Ledger: Sendable {
 }
 
 /// Runs an export's sections: a `# title` line, then one tab-separated line per row,
-/// formatted as it comes from SQLite's cursor (nothing gathered).
+/// formatted as it comes from SQLite's cursor (nothing gathered); or, as JSON, one object
+/// per row naming its section and columns.
 struct ExportQuery {
     let db: Database
     let date: CivilDate?
+    var json = false
 
-    /// `dated` statements take the day (or NULL) as `?1`.
-    func section(_ title: String, _ columns: Int, _ sql: String, dated: Bool = true, into output: inout some TextOutputStream) throws {
-        output.write("# \(title)\n")
-        let rows = try Row.fetchCursor(db, sql: sql, arguments: dated ? [date?.description] : [])
+    /// `dated` statements take the day (or NULL) as `?1`. `jsonColumns` hold JSON text,
+    /// which JSON lines embed as it is.
+    func section(_ title: String, _ columns: Int, jsonColumns: Set<String> = [], _ sql: String, dated: Bool = true,
+                 into output: inout some TextOutputStream) throws {
+        if !json { output.write("# \(title)\n") }
+        let statement = try db.makeStatement(sql: sql)
+        let rows = try Row.fetchCursor(statement, arguments: dated ? [date?.description] : [])
+        let names = statement.columnNames
+        let section = "{\"section\":" + JSONText.quote(title.replacingOccurrences(of: " ", with: "_"))
         var line = ""
         while let row = try rows.next() {
             line.removeAll(keepingCapacity: true)
+            if json { line += section }
             for column in 0..<columns {
-                if column > 0 { line += "\t" }
                 let value: DatabaseValue = row[column]
-                line += Ledger.text(value)
+                if json {
+                    line += "," + JSONText.quote(names[column]) + ":"
+                    line += jsonColumns.contains(names[column]) && !value.isNull ? Ledger.text(value) : Ledger.json(value)
+                } else {
+                    if column > 0 { line += "\t" }
+                    line += Ledger.text(value)
+                }
             }
-            line += "\n"
+            line += json ? "}\n" : "\n"
             output.write(line)
         }
     }

@@ -29,10 +29,15 @@ public struct PlanStepReport: Sendable {
     public var alerts: [String] = []
     static let describedAlerts = 100
 
+    /// `20 planned, 1 repayment applied, …, 1 plan difference, 2 alerts`: counts grouped and
+    /// in agreement with their nouns (``Plural``).
     public var summary: String {
-        "\(planned) planned, \(repaymentsApplied) repayments applied, \(loansRefreshed) loans brought to the day "
-            + "(\(loansRecomputed) recomputed, \(loansUnchanged) unchanged), "
-            + "\(overdueLines) overdue lines, \(differences) plan differences, \(alertCount) alerts"
+        let count = AmountText.grouped
+        return "\(count(planned)) planned, \(Plural.count(repaymentsApplied, "repayment")) applied, "
+            + "\(Plural.count(loansRefreshed, "loan")) brought to the day "
+            + "(\(count(loansRecomputed)) recomputed, \(count(loansUnchanged)) unchanged), "
+            + "\(Plural.count(overdueLines, "overdue line")), \(Plural.count(differences, "plan difference")), "
+            + Plural.count(alertCount, "alert")
     }
 }
 
@@ -107,6 +112,8 @@ struct PlanStep {
     let date: CivilDate
     var reference: ReferenceData
     var report = PlanStepReport()
+    /// Hears each phase as it starts, and counts as they grow, a page at a time.
+    var progress: (RunProgress) -> Void = { _ in }
     /// Files whose repayments are ours (posting types), by id.
     private var postingFiles = Set<Int64>()
     /// The per-period statements, bound through SQLite's C API (a day touches millions of lines).
@@ -161,6 +168,7 @@ struct PlanStep {
         let today = try files(on: date)
         for file in today {
             guard let type = sources.type(file.partner, file.fileType), type.posts, type.events.contains(.loanDisbursed) else { continue }
+            stage("new loans of \(file.partner)/\(file.name)")
             if file.status == "posted" {
                 try planLoans(in: file, type: type)
             } else {
@@ -170,15 +178,30 @@ struct PlanStep {
         // A superseded repayment file's loans are recomputed too: they lose what it paid.
         for file in today {
             guard let type = sources.type(file.partner, file.fileType), type.posts, type.events.contains(.repayment) else { continue }
+            stage("repayments of \(file.partner)/\(file.name)")
             try refreshRepaidLoans(in: file)
         }
+        stage("loans with a period due by \(date)")
         try refreshDueLoans()
         for file in today where file.status == "posted" {
             guard sources.type(file.partner, file.fileType)?.events.contains(.planLine) == true else { continue }
+            stage("\(file.partner)/\(file.name) compared with our plans")
             try comparePlans(in: file)
         }
+        stage("loans without a partner plan")
         try checkMissingPartnerPlans()
         return report
+    }
+
+    private func stage(_ text: String) {
+        progress(RunProgress(.plan, "plan \(date): \(text)", isStage: true))
+    }
+
+    /// How far the step has come, after each page of events.
+    private func counted() {
+        progress(RunProgress(.plan, "plan \(date): \(AmountText.grouped(report.planned)) planned, "
+                             + "\(Plural.count(report.repaymentsApplied, "repayment")) applied, "
+                             + "\(Plural.count(report.loansRefreshed, "loan")) brought to the day", isStage: false))
     }
 
     // MARK: Reading files
@@ -261,6 +284,7 @@ struct PlanStep {
                 }
                 try plan(loanID, eventID: eventID, row: row, file: file, rateScale: rateScale)
             }
+            counted()
         }
     }
 
@@ -372,6 +396,7 @@ struct PlanStep {
             }
             // A loan repaid twice in a page is recomputed once.
             for loan in Set(loans).sorted() { try refresh(loan) }
+            counted()
         }
     }
 
@@ -386,6 +411,7 @@ struct PlanStep {
             let loans = try String.fetchAll(statement, arguments: [date.description, Self.pageRows])
             if loans.isEmpty { return }
             for loan in loans { try refresh(loan) }
+            counted()
         }
     }
 
@@ -703,10 +729,13 @@ extension PlanStep {
 
 extension Ledger {
     /// Runs the plan step for a business day in one transaction (see ``PlanStep``).
-    public func runPlanStep(date: CivilDate, config: ReckonConfig, reference: ReferenceData) throws(LedgerError) -> PlanStepReport {
+    /// `progress` hears each phase as it starts and the counts as they grow.
+    public func runPlanStep(date: CivilDate, config: ReckonConfig, reference: ReferenceData,
+                            progress: @escaping (RunProgress) -> Void = { _ in }) throws(LedgerError) -> PlanStepReport {
         let sources = try EventSources(config: config)
         return try write(crashBefore: .planCommitBefore, crashAfter: .planCommitAfter) { db in
             var step = try PlanStep(db: db, config: config, sources: sources, reference: reference, date: date)
+            step.progress = progress
             return try step.run()
         }
     }

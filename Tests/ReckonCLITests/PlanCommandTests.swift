@@ -164,7 +164,7 @@ struct PlanCommandTests {
         let show = try reckon("plan", "show", "L202412160001", "--as-of", "2025-01-26", "--config", config)
         #expect(show.status == 0, "\(show.stderr)")
         #expect(show.stdout.contains("as of 2025-01-26: active; outstanding principal 12,000.00, unpaid penalty 3.94"), "\(show.stdout)")
-        #expect(show.stdout.contains("   1  2025-01-16        959.42       90.00          0.00      3.94  overdue 10 days; guarantor due 2025-01-19 (passed)"),
+        #expect(show.stdout.contains("   1  2025-01-16     959.42     90.00  0.00     3.94  overdue 10 days; guarantor due 2025-01-19 (passed)"),
                 "\(show.stdout)")
         let json = try reckon("plan", "show", "L202412160001", "--json", "--config", config)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
@@ -172,7 +172,11 @@ struct PlanCommandTests {
         #expect((object["lines"] as? [[String: Any]])?.first?["status"] as? String == "open")
 
         let differences = try reckon("plan", "differences", "--config", config)
-        #expect(differences.stdout == "2024-12-16  bank  L202412160002 period 3 interest: ours 36.00, theirs 36.01\n")
+        #expect(differences.stdout == """
+            found on    partner  loan           period  field      ours  theirs
+            2024-12-16  bank     L202412160002       3  interest  36.00   36.01
+
+            """)
         let alerts = try reckon("plan", "alerts", "--config", config)
         #expect(alerts.stdout.contains("2024-12-17  missing_partner_plan  loan L202412160020 was disbursed on or before 2024-12-16"))
         let status = try reckon("status", "--config", config)

@@ -9,7 +9,7 @@ struct SpecCommandTests {
         #expect(result.stdout.contains("records   7 read, 0 rejected"))
         #expect(result.stdout.contains("header 1 · repayment 5 · trailer 1"))
         #expect(result.stdout.contains("✓ record count"))
-        #expect(result.stdout.contains("declared 9753.71, found 9753.71"))
+        #expect(result.stdout.contains("declared 9,753.71, found 9,753.71"))
         // The table: a header row of canonical field names, then the records.
         #expect(result.stdout.contains("line  kind       sequence  loan_id        period  repay_type  paid_on"))
         #expect(result.stdout.contains("2     repayment  1         L202411150001  1       normal      2024-12-15"))
@@ -50,7 +50,7 @@ struct SpecCommandTests {
         #expect(result.stdout.contains("line 3: repayment field 'repay_type' = 'SOMETIMES': code 'SOMETIMES' is not in the code map (COMP, EARLY, NORMAL, OVERDUE)"))
         #expect(result.stdout.contains("line 3: repayment field 'principal' = '3333.3x': unexpected character 'x' in a number"))
         // The rejected record is counted, and its readable total summed, with a note.
-        #expect(result.stdout.contains("✓ total amount  line 4: declared 4562.75, found 4562.75 — 1 counted record was rejected"))
+        #expect(result.stdout.contains("✓ total amount  line 4: declared 4,562.75, found 4,562.75 — 1 counted record was rejected"))
         #expect(result.stdout.contains("verdict   ✗ 1 record rejected"))
     }
 

@@ -2,7 +2,10 @@
 /// prints and what a quarantined file's report says. Whatever came from the file (values,
 /// names, messages quoting it) is escaped as ``DisplayText`` says.
 public enum ReportText {
-    public static func render(_ report: FileReport, spec: MappingSpec, shown: [ParsedRecord] = [], terminal: Bool = false) -> String {
+    /// `tableColumns`: the widest a table of shown records may be (its columns beyond are left
+    /// out and named, with `moreColumnsHint` saying how to see them); nil for every column.
+    public static func render(_ report: FileReport, spec: MappingSpec, shown: [ParsedRecord] = [], terminal: Bool = false,
+                              tableColumns: Int? = nil, moreColumnsHint: String = "") -> String {
         let ok = terminal ? "\u{1B}[32m✓\u{1B}[0m" : "✓"
         let bad = terminal ? "\u{1B}[31m✗\u{1B}[0m" : "✗"
         var lines: [String] = []
@@ -13,7 +16,7 @@ public enum ReportText {
             .map { "\($0.kind) \($0.read)" + ($0.rejected > 0 ? " (+\($0.rejected) rejected)" : "") }
         var summary = "\(report.recordsRead) read, \(report.recordsRejected) rejected"
         if report.unmatched > 0 { summary += " (\(report.unmatched) matching no kind)" }
-        if report.skipped > 0 { summary += ", \(report.skipped) line\(report.skipped == 1 ? "" : "s") skipped" }
+        if report.skipped > 0 { summary += ", \(Plural.count(report.skipped, "line")) skipped" }
         lines.append("  records   " + summary)
         if !kinds.isEmpty { lines.append("            " + kinds.joined(separator: " · ")) }
 
@@ -25,7 +28,11 @@ public enum ReportText {
                 var text = "\(verdict.holds ? ok : bad) \(padded(show(verdict.control), to: width))"
                 if let location = verdict.location { text += "  \(location)" }
                 if let declared = verdict.declared {
-                    text += ": declared \(declared), found \(verdict.actual)"
+                    // Printed as amounts are (125,183.57), except a hash kept modulo a power of
+                    // ten (NACHA's entry hash), which is digits, not a quantity.
+                    let isHash = spec.controls.first { $0.name == verdict.control }?.modulo != nil
+                    let shown = isHash ? { (amount: DecimalAmount) in amount.description } : AmountText.printed
+                    text += ": declared \(shown(declared)), found \(shown(verdict.actual))"
                 }
                 if let note = verdict.note { text += " — \(show(note))" }
                 lines.append((index == 0 ? "  controls  " : "            ") + text)
@@ -34,8 +41,8 @@ public enum ReportText {
         for item in report.structure { lines.append("  structure \(bad) \(show(item))") }
 
         if !shown.isEmpty {
-            lines.append("  first \(shown.count) record\(shown.count == 1 ? "" : "s")")
-            lines += table(shown, spec: spec).map { "    " + $0 }
+            lines.append("  first \(Plural.count(shown.count, "record"))")
+            lines += table(shown, spec: spec, columns: tableColumns.map { $0 - 4 }, moreColumnsHint: moreColumnsHint).map { "    " + $0 }
         }
 
         if !report.problems.isEmpty {
@@ -55,7 +62,7 @@ public enum ReportText {
             verdict = "\(bad) unreadable"
         } else {
             var reasons: [String] = []
-            if report.recordsRejected > 0 { reasons.append("\(report.recordsRejected) record\(report.recordsRejected == 1 ? "" : "s") rejected") }
+            if report.recordsRejected > 0 { reasons.append("\(Plural.count(report.recordsRejected, "record")) rejected") }
             if !report.controlsHold { reasons.append("control totals fail") }
             if !report.structure.isEmpty { reasons.append("structure") }
             verdict = "\(bad) " + reasons.joined(separator: ", ")
@@ -64,8 +71,10 @@ public enum ReportText {
         return lines.joined(separator: "\n")
     }
 
-    /// One table per run of records of the same kind, columns sized to fit.
-    public static func table(_ records: [ParsedRecord], spec: MappingSpec) -> [String] {
+    /// One table per run of records of the same kind, columns sized to fit; at most
+    /// `columns` wide when given, the fields beyond left out and named after the table.
+    public static func table(_ records: [ParsedRecord], spec: MappingSpec, columns: Int? = nil,
+                             moreColumnsHint: String = "") -> [String] {
         var lines: [String] = []
         var index = 0
         while index < records.count {
@@ -83,11 +92,31 @@ public enum ReportText {
             for row in rows {
                 for (column, cell) in row.enumerated() { widths[column] = max(widths[column], displayWidth(cell)) }
             }
+            // The columns that fit (line, kind and the first field always do).
+            var kept = widths.count
+            if let columns {
+                var used = 0
+                for (column, width) in widths.enumerated() {
+                    used += (column > 0 ? 2 : 0) + width
+                    if used > columns && column > 2 { kept = column; break }
+                }
+            }
             let format = { (cells: [String]) in
-                zip(cells, widths).map { padded($0, to: $1) }.joined(separator: "  ").replacingTrailingSpaces()
+                zip(cells.prefix(kept), widths).map { padded($0, to: $1) }.joined(separator: "  ").replacingTrailingSpaces()
             }
             lines.append(format(headers))
             lines += rows.map(format)
+            if kept < headers.count {
+                // Named as far as the line fits.
+                let left = Array(headers[kept...])
+                var named = left.count
+                func note() -> String {
+                    "(\(Plural.count(left.count, "more column")): \(left.prefix(named).joined(separator: ", "))"
+                        + (named < left.count ? ", …" : "") + "\(moreColumnsHint))"
+                }
+                while let columns, named > 1, displayWidth(note()) > columns { named -= 1 }
+                lines.append(note())
+            }
         }
         return lines
     }

@@ -3,16 +3,9 @@ import Foundation
 /// Plans and loan positions as text for people (tables) and programs (JSON: amounts as
 /// integers in minor units, rates as decimal fractions in strings).
 public enum PlanText {
-    /// 1234567 minor units as `12,345.67`.
+    /// 1234567 minor units as `12,345.67` (see ``AmountText/printed(units:scale:)``).
     public static func money(_ minor: Int64) -> String {
-        let digits = String(minor.magnitude / 100)
-        var grouped = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { grouped += "," }
-            grouped.append(digit)
-        }
-        let cents = minor.magnitude % 100
-        return (minor < 0 ? "-" : "") + grouped + "." + (cents < 10 ? "0" : "") + String(cents)
+        AmountText.printed(units: minor, scale: 2)
     }
 
     static func method(_ method: RepaymentMethod) -> String { method.rawValue.replacingOccurrences(of: "-", with: " ") }
@@ -75,16 +68,26 @@ public enum PlanText {
                              payments: [LoanPayment] = []) -> String {
         var text = title + "\n"
         text += "\(money(plan.terms.principalMinor)) at \(RateText.percent(plan.annualRate)) a year over \(term(plan.terms)), "
-            + "\(method(plan.terms.method)), from \(plan.terms.startDate); \(conventions(plan))\n"
+            + "\(method(plan.terms.method)), from \(plan.terms.startDate)\n\(conventions(plan))\n"
         let status = position.settledOn.map { "settled on \($0)" }
             ?? (position.lines.allSatisfy(\.isClosed) ? "paid off" : "active")
         text += "as of \(position.asOf): \(status); outstanding principal \(money(position.outstandingPrincipalMinor)), "
             + "unpaid penalty \(money(position.unpaidPenaltyMinor))\n\n"
         let fees = plan.feeMinor > 0
-        text += pad("#", 4) + "  " + pad("due", 10, right: false) + pad("principal", 14) + pad("interest", 12)
-            + (fees ? pad("fee", 10) : "") + pad("paid", 14) + pad("penalty", 10) + "  status\n"
+        func paid(_ state: PlanLineState) -> Int64 {
+            state.paidPrincipalMinor + state.paidInterestMinor + state.paidPenaltyMinor + state.paidFeeMinor
+        }
+        // Amount columns as wide as their widest figure, two spaces apart: the table fits
+        // 120 columns with its status, whatever the loan's size.
+        func width(_ header: String, _ amount: (PlanLineState) -> Int64) -> Int {
+            max(header.count, position.lines.map { money(amount($0)).count }.max() ?? 0) + 2
+        }
+        let principalWidth = width("principal") { $0.line.principalMinor }, interestWidth = width("interest") { $0.interestDueMinor }
+        let feeWidth = width("fee") { $0.feeDueMinor }, paidWidth = width("paid", paid), penaltyWidth = width("penalty") { $0.penaltyAccruedMinor }
+        text += pad("#", 4) + "  " + pad("due", 10, right: false) + pad("principal", principalWidth) + pad("interest", interestWidth)
+            + (fees ? pad("fee", feeWidth) : "") + pad("paid", paidWidth) + pad("penalty", penaltyWidth) + "  status\n"
         for state in position.lines {
-            let paid = state.paidPrincipalMinor + state.paidInterestMinor + state.paidPenaltyMinor + state.paidFeeMinor
+            let paid = paid(state)
             var status = state.status.rawValue
             switch state.status {
             case .overdue: status += " \(state.overdueDays) day\(state.overdueDays == 1 ? "" : "s")"
@@ -95,8 +98,9 @@ public enum PlanText {
                 status += "; guarantor due \(point.date) \(point.date <= position.asOf ? "(passed)" : "")"
             }
             text += pad(String(state.line.period), 4) + "  " + state.line.dueDate.description
-                + pad(money(state.line.principalMinor), 14) + pad(money(state.interestDueMinor), 12)
-                + (fees ? pad(money(state.feeDueMinor), 10) : "") + pad(money(paid), 14) + pad(money(state.penaltyAccruedMinor), 10) + "  " + status + "\n"
+                + pad(money(state.line.principalMinor), principalWidth) + pad(money(state.interestDueMinor), interestWidth)
+                + (fees ? pad(money(state.feeDueMinor), feeWidth) : "") + pad(money(paid), paidWidth)
+                + pad(money(state.penaltyAccruedMinor), penaltyWidth) + "  " + status + "\n"
         }
         if !payments.isEmpty {
             text += "\npayments\n"

@@ -52,11 +52,20 @@ struct BatchCommand: ParsableCommand {
     @Option(help: "Only this partner.")
     var partner: String?
 
-    @Flag(help: "Collect and read the files, but post and record nothing.")
+    @Flag(help: "Collect and read the files through their specs, but post nothing and record nothing (no run, no archive copy).")
     var dryRun = false
 
     @Option(help: "How long to watch files whose size may still be changing, in seconds.")
     var waitSeconds: Double = 30
+
+    @Flag(help: """
+        Print one JSON object instead of text: run_id, business_date, status (succeeded, failed, incomplete; as \
+        in reckon status --json), started_at, finished_at, \
+        duration_seconds, recovered, ready, waiting, unknown, files (each as reckon ingest --json), checked \
+        (a dry run's files), failed, day (as in reckon status --json), plans, incomplete_repayments, errors, \
+        summary. The exit status is the same.
+        """)
+    var json = false
 
     @OptionGroup var options: ConfigOptions
 
@@ -85,32 +94,91 @@ struct BatchCommand: ParsableCommand {
             throw ExitCode.failure
         }
         progress.clear()
-
-        let title = dryRun ? "dry run for \(date.date)" : "batch run #\(report.runID ?? 0) for \(date.date)"
-        for line in report.recovered { print("recovered: \(line)") }
-        print("\(title): \(report.collected.ready.count) ready, \(report.collected.waiting.count) waiting")
-        for file in report.collected.waiting { print("  … \(file.path): waiting, \(file.reason)") }
-        for path in report.collected.unknown { print("  ? \(path): fits no file type of its partner") }
-        for result in report.ingested { print(IngestText.render(result)) }
-        for failed in report.failedFiles { print("✗ \(failed.path) (\(failed.partner)/\(failed.fileType)): could not be taken in: \(failed.reason)") }
-        for checked in report.checked {
-            print("\(checked.isClean ? "✓" : "✗") \(checked.file): \(checked.recordsRead) records read, \(checked.recordsRejected) rejected\(checked.controlsHold ? "" : ", control totals fail")")
+        if json {
+            print(BatchText.json(report, date: date.date, steps: chosen, partner: partner, dryRun: dryRun))
+        } else {
+            BatchText.show(report, date: date.date, steps: chosen, dryRun: dryRun)
         }
-        if let day = report.day { print(DayText.render(day, skipping: Set(report.ingested.compactMap(\.fileID))), terminator: "") }
-        if let plans = report.plans {
-            print("plans: \(plans.summary)")
-            let shown = 10
-            for alert in plans.alerts.prefix(shown) { print("  ! \(alert)") }
-            if plans.alertCount > shown { print("  … \(plans.alertCount - shown) more alerts (reckon plan alerts --date \(date.date))") }
-        }
-        for line in report.incompleteRepayments { print("  ! \(line)") }
-        let fileErrors = Set(report.failedFiles.map(\.description))
-        for error in report.errors where !fileErrors.contains(error) { print("✗ \(error)") }
-        if !dryRun { print("\(report.outcome.rawValue): " + Batch.summary(report)) }
         switch report.outcome {
         case .succeeded: return
         case .failed: throw ExitCode.failure
         case .incomplete: throw ExitCode(3)
         }
+    }
+}
+
+/// `reckon batch`'s report, as text and as JSON.
+enum BatchText {
+    /// The alerts of the plan step listed after its line, at most.
+    static let alertsShown = 10
+
+    /// A run's log: one line per item, never wrapped, so that a log can be searched line by
+    /// line; the last is the outcome with the run's summary.
+    static func show(_ report: BatchReport, date: CivilDate, steps: [BatchStep], dryRun: Bool) {
+        let run = dryRun ? "dry run" : "batch run #\(report.runID ?? 0)"
+        print("\(run) for \(date) (\(steps.map(\.rawValue).joined(separator: ",")))")
+        for line in report.recovered { print("recovered: \(line)") }
+        print("collected: \(AmountText.grouped(report.collected.ready.count)) ready, \(AmountText.grouped(report.collected.waiting.count)) waiting")
+        for file in report.collected.waiting { print("  … \(file.path): waiting, \(file.reason)") }
+        for path in report.collected.unknown { print("  ? \(path): fits no file type of its partner") }
+        for result in report.ingested { print(IngestText.render(result)) }
+        for failed in report.failedFiles { print("✗ \(failed.path) (\(failed.partner)/\(failed.fileType)): could not be taken in: \(failed.reason)") }
+        for checked in report.checked {
+            print("\(checked.isClean ? "✓" : "✗") \(checked.file): \(Plural.count(checked.recordsRead, "record")) read, "
+                  + "\(AmountText.grouped(checked.recordsRejected)) rejected\(checked.controlsHold ? "" : ", control totals fail")")
+        }
+        if let day = report.day { print(DayText.render(day, skipping: Set(report.ingested.compactMap(\.fileID))), terminator: "") }
+        if let plans = report.plans {
+            print("plans: \(plans.summary)")
+            for alert in plans.alerts.prefix(alertsShown) { print("  ! \(alert)") }
+            if plans.alertCount > alertsShown {
+                print("  … \(Plural.count(plans.alertCount - alertsShown, "more alert")) (reckon plan alerts --date \(date))")
+            }
+        }
+        if !report.incompleteRepayments.isEmpty {
+            print("plans made over incomplete repayments:")
+            for line in report.incompleteRepayments { print("  ! \(line)") }
+        }
+        let fileErrors = Set(report.failedFiles.map(\.description))
+        for error in report.errors where !fileErrors.contains(error) { print("✗ \(error)") }
+        if let finished = report.finishedAt {
+            print("\(run) " + TimeText.span(started: report.startedAt, finished: finished))
+        }
+        if dryRun {
+            print("dry run: nothing posted, nothing recorded; \(Plural.count(report.checked.count, "file")) read, "
+                  + "\(AmountText.grouped(report.checked.filter { !$0.isClean }.count)) not clean, "
+                  + "\(AmountText.grouped(report.failedFiles.count)) could not be read")
+        } else {
+            print("\(report.outcome.rawValue): " + Batch.summary(report))
+        }
+    }
+
+    static func json(_ report: BatchReport, date: CivilDate, steps: [BatchStep], partner: String?, dryRun: Bool) -> String {
+        typealias J = JSONShape
+        let ready = report.collected.ready.map {
+            J.object([("path", J.string($0.path)), ("partner", J.string($0.partner)), ("file_type", J.string($0.fileType))])
+        }
+        let waiting = report.collected.waiting.map {
+            J.object([("path", J.string($0.path)), ("partner", J.string($0.partner)), ("file_type", J.string($0.fileType)),
+                      ("reason", J.string($0.reason))])
+        }
+        let checked = report.checked.map { J.object([("file", J.string($0.file)), ("clean", J.bool($0.isClean))] + J.check($0)) }
+        let failed = report.failedFiles.map {
+            J.object([("path", J.string($0.path)), ("partner", J.string($0.partner)), ("file_type", J.string($0.fileType)),
+                      ("reason", J.string($0.reason))])
+        }
+        return J.object([
+            ("run_id", J.number(report.runID)), ("business_date", J.string(date.description)), ("dry_run", J.bool(dryRun)),
+            ("steps", J.strings(steps.map(\.rawValue))), ("partner", J.string(partner)),
+            ("status", J.string(report.outcome.rawValue)),
+            ("started_at", J.string(report.startedAt)), ("finished_at", J.string(report.finishedAt)),
+            ("duration_seconds", J.number(TimeText.seconds(from: report.startedAt, to: report.finishedAt))),
+            ("recovered", J.strings(report.recovered)),
+            ("ready", J.array(ready)), ("waiting", J.array(waiting)), ("unknown", J.strings(report.collected.unknown)),
+            ("files", J.array(report.ingested.map(J.ingest))), ("checked", J.array(checked)), ("failed", J.array(failed)),
+            ("day", report.day.map(DayText.json) ?? "null"), ("plans", report.plans.map(J.plans) ?? "null"),
+            ("incomplete_repayments", J.strings(report.incompleteRepayments)), ("errors", J.strings(report.errors)),
+            ("summary", dryRun ? "null" : J.string(Batch.summary(report))),
+        ])
     }
 }

@@ -41,6 +41,9 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "Replace files that are already there with other content.")
     var replace = false
 
+    @Flag(help: "Print one JSON object instead of text: business_date, folder, loans_disbursed, repayments, files (their paths).")
+    var json = false
+
     func validate() throws {
         guard (1...10_000_000).contains(loans) else { throw ValidationError("--loans takes 1 to 10,000,000, not \(loans)") }
     }
@@ -77,8 +80,15 @@ struct DemoCommand: ParsableCommand {
                 throw ExitCode.failure
             }
         }
-        print("a business day \(date.date) in \(folder): \(written.disbursed.formatted()) loans disbursed, "
-              + "\(written.repayments.formatted()) repayments")
+        if json {
+            typealias J = JSONShape
+            print(J.object([("business_date", J.string(date.date.description)), ("folder", J.string(folder)),
+                            ("loans_disbursed", String(written.disbursed)), ("repayments", String(written.repayments)),
+                            ("files", J.strings(relative.map { folder + "/" + $0 }))]))
+            return
+        }
+        print("a business day \(date.date) in \(folder): \(Plural.count(written.disbursed, "loan")) disbursed, "
+              + Plural.count(written.repayments, "repayment"))
         for name in relative { print("  \(folder)/\(name)") }
         if into == nil {
             print("to run it, point the partners' drops in reckon.yaml at \(folder)/<partner>, or copy its folders into inbox/")

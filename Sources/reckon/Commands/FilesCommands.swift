@@ -32,7 +32,11 @@ struct FilesList: ParsableCommand {
     @Option(help: "Only this business day.")
     var date: BusinessDate?
 
-    @Flag(help: "Print JSON instead of text.")
+    @Flag(help: """
+        Print one JSON object instead of text: files (id, business_date, partner, file_type, name, status, \
+        records_read, records_rejected, duplicates, events, entries, report, decisions) and missing_set_aside \
+        (decisions about expected files that never came).
+        """)
     var json = false
 
     @OptionGroup var options: ConfigOptions
@@ -43,37 +47,19 @@ struct FilesList: ParsableCommand {
         let files = try ledger.receivedFiles(date: date?.date)
         let actions = try ledger.fileActions(date: date?.date)
         if json {
-            let items = files.map { file in
-                JSONText.object([
-                    ("id", String(file.id)), ("business_date", JSONText.quote(file.businessDate)),
-                    ("partner", JSONText.quote(file.partner)), ("file_type", JSONText.quote(file.fileType)),
-                    ("name", JSONText.quote(file.name)), ("status", JSONText.quote(file.status)),
-                    ("records_read", String(file.recordsRead)), ("records_rejected", String(file.recordsRejected)),
-                    ("duplicates", String(file.duplicates)), ("report", file.reportPath.map(JSONText.quote) ?? "null"),
-                    ("decisions", "[" + actions.filter { $0.fileID == file.id }.map(Self.json).joined(separator: ",") + "]"),
-                ])
-            }
-            let slotDecisions = actions.filter { $0.fileID == nil }.map(Self.json)
-            print(JSONText.object([("files", "[" + items.joined(separator: ",") + "]"),
-                                   ("missing_set_aside", "[" + slotDecisions.joined(separator: ",") + "]")]))
+            print(JSONShape.object([("files", JSONShape.array(files.map { FilesTable.json($0, actions: actions) })),
+                                    ("missing_set_aside", JSONShape.array(actions.filter { $0.fileID == nil }.map(JSONShape.action)))]))
             return
         }
         if files.isEmpty && actions.isEmpty { print("no files received"); return }
-        for file in files {
-            print("#\(file.id)  \(file.businessDate)  \(file.partner)/\(file.fileType)  \(file.name)  \(file.status)"
-                  + (file.reportPath.map { "  report: \($0)" } ?? ""))
-            for action in actions where action.fileID == file.id { print("    \(action.description)") }
+        if !files.isEmpty {
+            for line in FilesTable.render(files, actions: actions) { print(line) }
         }
         for action in actions where action.fileID == nil {
-            print("-  \(action.businessDate)  \(action.partner)/\(action.fileType)  (missing)  \(action.description)")
+            for line in wrapped("-  \(action.businessDate)  \(action.partner)/\(action.fileType)  (missing)  \(Describe.action(action))") {
+                print(line)
+            }
         }
-    }
-
-    static func json(_ action: FileAction) -> String {
-        JSONText.object([("action", JSONText.quote(action.kind.rawValue)), ("business_date", JSONText.quote(action.businessDate)),
-                         ("partner", JSONText.quote(action.partner)), ("file_type", JSONText.quote(action.fileType)),
-                         ("reason", JSONText.quote(action.reason)), ("by", JSONText.quote(action.actor)),
-                         ("at", JSONText.quote(action.actedAt))])
     }
 }
 
@@ -104,6 +90,9 @@ struct FilesSetAside: ParsableCommand {
 
     @OptionGroup var decision: ActorOption
 
+    @Flag(help: "Print the decision as one JSON object (action, file_id, business_date, partner, file_type, reason, by, at).")
+    var json = false
+
     @OptionGroup var options: ConfigOptions
 
     func validate() throws {
@@ -131,8 +120,12 @@ struct FilesSetAside: ParsableCommand {
                 action = try ledger.setAsideMissing(partner: partner!, fileType: type!, date: date!.date,
                                                     reason: decision.reason, actor: decision.name)
             }
-            let what = action.fileID.map { "file #\($0)" } ?? "the missing file"
-            print("\(action.partner)/\(action.fileType) \(action.businessDate) \(what): \(action.description)")
+            if json {
+                print(JSONShape.action(action))
+            } else {
+                let what = action.fileID.map { "file #\($0)" } ?? "the missing file"
+                print("\(action.partner)/\(action.fileType) \(action.businessDate) \(what): \(Describe.action(action))")
+            }
         } catch {
             printError("reckon: \(error)")
             throw ExitCode.failure
@@ -156,6 +149,9 @@ struct FilesReinstate: ParsableCommand {
 
     @OptionGroup var decision: ActorOption
 
+    @Flag(help: "Print one JSON object: reinstated (the number given), by, reason, and file (the posting, as reckon ingest --json).")
+    var json = false
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
@@ -170,8 +166,15 @@ struct FilesReinstate: ParsableCommand {
             printError("reckon: \(error)")
             throw ExitCode.failure
         }
-        print(IngestText.render(result))
+        if json {
+            print(JSONShape.object([("reinstated", String(id)), ("by", JSONShape.string(decision.name)),
+                                    ("reason", JSONShape.string(decision.reason)), ("file", JSONShape.ingest(result))]))
+        } else {
+            print(IngestText.render(result))
+            if result.outcome == .posted {
+                print("file #\(id) reinstated by \(decision.name): run reckon batch --date \(result.businessDate) to bring the day's plans to it")
+            }
+        }
         guard result.outcome == .posted else { throw ExitCode.failure }
-        print("file #\(id) reinstated by \(decision.name): run reckon batch --date \(result.businessDate) to bring the day's plans to it")
     }
 }

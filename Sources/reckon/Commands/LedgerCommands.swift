@@ -87,6 +87,14 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "The business date (default: from the file name).")
     var date: BusinessDate?
 
+    @Flag(help: """
+        Print one JSON object instead of text: file, partner, file_type, business_date, outcome (posted, \
+        repeated, rejected, stale, set_aside), file_id, events, entries, duplicates, records_not_posted, \
+        superseded_file_id, archive, quarantine, report, the check (records_read, records_rejected, \
+        controls_hold, controls, problems, …), versions, set_aside. The exit status is the same.
+        """)
+    var json = false
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
@@ -105,15 +113,16 @@ struct IngestCommand: ParsableCommand {
         do {
             let writer = try WriterLock.acquire(ledger)
             defer { writer.release() }
+            progress.show("ingest \(file) (\(partner)/\(type))", isStage: true)
             result = try ledger.ingest(IngestRequest(path: file, partner: partnerConfig, fileType: fileType, businessDate: date?.date),
-                                       config: config) { progress.show("ingesting \(file): \($0.formatted()) records") }
+                                       config: config) { progress.show("ingest \(file): \(Plural.count($0, "record")) stored", isStage: false) }
         } catch {
             progress.clear()
             printError("reckon: \(error)")
             throw ExitCode.failure
         }
         progress.clear()
-        print(IngestText.render(result))
+        print(json ? JSONShape.ingest(result) : IngestText.render(result))
         if [.rejected, .stale].contains(result.outcome) || result.recordsNotPosted > 0 { throw ExitCode.failure }
     }
 }
@@ -125,27 +134,30 @@ enum IngestText {
         case .repeated:
             return "= \(result.file) (\(where_)): repeated delivery of file \(result.fileID ?? 0); nothing posted"
         case .setAside:
-            let action = result.setAside.map { ", \($0.description)" } ?? ""
+            let action = result.setAside.map { ", \(Describe.action($0))" } ?? ""
             return "= \(result.file) (\(where_)): refused before as file \(result.fileID ?? 0)\(action); not tried again, nothing posted"
         case .stale:
             var text = "✗ \(result.file) (\(where_)): an earlier version sent again after its correction; nothing posted (alert raised)"
             if let versions = result.versions {
-                text += "\n    this delivery:   file #\(versions.delivery.fileID), SHA-256 \(versions.delivery.sha256.prefix(12))…, received \(versions.delivery.receivedAt)"
-                text += "\n    the version of:  \(versions.repeats)"
-                text += "\n    current version: \(versions.current)"
+                text += "\n    this delivery:   file #\(versions.delivery.fileID), SHA-256 \(versions.delivery.sha256.prefix(12))…, "
+                    + "received \(TimeText.local(versions.delivery.receivedAt))"
+                text += "\n    the version of:  \(Describe.version(versions.repeats))"
+                text += "\n    current version: \(Describe.version(versions.current))"
                 text += "\n    to make the earlier version current again: reckon files reinstate \(versions.repeats.fileID) --reason …"
                 text += "\n    to leave the correction current: reckon files set-aside \(versions.delivery.fileID) --reason …"
             }
             return text
         case .posted:
-            var text = "✓ \(result.file) (\(where_)): \(result.report?.recordsRead ?? 0) records, \(result.events) events, \(result.entries) entries posted"
+            let counts = "\(Plural.count(result.report?.recordsRead ?? 0, "record")), \(Plural.count(result.events, "event")), "
+                + "\(Plural.count(result.entries, "entry")) posted"
+            var text = "✓ \(result.file) (\(where_)): \(counts)"
             if let superseded = result.superseded { text += "; supersedes file \(superseded), whose entries were reversed" }
             if let report = result.report, result.recordsNotPosted > 0 {
                 let duplicates = result.duplicateCount, rejected = result.recordsNotPosted - result.duplicateCount
                 var why: [String] = []
-                if duplicates > 0 { why.append("\(duplicates) \(duplicates == 1 ? "duplicate" : "duplicates")") }
-                if rejected > 0 { why.append("\(rejected) rejected") }
-                text += "\n  ✗ \(result.recordsNotPosted) \(result.recordsNotPosted == 1 ? "record" : "records") not posted "
+                if duplicates > 0 { why.append(Plural.count(duplicates, "duplicate")) }
+                if rejected > 0 { why.append("\(AmountText.grouped(rejected)) rejected") }
+                text += "\n  ✗ \(Plural.count(result.recordsNotPosted, "record")) not posted "
                     + "(lenient file: \(why.joined(separator: ", "))); the posted total differs from the file's:"
                 for problem in report.problems.prefix(20) { text += "\n    \(problem)" }
                 let more = report.problems.count - min(20, report.problems.count) + report.problemsOmitted
@@ -160,7 +172,8 @@ enum IngestText {
                 let more = report.problems.count - min(20, report.problems.count) + report.problemsOmitted
                 if more > 0 { text += "\n    … and \(more) more" }
                 for verdict in report.controls where !verdict.holds {
-                    text += "\n    control '\(verdict.control)' fails: declared \(verdict.declared.map(String.init(describing:)) ?? "nothing"), found \(verdict.actual)"
+                    text += "\n    control '\(verdict.control)' fails: declared \(verdict.declared.map(AmountText.printed) ?? "nothing"), "
+                        + "found \(AmountText.printed(verdict.actual))"
                 }
                 for item in report.structure { text += "\n    \(item)" }
             }
@@ -182,7 +195,12 @@ struct LedgerCommand: ParsableCommand {
 struct LedgerBalance: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "balance",
-        abstract: "Account balances (debits positive, credits negative), in major units.")
+        abstract: "Account balances (debits positive, credits negative), as of now.",
+        discussion: """
+            Accounts with a balance other than zero, one a line: the account, the amount as reckon \
+            prints amounts (-904,589.55) and its currency. --json prints one object: balances, each \
+            with account, currency and balance_minor (an integer of minor units: -90458955).
+            """)
 
     @Option(help: "Only this loan's accounts.")
     var loan: String?
@@ -190,18 +208,28 @@ struct LedgerBalance: ParsableCommand {
     @Option(help: "Only this account, or the accounts under it (channel, loan:L202411150001).")
     var account: String?
 
+    @Flag(help: "Print one JSON object instead of text (see above).")
+    var json = false
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
         let config = try options.load()
         let ledger = try options.readingLedger(config)
-        let balances = try ledger.balances(loan: loan, account: account)
-        let width = max(32, balances.map { displayWidth($0.account) }.max() ?? 0)
-        for balance in balances where balance.amountMinor != 0 {
-            let amount = DecimalAmount(units: balance.amountMinor, scale: 2).description
-            print(padded(balance.account, to: width) + "  " + String(repeating: " ", count: max(0, 16 - amount.count)) + amount + " " + balance.currency)
+        let balances = try ledger.balances(loan: loan, account: account).filter { $0.amountMinor != 0 }
+        if json {
+            print(JSONShape.object([("balances", JSONShape.array(balances.map {
+                JSONShape.object([("account", JSONShape.string($0.account)), ("currency", JSONShape.string($0.currency)),
+                                  ("balance_minor", String($0.amountMinor))])
+            }))]))
+            return
         }
-        if balances.allSatisfy({ $0.amountMinor == 0 }) { print("no balances") }
+        if balances.isEmpty { print("no balances"); return }
+        // Wide enough that the listings of several accounts (make demo) line up.
+        let table = TextTable([("account", false), ("balance", true), ("currency", false)], minimumWidths: [32, 16])
+        for line in table.render(balances.map { [$0.account, AmountText.printed(units: $0.amountMinor), $0.currency] }).dropFirst() {
+            print(line)
+        }
     }
 }
 
@@ -209,7 +237,14 @@ struct LedgerVerify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check that every entry balances per currency and every balance equals its postings.",
-        discussion: "Exit status 1 when anything is off.")
+        discussion: """
+            Exit status 1 when anything is off. --json prints one object: ok, entries, postings, \
+            unbalanced_entries (entry_id, currency, off_minor) and balance_mismatches (account, currency, \
+            postings_minor, stored_minor; null when the balance row is missing); the exit status is the same.
+            """)
+
+    @Flag(help: "Print one JSON object instead of text (see above).")
+    var json = false
 
     @OptionGroup var options: ConfigOptions
 
@@ -217,27 +252,56 @@ struct LedgerVerify: ParsableCommand {
         let config = try options.load()
         let ledger = try options.readingLedger(config)
         let result = try ledger.verify()
-        print("\(result.entries) entries, \(result.postings) postings")
-        for line in result.unbalancedEntries { print("✗ \(line)") }
-        for line in result.balanceMismatches { print("✗ \(line)") }
-        if result.ok {
-            print("✓ every entry sums to zero per currency; every balance equals its postings")
+        if json {
+            typealias J = JSONShape
+            print(J.object([
+                ("ok", J.bool(result.ok)), ("entries", String(result.entries)), ("postings", String(result.postings)),
+                ("unbalanced_entries", J.array(result.unbalanced.map {
+                    J.object([("entry_id", String($0.entryID)), ("currency", J.string($0.currency)), ("off_minor", String($0.offMinor))])
+                })),
+                ("balance_mismatches", J.array(result.mismatches.map {
+                    J.object([("account", J.string($0.account)), ("currency", J.string($0.currency)),
+                              ("postings_minor", String($0.postingsMinor)), ("stored_minor", J.number($0.storedMinor))])
+                })),
+            ]))
         } else {
-            throw ExitCode.failure
+            print("\(Plural.count(result.entries, "entry")), \(Plural.count(result.postings, "posting"))")
+            let money = { (minor: Int64) in AmountText.printed(units: minor) }
+            for entry in result.unbalanced { print("✗ entry \(entry.entryID): \(entry.currency) off by \(money(entry.offMinor))") }
+            for mismatch in result.mismatches {
+                print("✗ \(mismatch.account) \(mismatch.currency): postings sum to \(money(mismatch.postingsMinor)), "
+                      + "stored balance is \(mismatch.storedMinor.map(money) ?? "missing")")
+            }
+            if result.ok { print("✓ every entry sums to zero per currency; every balance equals its postings") }
         }
+        if !result.ok { throw ExitCode.failure }
     }
 }
 
 struct LedgerExport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "A canonical, sorted dump of files, events, entries, plans, alerts and balances, to compare runs.")
+        abstract: "A canonical, sorted dump of files, events, entries, plans, alerts and balances, to compare runs.",
+        discussion: """
+            Text: a "# section" line, then one tab-separated line per row, without timestamps or row \
+            ids, so the same inputs give the same bytes. --json: JSON lines, one object per row: section \
+            (files, events, entries, loans, plan_lines, allocations, plan_differences, alerts, balances, \
+            runs), then its columns by name as stored: amounts are integers of minor units in columns named \
+            …_minor; other_fields, contract and postings are JSON themselves. Both stream in flat memory.
+
+            --date keeps the rows of one business day: its files, their events and entries, the loans \
+            disbursed and the plan differences and alerts found that day, and the allocations of its \
+            repayments; balances are always the ledger's.
+            """)
 
     @Option(help: "Only this business day.")
     var date: BusinessDate?
 
     @Flag(help: "Add the run log: each batch run with its steps' statuses and its summary.")
     var runs = false
+
+    @Flag(help: "JSON lines instead of text (see above).")
+    var json = false
 
     @OptionGroup var options: ConfigOptions
 
@@ -246,7 +310,7 @@ struct LedgerExport: ParsableCommand {
         let ledger = try options.readingLedger(config)
         var output = BufferedOutput()
         do {
-            try ledger.export(date: date?.date, runs: runs, to: &output)
+            try ledger.export(date: date?.date, runs: runs, json: json, to: &output)
         } catch {
             output.flush()
             printError("reckon: \(error)")
@@ -265,17 +329,21 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "The latest batch runs (interrupted ones too), each day's missing, refused and set-aside files, open alerts and the files received.",
         discussion: """
-            A run recorded as running whose process is gone shows as interrupted. For each day \
-            shown (the latest runs' days, or --date), every expected file that has not come, \
-            every refused file awaiting an operator (reckon files set-aside) and every earlier \
-            version sent again (reckon files reinstate) is listed, with what was set aside, by \
-            whom and why.
+            The latest three runs, or with --date every run of that day and only that day's files. \
+            Each run shows its outcome, when it started and finished (local time with its offset) \
+            and its summary. A run recorded as running whose process is gone shows as interrupted. \
+            For each day shown, every expected file that has not come, every refused file awaiting \
+            an operator (reckon files set-aside) and every earlier version sent again (reckon files \
+            reinstate) is listed, with what was set aside, by whom and why.
             """)
 
     @Option(help: "Only this business day.")
     var date: BusinessDate?
 
-    @Flag(help: "Print JSON instead of text.")
+    @Flag(help: """
+        Print one JSON object instead of text: runs (id, business_date, status, started_at, finished_at, \
+        duration_seconds, summary, …), days (missing, refused, sent_again, set_aside), open_alerts, files.
+        """)
     var json = false
 
     @OptionGroup var options: ConfigOptions
@@ -283,6 +351,10 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         guard FileManager.default.fileExists(atPath: config.databasePath) else {
+            if json {
+                print(#"{"runs":[],"days":[],"open_alerts":[],"files":[]}"#)
+                return
+            }
             print("no ledger yet at \(config.databasePath): no runs, no files received")
             return
         }

@@ -97,7 +97,10 @@ struct PlanPreview: ParsableCommand {
     @Option(help: "Also quote the early-settlement pay-off on this day, every earlier period paid on its due date.")
     var payoffOn: CivilDate?
 
-    @Flag(help: "Print JSON instead of a table.")
+    @Flag(help: """
+        Print one JSON object instead of a table: principal_minor, annual_rate, method, term, start, \
+        conventions, installment_minor, lines (each period's dates, days and amounts), totals, payoff.
+        """)
     var json = false
 
     @OptionGroup var options: ConfigOptions
@@ -323,28 +326,52 @@ struct PlanShow: ParsableCommand {
         discussion: """
             The plan is the one the plan step stored on the disbursement day; the status of each \
             period is computed from the repayments in the ledger up to the day asked about \
-            (default: the last business day the plan step brought the loan to). Penalty interest \
-            accrues on each overdue period from the day after its due date.
+            (--date; default: the last business day the plan step brought the loan to). Penalty \
+            interest accrues on each overdue period from the day after its due date.
+
+            --json prints one object: the loan (loan_id, product, partner, currency, disbursed_on), \
+            as_of, the plan's terms, settled_on, outstanding_principal_minor, unpaid_penalty_minor, \
+            lines (each period's amounts due and paid, status), allocations, and may_change (the \
+            day's repayments missing or refused, which may change the loan when they come).
+
+            Example: reckon plan show --loan L202412160001 --date 2025-01-26
             """
     )
 
-    @Argument(help: "The loan id.")
-    var loan: String
+    @Argument(help: ArgumentHelp("The loan id (or --loan).", valueName: "loan"))
+    var loanArgument: String?
 
-    @Option(help: "The day to show the loan as of.")
-    var asOf: CivilDate?
+    @Option(help: "The loan id.")
+    var loan: String?
 
-    @Flag(help: "Print JSON instead of a table.")
+    @Option(help: "The business day to show the loan as of.")
+    var date: BusinessDate?
+
+    /// The option's name before --date: old scripts keep working.
+    @Option(name: .customLong("as-of"), help: .hidden)
+    var asOf: BusinessDate?
+
+    @Flag(help: "Print one JSON object instead of a table (see above).")
     var json = false
 
     @OptionGroup var options: ConfigOptions
 
+    func validate() throws {
+        if loanArgument != nil && loan != nil {
+            throw ValidationError("name the loan once: reckon plan show --loan L (or reckon plan show L), not both")
+        }
+        if loanArgument == nil && loan == nil { throw ValidationError("name the loan: reckon plan show --loan L202412160001") }
+        if date != nil && asOf != nil { throw ValidationError("--as-of is the old name of --date: give one") }
+    }
+
     func run() throws {
+        let loan = (self.loan ?? loanArgument)!
+        let day = (date ?? asOf)?.date
         let config = try options.load()
         let ledger = try options.readingLedger(config)
         let view: Ledger.LoanPlanView?
         do {
-            view = try ledger.loanPlan(loan, asOf: asOf, config: config, reference: try ReferenceData.load(config))
+            view = try ledger.loanPlan(loan, asOf: day, config: config, reference: try ReferenceData.load(config))
         } catch {
             printError("reckon: \(error)")
             throw ExitCode.failure
@@ -353,13 +380,18 @@ struct PlanShow: ParsableCommand {
             printError("reckon: no plan for loan '\(loan)' in \(ledger.path) (plans are made by the plan step of reckon batch)")
             throw ExitCode.failure
         }
-        print(json ? PlanText.json(view) : PlanText.table(view), terminator: json ? "\n" : "")
         // Repayments refused or not yet come may still change the loan (issue 9, item 18).
-        if !json {
-            for alert in try ledger.incompleteRepayments(partner: view.partner, through: view.position.asOf)
-            where alert.businessDate >= view.disbursedOn {
-                print("! this loan's state may change when the missing repayments arrive: \(alert.message)")
-            }
+        let mayChange = try ledger.incompleteRepayments(partner: view.partner, through: view.position.asOf)
+            .filter { $0.businessDate >= view.disbursedOn }.map(\.message)
+        if json {
+            print(PlanText.json(view, mayChange: mayChange))
+            return
+        }
+        for line in PlanText.table(view).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+            for piece in wrapped(String(line)) { print(piece) }
+        }
+        for message in mayChange {
+            for piece in wrapped("! this loan's state may change when the missing repayments arrive: \(message)") { print(piece) }
         }
     }
 }
@@ -367,28 +399,70 @@ struct PlanShow: ParsableCommand {
 struct PlanAlerts: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
-        abstract: "List the alerts the plan step raised: loans without a partner plan, plans that failed, repayments that did not fit."
+        abstract: "List the alerts raised: loans without a partner plan, plans that failed, repayments that did not fit, files missing.",
+        discussion: """
+            Oldest first, each with the business day it was raised on, its kind and message, and the \
+            day it was cleared. --json prints one object: alerts, each with business_date, kind, \
+            subject, message and cleared_on (null while open).
+            """
     )
 
     @Option(help: "Only alerts raised on this business day.")
     var date: BusinessDate?
 
+    @Option(help: "Only alerts about this loan.")
+    var loan: String?
+
+    @Flag(help: "Print one JSON object instead of text (see above).")
+    var json = false
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
         let config = try options.load()
-        let alerts = try options.readingLedger(config).alerts(date: date?.date)
+        let alerts = try options.readingLedger(config).alerts(date: date?.date).filter { alert in
+            guard let loan else { return true }
+            return alert.subject == loan || Self.names(alert.message, loan: loan)
+        }
+        if json {
+            typealias J = JSONShape
+            print(J.object([("alerts", J.array(alerts.map {
+                J.object([("business_date", J.string($0.businessDate)), ("kind", J.string($0.kind)), ("subject", J.string($0.subject)),
+                          ("message", J.string($0.message)), ("cleared_on", J.string($0.clearedOn))])
+            }))]))
+            return
+        }
         if alerts.isEmpty { print("no alerts"); return }
         for alert in alerts {
-            print("\(alert.businessDate)  \(alert.kind)  \(alert.message)" + (alert.clearedOn.map { "  (cleared \($0))" } ?? ""))
+            let line = "\(alert.businessDate)  \(alert.kind)  \(alert.message)" + (alert.clearedOn.map { "  (cleared \($0))" } ?? "")
+            for piece in wrapped(line, indent: "            ") { print(piece) }
         }
+    }
+
+    /// The message names the loan (`loan L202412160020 was …`), not a longer id it starts.
+    static func names(_ message: String, loan: String) -> Bool {
+        var rest = Substring(message)
+        while let found = rest.range(of: "loan " + loan) {
+            let after = rest[found.upperBound...].first
+            if after.map({ !$0.isLetter && !$0.isNumber }) ?? true { return true }
+            rest = rest[found.upperBound...]
+        }
+        return false
     }
 }
 
 struct PlanDifferences: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "differences",
-        abstract: "List where partners' plans (and disbursement records) differ from ours, period by period."
+        abstract: "List where partners' plans (and disbursement records) differ from ours, period by period.",
+        discussion: """
+            A table: the business day the difference was found, the partner, the loan, the period \
+            (loan: the loan as a whole), the field, our value and theirs. --json prints one object: \
+            differences, each with business_date, partner, loan_id, period (0: the loan) and field; \
+            amount fields (principal, interest, fee) give ours_minor and theirs_minor (integers of \
+            minor units), the others ours and theirs as text (dates ISO, rates like 9.00%, presence); \
+            null where one side has nothing.
+            """
     )
 
     @Option(help: "Only differences found on this business day.")
@@ -397,16 +471,53 @@ struct PlanDifferences: ParsableCommand {
     @Option(help: "Only this loan.")
     var loan: String?
 
+    @Flag(help: "Print one JSON object instead of text (see above).")
+    var json = false
+
     @OptionGroup var options: ConfigOptions
+
+    /// The fields whose values are amounts (stored as plain decimals: 1049.42).
+    static let amountFields: Set<String> = ["principal", "interest", "fee"]
 
     func run() throws {
         let config = try options.load()
         let differences = try options.readingLedger(config).planDifferences(date: date?.date, loan: loan)
-        if differences.isEmpty { print("no plan differences"); return }
-        for difference in differences {
-            let period = difference.period == 0 ? "loan" : "period \(difference.period)"
-            print("\(difference.businessDate)  \(difference.partner)  \(difference.loanID) \(period) \(difference.field): "
-                  + "ours \(difference.ours ?? "missing"), theirs \(difference.theirs ?? "missing")")
+        if json {
+            typealias J = JSONShape
+            print(J.object([("differences", J.array(differences.map { difference in
+                var members: [(String, String)] = [
+                    ("business_date", J.string(difference.businessDate)), ("partner", J.string(difference.partner)),
+                    ("loan_id", J.string(difference.loanID)), ("period", String(difference.period)), ("field", J.string(difference.field)),
+                ]
+                if Self.amountFields.contains(difference.field) {
+                    members += [("ours_minor", J.number(Self.minor(difference.ours))), ("theirs_minor", J.number(Self.minor(difference.theirs)))]
+                } else {
+                    members += [("ours", J.string(difference.ours)), ("theirs", J.string(difference.theirs))]
+                }
+                return J.object(members)
+            }))]))
+            return
         }
+        if differences.isEmpty { print("no plan differences"); return }
+        let table = TextTable([("found on", false), ("partner", false), ("loan", false), ("period", true), ("field", false),
+                               ("ours", true), ("theirs", true)])
+        for line in table.render(differences.map { difference in
+            [difference.businessDate, difference.partner, difference.loanID, difference.period == 0 ? "loan" : String(difference.period),
+             difference.field, shown(difference.ours, field: difference.field), shown(difference.theirs, field: difference.field)]
+        }) {
+            print(line)
+        }
+    }
+
+    static func minor(_ stored: String?) -> Int64? {
+        guard let stored, case .success(let minor) = AmountText.minor(stored) else { return nil }
+        return minor
+    }
+
+    /// A value as reckon prints it: amounts grouped (1,049.42), "missing" for nothing.
+    func shown(_ stored: String?, field: String) -> String {
+        guard let stored else { return "missing" }
+        guard Self.amountFields.contains(field), let minor = Self.minor(stored) else { return stored }
+        return AmountText.printed(units: minor)
     }
 }

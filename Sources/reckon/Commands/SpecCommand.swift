@@ -19,9 +19,12 @@ struct SpecCheck: ParsableCommand {
         abstract: "Read files through a spec and report what it finds.",
         discussion: """
             For every file: the records read per kind, whether the control totals the file \
-            declares hold, the first records (as a table, or as JSON lines with canonical field \
-            names and amounts in minor units), and every problem with its line, field, raw value \
-            and reason.
+            declares hold, the first records, and every problem with its line, field, raw value \
+            and reason. The records' table shows values as read, in the columns that fit 120 \
+            (--wide: every column). --json prints JSON lines instead: one object per record \
+            (type "record", file, line, kind, fields by their canonical names, decimals as \
+            integers at the field's scale, named in scales), then one per file (type "result": \
+            counts, controls with declared and found at their scale, problems).
 
             Exit status: 0 when every file is clean; 1 when a record was rejected, a control \
             total failed or a file could not be read; 2 when the spec is unusable.
@@ -37,8 +40,11 @@ struct SpecCheck: ParsableCommand {
     @Option(name: .long, help: "Show the first N records (default 5 as a table; every record with --json).")
     var show: Int?
 
-    @Flag(name: .long, help: "Print records and results as JSON lines instead of tables.")
+    @Flag(name: .long, help: "Print records and results as JSON lines instead of tables (see above).")
     var json = false
+
+    @Flag(name: .long, help: "Show every column of the records' table, however wide.")
+    var wide = false
 
     @Flag(name: .long, help: "Stop reading a file at its first rejected record.")
     var stopAtFirstError = false
@@ -78,7 +84,8 @@ struct SpecCheck: ParsableCommand {
                 print(JSONLines.result(report))
             } else {
                 if index > 0 { print() }
-                print(ReportText.render(report, spec: loaded, shown: shown, terminal: isTerminal))
+                print(ReportText.render(report, spec: loaded, shown: shown, terminal: isTerminal,
+                                        tableColumns: wide ? nil : outputColumns, moreColumnsHint: "; --wide shows them"))
             }
             clean = clean && report.isClean
         }
@@ -104,37 +111,56 @@ struct SpecTest: ParsableCommand {
     @Option(name: .long, help: "The folder of specs when none are named.")
     var mappings = "mappings"
 
+    @Flag(help: """
+        Print one JSON object instead of text: examples (spec, file, holds, summary, mismatches), held, \
+        total, specs, unusable (specs that could not be loaded, with why). The exit status is the same.
+        """)
+    var json = false
+
     func run() throws {
         let paths = specs.isEmpty ? SpecDirectory.list(mappings) : specs
         if paths.isEmpty {
             printError("reckon: no specs found in \(mappings)/")
             throw unusableSpec
         }
-        var failures = 0
-        var examples = 0
-        var unusable = false
+        var outcomes: [ExampleOutcome] = []
+        var unusable: [String] = []
         for path in paths {
             let spec: MappingSpec
             do {
                 spec = try SpecFile.load(path)
             } catch {
-                printError("✗ \(error)")
-                unusable = true
+                if !json { printError("✗ \(error)") }
+                unusable.append("\(error)")
                 continue
             }
             for outcome in SpecExamples.run(spec) {
-                examples += 1
+                outcomes.append(outcome)
+                guard !json else { continue }
                 if outcome.holds {
                     print("✓ \(path)  \(outcome.file)  \(outcome.summary)")
                 } else {
-                    failures += 1
                     print("✗ \(path)  \(outcome.file)")
                     for mismatch in outcome.mismatches { print("    \(mismatch)") }
                 }
             }
         }
-        print("\(examples - failures) of \(examples) examples hold in \(paths.count) spec\(paths.count == 1 ? "" : "s")")
-        if unusable { throw unusableSpec }
-        if failures > 0 { throw ExitCode(1) }
+        let held = outcomes.filter(\.holds).count
+        if json {
+            typealias J = JSONShape
+            print(J.object([
+                ("examples", J.array(outcomes.map {
+                    J.object([("spec", J.string($0.spec)), ("file", J.string($0.file)), ("holds", J.bool($0.holds)),
+                              ("summary", J.string($0.summary)), ("mismatches", J.strings($0.mismatches))])
+                })),
+                ("held", String(held)), ("total", String(outcomes.count)), ("specs", String(paths.count)),
+                ("unusable", J.strings(unusable)),
+            ]))
+        } else {
+            print("\(AmountText.grouped(held)) of \(Plural.count(outcomes.count, "example")) "
+                  + "\(outcomes.count == 1 ? "holds" : "hold") in \(Plural.count(paths.count, "spec"))")
+        }
+        if !unusable.isEmpty { throw unusableSpec }
+        if held < outcomes.count { throw ExitCode(1) }
     }
 }

@@ -1,7 +1,8 @@
 import ReckonCore
 
 /// `spec check --json`: one JSON object per line, records first, then a result per file.
-/// Field names are the spec's canonical names; amounts are integers in minor units. Field
+/// Field names are the spec's canonical names; decimals are integers at the field's scale
+/// (minor units for amounts), the scales named in `scales`. Field
 /// values are the data (JSON escapes any control character); messages about a file —
 /// problems' raw values and reasons, notes, failures — are escaped as `DisplayText` says,
 /// as they are in the text report.
@@ -9,8 +10,10 @@ enum JSONLines {
     static func record(_ record: ParsedRecord, spec: MappingSpec, file: String) -> String {
         let kind = spec.kinds[record.kindIndex]
         var fields: [(String, String)] = []
+        var scales: [(String, String)] = []
         for (field, value) in zip(kind.fields, record.values) {
             fields.append((field.name, json(value)))
+            if case .decimal(let format) = field.type { scales.append((field.name, String(format.scale))) }
         }
         var members: [(String, String)] = [
             ("type", quote("record")), ("file", quote(file)), ("line", String(record.location.line)),
@@ -18,6 +21,7 @@ enum JSONLines {
         if let path = record.location.xmlPath { members.append(("path", quote(path))) }
         members.append(("kind", quote(kind.name)))
         members.append(("fields", object(fields)))
+        members.append(("scales", object(scales)))
         return object(members)
     }
 

@@ -12,11 +12,12 @@ extension PlanText {
               payments: view.payments)
     }
 
-    static func json(_ view: Ledger.LoanPlanView) -> String {
+    /// `mayChange`: the missing or refused repayments that may change the loan.
+    static func json(_ view: Ledger.LoanPlanView, mayChange: [String] = []) -> String {
         json(view.position, plan: view.plan, loan: [
             ("loan_id", JSONText.quote(view.loanID)), ("product", JSONText.quote(view.product)),
             ("partner", JSONText.quote(view.partner)), ("currency", JSONText.quote(view.currency)),
-            ("disbursed_on", JSONText.quote(view.disbursedOn)),
+            ("disbursed_on", JSONText.quote(view.disbursedOn)), ("may_change", JSONShape.strings(mayChange)),
         ])
     }
 }

@@ -9,47 +9,76 @@ enum DayText {
     static func render(_ day: DayFiles, skipping: Set<Int64> = []) -> String {
         var text = ""
         for file in day.missing { text += "  ✗ missing: \(file)\n" }
-        for file in day.refused where !skipping.contains(file.fileID) { text += "  ✗ refused, awaiting action: \(file)\n" }
-        for file in day.stale where !skipping.contains(file.fileID) { text += "  ✗ sent again, awaiting a decision: \(file)\n" }
+        for file in day.refused where !skipping.contains(file.fileID) { text += "  ✗ refused, awaiting action: \(Describe.awaiting(file))\n" }
+        for file in day.stale where !skipping.contains(file.fileID) { text += "  ✗ sent again, awaiting a decision: \(Describe.awaiting(file))\n" }
         for action in day.setAside {
             let what = action.fileID.map { "file #\($0)" } ?? "the missing file"
-            text += "  – set aside: \(action.partner)/\(action.fileType) \(what), \(action.description)\n"
+            text += "  – set aside: \(action.partner)/\(action.fileType) \(what), \(Describe.action(action))\n"
         }
         return text
     }
 
     static func headline(_ day: DayFiles) -> String {
         var parts: [String] = []
-        func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
-        if !day.missing.isEmpty { parts.append(count(day.missing.count, "expected file missing", "expected files missing")) }
-        if !day.refused.isEmpty { parts.append(count(day.refused.count, "refused file awaiting action", "refused files awaiting action")) }
-        if !day.stale.isEmpty { parts.append(count(day.stale.count, "earlier version sent again", "earlier versions sent again")) }
-        if !day.setAside.isEmpty { parts.append(count(day.setAside.count, "set aside", "set aside")) }
+        if !day.missing.isEmpty { parts.append(Plural.count(day.missing.count, "expected file") + " missing") }
+        if !day.refused.isEmpty { parts.append(Plural.count(day.refused.count, "refused file") + " awaiting action") }
+        if !day.stale.isEmpty { parts.append(Plural.count(day.stale.count, "earlier version") + " sent again") }
+        if !day.setAside.isEmpty { parts.append(AmountText.grouped(day.setAside.count) + " set aside") }
         return "day \(day.date): " + (day.isComplete ? "complete" + (parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))") : parts.joined(separator: ", "))
     }
 
     static func json(_ day: DayFiles) -> String {
+        typealias J = JSONShape
         func file(_ file: AwaitingFile) -> String {
-            JSONText.object([("file_id", String(file.fileID)), ("partner", JSONText.quote(file.partner)),
-                             ("file_type", JSONText.quote(file.fileType)), ("name", JSONText.quote(file.name)),
-                             ("sha256", JSONText.quote(file.sha256)), ("received_at", JSONText.quote(file.receivedAt)),
-                             ("report", file.reportPath.map(JSONText.quote) ?? "null")])
+            J.object([("file_id", String(file.fileID)), ("partner", J.string(file.partner)),
+                      ("file_type", J.string(file.fileType)), ("name", J.string(file.name)),
+                      ("sha256", J.string(file.sha256)), ("received_at", J.string(file.receivedAt)),
+                      ("report", J.string(file.reportPath))])
         }
         let missing = day.missing.map {
-            JSONText.object([("partner", JSONText.quote($0.partner)), ("file_type", JSONText.quote($0.fileType)),
-                             ("name", JSONText.quote($0.name)), ("expected", JSONText.quote($0.rule))])
+            J.object([("partner", J.string($0.partner)), ("file_type", J.string($0.fileType)),
+                      ("name", J.string($0.name)), ("expected", J.string($0.rule))])
         }
-        let setAside = day.setAside.map {
-            JSONText.object([("file_id", $0.fileID.map(String.init) ?? "null"), ("partner", JSONText.quote($0.partner)),
-                             ("file_type", JSONText.quote($0.fileType)), ("reason", JSONText.quote($0.reason)),
-                             ("by", JSONText.quote($0.actor)), ("at", JSONText.quote($0.actedAt))])
+        return J.object([
+            ("business_date", J.string(day.date.description)), ("complete", J.bool(day.isComplete)),
+            ("missing", J.array(missing)),
+            ("refused", J.array(day.refused.map(file))),
+            ("sent_again", J.array(day.stale.map(file))),
+            ("set_aside", J.array(day.setAside.map(JSONShape.action))),
+        ])
+    }
+}
+
+/// The files received, as `reckon status` and `reckon files list` show them: a table, each
+/// file's report and the decisions about it under it.
+enum FilesTable {
+    static func render(_ files: [Ledger.ReceivedFile], actions: [FileAction] = []) -> [String] {
+        let table = TextTable([("#", true), ("date", false), ("partner/type", false), ("name", false), ("status", false),
+                               ("read", true), ("rejected", true), ("duplicates", true), ("events", true), ("entries", true)])
+        let grouped = AmountText.grouped
+        let lines = table.render(files.map { file in
+            [String(file.id), file.businessDate, "\(file.partner)/\(file.fileType)", DisplayText.escaped(file.name), file.status,
+             grouped(file.recordsRead), grouped(file.recordsRejected), grouped(file.duplicates), grouped(file.events), grouped(file.entries)]
+        })
+        var out = [lines[0]]
+        let indent = String(repeating: " ", count: String(files.map(\.id).max() ?? 0).count + 2)
+        for (file, line) in zip(files, lines.dropFirst()) {
+            out.append(line)
+            if let report = file.reportPath { out.append(indent + "report: \(report)") }
+            for action in actions where action.fileID == file.id { out += wrapped(indent + Describe.action(action)) }
         }
-        return JSONText.object([
-            ("date", JSONText.quote(day.date.description)), ("complete", day.isComplete ? "true" : "false"),
-            ("missing", "[" + missing.joined(separator: ",") + "]"),
-            ("refused", "[" + day.refused.map(file).joined(separator: ",") + "]"),
-            ("sent_again", "[" + day.stale.map(file).joined(separator: ",") + "]"),
-            ("set_aside", "[" + setAside.joined(separator: ",") + "]"),
+        return out
+    }
+
+    static func json(_ file: Ledger.ReceivedFile, actions: [FileAction]) -> String {
+        typealias J = JSONShape
+        return J.object([
+            ("id", String(file.id)), ("business_date", J.string(file.businessDate)), ("partner", J.string(file.partner)),
+            ("file_type", J.string(file.fileType)), ("name", J.string(file.name)), ("status", J.string(file.status)),
+            ("records_read", String(file.recordsRead)), ("records_rejected", String(file.recordsRejected)),
+            ("duplicates", String(file.duplicates)), ("events", String(file.events)), ("entries", String(file.entries)),
+            ("report", J.string(file.reportPath)),
+            ("decisions", J.array(actions.filter { $0.fileID == file.id }.map(J.action))),
         ])
     }
 }
@@ -74,36 +103,35 @@ enum StatusText {
         let days = try dates.map { try ledger.dayFiles($0, config: config, calendar: calendar) }
         let alerts = try ledger.openAlerts()
         let files = try ledger.receivedFiles(date: date)
+        let actions = try ledger.fileActions(date: date)
         if json {
-            print(self.json(runs: runs, days: days, alerts: alerts, files: files))
+            print(self.json(runs: runs, days: days, alerts: alerts, files: files, actions: actions))
             return
         }
-        if runs.isEmpty { print(date.map { "no batch runs for \($0)" } ?? "no batch runs") }
-        for run in runs {
-            print(line(run))
-            for waiting in run.waiting { print("  … \(waiting)") }
-        }
+        var lines: [String] = []
+        if runs.isEmpty { lines.append(date.map { "no batch runs for \($0)" } ?? "no batch runs") }
+        for run in runs { lines += self.lines(run) }
         for day in days {
-            print(DayText.headline(day))
-            print(DayText.render(day), terminator: "")
+            lines.append(DayText.headline(day))
+            lines += DayText.render(day).split(separator: "\n").map(String.init)
         }
         if !alerts.isEmpty {
-            print("open alerts: " + alerts.map { "\($0.count) \($0.kind)" }.joined(separator: ", ") + " (reckon plan alerts)")
+            lines.append("open alerts: " + alerts.map { "\(AmountText.grouped($0.count)) \($0.kind)" }.joined(separator: ", ") + " (reckon plan alerts)")
         }
-        if files.isEmpty { print("no files received"); return }
-        for file in files {
-            var line = "#\(file.id)  \(file.businessDate)  \(file.partner)/\(file.fileType)  \(file.name)  \(file.status)"
-            line += "  \(file.recordsRead) read"
-            if file.recordsRejected > 0 { line += ", \(file.recordsRejected) rejected" }
-            if file.duplicates > 0 { line += ", \(file.duplicates) duplicates" }
-            if file.status == "posted" || file.status == "superseded" { line += ", \(file.events) events, \(file.entries) entries" }
-            if let report = file.reportPath { line += "  report: \(report)" }
-            print(line)
+        if files.isEmpty {
+            lines.append("no files received")
+        } else {
+            lines.append("files received\(date.map { " for \($0)" } ?? ""):")
+            lines += FilesTable.render(files, actions: actions).map { "  " + $0 }
+        }
+        for line in lines {
+            for piece in wrapped(line) { print(piece) }
         }
     }
 
-    /// `batch run #7 for 2024-12-17 (collect,ingest,plan): incomplete — … — started …`
-    static func line(_ run: Ledger.BatchRun) -> String {
+    /// `batch run #7 for 2024-12-17 (collect,ingest,plan): incomplete`, then when it started
+    /// and finished, then its summary a part a line.
+    static func lines(_ run: Ledger.BatchRun) -> [String] {
         var state = run.state
         let process = "pid \(run.pid.map(String.init) ?? "?") on \(run.host ?? "?")"
         if run.status == "running" {
@@ -115,41 +143,34 @@ enum StatusText {
                 state += ": \(run.lastStep.map { "\($0) " } ?? "")(\(process))"
             }
         }
-        var text = "batch run #\(run.id) for \(run.businessDate) (\(run.steps)): \(state)"
-        if run.status != "running", let summary = run.summary { text += ", \(summary)" }
-        text += " — started \(run.startedAt)"
-        if let finished = run.finishedAt { text += ", ended \(finished)" }
-        return text
+        var lines = ["batch run #\(run.id) for \(run.businessDate) (\(run.steps)): \(state)", "  " + Describe.span(run)]
+        if run.status != "running", let summary = run.summary {
+            lines += summary.components(separatedBy: "; ").map { "  " + $0 }
+        }
+        lines += run.waiting.map { "  … \($0)" }
+        return lines
     }
 
     static func json(runs: [Ledger.BatchRun], days: [DayFiles], alerts: [(kind: String, count: Int)],
-                     files: [Ledger.ReceivedFile]) -> String {
-        func string(_ text: String?) -> String { text.map(JSONText.quote) ?? "null" }
+                     files: [Ledger.ReceivedFile], actions: [FileAction]) -> String {
+        typealias J = JSONShape
         let runItems = runs.map { run in
-            JSONText.object([
-                ("id", String(run.id)), ("business_date", string(run.businessDate)), ("steps", string(run.steps)),
-                ("status", string(run.state)), ("recorded_status", string(run.status)), ("step", string(run.lastStep)),
-                ("pid", run.pid.map(String.init) ?? "null"), ("host", string(run.host)),
-                ("started_at", string(run.startedAt)), ("ended_at", string(run.finishedAt)),
-                ("summary", string(run.lastWords?.reason ?? run.summary)),
-                ("waiting", "[" + run.waiting.map(JSONText.quote).joined(separator: ",") + "]"),
+            J.object([
+                ("id", String(run.id)), ("business_date", J.string(run.businessDate)), ("steps", J.string(run.steps)),
+                ("status", J.string(run.state)), ("recorded_status", J.string(run.status)), ("step", J.string(run.lastStep)),
+                ("pid", J.number(run.pid)), ("host", J.string(run.host)),
+                ("started_at", J.string(run.startedAt)), ("finished_at", J.string(run.finishedAt)),
+                ("duration_seconds", J.number(TimeText.seconds(from: run.startedAt, to: run.finishedAt))),
+                ("summary", J.string(run.lastWords?.reason ?? run.summary)),
+                ("waiting", J.strings(run.waiting)),
             ])
         }
-        let alertItems = alerts.map { JSONText.object([("kind", JSONText.quote($0.kind)), ("open", String($0.count))]) }
-        let fileItems = files.map { file in
-            JSONText.object([
-                ("id", String(file.id)), ("business_date", string(file.businessDate)), ("partner", string(file.partner)),
-                ("file_type", string(file.fileType)), ("name", string(file.name)), ("status", string(file.status)),
-                ("records_read", String(file.recordsRead)), ("records_rejected", String(file.recordsRejected)),
-                ("duplicates", String(file.duplicates)), ("events", String(file.events)), ("entries", String(file.entries)),
-                ("report", string(file.reportPath)),
-            ])
-        }
-        return JSONText.object([
-            ("runs", "[" + runItems.joined(separator: ",") + "]"),
-            ("days", "[" + days.map(DayText.json).joined(separator: ",") + "]"),
-            ("open_alerts", "[" + alertItems.joined(separator: ",") + "]"),
-            ("files", "[" + fileItems.joined(separator: ",") + "]"),
+        let alertItems = alerts.map { J.object([("kind", J.string($0.kind)), ("open", String($0.count))]) }
+        return J.object([
+            ("runs", J.array(runItems)),
+            ("days", J.array(days.map(DayText.json))),
+            ("open_alerts", J.array(alertItems)),
+            ("files", J.array(files.map { FilesTable.json($0, actions: actions) })),
         ])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ReckonLedger
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,26 +14,42 @@ func printError(_ message: String, newline: Bool = true) {
 /// Standard output is a terminal (colour and symbols are welcome there).
 let isTerminal = isatty(STDOUT_FILENO) == 1
 
-
-/// One line on standard error, overwritten as long work moves on; nothing when standard
-/// error is not a terminal (logs get the final report only). Updates come at most every
-/// tenth of a second.
+/// Progress on standard error while long work runs, naming the step that is running.
+///
+/// On a terminal: one line, redrawn as work moves on (at most ten times a second) and
+/// cleared at the end. Anywhere else (cron, CI, a log file) plain lines: one for each new
+/// stage (a step, a file, a phase of the plan step) and, between them, at most one count
+/// every `plainIntervalSeconds`, each line stamped with the local time, so a long run's
+/// log shows where it is and where the time went.
 final class ProgressLine: @unchecked Sendable {
-    private let interactive = isatty(STDERR_FILENO) == 1
-    private var lastShownNanoseconds: UInt64 = 0
+    private let interactive: Bool
+    private let plainIntervalNanoseconds: UInt64
+    private var lastShownNanoseconds: UInt64?
     private let lock = NSLock()
 
-    func show(_ message: String) {
-        guard interactive else { return }
+    init(interactive: Bool = isatty(STDERR_FILENO) == 1, plainIntervalSeconds: Double = 5) {
+        self.interactive = interactive
+        plainIntervalNanoseconds = UInt64(plainIntervalSeconds * 1e9)
+    }
+
+    func show(_ progress: RunProgress) { show(progress.text, isStage: progress.isStage) }
+
+    /// A stage is always shown; a count only when the last line is old enough.
+    func show(_ text: String, isStage: Bool) {
         lock.lock()
         defer { lock.unlock() }
         let now = DispatchTime.now().uptimeNanoseconds
-        guard now - lastShownNanoseconds >= 100_000_000 else { return }
+        let interval = interactive ? 100_000_000 : plainIntervalNanoseconds
+        if !isStage, let last = lastShownNanoseconds, now - last < interval { return }
         lastShownNanoseconds = now
-        printError("\r\u{1B}[K  " + message, newline: false)
+        if interactive {
+            printError("\r\u{1B}[K  " + text, newline: false)
+        } else {
+            printError("[\(TimeText.clock(Date()))] \(text)")
+        }
     }
 
     func clear() {
-        if interactive { printError("\r\u{1B}[K", newline: false) }
+        if interactive && lastShownNanoseconds != nil { printError("\r\u{1B}[K", newline: false) }
     }
 }

@@ -1,0 +1,54 @@
+/// How reckon prints amounts and counts for people, everywhere: digits grouped by three with
+/// commas, a minus sign before the digits, exactly the amount's decimals (`-904,589.55`,
+/// `1,000,000`). ``AmountText/minor(_:)`` reads amounts back in the same form.
+extension AmountText {
+    /// `units` at `scale` decimals: `printed(units: 90458955, scale: 2)` is `904,589.55`.
+    public static func printed(units: Int64, scale: Int = 2) -> String {
+        var digits = String(units.magnitude)
+        if scale > 0 && digits.count <= scale {
+            digits = String(repeating: "0", count: scale - digits.count + 1) + digits
+        }
+        let whole = digits.dropLast(scale), fraction = digits.suffix(scale)
+        var text = ""
+        for (index, digit) in whole.enumerated() {
+            if index > 0 && (whole.count - index) % 3 == 0 { text += "," }
+            text.append(digit)
+        }
+        if scale > 0 { text += "." + fraction }
+        return (units < 0 ? "-" : "") + text
+    }
+
+    /// A decimal as printed, at its own scale: `12345.6` at scale 2 is `12,345.60`.
+    public static func printed(_ amount: DecimalAmount) -> String {
+        printed(units: amount.units, scale: amount.scale)
+    }
+
+    /// A count grouped as amounts are: `20000` is `20,000`.
+    public static func grouped(_ count: Int) -> String {
+        printed(units: Int64(count), scale: 0)
+    }
+}
+
+/// Counts with their nouns in agreement, for every message reckon builds: `1 alert`,
+/// `2 alerts`, `1 plan difference`, `20,000 entries`.
+public enum Plural {
+    /// The count (grouped, as amounts are) and the noun in the number it takes.
+    public static func count(_ count: Int, _ singular: String, _ plural: String? = nil) -> String {
+        AmountText.grouped(count) + " " + noun(count, singular, plural)
+    }
+
+    /// The noun alone in the number `count` takes: one is singular, anything else plural.
+    public static func noun(_ count: Int, _ singular: String, _ plural: String? = nil) -> String {
+        count == 1 ? singular : plural ?? regularPlural(singular)
+    }
+
+    /// English's regular plural of a noun phrase's last word: entry → entries, box → boxes.
+    static func regularPlural(_ singular: String) -> String {
+        let vowels: Set<Character> = ["a", "e", "i", "o", "u"]
+        if singular.hasSuffix("y"), let before = singular.dropLast().last, !vowels.contains(before) {
+            return singular.dropLast() + "ies"
+        }
+        for ending in ["s", "x", "z", "ch", "sh"] where singular.hasSuffix(ending) { return singular + "es" }
+        return singular + "s"
+    }
+}
