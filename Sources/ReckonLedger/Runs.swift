@@ -59,6 +59,11 @@ public final class WriterLock: @unchecked Sendable {
     /// Lets the lock go (also when the value is released).
     public func release() {
         guard descriptor >= 0 else { return }
+        // Unlocked before closing: a child process being spawned by another thread holds a
+        // copy of this descriptor until it execs, and with it the lock, had it only been
+        // closed here (the next writer of the ledger would find it taken).
+        var unlock = Self.wholeFile(F_UNLCK)
+        _ = fcntl(descriptor, Self.setLock, &unlock)
         close(descriptor)
         descriptor = -1
     }
