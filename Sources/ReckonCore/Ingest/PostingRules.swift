@@ -43,8 +43,12 @@ public struct EntryDraft: Sendable, Equatable {
             guard !overflow else { throw PostingError("the postings overflow 64-bit minor units") }
             sums[posting.currency] = sum
         }
-        if let (currency, sum) = sums.first(where: { $0.value != 0 }) {
-            throw PostingError("the postings do not balance: \(currency) is off by \(sum) minor units")
+        // Every currency that is off, in order of its code, so the message is the same
+        // whichever order the dictionary keeps them in.
+        let off = sums.filter { $0.value != 0 }.sorted { $0.key < $1.key }
+        if !off.isEmpty {
+            let amounts = off.map { "\($0.key) is off by \($0.value) minor units" }
+            throw PostingError("the postings do not balance: " + amounts.joined(separator: ", "))
         }
         self.kind = kind
         self.postings = legs
