@@ -98,6 +98,38 @@ struct LedgerTests {
         #expect(verification.entries == 5 + 7 + 5)
     }
 
+    /// Repayments posted before their loans' disbursements (an earlier day run after a later
+    /// one) release the margin when the loans come, as they would have on the day: the same
+    /// entries, on the repayments' lines, and the same balances as the other way round.
+    @Test func repaymentsPostedBeforeTheirLoansReleaseMarginWhenTheLoansCome() throws {
+        func run(_ files: [(String, String)]) throws -> Workspace {
+            let space = try Workspace()
+            for (file, type) in files {
+                #expect(try space.ingest(try space.file("platform/" + file), "platform", type).outcome == .posted)
+            }
+            return space
+        }
+        let inOrder = try run([("PLAT_LOAN_20241115.csv", "loans"), ("PLAT_REPAY_20241215.csv", "repayments")])
+        let backwards = try run([("PLAT_REPAY_20241215.csv", "repayments"), ("PLAT_LOAN_20241115.csv", "loans")])
+        #expect(try backwards.balance("margin:frozen:L202411150001") == 120_000 - 9594)
+        #expect(try backwards.balance("margin:frozen:L202411150002") == 200_000 - 33333)
+        #expect(try backwards.balance("margin:available") == -(120_000 - 9594) - (200_000 - 33333))
+        let export = try backwards.ledger.export()
+        #expect(export.contains("\t2\tmargin_release\t2024-12-15\t-\tmargin:available 9594 CNY; margin:frozen:L202411150001 -9594 CNY\n"))
+        #expect(export.contains("\t3\tmargin_release\t2024-12-15\t-\tmargin:available 33333 CNY; margin:frozen:L202411150002 -33333 CNY\n"))
+        #expect(export == (try inOrder.ledger.export()))
+        #expect(try backwards.ledger.verify().ok)
+        // A corrected re-send of the loans finds the margin released already.
+        let corrected = try backwards.file("platform/PLAT_LOAN_20241115.csv") { text in
+            text.replacingOccurrences(of: "CL03,王芳,440305********2468,15000.00", with: "CL03,王芳,440305********2468,16000.00")
+                .replacingOccurrences(of: "#TOTAL,3,47000.00", with: "#TOTAL,3,48000.00")
+        }
+        #expect(try backwards.ingest(corrected, "platform", "loans").superseded != nil)
+        #expect(try backwards.balance("margin:frozen:L202411150001") == 120_000 - 9594)
+        #expect(try backwards.balance("margin:frozen:L202411150002") == 200_000 - 33333)
+        #expect(try backwards.ledger.verify().ok)
+    }
+
     @Test func theSameBytesAgainChangeNothing() throws {
         let space = try Workspace()
         let path = try space.file("platform/PLAT_LOAN_20241115.csv")
