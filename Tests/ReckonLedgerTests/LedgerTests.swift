@@ -35,7 +35,7 @@ final class Workspace {
 
     /// A copy of a sample partner file (`platform/PLAT_LOAN_20241115.csv`: the partner is for
     /// the reader; the fixtures are in mappings/samples/partners), optionally changed.
-    func file(_ sample: String, named name: String? = nil, _ change: (String) -> String = { $0 }) throws -> String {
+    func file(_ sample: String, named name: String? = nil, _ change: (String) throws -> String = { $0 }) throws -> String {
         let source = repositoryRoot + "/mappings/samples/partners/" + (sample as NSString).lastPathComponent
         let target = folder + "/incoming/" + (name ?? (sample as NSString).lastPathComponent)
         try FileManager.default.createDirectory(atPath: folder + "/incoming", withIntermediateDirectories: true)
@@ -144,12 +144,12 @@ struct LedgerTests {
     /// The next day's file repeats R202412150005 and adds one new repayment.
     func nextDayRepeatingOne(_ space: Workspace) throws -> String {
         try space.file("platform/PLAT_REPAY_20241215.csv", named: "PLAT_REPAY_20241216.csv") { text in
-            var lines = text.split(separator: "\n").map(String.init)
-            let repeated = lines[5]
+            let lines = text.split(separator: "\n").map(String.init)
+            let repeated = try lines.element(at: 5)
+            #expect(repeated.hasPrefix("R202412150005,"))
             let new = repeated.replacingOccurrences(of: "R202412150005", with: "R202412160001")
                 .replacingOccurrences(of: "2024-12-15 16:05:51", with: "2024-12-16 08:00:00")
-            lines = [lines[0], repeated, new, "#TOTAL,2,9101.06"]
-            return lines.joined(separator: "\n") + "\n"
+            return [try lines.element(at: 0), repeated, new, "#TOTAL,2,9101.06"].joined(separator: "\n") + "\n"
         }
     }
 
@@ -191,11 +191,18 @@ struct LedgerTests {
     /// counts it (six records, 13,267.04).
     func dayWithARepeatedLine(_ space: Workspace) throws -> String {
         try space.file("platform/PLAT_REPAY_20241215.csv") { text in
-            var lines = text.split(separator: "\n").map(String.init)
-            lines.insert(lines[2], at: 6)
-            lines[7] = "#TOTAL,6,13267.04"
-            return lines.joined(separator: "\n") + "\n"
+            try Self.repeatingLine3(text)
         }
+    }
+
+    /// The sample day's repayments (a header, five records, a trailer) with line 3 repeated
+    /// as line 7 and the trailer counting it.
+    static func repeatingLine3(_ text: String) throws -> String {
+        var lines = text.split(separator: "\n").map(String.init)
+        try #require(lines.count == 7 && lines[6] == "#TOTAL,5,9753.71", "\(lines)")
+        lines.insert(lines[2], at: 6)
+        lines[7] = "#TOTAL,6,13267.04"
+        return lines.joined(separator: "\n") + "\n"
     }
 
     @Test func aStrictFileRepeatingARecordIsRefusedNamingBothLines() throws {
@@ -393,9 +400,14 @@ struct LedgerTests {
         let space = try Workspace()
         _ = try space.ingest(try space.file("platform/PLAT_LOAN_20241115.csv"), "platform", "loans")
         let database = try DatabaseQueue(path: space.config.databasePath)
-        #expect(throws: (any Error).self) { try database.write { try $0.execute(sql: "UPDATE posting SET amount_minor = 1") } }
-        #expect(throws: (any Error).self) { try database.write { try $0.execute(sql: "DELETE FROM posting") } }
-        #expect(throws: (any Error).self) { try database.write { try $0.execute(sql: "DELETE FROM journal_entry") } }
+        // The ledger's triggers refuse, each with its reason.
+        for (sql, reason) in [("UPDATE posting SET amount_minor = 1", "postings are never changed: post a reversal"),
+                              ("DELETE FROM posting", "postings are never deleted: post a reversal"),
+                              ("UPDATE journal_entry SET line = 9", "journal entries are never changed: post a reversal"),
+                              ("DELETE FROM journal_entry", "journal entries are never deleted: post a reversal")] {
+            let error = try #require(throws: DatabaseError.self) { try database.write { try $0.execute(sql: sql) } }
+            #expect(error.resultCode == .SQLITE_CONSTRAINT && error.message == reason, "\(sql): \(error)")
+        }
         #expect(try space.ledger.verify().ok)
     }
 
@@ -429,7 +441,8 @@ struct LedgerTests {
     @Test func theBusinessDateComesFromTheNameOrTheCaller() throws {
         let space = try Workspace()
         let odd = try space.file("platform/PLAT_LOAN_20241115.csv", named: "loans-export.csv")
-        #expect(throws: LedgerError.self) { try space.ingest(odd, "platform", "loans") }
+        let error = try #require(throws: LedgerError.self) { try space.ingest(odd, "platform", "loans") }
+        #expect(error.message == "\(odd): no business date: the name does not fit PLAT_LOAN_{yyyyMMdd}.csv and no --date was given")
         let dated = try space.ingest(odd, "platform", "loans", date: CivilDate(year: 2024, month: 11, day: 15))
         #expect(dated.businessDate == CivilDate(year: 2024, month: 11, day: 15))
         #expect(dated.archivePath?.hasSuffix("/var/archive/2024-11-15/platform/loans-export.csv") == true)

@@ -57,7 +57,7 @@ struct PlanStepRerunTests {
         _ = try Batch.run(BatchOptions(date: next), config: folder.config, ledger: ledger)
         let loan = "L202411160905"
         let before = try #require(try ledger.loanPlan(loan, asOf: nil, config: folder.config, reference: try ReferenceData.load(folder.config)))
-        #expect(before.position.lines[0].status == .paid)
+        #expect(before.position.lines.first?.status == .paid)
 
         // The platform re-sends the day's repayments: loan L202411160905 paid 100.00 less.
         let path = folder.root + "/inbox/platform/PLAT_REPAY_20241216.csv"
@@ -66,9 +66,8 @@ struct PlanStepRerunTests {
         lines[index] = lines[index].replacingOccurrences(of: ",1159.30,108.75,0.00,0.00,1268.05,", with: ",1059.30,108.75,0.00,0.00,1168.05,")
         let trailer = try #require(lines.firstIndex { $0.hasPrefix("#TOTAL,") })
         var fields = lines[trailer].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        let total = try #require(Decimal(string: fields[2]))
-        fields[2] = "\(total - 100)"
-        if !fields[2].contains(".") { fields[2] += ".00" } else if fields[2].split(separator: ".")[1].count == 1 { fields[2] += "0" }
+        let total = try #require(RateText.amountMinor(try fields.element(at: 2)))
+        fields[2] = PlanText.money(total - 10_000).replacingOccurrences(of: ",", with: "")
         lines[trailer] = fields.joined(separator: ",")
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
 
