@@ -513,31 +513,3 @@ struct MigrationTests {
         #expect(ranges.map { [$0[0] as Int64, $0[1] as Int64] } == [[7, 7], [8, 8]])
     }
 }
-
-@Suite("Keeping files")
-struct FileStoreTests {
-    /// The archive keeps the bytes that were hashed: a file that changed in between is
-    /// refused, and no partial copy is left behind.
-    @Test func aCopyThatDiffersFromTheDigestIsRefused() throws {
-        let folder = NSTemporaryDirectory() + "reckon-keep-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let original = folder + "/BANK_SETTLE_20241215.txt"
-        try "first version\n".write(toFile: original, atomically: true, encoding: .utf8)
-        let digest = try FileDigest(path: original)
-        try "second version\n".write(toFile: original, atomically: true, encoding: .utf8)
-
-        #expect {
-            try FileStore.copy(original, to: folder + "/archive/BANK_SETTLE_20241215.txt", digest: digest)
-        } throws: { error in
-            "\(error)".contains("changed while it was being received")
-        }
-        let archive = try? FileManager.default.contentsOfDirectory(atPath: folder + "/archive")
-        #expect((archive ?? []).isEmpty)
-
-        // Unchanged bytes are kept, under the file's name, and found again by placement.
-        let kept = try FileStore.keep(original, digest: try FileDigest(path: original), in: folder + "/archive")
-        #expect(kept == folder + "/archive/BANK_SETTLE_20241215.txt")
-        #expect(try FileStore.placement(of: original, digest: try FileDigest(path: original), in: folder + "/archive") == (kept, true))
-    }
-}
