@@ -127,6 +127,7 @@ public enum FileStore {
     /// errno (Foundation's `createDirectory` says only "the operation could not be
     /// completed" on Linux); a file where a folder should be is ENOTDIR.
     static func makeFolders(_ folder: String) throws(SystemError) {
+        guard !folder.isEmpty else { return }   // the current folder
         var path = folder.hasPrefix("/") ? "/" : ""
         for component in folder.split(separator: "/") {
             path += (path.isEmpty || path.hasSuffix("/") ? "" : "/") + component
