@@ -232,6 +232,7 @@ final class FilePosting {
         }
 
         var drafts: [EntryDraft] = []
+        var product: String?
         if request.fileType.posts, let values = row.values {
             let kind = spec.kinds[row.kindIndex]
             let value = { (name: String) -> FieldValue? in kind.fieldIndex(named: name).map { values[$0] } }
@@ -244,6 +245,7 @@ final class FilePosting {
             switch outcome {
             case .success(let made):
                 drafts = made
+                if plan.event == .loanDisbursed { product = value("product")?.description }
             case .failure(let error):
                 let raw = error.field.flatMap(value)?.description
                 return .refused(FieldProblem(field: error.field, rawValue: raw, reason: error.reason))
@@ -287,7 +289,38 @@ final class FilePosting {
         for draft in drafts {
             try insert(draft, fileID: fileID, eventID: eventID, line: row.location.line, reverses: nil)
         }
+        if let freeze = drafts.first(where: { $0.kind == .marginFreeze }),
+           let frozen = freeze.postings.first(where: { $0.amountMinor > 0 }), frozen.account.hasPrefix("margin:frozen:") {
+            let loan = String(frozen.account.dropFirst("margin:frozen:".count))
+            if let product, let rate = config.product(product)?.marginRate {
+                try releaseMarginRepaidBefore(loan: loan, disbursement: eventID, rate: rate, currency: frozen.currency)
+            }
+        }
         return .stored(entries: drafts.count)
+    }
+
+    /// A loan's first disbursement posted after repayments of it (an earlier day run after
+    /// later ones): each of those repayments releases the margin it would have released had
+    /// the loan been known, in the order the days ran (business day, then file order), and
+    /// the release is posted as the repayment's (its file, line and day), as it is when the
+    /// days run in order. A later disbursement of the loan (a corrected re-send) finds them
+    /// released already.
+    private func releaseMarginRepaidBefore(loan: String, disbursement: Int64, rate: DecimalAmount, currency: String) throws {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT e.kind, e.id, e.file_id, e.line, e.principal_minor, json_extract(e.other_fields, '$.repay_type'),
+                   f.business_date, f.partner, f.file_type
+            FROM event e JOIN received_file f ON f.id = e.file_id
+            WHERE e.loan_id = ? AND e.id < ? AND (e.kind = 'loan_disbursed' OR (e.kind = 'repayment' AND e.active = 1))
+            ORDER BY f.business_date, e.id
+            """), arguments: [loan, disbursement])
+        guard !rows.contains(where: { $0[0] as String == CanonicalEvent.loanDisbursed.rawValue }) else { return }
+        for row in rows where config.partner(row[7])?.fileType(row[8])?.posts == true {
+            guard let release = try PostingRules.marginRelease(
+                loan: loan, principalMinor: row[4] ?? 0, repayType: row[5] ?? "normal",
+                frozenMinor: balance(Account.marginFrozen(loan), currency), rate: rate, currency: currency) else { continue }
+            try insert(release, fileID: row[2], eventID: row[1], line: row[3], reverses: nil, businessDate: row[6])
+            try db.execute(sql: "UPDATE received_file SET entries = entries + 1 WHERE id = ?", arguments: [row[2] as Int64])
+        }
     }
 
     /// Which line had the key first: earlier in this file, or in a file stored before.
@@ -334,12 +367,15 @@ final class FilePosting {
 
     // MARK: The journal
 
-    private func insert(_ draft: EntryDraft, fileID: Int64, eventID: Int64?, line: Int?, reverses: Int64?) throws {
+    /// Posts an entry: of this file (or, for `businessDate`, of an earlier file whose line
+    /// it belongs to).
+    private func insert(_ draft: EntryDraft, fileID: Int64, eventID: Int64?, line: Int?, reverses: Int64?,
+                        businessDate: String? = nil) throws {
         insertEntry.bind(1, draft.kind.rawValue)
         insertEntry.bind(2, fileID)
         if let eventID { insertEntry.bind(3, eventID) } else { insertEntry.bindNull(3) }
         if let line { insertEntry.bind(4, line) } else { insertEntry.bindNull(4) }
-        insertEntry.bind(5, businessDate.description)
+        insertEntry.bind(5, businessDate ?? self.businessDate.description)
         if let reverses { insertEntry.bind(6, reverses) } else { insertEntry.bindNull(6) }
         try insertEntry.run()
         let entryID = db.lastInsertedRowID
@@ -364,7 +400,9 @@ final class FilePosting {
     }
 
     private func flushBalances() throws {
-        for (key, delta) in balanceDeltas.sorted(by: { ($0.key.account, $0.key.currency) < ($1.key.account, $1.key.currency) }) where delta != 0 {
+        // An account this file posted to and back (a loan's margin frozen and released in
+        // one file) still gets its balance row: every account with postings has one.
+        for (key, delta) in balanceDeltas.sorted(by: { ($0.key.account, $0.key.currency) < ($1.key.account, $1.key.currency) }) {
             upsertBalance.bind(1, key.account)
             upsertBalance.bind(2, key.currency)
             upsertBalance.bind(3, delta)

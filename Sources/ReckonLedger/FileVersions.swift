@@ -13,7 +13,7 @@ public struct FileVersion: Sendable, Equatable, CustomStringConvertible {
 
     /// `PLAT_LOAN_20241115.csv (file #1, SHA-256 1a2b3c4d5e6f…, received 2024-11-15T09:00:00Z)`
     public var description: String {
-        "\(name) (file #\(fileID), SHA-256 \(sha256.prefix(12))…, received \(receivedAt))"
+        "\(DisplayText.escaped(name)) (file #\(fileID), SHA-256 \(sha256.prefix(12))…, received \(receivedAt))"
     }
 }
 

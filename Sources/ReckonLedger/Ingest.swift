@@ -79,6 +79,21 @@ public struct IngestResult: Sendable {
     /// Records of a posted (lenient) file that were not posted: rejected or duplicates.
     /// The run reports them as a shortfall: the posted total differs from the file's.
     public var recordsNotPosted: Int { outcome == .posted ? report?.recordsRejected ?? 0 : 0 }
+
+    /// The result with the paths it names — the received file's, its archive and
+    /// quarantine copies', its report's, all holding the name the partner gave it — escaped
+    /// as ``DisplayText`` says, for printing: a name's control bytes never reach a terminal.
+    public var escapedForDisplay: IngestResult {
+        let shown = { (path: String?) in path.map(DisplayText.escaped) }
+        var result = IngestResult(outcome: outcome, file: DisplayText.escaped(file), partner: partner, fileType: fileType,
+                                  businessDate: businessDate, fileID: fileID, report: report, events: events, entries: entries,
+                                  duplicates: duplicates, duplicateCount: duplicateCount, superseded: superseded,
+                                  archivePath: shown(archivePath), quarantinePath: shown(quarantinePath))
+        result.versions = versions
+        result.setAside = setAside
+        result.reportPath = shown(reportPath)
+        return result
+    }
 }
 
 extension Ledger {
@@ -102,9 +117,23 @@ extension Ledger {
                        progress: (Int) -> Void = { _ in }) throws(LedgerError) -> IngestResult {
         let started = DispatchTime.now().uptimeNanoseconds
         let name = request.receivedName
+        // The received path as errors show it: a name's control bytes escaped.
+        let shownPath = DisplayText.escaped(request.path)
+        // An error in keeping the file, said once in one line: `PATH: writing the archive copy
+        // to … failed: No space left on device`; `doing` says what was under way otherwise.
+        func failure(_ doing: String, _ error: any Error) -> LedgerError {
+            switch error {
+            case let write as FileWriteError:
+                return LedgerError("\(shownPath): \(DisplayText.escaped(write.description))")
+            case let access as FileAccessError where access.path == request.path:
+                return LedgerError("\(shownPath): \(DisplayText.escaped(access.reason))")
+            default:
+                return LedgerError("\(doing) \(shownPath): \(DisplayText.escaped("\(error)"))")
+            }
+        }
         let matched = request.fileType.name.match(name)
         guard let businessDate = request.businessDate ?? matched.date else {
-            throw LedgerError("\(request.path): no business date: the name does not fit \(request.fileType.name) and no --date was given")
+            throw LedgerError("\(shownPath): no business date: the name does not fit \(request.fileType.name) and no --date was given")
         }
         let spec: MappingSpec
         do {
@@ -116,7 +145,7 @@ extension Ledger {
         do {
             digest = try FileDigest(path: request.path)
         } catch {
-            throw LedgerError("\(error)")
+            throw failure("reading", error)
         }
         try register([request.partner])
 
@@ -154,22 +183,22 @@ extension Ledger {
         let archiving: BackgroundWork?
         do {
             let place = try FileStore.placement(of: request.path, digest: digest,
-                                                in: "\(config.archiveFolder)/\(businessDate)/\(request.partner.id)")
+                                                in: "\(config.archiveFolder)/\(businessDate)/\(request.partner.id)", what: "the archive copy")
             archivePath = place.path
             let source = request.path
             archiving = place.exists ? nil : BackgroundWork(name: "reckon-archive") {
                 CrashPoints.hit(.archiveCopyBefore)
-                try FileStore.copy(source, to: place.path, digest: digest)
+                try FileStore.copy(source, to: place.path, digest: digest, what: "the archive copy")
                 CrashPoints.hit(.archiveCopyAfter)
             }
         } catch {
-            throw LedgerError("archiving \(request.path): \(error)")
+            throw failure("archiving", error)
         }
         func archived() throws(LedgerError) {
             do {
                 try archiving?.wait()
             } catch {
-                throw LedgerError("archiving \(request.path): \(error)")
+                throw failure("archiving", error)
             }
         }
 
@@ -191,10 +220,10 @@ extension Ledger {
         } catch let error as LedgerError {
             throw error
         } catch {
-            throw LedgerError("\(request.path): the ledger refused the file: \(error)")
+            throw LedgerError("\(shownPath): the ledger refused the file: \(DisplayText.escaped("\(error)"))")
         }
         try archived()
-        guard let outcome else { throw LedgerError("\(request.path): ingest ended without an outcome") }
+        guard let outcome else { throw LedgerError("\(shownPath): ingest ended without an outcome") }
 
         if !outcome.rejected {
             CrashPoints.hit(.fileCommitAfter)
@@ -211,14 +240,15 @@ extension Ledger {
         let reportPath: String
         do {
             CrashPoints.hit(.quarantineCopyBefore)
-            quarantined = try FileStore.keep(request.path, digest: digest, in: folder)
+            quarantined = try FileStore.keep(request.path, digest: digest, in: folder, what: "the quarantine copy")
             CrashPoints.hit(.quarantineCopyAfter)
             reportPath = FileStore.reportPath(for: quarantined, attempt: try refusalAttempt(of: digest, request: request))
             CrashPoints.hit(.quarantineReportBefore)
-            try FileStore.writeAtomically(reportPath, Self.quarantineReport(outcome, spec: spec, request: request, businessDate: businessDate))
+            try FileStore.writeAtomically(reportPath, Self.quarantineReport(outcome, spec: spec, request: request, businessDate: businessDate),
+                                          what: "the quarantine report")
             CrashPoints.hit(.quarantineReportAfter)
         } catch {
-            throw LedgerError("quarantining \(request.path): \(error)")
+            throw failure("quarantining", error)
         }
         let report = outcome.report
         let fileID = try write(crashAfter: .refusalRecorded) { db in
@@ -239,7 +269,7 @@ extension Ledger {
     }
 
     static func quarantineReport(_ outcome: FilePosting.Outcome, spec: MappingSpec, request: IngestRequest, businessDate: CivilDate) -> String {
-        var text = "reckon refused \(request.path)\n"
+        var text = "reckon refused \(DisplayText.escaped(request.path))\n"
         text += "partner \(request.partner.id), file type \(request.fileType.id), business date \(businessDate), \(request.fileType.lenient ? "lenient" : "strict")\n"
         text += "nothing from this file was posted.\n\n"
         text += ReportText.render(outcome.report, spec: spec) + "\n"

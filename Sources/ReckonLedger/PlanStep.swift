@@ -110,6 +110,10 @@ struct PlanStep {
     let config: ReckonConfig
     let sources: EventSources
     let date: CivilDate
+    /// The latest business day the plan step has run for, this one included: every loan the
+    /// step recomputes is brought to it, so an earlier day run late (a missed day caught up,
+    /// days run backwards) leaves the states running the days in order leaves.
+    private var ledgerDay: CivilDate
     var reference: ReferenceData
     var report = PlanStepReport()
     /// Hears each phase as it starts, and counts as they grow, a page at a time.
@@ -143,6 +147,7 @@ struct PlanStep {
         self.sources = sources
         self.reference = reference
         self.date = date
+        ledgerDay = date
         insertLine = try Prepared(db, """
             INSERT INTO plan_line (loan_id, period, accrual_start, scheduled_on, due_on, days, annual_rate,
                                    principal_minor, interest_minor, fee_minor, balance_minor, interest_due_minor, fee_due_minor, status)
@@ -165,6 +170,8 @@ struct PlanStep {
     }
 
     mutating func run() throws -> PlanStepReport {
+        try db.execute(sql: "INSERT OR IGNORE INTO plan_step_day (business_date) VALUES (?)", arguments: [date.description])
+        ledgerDay = try Self.latestDay(db) ?? date
         let today = try files(on: date)
         for file in today {
             guard let type = sources.type(file.partner, file.fileType), type.posts, type.events.contains(.loanDisbursed) else { continue }
@@ -202,6 +209,11 @@ struct PlanStep {
         progress(RunProgress(.plan, "plan \(date): \(AmountText.grouped(report.planned)) planned, "
                              + "\(Plural.count(report.repaymentsApplied, "repayment")) applied, "
                              + "\(Plural.count(report.loansRefreshed, "loan")) brought to the day", isStage: false))
+    }
+
+    /// The latest business day the plan step has run for.
+    static func latestDay(_ db: Database) throws -> CivilDate? {
+        try String.fetchOne(db, sql: "SELECT max(business_date) FROM plan_step_day").flatMap { CivilDate(iso: $0) }
     }
 
     // MARK: Reading files
@@ -341,12 +353,40 @@ struct PlanStep {
                 try recordDifference(partner: file.partner, loan: loanID, period: 1, field: "first_due_on",
                                      ours: plan.lines[0].dueDate.description, theirs: statedFirstDue.description, eventID: eventID)
             }
-            // A loan planned late (its first due date already passed) is brought to the day now.
-            if plan.lines[0].dueDate <= date { try refresh(loanID) }
+            // What came for the loan before its plan (a day run out of order, a late
+            // disbursement file): its repayments are applied and their alerts cleared, its
+            // partners' plans compared. A loan whose first due date has passed (planned late,
+            // or later days already run) is brought to the ledger's day now.
+            if try hasEventsFromOtherDays(loanID) {
+                try clearRepaymentsWithoutPlan(loanID)
+                try compareStoredPartnerPlans(loanID)
+                try refresh(loanID)
+            } else if plan.lines[0].dueDate <= ledgerDay {
+                try refresh(loanID)
+            }
         } catch let error as PlanError {
             try raise("plan_failed", subject: loanID,
                       "\(file.partner)/\(file.name) line \(line): loan \(loanID) (product \(product)) cannot be planned: \(error)")
         }
+    }
+
+    /// Whether the loan has repayments or partner plan lines from the files of another day
+    /// than this one (this day's are applied and compared by the rest of the step).
+    private func hasEventsFromOtherDays(_ loan: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT 1 FROM event e JOIN received_file f ON f.id = e.file_id
+            WHERE e.loan_id = ? AND e.kind IN ('repayment', 'plan_line') AND e.active = 1 AND f.business_date <> ? LIMIT 1
+            """), arguments: [loan, date.description]) ?? false
+    }
+
+    /// A loan planned now has its plan: the alerts of repayments that came before it are
+    /// cleared (kept, as every alert is: they say what came first).
+    private func clearRepaymentsWithoutPlan(_ loan: String) throws {
+        try db.cachedStatement(sql: """
+            UPDATE alert SET cleared_on = ?2 WHERE kind = 'repayment_without_plan' AND cleared_on IS NULL AND subject IN (
+                SELECT f.partner || '/' || f.name || ':' || e.line FROM event e JOIN received_file f ON f.id = e.file_id
+                WHERE e.loan_id = ?1 AND e.kind = 'repayment')
+            """).execute(arguments: [loan, date.description])
     }
 
     private mutating func store(_ lines: [PlanLine], loan: String) throws {
@@ -400,15 +440,16 @@ struct PlanStep {
         }
     }
 
-    /// Loans with a line due by D that are not yet brought to D, a page at a time; each
-    /// one recomputed leaves the query (its `as_of` becomes D).
+    /// Loans with a line due by the ledger's day (D, or a later day already run) that are not
+    /// yet brought to it, a page at a time; each one recomputed leaves the query (its `as_of`
+    /// becomes that day).
     private mutating func refreshDueLoans() throws {
         let statement = try db.cachedStatement(sql: """
             SELECT DISTINCT p.loan_id FROM plan_line p JOIN loan l ON l.loan_id = p.loan_id
             WHERE p.status IN ('open', 'due', 'overdue') AND p.due_on <= ?1 AND l.as_of < ?1 LIMIT ?2
             """)
         while true {
-            let loans = try String.fetchAll(statement, arguments: [date.description, Self.pageRows])
+            let loans = try String.fetchAll(statement, arguments: [ledgerDay.description, Self.pageRows])
             if loans.isEmpty { return }
             for loan in loans { try refresh(loan) }
             counted()
@@ -442,16 +483,16 @@ struct PlanStep {
     }
 
     /// Recomputes a loan's plan-line states from its contract and all its repayments, as of
-    /// the day (or the later day it was already brought to: states never go back), and
+    /// the ledger's day (the latest day run; states never go back), and
     /// stores them, with the fingerprint of what they were computed from. A loan whose
     /// fingerprint is the stored one is left as it is: recomputing it would give the same
     /// rows (a re-run of an unchanged day; a corrected file, a new repayment, a base rate
     /// or calendar change, a new day all change the fingerprint).
     private mutating func refresh(_ loan: String) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT contract, as_of, inputs_sha256 FROM loan WHERE loan_id = ?"),
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT contract, as_of, inputs_sha256, planned_on FROM loan WHERE loan_id = ?"),
                                          arguments: [loan]) else { return }
         let contractText: String = row[0]
-        let asOf = max(date, CivilDate(iso: row[1] as String) ?? date)
+        let asOf = max(ledgerDay, CivilDate(iso: row[1] as String) ?? ledgerDay)
         let paymentRows = try Self.paymentRows(db, loan: loan, through: asOf, postingFiles: postingFiles)
         let fingerprint = inputsFingerprint(contract: contractText, asOf: asOf, payments: paymentRows)
         if fingerprint == row[2] as String? {
@@ -488,23 +529,63 @@ struct PlanStep {
             try allocate.execute(arguments: [allocation.paymentID, allocation.period, loan, allocation.penaltyMinor,
                                              allocation.feeMinor, allocation.interestMinor, allocation.principalMinor])
         }
+        // An alert about a payment is dated by the payment's file, whichever day's step finds it.
         for (paymentID, amount) in position.unapplied {
-            let place = try self.place(ofEvent: paymentID)
-            try raise("repayment_unapplied", subject: place,
+            let (place, day) = try self.place(ofEvent: paymentID)
+            try raise("repayment_unapplied", subject: place, on: day,
                       "\(place): loan \(loan) was paid \(DecimalAmount(units: amount, scale: 2)) more than it owed")
         }
         for (paymentID, payoff, paid) in position.shortSettlements {
-            let place = try self.place(ofEvent: paymentID)
-            try raise("early_settlement_short", subject: place,
+            let (place, day) = try self.place(ofEvent: paymentID)
+            try raise("early_settlement_short", subject: place, on: day,
                       "\(place): loan \(loan)'s early settlement paid \(DecimalAmount(units: paid, scale: 2)), the pay-off was \(DecimalAmount(units: payoff, scale: 2)); applied as a partial payment")
         }
         let closed = position.lines.allSatisfy(\.isClosed)
         let closedOn = position.settledOn ?? (closed ? position.lines.compactMap(\.closedOn).max() : nil)
+        // Run in order, the days bring a loan to each day something changes for it; a loan
+        // recomputed for a later day than this one (an earlier day run late) is as of the
+        // last day run on which its states changed, as it would be then.
+        let statesDay = date < asOf
+            ? try lastDayStatesChanged(position, plan: plan, servicing: contract.servicing, payments: payments,
+                                       since: CivilDate(iso: row[3] as String) ?? date)
+            : asOf
         try db.cachedStatement(sql: "UPDATE loan SET status = ?, settled_on = ?, as_of = ?, inputs_sha256 = ? WHERE loan_id = ?")
-            .execute(arguments: [closed ? "settled" : "active", closedOn?.description, asOf.description, fingerprint, loan])
+            .execute(arguments: [closed ? "settled" : "active", closedOn?.description, statesDay.description, fingerprint, loan])
         report.loansRecomputed += 1
         report.overdueLines += position.overdueLines.count
         report.unpaidPenaltyMinor += position.unpaidPenaltyMinor
+    }
+
+    /// The last day run (from `since`, the day the loan was planned, to the position's day) on
+    /// which the loan's states changed. A loan with a line due or overdue changes every day;
+    /// otherwise states only move forward with the days (payments are added, lines fall due
+    /// and close), so the days run on which they are already the position's are the latest
+    /// ones, and a binary search finds the first of them.
+    private func lastDayStatesChanged(_ position: LoanPosition, plan: RepaymentPlan, servicing: ServicingTerms,
+                                      payments: [LoanPayment], since: CivilDate) throws -> CivilDate {
+        if position.lines.contains(where: { $0.status == .due || $0.status == .overdue }) { return position.asOf }
+        func states(_ position: LoanPosition) -> [AnyHashable] {
+            position.lines.map { state -> AnyHashable in
+                [AnyHashable(state.interestDueMinor), state.feeDueMinor, state.paidPrincipalMinor, state.paidInterestMinor,
+                 state.paidPenaltyMinor, state.paidFeeMinor, state.penaltyAccruedMinor, state.status.rawValue,
+                 state.closedOn?.description, state.overdueDays]
+            } + position.allocations.map(AnyHashable.init) + [AnyHashable(position.settledOn?.description)]
+        }
+        let now = states(position)
+        let earlier = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT business_date FROM plan_step_day WHERE business_date >= ? AND business_date < ? ORDER BY business_date DESC
+            """), arguments: [since.description, position.asOf.description]).compactMap { CivilDate(iso: $0) }
+        // The states as of earlier[i] are the position's for every i below `low`.
+        var low = 0, high = earlier.count
+        while low < high {
+            let middle = (low + high) / 2
+            if states(LoanServicing.position(plan: plan, servicing: servicing, payments: payments, asOf: earlier[middle])) == now {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        return low == 0 ? position.asOf : earlier[low - 1]
     }
 
     /// A loan left as it was counts in the report as its stored lines say.
@@ -593,12 +674,13 @@ struct PlanStep {
         return hex(SHA256.hash(data: Array(text.utf8)))
     }
 
-    /// Where an event came from, by file and line (no row ids: re-runs give the same text).
-    private func place(ofEvent id: Int64) throws -> String {
+    /// Where an event came from, by file and line (no row ids: re-runs give the same text),
+    /// and its file's business day.
+    private func place(ofEvent id: Int64) throws -> (place: String, day: String?) {
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT f.partner, f.name, e.line FROM event e JOIN received_file f ON e.file_id = f.id WHERE e.id = ?
-            """, arguments: [id]) else { return "event \(id)" }
-        return "\(row[0] as String)/\(row[1] as String) line \(row[2] as Int)"
+            SELECT f.partner, f.name, e.line, f.business_date FROM event e JOIN received_file f ON e.file_id = f.id WHERE e.id = ?
+            """, arguments: [id]) else { return ("event \(id)", nil) }
+        return ("\(row[0] as String)/\(row[1] as String) line \(row[2] as Int)", row[3])
     }
 
     // MARK: 3. Plan checks
@@ -610,13 +692,14 @@ struct PlanStep {
 
     /// Compares a partner's plan lines with ours, loan by loan and period by period: due
     /// date, principal, interest and fee to the cent; periods on one side only; plans for loans
-    /// we do not have. Earlier differences for the file's loans are replaced.
-    private mutating func comparePlans(in file: StoredFile) throws {
-        let range = "e.id BETWEEN :first AND :last AND e.kind = 'plan_line' AND e.active = 1"
+    /// we do not have. Earlier differences for the file's loans are replaced; they are dated
+    /// the file's day. `loan` compares that loan only (planned after its partners' plans came).
+    private mutating func comparePlans(in file: StoredFile, loan: String? = nil) throws {
+        let range = "e.id BETWEEN :first AND :last AND e.kind = 'plan_line' AND e.active = 1" + (loan == nil ? "" : " AND e.loan_id = :loan")
         let loansInFile = "SELECT e.loan_id FROM event e WHERE \(range)"
         // Named, so each statement takes the ones it uses.
-        let values: [String: (any DatabaseValueConvertible)?] = ["first": file.firstEventID, "last": file.lastEventID,
-                                                                 "partner": file.partner, "day": date.description, "now": timestamp()]
+        let values: [String: (any DatabaseValueConvertible)?] = ["first": file.firstEventID, "last": file.lastEventID, "loan": loan,
+                                                                 "partner": file.partner, "day": file.businessDate, "now": timestamp()]
         func arguments(_ sql: String) -> StatementArguments {
             StatementArguments(values.filter { sql.contains(":" + $0.key) })
         }
@@ -625,8 +708,11 @@ struct PlanStep {
               AND loan_id IN (\(loansInFile))
             """
         try db.execute(sql: forget, arguments: arguments(forget))
+        // A plan came on the file's day: the missing-plan alert is cleared then (the first
+        // such day, whichever is run first).
         let clear = """
-            UPDATE alert SET cleared_on = :day WHERE kind = 'missing_partner_plan' AND cleared_on IS NULL AND subject IN (\(loansInFile))
+            UPDATE alert SET cleared_on = :day WHERE kind = 'missing_partner_plan' AND (cleared_on IS NULL OR cleared_on > :day)
+              AND subject IN (\(loansInFile))
             """
         try db.execute(sql: clear, arguments: arguments(clear))
         let insert = """
@@ -671,6 +757,21 @@ struct PlanStep {
         }
     }
 
+    /// A loan planned after partner plans for it came on other days (a day run after later
+    /// ones): they are compared now, as they would have been on their days, in that order
+    /// (this day's plans are compared by the step itself).
+    private mutating func compareStoredPartnerPlans(_ loan: String) throws {
+        let files = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT DISTINCT f.id, f.partner, f.file_type, f.business_date, f.name, f.status, f.first_event_id, f.last_event_id
+            FROM event e JOIN received_file f ON f.id = e.file_id
+            WHERE e.loan_id = ? AND e.kind = 'plan_line' AND e.active = 1 AND f.business_date <> ? ORDER BY f.business_date, f.id
+            """), arguments: [loan, date.description])
+        for row in files {
+            try comparePlans(in: StoredFile(id: row[0], partner: row[1], fileType: row[2], businessDate: row[3], name: row[4],
+                                            status: row[5], firstEventID: row[6], lastEventID: row[7]), loan: loan)
+        }
+    }
+
     private mutating func recordDifference(partner: String, loan: String, period: Int, field: String,
                                            ours: String?, theirs: String?, eventID: Int64?) throws {
         try db.cachedStatement(sql: """
@@ -684,28 +785,63 @@ struct PlanStep {
 
     /// Seed 000 §15 f: the day after a loan is disbursed, its plan should have come from a
     /// partner. Only when some configured file type carries plans.
+    ///
+    /// The alert belongs to the first day run after the loan was disbursed and planned
+    /// (within a month of the disbursement) by which no partner plan had come, and is dated
+    /// that day; a plan that came later clears it on the plan's day. So it is the same
+    /// whichever order the days are run in: this day may be that first day for loans
+    /// disbursed in the month before it, and a loan planned now may have it on a later day
+    /// already run.
     private mutating func checkMissingPartnerPlans() throws {
         guard config.partners.contains(where: { partner in
             partner.files.contains { sources.type(partner.id, $0.id)?.events.contains(.planLine) == true }
         }), let yesterday = date.adding(days: -1), let earliest = date.adding(days: -Self.missingPlanWindowDays) else { return }
-        for loan in try String.fetchAll(db, sql: """
-            SELECT l.loan_id FROM loan l WHERE l.disbursed_on BETWEEN ? AND ? AND l.planned_on < ?
-              AND NOT EXISTS (SELECT 1 FROM event e WHERE e.loan_id = l.loan_id AND e.kind = 'plan_line' AND e.active = 1)
-              AND NOT EXISTS (SELECT 1 FROM alert a WHERE a.kind = 'missing_partner_plan' AND a.subject = l.loan_id)
-            ORDER BY l.loan_id
-            """, arguments: [earliest.description, yesterday.description, date.description]) {
-            try raise("missing_partner_plan", subject: loan,
-                      "loan \(loan) was disbursed on or before \(yesterday) and no partner has sent its plan")
+        // Loans disbursed in the month before this day, and (later days already run) up to
+        // the day before the ledger's day, whose first day run after they were disbursed and
+        // planned had no partner plan by then; an alert dated on or before this day stays.
+        let latest = max(yesterday, ledgerDay.adding(days: -1) ?? yesterday)
+        let candidates = try Row.fetchAll(db, sql: """
+            SELECT loan_id, disbursed_on, first_day FROM (
+                SELECT l.loan_id, l.disbursed_on,
+                       (SELECT min(d.business_date) FROM plan_step_day d WHERE d.business_date > max(l.disbursed_on, l.planned_on)) AS first_day
+                FROM loan l WHERE l.disbursed_on BETWEEN ?1 AND ?2
+                  AND NOT EXISTS (SELECT 1 FROM alert a WHERE a.kind = 'missing_partner_plan' AND a.subject = l.loan_id
+                                    AND a.business_date <= ?3)
+            ) c WHERE first_day IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM event e JOIN received_file f ON f.id = e.file_id
+                WHERE e.loan_id = c.loan_id AND e.kind = 'plan_line' AND e.active = 1 AND f.business_date <= c.first_day)
+            ORDER BY loan_id
+            """, arguments: [earliest.description, latest.description, date.description])
+        let planCame = try db.cachedStatement(sql: """
+            SELECT min(f.business_date) FROM event e JOIN received_file f ON f.id = e.file_id
+            WHERE e.loan_id = ? AND e.kind = 'plan_line' AND e.active = 1
+            """)
+        for row in candidates {
+            let loan: String = row[0]
+            guard let disbursed = CivilDate(iso: row[1] as String), let firstText = row[2] as String?,
+                  let first = CivilDate(iso: firstText), let deadline = disbursed.adding(days: Self.missingPlanWindowDays),
+                  first <= deadline, let dayBefore = first.adding(days: -1) else { continue }
+            // A plan that came after that day (run before it) clears the alert on its day.
+            try raise("missing_partner_plan", subject: loan, on: firstText, cleared: try String.fetchOne(planCame, arguments: [loan]),
+                      "loan \(loan) was disbursed on or before \(dayBefore) and no partner has sent its plan")
         }
     }
 
-    /// Raises an alert once per kind and subject; the first ones are described in the report.
-    private mutating func raise(_ kind: String, subject: String, _ message: String) throws {
+    /// Raises an alert once per kind and subject, dated `day` (default: the step's day), and
+    /// cleared on `cleared` when what it is about has already come; the first ones are
+    /// described in the report. Raised again for an earlier day (a day run after later
+    /// ones), an alert not yet cleared takes the earlier day.
+    private mutating func raise(_ kind: String, subject: String, on day: String? = nil, cleared: String? = nil, _ message: String) throws {
+        let day = day ?? date.description
+        let raisedBefore = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM alert WHERE kind = ? AND subject = ?"),
+                                             arguments: [kind, subject]) ?? false
         try db.cachedStatement(sql: """
-            INSERT INTO alert (business_date, kind, subject, message, raised_at) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (kind, subject) DO NOTHING
-            """).execute(arguments: [date.description, kind, subject, message, timestamp()])
-        guard db.changesCount > 0 else { return }
+            INSERT INTO alert (business_date, kind, subject, message, raised_at, cleared_on) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (kind, subject) DO UPDATE SET business_date = excluded.business_date, message = excluded.message
+              WHERE excluded.business_date < alert.business_date AND alert.cleared_on IS NULL
+            """).execute(arguments: [day, kind, subject, message, timestamp(), cleared])
+        // An alert moved to an earlier day was raised before: it is counted once.
+        guard !raisedBefore, db.changesCount > 0 else { return }
         report.alertCount += 1
         if report.alerts.count < PlanStepReport.describedAlerts { report.alerts.append("\(kind): \(message)") }
     }

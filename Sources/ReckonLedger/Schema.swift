@@ -370,6 +370,18 @@ enum Schema {
             // are the same skips the loan (issue 9, item 19). NULL: compute it.
             try db.execute(sql: "ALTER TABLE loan ADD COLUMN inputs_sha256 TEXT")
         }
+        migrator.registerMigration("009 plan step days") { db in
+            // Every business day the plan step has run for: a loan planned or repaid on an
+            // earlier day run later is brought to the latest of them, and a partner plan's
+            // alert is dated by the first day after the disbursement that was run, so the
+            // ledger does not depend on the order days are run in (issue 9, item 24). An
+            // existing ledger's days are the ones its loans were planned on and brought to.
+            try db.execute(sql: """
+                CREATE TABLE plan_step_day (business_date TEXT PRIMARY KEY) WITHOUT ROWID;
+                INSERT OR IGNORE INTO plan_step_day SELECT planned_on FROM loan;
+                INSERT OR IGNORE INTO plan_step_day SELECT as_of FROM loan;
+                """)
+        }
         return migrator
     }
 }

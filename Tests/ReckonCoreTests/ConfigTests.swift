@@ -57,7 +57,9 @@ struct ConfigTests {
         #expect(star.match("PAY_BILL_1900000109_2024-12-15.csv").date == CivilDate(year: 2024, month: 12, day: 15))
         let plain = try FileNamePattern("institutions.txt")
         #expect(plain.match("institutions.txt") == (true, nil))
-        #expect(throws: ConfigProblem.self) { try FileNamePattern("X_{yyyyQQ}.csv") }
+        let problem = try #require(throws: ConfigProblem.self) { try FileNamePattern("X_{yyyyQQ}.csv") }
+        #expect(problem.message == "'{yyyyQQ}' in 'X_{yyyyQQ}.csv' is not a date layout: unknown token 'QQ' in format 'yyyyQQ' "
+                + "(use yyyy yy MM dd HH mm ss S… XXX, or iso8601)")
     }
 
     @Test func errorsNameTheKey() throws {

@@ -94,12 +94,17 @@ struct PostingRulesTests {
         #expect(throws: PostingError("the postings do not balance: CNY is off by 1 minor units")) {
             try EntryDraft(.repayment, [Posting("a", 101, "CNY"), Posting("b", -100, "CNY")])
         }
-        // Both currencies are off; the message names one of them.
-        let mixed = #expect(throws: PostingError.self) {
-            try EntryDraft(.repayment, [Posting("a", 100, "CNY"), Posting("b", -100, "USD")])
+        // Several currencies off: each is named, in order of its code, whatever order the
+        // postings come in (a balanced one is not named).
+        let expected = PostingError("the postings do not balance: CNY is off by 100 minor units, EUR is off by 7 minor units, "
+                                    + "USD is off by -107 minor units")
+        let postings = [Posting("a", 100, "CNY"), Posting("b", -107, "USD"), Posting("c", 7, "EUR"),
+                        Posting("d", 5, "HKD"), Posting("e", -5, "HKD")]
+        for rotation in 0..<postings.count {
+            let order = Array(postings[rotation...] + postings[..<rotation])
+            #expect(throws: expected) { try EntryDraft(.repayment, order) }
+            #expect(throws: expected) { try EntryDraft(.repayment, order.reversed()) }
         }
-        #expect(["the postings do not balance: CNY is off by 100 minor units",
-                 "the postings do not balance: USD is off by -100 minor units"].contains(mixed?.reason))
     }
 
     @Test func marginSharesRoundHalfUp() {

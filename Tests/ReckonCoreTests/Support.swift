@@ -71,3 +71,13 @@ struct TricklingSource: ByteSource {
         try inner.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.prefix(readBytes)))
     }
 }
+
+extension Collection {
+    /// The element `offset` places from the start, or a failure of the calling test when the
+    /// collection is shorter: a test that expects a plan line that is not there fails alone,
+    /// instead of trapping on the index and ending the whole run.
+    func element(at offset: Int, sourceLocation: SourceLocation = #_sourceLocation) throws -> Element {
+        try #require(offset >= 0 && offset < count ? self[index(startIndex, offsetBy: offset)] : nil,
+                     "no element \(offset): there are \(count)", sourceLocation: sourceLocation)
+    }
+}

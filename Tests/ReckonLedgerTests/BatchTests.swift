@@ -177,9 +177,7 @@ struct BatchTests {
         }
         // Line 7 repeats line 3 (R202412150002); line 4's repayment type is unknown.
         let path = day.root + "/inbox/platform/PLAT_REPAY_20241215.csv"
-        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        lines.insert(lines[2], at: 6)
-        lines[7] = "#TOTAL,6,13267.04"
+        var lines = try LedgerTests.repeatingLine3(try String(contentsOfFile: path, encoding: .utf8)).split(separator: "\n").map(String.init)
         lines[3] = lines[3].replacingOccurrences(of: ",NORMAL,", with: ",SOMETIMES,")
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let ledger = try day.ledger()

@@ -28,6 +28,7 @@ struct FileVersionTests {
     @Test func theOriginalSentAgainAfterItsCorrectionIsNotPostedAndRaisesAnAlertNamingBothVersions() throws {
         let space = try Workspace()
         let (original, corrected, originalPath, correctedPath) = try correctedDay(space)
+        let originalID = try #require(original.fileID), correctedID = try #require(corrected.fileID)
         let before = try space.ledger.export()
         let resent = try space.ingest(originalPath, "platform", "repayments")
         #expect(resent.outcome == .stale)
@@ -40,17 +41,17 @@ struct FileVersionTests {
         let alerts = try space.ledger.alerts()
         #expect(alerts.map { "\($0.kind) \($0.subject)" } == ["earlier_version_resent platform/repayments/2024-12-15/\(originalSHA.prefix(12))"])
         #expect(alerts.first?.message == "platform/repayments 2024-12-15: PLAT_REPAY_20241215.csv was sent again (SHA-256 \(originalSHA.prefix(12))…, "
-                + "received \(versions.delivery.receivedAt)); it is the earlier version PLAT_REPAY_20241215.csv (file #\(original.fileID!), "
+                + "received \(versions.delivery.receivedAt)); it is the earlier version PLAT_REPAY_20241215.csv (file #\(originalID), "
                 + "SHA-256 \(originalSHA.prefix(12))…, received \(versions.repeats.receivedAt)), which PLAT_REPAY_20241215.csv "
-                + "(file #\(corrected.fileID!), SHA-256 \(correctedSHA.prefix(12))…, received \(versions.current.receivedAt)) corrected. "
-                + "The correction stays current and nothing was posted; `reckon files reinstate \(original.fileID!) --reason …` "
+                + "(file #\(correctedID), SHA-256 \(correctedSHA.prefix(12))…, received \(versions.current.receivedAt)) corrected. "
+                + "The correction stays current and nothing was posted; `reckon files reinstate \(originalID) --reason …` "
                 + "makes the earlier version current again.")
         // Sent a third time: the same undecided delivery, no second alert.
         let third = try space.ingest(originalPath, "platform", "repayments")
         #expect(third.outcome == .stale && third.fileID == resent.fileID)
         #expect(try space.ledger.alerts().count == 1)
         let dayFiles = try space.ledger.dayFiles(CivilDate(iso: day)!, config: space.config, calendar: nil)
-        #expect(dayFiles.stale.map(\.fileID) == [resent.fileID!])
+        #expect(dayFiles.stale.map(\.fileID) == [try #require(resent.fileID)])
         #expect(!dayFiles.isComplete)
         // The ledger's postings are the correction's: only the delivery's row was added.
         #expect(try space.ledger.export().replacingOccurrences(of: "\tstale\t", with: "") != before)
@@ -61,8 +62,9 @@ struct FileVersionTests {
         let space = try Workspace()
         let (original, corrected, originalPath, correctedPath) = try correctedDay(space)
         let resent = try space.ingest(originalPath, "platform", "repayments")
-        let reinstated = try space.ledger.reinstate(fileID: resent.fileID!, reason: "the correction was sent by mistake", actor: "alice",
-                                                    config: space.config)
+        let originalID = try #require(original.fileID)
+        let reinstated = try space.ledger.reinstate(fileID: try #require(resent.fileID), reason: "the correction was sent by mistake",
+                                                    actor: "alice", config: space.config)
         #expect(reinstated.outcome == .posted)
         #expect(reinstated.superseded == corrected.fileID)
         // The original's figures again: R2 paid 3,333.33 of principal.
@@ -75,17 +77,19 @@ struct FileVersionTests {
                                                             "PLAT_REPAY_20241215.csv superseded", "PLAT_REPAY_20241215.csv superseded"])
         let actions = try space.ledger.fileActions()
         #expect(actions.map { "\($0.kind.rawValue) #\($0.fileID ?? 0) \($0.actor): \($0.reason)" }
-                == ["reinstate #\(original.fileID!) alice: the correction was sent by mistake"])
+                == ["reinstate #\(originalID) alice: the correction was sent by mistake"])
         #expect(try space.ledger.alerts().allSatisfy { $0.clearedOn == day })
         #expect(try space.ledger.dayFiles(CivilDate(iso: day)!, config: space.config, calendar: nil).isComplete)
         // Now the original's bytes are a repeat, and the correction's an earlier version.
         #expect(try space.ingest(originalPath, "platform", "repayments").outcome == .repeated)
         #expect(try space.ingest(correctedPath, "platform", "repayments").outcome == .stale)
-        #expect(throws: LedgerError.self) {
-            try space.ledger.reinstate(fileID: reinstated.fileID!, reason: "again", actor: "alice", config: space.config)
+        let reinstatedID = try #require(reinstated.fileID)
+        let again = try #require(throws: LedgerError.self) {
+            try space.ledger.reinstate(fileID: reinstatedID, reason: "again", actor: "alice", config: space.config)
         }
+        #expect(again.message == "file #\(reinstatedID) (PLAT_REPAY_20241215.csv) is the current version already")
         do {
-            _ = try space.ledger.reinstate(fileID: original.fileID!, reason: "  ", actor: "alice", config: space.config)
+            _ = try space.ledger.reinstate(fileID: originalID, reason: "  ", actor: "alice", config: space.config)
             Issue.record("a reinstatement without a reason went through")
         } catch {
             #expect(error.message == "give a reason (--reason): it is kept with the decision")
@@ -95,8 +99,8 @@ struct FileVersionTests {
     @Test func anOperatorSetsAsideTheEarlierVersionSentAgain() throws {
         let space = try Workspace()
         let (_, _, originalPath, _) = try correctedDay(space)
-        let resent = try space.ingest(originalPath, "platform", "repayments")
-        let action = try space.ledger.setAside(fileID: resent.fileID!, reason: "the platform re-sent it by mistake", actor: "bob")
+        let resentID = try #require(try space.ingest(originalPath, "platform", "repayments").fileID)
+        let action = try space.ledger.setAside(fileID: resentID, reason: "the platform re-sent it by mistake", actor: "bob")
         #expect(action.description.hasPrefix("set aside by bob at ") && action.description.hasSuffix(": the platform re-sent it by mistake"))
         let again = try space.ingest(originalPath, "platform", "repayments")
         #expect(again.outcome == .setAside && again.setAside == action)
@@ -104,10 +108,10 @@ struct FileVersionTests {
         let state = try space.ledger.dayFiles(CivilDate(iso: day)!, config: space.config, calendar: nil)
         #expect(state.isComplete && state.setAside == [action])
         do {
-            _ = try space.ledger.setAside(fileID: resent.fileID!, reason: "twice", actor: "bob")
+            _ = try space.ledger.setAside(fileID: resentID, reason: "twice", actor: "bob")
             Issue.record("set aside twice")
         } catch {
-            #expect(error.message == "file #\(resent.fileID!) (PLAT_REPAY_20241215.csv) was \(action.description)")
+            #expect(error.message == "file #\(resentID) (PLAT_REPAY_20241215.csv) was \(action.description)")
         }
     }
 

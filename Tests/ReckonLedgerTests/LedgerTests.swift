@@ -35,7 +35,7 @@ final class Workspace {
 
     /// A copy of a sample partner file (`platform/PLAT_LOAN_20241115.csv`: the partner is for
     /// the reader; the fixtures are in mappings/samples/partners), optionally changed.
-    func file(_ sample: String, named name: String? = nil, _ change: (String) -> String = { $0 }) throws -> String {
+    func file(_ sample: String, named name: String? = nil, _ change: (String) throws -> String = { $0 }) throws -> String {
         let source = repositoryRoot + "/mappings/samples/partners/" + (sample as NSString).lastPathComponent
         let target = folder + "/incoming/" + (name ?? (sample as NSString).lastPathComponent)
         try FileManager.default.createDirectory(atPath: folder + "/incoming", withIntermediateDirectories: true)
@@ -98,6 +98,38 @@ struct LedgerTests {
         #expect(verification.entries == 5 + 7 + 5)
     }
 
+    /// Repayments posted before their loans' disbursements (an earlier day run after a later
+    /// one) release the margin when the loans come, as they would have on the day: the same
+    /// entries, on the repayments' lines, and the same balances as the other way round.
+    @Test func repaymentsPostedBeforeTheirLoansReleaseMarginWhenTheLoansCome() throws {
+        func run(_ files: [(String, String)]) throws -> Workspace {
+            let space = try Workspace()
+            for (file, type) in files {
+                #expect(try space.ingest(try space.file("platform/" + file), "platform", type).outcome == .posted)
+            }
+            return space
+        }
+        let inOrder = try run([("PLAT_LOAN_20241115.csv", "loans"), ("PLAT_REPAY_20241215.csv", "repayments")])
+        let backwards = try run([("PLAT_REPAY_20241215.csv", "repayments"), ("PLAT_LOAN_20241115.csv", "loans")])
+        #expect(try backwards.balance("margin:frozen:L202411150001") == 120_000 - 9594)
+        #expect(try backwards.balance("margin:frozen:L202411150002") == 200_000 - 33333)
+        #expect(try backwards.balance("margin:available") == -(120_000 - 9594) - (200_000 - 33333))
+        let export = try backwards.ledger.export()
+        #expect(export.contains("\t2\tmargin_release\t2024-12-15\t-\tmargin:available 9594 CNY; margin:frozen:L202411150001 -9594 CNY\n"))
+        #expect(export.contains("\t3\tmargin_release\t2024-12-15\t-\tmargin:available 33333 CNY; margin:frozen:L202411150002 -33333 CNY\n"))
+        #expect(export == (try inOrder.ledger.export()))
+        #expect(try backwards.ledger.verify().ok)
+        // A corrected re-send of the loans finds the margin released already.
+        let corrected = try backwards.file("platform/PLAT_LOAN_20241115.csv") { text in
+            text.replacingOccurrences(of: "CL03,王芳,440305********2468,15000.00", with: "CL03,王芳,440305********2468,16000.00")
+                .replacingOccurrences(of: "#TOTAL,3,47000.00", with: "#TOTAL,3,48000.00")
+        }
+        #expect(try backwards.ingest(corrected, "platform", "loans").superseded != nil)
+        #expect(try backwards.balance("margin:frozen:L202411150001") == 120_000 - 9594)
+        #expect(try backwards.balance("margin:frozen:L202411150002") == 200_000 - 33333)
+        #expect(try backwards.ledger.verify().ok)
+    }
+
     @Test func theSameBytesAgainChangeNothing() throws {
         let space = try Workspace()
         let path = try space.file("platform/PLAT_LOAN_20241115.csv")
@@ -112,12 +144,12 @@ struct LedgerTests {
     /// The next day's file repeats R202412150005 and adds one new repayment.
     func nextDayRepeatingOne(_ space: Workspace) throws -> String {
         try space.file("platform/PLAT_REPAY_20241215.csv", named: "PLAT_REPAY_20241216.csv") { text in
-            var lines = text.split(separator: "\n").map(String.init)
-            let repeated = lines[5]
+            let lines = text.split(separator: "\n").map(String.init)
+            let repeated = try lines.element(at: 5)
+            #expect(repeated.hasPrefix("R202412150005,"))
             let new = repeated.replacingOccurrences(of: "R202412150005", with: "R202412160001")
                 .replacingOccurrences(of: "2024-12-15 16:05:51", with: "2024-12-16 08:00:00")
-            lines = [lines[0], repeated, new, "#TOTAL,2,9101.06"]
-            return lines.joined(separator: "\n") + "\n"
+            return [try lines.element(at: 0), repeated, new, "#TOTAL,2,9101.06"].joined(separator: "\n") + "\n"
         }
     }
 
@@ -159,11 +191,18 @@ struct LedgerTests {
     /// counts it (six records, 13,267.04).
     func dayWithARepeatedLine(_ space: Workspace) throws -> String {
         try space.file("platform/PLAT_REPAY_20241215.csv") { text in
-            var lines = text.split(separator: "\n").map(String.init)
-            lines.insert(lines[2], at: 6)
-            lines[7] = "#TOTAL,6,13267.04"
-            return lines.joined(separator: "\n") + "\n"
+            try Self.repeatingLine3(text)
         }
+    }
+
+    /// The sample day's repayments (a header, five records, a trailer) with line 3 repeated
+    /// as line 7 and the trailer counting it.
+    static func repeatingLine3(_ text: String) throws -> String {
+        var lines = text.split(separator: "\n").map(String.init)
+        try #require(lines.count == 7 && lines[6] == "#TOTAL,5,9753.71", "\(lines)")
+        lines.insert(lines[2], at: 6)
+        lines[7] = "#TOTAL,6,13267.04"
+        return lines.joined(separator: "\n") + "\n"
     }
 
     @Test func aStrictFileRepeatingARecordIsRefusedNamingBothLines() throws {
@@ -361,9 +400,14 @@ struct LedgerTests {
         let space = try Workspace()
         _ = try space.ingest(try space.file("platform/PLAT_LOAN_20241115.csv"), "platform", "loans")
         let database = try DatabaseQueue(path: space.config.databasePath)
-        #expect(throws: (any Error).self) { try database.write { try $0.execute(sql: "UPDATE posting SET amount_minor = 1") } }
-        #expect(throws: (any Error).self) { try database.write { try $0.execute(sql: "DELETE FROM posting") } }
-        #expect(throws: (any Error).self) { try database.write { try $0.execute(sql: "DELETE FROM journal_entry") } }
+        // The ledger's triggers refuse, each with its reason.
+        for (sql, reason) in [("UPDATE posting SET amount_minor = 1", "postings are never changed: post a reversal"),
+                              ("DELETE FROM posting", "postings are never deleted: post a reversal"),
+                              ("UPDATE journal_entry SET line = 9", "journal entries are never changed: post a reversal"),
+                              ("DELETE FROM journal_entry", "journal entries are never deleted: post a reversal")] {
+            let error = try #require(throws: DatabaseError.self) { try database.write { try $0.execute(sql: sql) } }
+            #expect(error.resultCode == .SQLITE_CONSTRAINT && error.message == reason, "\(sql): \(error)")
+        }
         #expect(try space.ledger.verify().ok)
     }
 
@@ -397,7 +441,8 @@ struct LedgerTests {
     @Test func theBusinessDateComesFromTheNameOrTheCaller() throws {
         let space = try Workspace()
         let odd = try space.file("platform/PLAT_LOAN_20241115.csv", named: "loans-export.csv")
-        #expect(throws: LedgerError.self) { try space.ingest(odd, "platform", "loans") }
+        let error = try #require(throws: LedgerError.self) { try space.ingest(odd, "platform", "loans") }
+        #expect(error.message == "\(odd): no business date: the name does not fit PLAT_LOAN_{yyyyMMdd}.csv and no --date was given")
         let dated = try space.ingest(odd, "platform", "loans", date: CivilDate(year: 2024, month: 11, day: 15))
         #expect(dated.businessDate == CivilDate(year: 2024, month: 11, day: 15))
         #expect(dated.archivePath?.hasSuffix("/var/archive/2024-11-15/platform/loans-export.csv") == true)
@@ -466,33 +511,5 @@ struct MigrationTests {
         #expect(keys.map { "\($0[0] as String) \($0[1] as Int64)" } == ["platform|loan_disbursed|L1 8", "platform|repayment|R1 7"])
         let ranges = try ledger.read { db in try Row.fetchAll(db, sql: "SELECT first_event_id, last_event_id FROM received_file ORDER BY id") }
         #expect(ranges.map { [$0[0] as Int64, $0[1] as Int64] } == [[7, 7], [8, 8]])
-    }
-}
-
-@Suite("Keeping files")
-struct FileStoreTests {
-    /// The archive keeps the bytes that were hashed: a file that changed in between is
-    /// refused, and no partial copy is left behind.
-    @Test func aCopyThatDiffersFromTheDigestIsRefused() throws {
-        let folder = NSTemporaryDirectory() + "reckon-keep-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let original = folder + "/BANK_SETTLE_20241215.txt"
-        try "first version\n".write(toFile: original, atomically: true, encoding: .utf8)
-        let digest = try FileDigest(path: original)
-        try "second version\n".write(toFile: original, atomically: true, encoding: .utf8)
-
-        #expect {
-            try FileStore.copy(original, to: folder + "/archive/BANK_SETTLE_20241215.txt", digest: digest)
-        } throws: { error in
-            "\(error)".contains("changed while it was being received")
-        }
-        let archive = try? FileManager.default.contentsOfDirectory(atPath: folder + "/archive")
-        #expect((archive ?? []).isEmpty)
-
-        // Unchanged bytes are kept, under the file's name, and found again by placement.
-        let kept = try FileStore.keep(original, digest: try FileDigest(path: original), in: folder + "/archive")
-        #expect(kept == folder + "/archive/BANK_SETTLE_20241215.txt")
-        #expect(try FileStore.placement(of: original, digest: try FileDigest(path: original), in: folder + "/archive") == (kept, true))
     }
 }

@@ -41,11 +41,14 @@ struct PlanStepTests {
         #expect(repayments.count == written.repayments)
         var kinds = Set<String>()
         for fields in repayments {
-            let (loan, type, total) = (fields[1], fields[3], DecimalAmount(units: Int64(Double(fields[9])! * 100 + 0.5), scale: 2))
+            // repay_id, loan_id, period, repay_type, paid_at, principal, interest, penalty, fee, total, …
+            try #require(fields.count >= 10, "\(fields)")
+            let (loan, type) = (fields[1], fields[3])
+            let total = try #require(RateText.amountMinor(fields[9])), penalty = try #require(RateText.amountMinor(fields[7]))
             let loanView = try view(ledger, folder, loan)
             #expect(loanView.position.unapplied.isEmpty, "\(loan)")
-            #expect(loanView.position.allocations.reduce(0) { $0 + $1.totalMinor } == total.units, "\(loan)")
-            let first = loanView.position.lines[0]
+            #expect(loanView.position.allocations.reduce(0) { $0 + $1.totalMinor } == total, "\(loan)")
+            let first = try #require(loanView.position.lines.first)
             kinds.insert(type)
             switch type {
             case "EARLY":
@@ -54,7 +57,7 @@ struct PlanStepTests {
                 #expect(loanView.position.outstandingPrincipalMinor == 0)
             case "OVERDUE":
                 // Ten days late: the penalty the platform charged is the one we accrued.
-                #expect(first.status == .paid && first.penaltyAccruedMinor == Int64(Double(fields[7])! * 100 + 0.5), "\(loan)")
+                #expect(first.status == .paid && first.penaltyAccruedMinor == penalty && penalty > 0, "\(loan)")
             case "COMP":
                 #expect(first.status == .compensated && first.closedOn == day, "\(loan)")
                 #expect(first.compensationPoint?.date == first.line.dueDate.adding(days: 3))
@@ -90,14 +93,15 @@ struct PlanStepTests {
         #expect(late.plans?.overdueLines ?? 0 >= 1)
         let late15 = try view(ledger, folder, "L202412160001")
         #expect(late15.position.asOf == CivilDate(year: 2025, month: 1, day: 26))
-        #expect(late15.position.lines[0].status == .overdue && late15.position.lines[0].overdueDays == 10)
-        #expect(late15.position.lines[0].penaltyAccruedMinor == 394)     // 1049.42 × 10 × 0.135/360
+        let first = try #require(late15.position.lines.first)
+        #expect(first.status == .overdue && first.overdueDays == 10)
+        #expect(first.penaltyAccruedMinor == 394)     // 1049.42 × 10 × 0.135/360
         // The stored lines say the same as the view.
         let export = try ledger.export()
         #expect(export.contains("L202412160001\t1\t2024-12-16\t2025-01-16\t2025-01-16\t31\t0.09\t95942\t9000\t1104058\t9000\t0\t0\t0\t0\t394\toverdue\t-\t10\t0\t0"))
         // Asked about an earlier day, the same loan is not yet late.
         let before = try view(ledger, folder, "L202412160001", asOf: CivilDate(year: 2025, month: 1, day: 10)!)
-        #expect(before.position.lines[0].status == .open && before.position.lines[0].penaltyAccruedMinor == 0)
+        #expect(before.position.lines.first?.status == .open && before.position.lines.first?.penaltyAccruedMinor == 0)
     }
 
     @Test func runningThePlanStepAgainChangesNothing() throws {
@@ -156,7 +160,7 @@ struct PlanStepTests {
         #expect(!differences.contains { $0.loanID == "L202411150003" })
         let view = try view(ledger, folder, "L202411150001")
         #expect(view.plan.annualRate == Decimal(string: "0.089"))
-        #expect(view.plan.lines[0].interestMinor == 8900)       // 12000 × 8.9% / 12
+        #expect(view.plan.lines.first?.interestMinor == 8900)       // 12000 × 8.9% / 12
     }
 
     @Test func aCorrectedDisbursementFileIsPlannedAgain() throws {
@@ -188,7 +192,7 @@ struct PlanStepTests {
         let ledger = try folder.ledger()
         _ = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
         _ = try Batch.run(BatchOptions(date: sampleDay), config: folder.config, ledger: ledger)
-        #expect(try view(ledger, folder, "L202411150003").position.lines[0].status == .paid)
+        #expect(try view(ledger, folder, "L202411150003").position.lines.first?.status == .paid)
         // The platform re-sends the day without loan 3's payment.
         let path = folder.root + "/inbox/platform/PLAT_REPAY_20241215.csv"
         let corrected = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
@@ -198,7 +202,7 @@ struct PlanStepTests {
         let again = try Batch.run(BatchOptions(date: sampleDay), config: folder.config, ledger: ledger)
         #expect(again.ingested.contains { $0.superseded != nil })
         let view = try view(ledger, folder, "L202411150003")
-        #expect(view.position.lines[0].status == .due && view.position.allocations.isEmpty)
+        #expect(view.position.lines.first?.status == .due && view.position.allocations.isEmpty)
         #expect(try lines(ledger, "L202411150003").contains { $0.contains("\t1\t") && $0.contains("\tdue\t-\t0\t") })
     }
 
@@ -212,15 +216,17 @@ struct PlanStepTests {
         _ = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
         let plan = try view(ledger, folder, "L202411150001").plan
         #expect(plan.lines.allSatisfy { $0.feeMinor == 3600 } && plan.feeMinor == 43200)
-        #expect(plan.lines[0].totalMinor == 104_942 + 3600)
+        #expect(try #require(plan.lines.first).totalMinor == 104_942 + 3600)
         let fees = try ledger.planDifferences().filter { $0.field == "fee" }
         #expect(fees.count == 12 && fees.allSatisfy { $0.loanID == "L202411150001" && $0.ours == "36.00" && $0.theirs == "0.00" })
         // The platform's first payment (the installment without the fee) pays the fee before
         // interest and principal, and leaves 36.00 of principal due.
         _ = try Batch.run(BatchOptions(date: sampleDay), config: folder.config, ledger: ledger)
-        let position = try view(ledger, folder, "L202411150001").position
-        #expect(position.allocations == [PaymentAllocation(paymentID: position.allocations[0].paymentID, period: 1, penaltyMinor: 0,
+        let repaid = try view(ledger, folder, "L202411150001"), position = repaid.position
+        #expect(repaid.payments.count == 1)
+        let payment = try #require(repaid.payments.first).id
+        #expect(position.allocations == [PaymentAllocation(paymentID: payment, period: 1, penaltyMinor: 0,
                                                            feeMinor: 3600, interestMinor: 9000, principalMinor: 95942 - 3600)])
-        #expect(position.lines[0].status == .due && position.lines[0].unpaidMinor == 3600)
+        #expect(position.lines.first?.status == .due && position.lines.first?.unpaidMinor == 3600)
     }
 }

@@ -79,14 +79,17 @@ struct RunStateTests {
         let run = try leaveADeadRun(ledger, folder, pid: Int64(getpid()))
         let lock = try WriterLock.acquire(ledger)
         #expect(try ledger.batchRuns().first.map { "\($0.state) \($0.isGone)" } == "running false")
+        let refusal = "another reckon process is writing the ledger \(ledger.path) (batch run #\(run) for 2024-11-15, "
+            + "pid \(getpid()) on \(ProcessState.hostName), started 2024-11-16T01:00:00Z); one writer at a time: try again when it ends"
         do {
             _ = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
             Issue.record("a second writer ran")
         } catch {
-            #expect(error.message == "another reckon process is writing the ledger \(ledger.path) (batch run #\(run) for 2024-11-15, "
-                    + "pid \(getpid()) on \(ProcessState.hostName), started 2024-11-16T01:00:00Z); one writer at a time: try again when it ends")
+            #expect(error.message == refusal)
         }
-        #expect(throws: LedgerError.self) { try WriterLock.acquire(try Ledger(path: ledger.path)) }
+        // The lock, taken through another connection of this process, says the same.
+        let second = try #require(throws: LedgerError.self) { try WriterLock.acquire(try Ledger(path: ledger.path)) }
+        #expect(second.message == refusal)
         lock.release()
         #expect(try ledger.batchRuns().first.map { "\($0.state) \($0.isGone)" } == "interrupted true")
         #expect(!WriterLock.isHeld(ledgerPath: ledger.path))
@@ -132,7 +135,7 @@ struct RunStateTests {
 
     /// The generated sample day (and its history) in a folder configured as shipped,
     /// expected files included.
-    func sampleDay(repayments change: ((String) -> String)? = nil) throws -> (DayFolder, Ledger) {
+    func sampleDay(repayments change: ((String) throws -> String)? = nil) throws -> (DayFolder, Ledger) {
         let folder = try DayFolder(readiness: PlanStepTests.allReady, copy: false, expectedFiles: true)
         let written = try SampleDay(date: sampleDay, loans: 20, mappings: repositoryRoot + "/mappings").write(into: folder.root + "/inbox")
         if let change {
@@ -202,8 +205,8 @@ struct RunStateTests {
     @Test func plansOverARefusedRepaymentsFileSayTheDayIsIncompleteAndNameTheFile() throws {
         // The platform's repayments of the day declare one record too many.
         let (folder, ledger) = try sampleDay { text in
-            let total = text.split(separator: "\n").last { $0.hasPrefix("#TOTAL,") }!
-            let count = Int(total.split(separator: ",")[1])!
+            let total = try #require(text.split(separator: "\n").last { $0.hasPrefix("#TOTAL,") })
+            let count = try #require(Int(try total.split(separator: ",").element(at: 1)))
             return text.replacingOccurrences(of: "#TOTAL,\(count),", with: "#TOTAL,\(count + 1),")
         }
         let report = try Batch.run(BatchOptions(date: sampleDay), config: folder.config, ledger: ledger)

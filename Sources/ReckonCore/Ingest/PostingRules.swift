@@ -43,8 +43,12 @@ public struct EntryDraft: Sendable, Equatable {
             guard !overflow else { throw PostingError("the postings overflow 64-bit minor units") }
             sums[posting.currency] = sum
         }
-        if let (currency, sum) = sums.first(where: { $0.value != 0 }) {
-            throw PostingError("the postings do not balance: \(currency) is off by \(sum) minor units")
+        // Every currency that is off, in order of its code, so the message is the same
+        // whichever order the dictionary keeps them in.
+        let off = sums.filter { $0.value != 0 }.sorted { $0.key < $1.key }
+        if !off.isEmpty {
+            let amounts = off.map { "\($0.key) is off by \($0.value) minor units" }
+            throw PostingError("the postings do not balance: " + amounts.joined(separator: ", "))
         }
         self.kind = kind
         self.postings = legs
@@ -209,17 +213,25 @@ public enum PostingRules {
             Posting(Account.penaltyIncome, -penalty, currency),
             Posting(Account.feeIncome, -fee, currency),
         ])]
-        if let product = context.productOfLoan(loan), let rate = context.marginRate(product) {
-            let frozen = context.frozenMargin(loan)
-            let release = type == "early_settlement" ? frozen : min(frozen, share(principal, rate) ?? 0)
-            if release > 0 {
-                entries.append(try EntryDraft(.marginRelease, [
-                    Posting(Account.marginAvailable, release, currency),
-                    Posting(Account.marginFrozen(loan), -release, currency),
-                ]))
-            }
+        if let product = context.productOfLoan(loan), let rate = context.marginRate(product),
+           let release = try marginRelease(loan: loan, principalMinor: principal, repayType: type, frozenMinor: context.frozenMargin(loan),
+                                           rate: rate, currency: currency) {
+            entries.append(release)
         }
         return entries
+    }
+
+    /// The margin a repayment releases: the frozen margin for the principal it repays
+    /// (principal × margin rate, at most what is frozen), or all of it for an early
+    /// settlement; nil when nothing is released. `repayType` is the canonical repayment type.
+    public static func marginRelease(loan: String, principalMinor: Int64, repayType: String, frozenMinor: Int64,
+                                     rate: DecimalAmount, currency: String) throws(PostingError) -> EntryDraft? {
+        let release = repayType == "early_settlement" ? frozenMinor : min(frozenMinor, share(principalMinor, rate) ?? 0)
+        guard release > 0 else { return nil }
+        return try EntryDraft(.marginRelease, [
+            Posting(Account.marginAvailable, release, currency),
+            Posting(Account.marginFrozen(loan), -release, currency),
+        ])
     }
 
     private static func channelSettlement(_ value: (String) -> FieldValue?, _ context: PostingContext) throws(PostingError) -> [EntryDraft] {

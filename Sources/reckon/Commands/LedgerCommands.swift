@@ -129,6 +129,7 @@ struct IngestCommand: ParsableCommand {
 
 enum IngestText {
     static func render(_ result: IngestResult) -> String {
+        let result = result.escapedForDisplay
         let where_ = "\(result.partner)/\(result.fileType) \(result.businessDate)"
         switch result.outcome {
         case .repeated:
