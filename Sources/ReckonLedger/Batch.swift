@@ -51,7 +51,8 @@ public struct FailedFile: Sendable, Equatable, CustomStringConvertible {
     public let fileType: String
     public let reason: String
 
-    public var description: String { "\(path): \(reason)" }
+    /// For people: a name with control bytes in it is escaped.
+    public var description: String { "\(DisplayText.escaped(path)): \(reason)" }
 }
 
 /// What a batch run did.

@@ -122,7 +122,7 @@ enum BatchText {
         for file in report.collected.waiting { print("  … \(file.path): waiting, \(file.reason)") }
         for path in report.collected.unknown { print("  ? \(path): fits no file type of its partner") }
         for result in report.ingested { print(IngestText.render(result)) }
-        for failed in report.failedFiles { print("✗ \(failed.path) (\(failed.partner)/\(failed.fileType)): could not be taken in: \(failed.reason)") }
+        for failed in report.failedFiles { print("✗ \(DisplayText.escaped(failed.path)) (\(failed.partner)/\(failed.fileType)): could not be taken in: \(failed.reason)") }
         for checked in report.checked {
             print("\(checked.isClean ? "✓" : "✗") \(checked.file): \(Plural.count(checked.recordsRead, "record")) read, "
                   + "\(AmountText.grouped(checked.recordsRejected)) rejected\(checked.controlsHold ? "" : ", control totals fail")")
