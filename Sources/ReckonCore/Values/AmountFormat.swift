@@ -1,3 +1,52 @@
+import Foundation
+
+/// Amounts as people write them and as reckon prints them: `12,000.00`, `12000`, `12000.5`.
+public enum AmountText {
+    public enum Problem: Error, Sendable, Equatable {
+        /// Not digits with at most one point, or thousands separators out of place.
+        case notAnAmount
+        /// A non-zero digit after the second decimal: refused, never rounded.
+        case tooManyDecimals
+        /// Beyond what 64-bit minor units hold.
+        case tooLarge
+    }
+
+    /// The amount in minor units (cents), negative with a leading `-`. Thousands separators
+    /// are accepted where `PlanText.money` prints them: every third digit of the whole part.
+    public static func minor(_ text: String) -> Result<Int64, Problem> {
+        var body = Substring(text.trimmingCharacters(in: .whitespaces))
+        var negative = false
+        if body.first == "-" || body.first == "+" {
+            negative = body.first == "-"
+            body = body.dropFirst()
+        }
+        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = parts.first else { return .failure(.notAnAmount) }
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard !(whole.isEmpty && fraction.isEmpty), fraction.allSatisfy(isDigit) else { return .failure(.notAnAmount) }
+        var digits = Substring(whole)
+        if whole.contains(",") {
+            let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
+            guard (1...3).contains(groups[0].count), groups.dropFirst().allSatisfy({ $0.count == 3 }) else { return .failure(.notAnAmount) }
+            digits = Substring(groups.joined())
+        }
+        guard digits.allSatisfy(isDigit) else { return .failure(.notAnAmount) }
+        guard fraction.dropFirst(2).allSatisfy({ $0 == "0" }) else { return .failure(.tooManyDecimals) }
+        var cents = Array(fraction.prefix(2))
+        while cents.count < 2 { cents.append("0") }
+        var value: Int64 = 0
+        for digit in digits + Substring(String(cents)) {
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = shifted.addingReportingOverflow(Int64(digit.asciiValue! - 48))
+            guard !overflow, !carry else { return .failure(.tooLarge) }
+            value = sum
+        }
+        return .success(negative ? -value : value)
+    }
+
+    private static func isDigit(_ character: Character) -> Bool { character.isASCII && character.isNumber }
+}
+
 /// How reckon prints amounts and counts for people, everywhere: digits grouped by three with
 /// commas, a minus sign before the digits, exactly the amount's decimals (`-904,589.55`,
 /// `1,000,000`). ``AmountText/minor(_:)`` reads amounts back in the same form.
