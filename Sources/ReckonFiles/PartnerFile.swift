@@ -74,6 +74,45 @@ public enum ConfigFile {
         } catch {
             throw SpecError(file: path, keyPath: "", line: nil, message: error.reason)
         }
-        return try ConfigLoader.load(yaml: text, origin: path)
+        let config = try ConfigLoader.load(yaml: text, origin: path)
+        return try resolvingReconciliationFields(config)
+    }
+
+    /// Checks the reconciliation rules' fields against the specs they read (a field a side
+    /// does not have is refused with its key). A spec that cannot be loaded is left to the
+    /// commands that read its files: they say why.
+    static func resolvingReconciliationFields(_ config: ReckonConfig) throws(SpecError) -> ReckonConfig {
+        guard !config.reconciliation.rules.isEmpty else { return config }
+        var specs: [String: MappingSpec?] = [:]
+        func kinds(_ partner: String, _ fileType: String, _ event: CanonicalEvent) -> [String: ReconFieldKind]? {
+            guard let type = config.partner(partner)?.fileType(fileType) else { return nil }
+            if specs[type.specPath] == nil { specs[type.specPath] = .some(try? SpecFile.load(type.specPath)) }
+            guard case .some(.some(let spec)) = specs[type.specPath] else { return nil }
+            var fields = ReconSource.eventFields
+            for kind in spec.kinds where kind.event == event {
+                for field in kind.fields {
+                    switch field.type {
+                    case .string: fields[field.name] = .text
+                    case .integer: fields[field.name] = .integer
+                    case .decimal: fields[field.name] = .amount
+                    case .date, .dateTime: fields[field.name] = .date
+                    case .time: fields[field.name] = .text
+                    }
+                }
+            }
+            return fields
+        }
+        var resolved = config
+        resolved.reconciliation = try config.reconciliation.resolvingFields { source, name in
+            switch source.origin {
+            case .planLines: return ReconSource.planLineFields[name]
+            case .allocations: return ReconSource.allocationFields[name]
+            case .events(let event, let partner, let fileType):
+                // A spec that cannot be read: whatever it names is taken as text here.
+                guard let fields = kinds(partner, fileType, event) else { return ReconSource.eventFields[name] ?? .text }
+                return fields[name]
+            }
+        }
+        return resolved
     }
 }

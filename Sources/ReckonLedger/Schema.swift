@@ -382,6 +382,97 @@ enum Schema {
                 INSERT OR IGNORE INTO plan_step_day SELECT as_of FROM loan;
                 """)
         }
+        migrator.registerMigration("010 reconciliation: breaks, their history and actions, runs; alerts read") { db in
+            // A break is found by a rule and keeps its identity (rule, key, ordinal) across
+            // re-runs: a re-run updates it, never adds another. Its items (with file and line)
+            // are listed beside it, its every change is kept in its history, and what people
+            // do to breaks is an append-only action log whose entries are hash-chained (each
+            // carries the hash of the one before), so an edited row is found by `breaks audit`.
+            // A rule's run for a day keeps the day's counts: matched, pending, broken.
+            // Alerts gain a severity and who read them when.
+            try db.execute(sql: """
+                CREATE TABLE recon_break (
+                    id INTEGER PRIMARY KEY,
+                    identity TEXT NOT NULL UNIQUE,
+                    rule TEXT NOT NULL,
+                    partner TEXT NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('missing_ours', 'missing_theirs', 'amount', 'date', 'status', 'duplicate',
+                        'ambiguous', 'plan_mismatch', 'allocation_mismatch', 'statement_arithmetic', 'statement_continuity',
+                        'balance_below_warning')),
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'open', 'matched', 'resolved', 'closed')),
+                    business_date TEXT NOT NULL,
+                    found_on TEXT NOT NULL,
+                    updated_on TEXT NOT NULL,
+                    closed_on TEXT,
+                    match_key TEXT NOT NULL,
+                    amount_minor INTEGER NOT NULL,
+                    currency TEXT NOT NULL,
+                    fields TEXT,
+                    summary TEXT NOT NULL,
+                    reason TEXT,
+                    note TEXT,
+                    acted_by TEXT,
+                    awaiting_approval TEXT
+                );
+                CREATE INDEX recon_break_by_rule ON recon_break(rule, status);
+                CREATE INDEX recon_break_by_day ON recon_break(business_date);
+                CREATE TABLE recon_break_item (
+                    break_id INTEGER NOT NULL REFERENCES recon_break(id),
+                    side TEXT NOT NULL CHECK (side IN ('left', 'right')),
+                    ref TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('item', 'counterpart')),
+                    file_id INTEGER,
+                    line INTEGER,
+                    PRIMARY KEY (break_id, side, ref)
+                ) WITHOUT ROWID;
+                CREATE INDEX recon_break_item_by_ref ON recon_break_item(ref);
+                CREATE TABLE recon_break_history (
+                    id INTEGER PRIMARY KEY,
+                    break_id INTEGER NOT NULL REFERENCES recon_break(id),
+                    business_date TEXT NOT NULL,
+                    at TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    what TEXT NOT NULL,
+                    actor TEXT
+                );
+                CREATE INDEX recon_break_history_by_break ON recon_break_history(break_id);
+                CREATE TABLE recon_action (
+                    id INTEGER PRIMARY KEY,
+                    action TEXT NOT NULL,
+                    break_ids TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    acted_at TEXT NOT NULL,
+                    reason TEXT,
+                    note TEXT,
+                    detail TEXT,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE TRIGGER recon_action_is_append_only_update BEFORE UPDATE ON recon_action
+                    BEGIN SELECT RAISE(ABORT, 'the break action log is append-only'); END;
+                CREATE TRIGGER recon_action_is_append_only_delete BEFORE DELETE ON recon_action
+                    BEGIN SELECT RAISE(ABORT, 'the break action log is append-only'); END;
+                CREATE TABLE recon_run (
+                    rule TEXT NOT NULL,
+                    business_date TEXT NOT NULL,
+                    partner TEXT NOT NULL,
+                    ran_at TEXT NOT NULL,
+                    left_items INTEGER NOT NULL,
+                    right_items INTEGER NOT NULL,
+                    matched INTEGER NOT NULL,
+                    matched_minor INTEGER NOT NULL,
+                    pending INTEGER NOT NULL,
+                    pending_minor INTEGER NOT NULL,
+                    broken INTEGER NOT NULL,
+                    broken_minor INTEGER NOT NULL,
+                    PRIMARY KEY (rule, business_date)
+                ) WITHOUT ROWID;
+                ALTER TABLE alert ADD COLUMN severity TEXT NOT NULL DEFAULT 'warning';
+                ALTER TABLE alert ADD COLUMN read_at TEXT;
+                ALTER TABLE alert ADD COLUMN read_by TEXT;
+                """)
+        }
         return migrator
     }
 }

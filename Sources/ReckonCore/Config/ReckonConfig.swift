@@ -22,6 +22,8 @@ public struct ReckonConfig: Sendable {
     /// base-rate files ingested later add to it.
     public let baseRateHistoryPath: String?
     public let baseRateSpecPath: String?
+    /// Reconciliation rules, the approval threshold and alert commands (`reconciliation:`).
+    public var reconciliation = ReconciliationConfig()
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
     public func product(_ code: String) -> ProductConfig? { products.first { $0.code == code } }
@@ -216,7 +218,8 @@ public enum ConfigLoader {
         let folder = origin.contains("/") ? String(origin[..<origin.lastIndex(of: "/")!]) : "."
         func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
-        let top = try root.mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates"])
+        let top = try root.mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates",
+                                                "reconciliation"])
 
         var databasePath = path("var/reckon.sqlite")
         var currency = "CNY"
@@ -296,11 +299,16 @@ public enum ConfigLoader {
             historyPath = try path(map.required("history").string())
             rateSpecPath = try path(map.required("spec").string())
         }
-        return ReckonConfig(origin: origin, root: folder, databasePath: databasePath, currency: currency,
-                            archiveFolder: archive, quarantineFolder: quarantine, outboxFolder: outbox,
-                            balanceWarning: warning, partners: partners, products: products,
-                            calendarPath: try top["calendar"].map { n throws(SpecError) in path(try n.string()) },
-                            baseRateHistoryPath: historyPath, baseRateSpecPath: rateSpecPath)
+        let calendarPath = try top["calendar"].map { n throws(SpecError) in path(try n.string()) }
+        var config = ReckonConfig(origin: origin, root: folder, databasePath: databasePath, currency: currency,
+                                  archiveFolder: archive, quarantineFolder: quarantine, outboxFolder: outbox,
+                                  balanceWarning: warning, partners: partners, products: products,
+                                  calendarPath: calendarPath, baseRateHistoryPath: historyPath, baseRateSpecPath: rateSpecPath)
+        if let node = top["reconciliation"] {
+            config.reconciliation = try ReconRuleLoader.load(node, partners: partners, calendarPath: calendarPath,
+                                                             balanceWarningMinor: warning.rescaled(to: 2)?.units ?? 50_000_000)
+        }
+        return config
     }
 
     private static func productsNode(_ top: SpecMapping) throws(SpecError) -> SpecNode { try top.required("products") }

@@ -1,0 +1,341 @@
+/// What a break is about (README, "Breaks").
+public enum BreakKind: String, Sendable, CaseIterable, Codable {
+    /// Their item has no counterpart on our side.
+    case missingOurs = "missing_ours"
+    /// Our item has no counterpart on theirs.
+    case missingTheirs = "missing_theirs"
+    case amount
+    case date
+    case status
+    /// The key appears again on one side after its counterpart was taken.
+    case duplicate
+    /// Two or more candidates qualify equally: nothing is picked.
+    case ambiguous
+    /// Their plan line and ours differ.
+    case planMismatch = "plan_mismatch"
+    /// Their split of a repayment and where our plan step applied it differ.
+    case allocationMismatch = "allocation_mismatch"
+    case statementArithmetic = "statement_arithmetic"
+    case statementContinuity = "statement_continuity"
+    case balanceBelowWarning = "balance_below_warning"
+
+    /// `missing on our side`: how a person reads it.
+    public var label: String {
+        switch self {
+        case .missingOurs: return "missing on our side"
+        case .missingTheirs: return "missing on theirs"
+        case .amount: return "amount"
+        case .date: return "date"
+        case .status: return "status"
+        case .duplicate: return "duplicate"
+        case .ambiguous: return "ambiguous"
+        case .planMismatch: return "plan mismatch"
+        case .allocationMismatch: return "allocation mismatch"
+        case .statementArithmetic: return "statement arithmetic"
+        case .statementContinuity: return "statement continuity"
+        case .balanceBelowWarning: return "balance below the warning line"
+        }
+    }
+}
+
+public enum ReconSide: String, Sendable, Codable {
+    case left, right
+}
+
+/// A compared value.
+public enum ReconValue: Sendable, Equatable, Hashable {
+    case amount(Int64)
+    case text(String)
+    case date(CivilDate)
+}
+
+/// One item on one side of a rule (or, grouped, the sum of several with one key).
+public struct ReconItem: Sendable, Equatable {
+    /// The item's identity: `e123` (event 123), `p<loan>/<period>` (our plan line),
+    /// `a<event>` (our allocation of a repayment).
+    public var ref: String
+    /// The match key's parts joined by U+001F, as bytes (the order the sides are sorted in).
+    public var key: [UInt8]
+    /// The business day the item belongs to: what its pending window and age count from.
+    public var day: CivilDate
+    /// Compared values by the rule's compared-field index; nil: absent (not compared).
+    public var values: [ReconValue?]
+    /// The item's amount for reports: the first compared amount.
+    public var amountMinor: Int64
+    /// The items a grouped item sums (their refs); the item itself when not grouped.
+    public var members: [String]
+    /// True when the item satisfies the rule's failed-attempt condition.
+    public var failed: Bool
+
+    public init(ref: String, key: [UInt8], day: CivilDate, values: [ReconValue?], amountMinor: Int64,
+                members: [String]? = nil, failed: Bool = false) {
+        self.ref = ref
+        self.key = key
+        self.day = day
+        self.values = values
+        self.amountMinor = amountMinor
+        self.members = members ?? [ref]
+        self.failed = failed
+    }
+
+    public var keyText: String { String(decoding: key, as: UTF8.self).replacingOccurrences(of: "\u{1F}", with: " / ") }
+}
+
+/// One compared field of a pair: both values and, for amounts, the signed delta (theirs −
+/// ours, that is right − left, in minor units; dates: working days right − left).
+public struct FieldComparison: Sendable, Equatable {
+    public let name: String
+    public let left: ReconValue?
+    public let right: ReconValue?
+    public let delta: Int64?
+    /// Equal, or within the field's tolerance.
+    public let holds: Bool
+    public let exact: Bool
+}
+
+/// What the matcher decided about part of a key group.
+public enum ReconOutcome: Sendable, Equatable {
+    /// Paired, every compared field within tolerance.
+    case matched(left: [ReconItem], right: [ReconItem], fields: [FieldComparison])
+    /// A break about the items given (one side may be empty).
+    case broken(BreakKind, left: [ReconItem], right: [ReconItem], fields: [FieldComparison])
+    /// No counterpart. `keySeen`: the key had items on the other side (all taken), so this
+    /// one repeats it (a duplicate) rather than waiting for its counterpart.
+    case unmatched(ReconSide, ReconItem, keySeen: Bool)
+}
+
+/// Pairs the items of one key group (every item on both sides with the same key) under a
+/// rule. Pure: the ledger adapter streams both sides in key order and calls ``match`` once
+/// per key, so memory is one key group whatever the size of the sets.
+///
+/// - Pairs qualify when every compared field agrees within its tolerance (and dates within
+///   their window). The best-scoring pairs are taken first: exact before within tolerance,
+///   then the smallest total difference.
+/// - Each item matches at most once. When one item has two or more candidates of the same
+///   best score that differ from each other, nothing is picked: all of them make an
+///   `ambiguous` break. Candidates identical in every compared value are interchangeable:
+///   they pair in order, and what is left over repeats the key (`duplicate`).
+/// - What is left pairs as a break only when exactly one item remains on each side (its kind
+///   from the first field that disagrees: status, then amounts, then dates); more on both
+///   sides is `ambiguous`; on one side only, `unmatched`.
+public struct Matcher: Sendable {
+    public let rule: ReconRule
+    /// Working days from the first date to the second (negative when earlier), by the
+    /// rule's calendar.
+    public let workingDays: @Sendable (CivilDate, CivilDate) -> Int
+    /// More items than this on one side of a key group make one `ambiguous` break: a key
+    /// that common identifies nothing.
+    public static let maximumGroupItems = 1_000
+
+    public init(rule: ReconRule, workingDays: @escaping @Sendable (CivilDate, CivilDate) -> Int) {
+        self.rule = rule
+        self.workingDays = workingDays
+    }
+
+    /// The kind of a pair that disagrees.
+    public var mismatchKind: (FieldComparison) -> BreakKind {
+        let sources = rule.sources
+        let planned = sources.map { $0.left.origin == .planLines || $0.right.origin == .planLines } ?? false
+        let allocated = sources.map { $0.left.origin == .allocations || $0.right.origin == .allocations } ?? false
+        return { field in
+            if planned { return .planMismatch }
+            if allocated { return .allocationMismatch }
+            switch field.left ?? field.right {
+            case .date?: return .date
+            case .text?: return .status
+            default: return .amount
+            }
+        }
+    }
+
+    public func compare(_ left: ReconItem, _ right: ReconItem) -> [FieldComparison] {
+        rule.compared.enumerated().map { index, field in
+            let a = index < left.values.count ? left.values[index] : nil
+            let b = index < right.values.count ? right.values[index] : nil
+            guard let a, let b else {
+                return FieldComparison(name: field.name, left: a, right: b, delta: nil, holds: true, exact: true)
+            }
+            switch (a, b) {
+            case (.amount(let x), .amount(let y)):
+                let (delta, overflow) = y.subtractingReportingOverflow(x)
+                return FieldComparison(name: field.name, left: a, right: b, delta: overflow ? nil : delta,
+                                       holds: field.tolerance.holds(x, y), exact: x == y)
+            case (.date(let x), .date(let y)):
+                let days = x == y ? 0 : workingDays(x, y)
+                return FieldComparison(name: field.name, left: a, right: b, delta: Int64(days),
+                                       holds: abs(days) <= field.windowDays, exact: x == y)
+            default:
+                return FieldComparison(name: field.name, left: a, right: b, delta: nil, holds: a == b, exact: a == b)
+            }
+        }
+    }
+
+    /// A pair's score: nil when it does not qualify; lower is better.
+    struct Score: Comparable, Hashable {
+        let inexact: Int
+        let amountDifference: UInt64
+        let dayDifference: UInt64
+        static func < (a: Score, b: Score) -> Bool {
+            (a.inexact, a.amountDifference, a.dayDifference) < (b.inexact, b.amountDifference, b.dayDifference)
+        }
+    }
+
+    func score(_ fields: [FieldComparison]) -> Score? {
+        var amount: UInt64 = 0, days: UInt64 = 0, exact = true
+        for field in fields {
+            guard field.holds else { return nil }
+            if !field.exact { exact = false }
+            if case .date? = field.left { days &+= field.delta?.magnitude ?? 0 } else { amount &+= field.delta?.magnitude ?? 0 }
+        }
+        return Score(inexact: exact ? 0 : 1, amountDifference: amount, dayDifference: days)
+    }
+
+    /// Matches one key group.
+    public func match(left: [ReconItem], right: [ReconItem]) -> [ReconOutcome] {
+        if left.count > Self.maximumGroupItems || right.count > Self.maximumGroupItems {
+            return [.broken(.ambiguous, left: left, right: right, fields: [])]
+        }
+        if left.count == 1 && right.count == 1 {
+            // The common case, without the bookkeeping.
+            let fields = compare(left[0], right[0])
+            if score(fields) != nil { return [.matched(left: left, right: right, fields: fields)] }
+            return [pairBreak(left[0], right[0], fields)]
+        }
+        if left.isEmpty || right.isEmpty {
+            return left.map { unmatched(.left, $0, keySeen: false) } + right.map { unmatched(.right, $0, keySeen: false) }
+        }
+        var outcomes: [ReconOutcome] = []
+        var leftTaken = [Bool](repeating: false, count: left.count)
+        var rightTaken = [Bool](repeating: false, count: right.count)
+        var comparisons: [[[FieldComparison]]] = left.map { l in right.map { r in compare(l, r) } }
+        var scores: [[Score?]] = comparisons.map { $0.map(score) }
+        // Taken in rounds, best score first.
+        while true {
+            var best: Score?
+            for i in left.indices where !leftTaken[i] {
+                for j in right.indices where !rightTaken[j] {
+                    if let s = scores[i][j], best.map({ s < $0 }) ?? true { best = s }
+                }
+            }
+            guard let best else { break }
+            // The pairs at the best score, in components of items linked by them.
+            var visitedLeft = Set<Int>(), visitedRight = Set<Int>()
+            for start in left.indices where !leftTaken[start] && !visitedLeft.contains(start)
+                && right.indices.contains(where: { !rightTaken[$0] && scores[start][$0] == best }) {
+                var componentLeft: [Int] = [], componentRight: [Int] = []
+                var queue: [(ReconSide, Int)] = [(.left, start)]
+                visitedLeft.insert(start)
+                while let (side, index) = queue.popLast() {
+                    if side == .left {
+                        componentLeft.append(index)
+                        for j in right.indices where !rightTaken[j] && scores[index][j] == best && visitedRight.insert(j).inserted {
+                            queue.append((.right, j))
+                        }
+                    } else {
+                        componentRight.append(index)
+                        for i in left.indices where !leftTaken[i] && scores[i][index] == best && visitedLeft.insert(i).inserted {
+                            queue.append((.left, i))
+                        }
+                    }
+                }
+                componentLeft.sort()
+                componentRight.sort()
+                if componentLeft.count == 1 && componentRight.count == 1 {
+                    let (i, j) = (componentLeft[0], componentRight[0])
+                    outcomes.append(.matched(left: [left[i]], right: [right[j]], fields: comparisons[i][j]))
+                    leftTaken[i] = true
+                    rightTaken[j] = true
+                } else if Set(componentLeft.map { left[$0].values }).count == 1 && Set(componentRight.map { right[$0].values }).count == 1 {
+                    // Interchangeable: pair in order; the surplus repeats the key.
+                    for (i, j) in zip(componentLeft, componentRight) {
+                        outcomes.append(.matched(left: [left[i]], right: [right[j]], fields: comparisons[i][j]))
+                        leftTaken[i] = true
+                        rightTaken[j] = true
+                    }
+                    // Surplus items stay untaken: they may still pair at a worse score, and
+                    // end as duplicates if not.
+                    for i in componentLeft.dropFirst(componentRight.count) {
+                        for j in right.indices { scores[i][j] = scores[i][j] == best ? nil : scores[i][j] }
+                    }
+                    for j in componentRight.dropFirst(componentLeft.count) {
+                        for i in left.indices { scores[i][j] = scores[i][j] == best ? nil : scores[i][j] }
+                    }
+                } else {
+                    outcomes.append(.broken(.ambiguous, left: componentLeft.map { left[$0] }, right: componentRight.map { right[$0] },
+                                            fields: []))
+                    for i in componentLeft { leftTaken[i] = true }
+                    for j in componentRight { rightTaken[j] = true }
+                }
+            }
+        }
+        comparisons = []
+        let restLeft = left.indices.filter { !leftTaken[$0] }, restRight = right.indices.filter { !rightTaken[$0] }
+        if restLeft.count == 1 && restRight.count == 1 {
+            outcomes.append(pairBreak(left[restLeft[0]], right[restRight[0]], compare(left[restLeft[0]], right[restRight[0]])))
+        } else if !restLeft.isEmpty && !restRight.isEmpty {
+            outcomes.append(.broken(.ambiguous, left: restLeft.map { left[$0] }, right: restRight.map { right[$0] }, fields: []))
+        } else {
+            for i in restLeft { outcomes.append(unmatched(.left, left[i], keySeen: true)) }
+            for j in restRight { outcomes.append(unmatched(.right, right[j], keySeen: true)) }
+        }
+        return outcomes
+    }
+
+    private func pairBreak(_ left: ReconItem, _ right: ReconItem, _ fields: [FieldComparison]) -> ReconOutcome {
+        // Status first (the money did not move), then amounts, then dates.
+        let failing = fields.filter { !$0.holds }
+        let first = failing.first { if case .text? = $0.left { return true } else { return false } }
+            ?? failing.first { if case .amount? = $0.left { return true } else { return false } }
+            ?? failing.first
+        let kind = first.map(mismatchKind) ?? .amount
+        return .broken(kind, left: [left], right: [right], fields: fields)
+    }
+
+    private func unmatched(_ side: ReconSide, _ item: ReconItem, keySeen: Bool) -> ReconOutcome {
+        if item.failed {
+            return .broken(.status, left: side == .left ? [item] : [], right: side == .right ? [item] : [], fields: [])
+        }
+        return .unmatched(side, item, keySeen: keySeen)
+    }
+}
+
+/// Walks two sequences sorted by key (byte order) and hands over each key's items from both
+/// sides: a sort-merge join, in the memory of one key group.
+public struct KeyGroups<Left: IteratorProtocol, Right: IteratorProtocol>: IteratorProtocol
+where Left.Element == ReconItem, Right.Element == ReconItem {
+    private var left: Left
+    private var right: Right
+    private var nextLeft: ReconItem?
+    private var nextRight: ReconItem?
+    /// Keys must come in order: one out of order would break every pairing after it.
+    private var lastKey: [UInt8]?
+
+    public init(left: Left, right: Right) {
+        self.left = left
+        self.right = right
+        nextLeft = self.left.next()
+        nextRight = self.right.next()
+    }
+
+    public mutating func next() -> (left: [ReconItem], right: [ReconItem])? {
+        let key: [UInt8]
+        switch (nextLeft, nextRight) {
+        case (nil, nil): return nil
+        case (let l?, nil): key = l.key
+        case (nil, let r?): key = r.key
+        case (let l?, let r?): key = l.key.lexicographicallyPrecedes(r.key) ? l.key : r.key
+        }
+        if let lastKey { precondition(lastKey.lexicographicallyPrecedes(key), "reconciliation items out of key order") }
+        lastKey = key
+        var group: (left: [ReconItem], right: [ReconItem]) = ([], [])
+        while let item = nextLeft, item.key == key {
+            group.left.append(item)
+            nextLeft = left.next()
+        }
+        while let item = nextRight, item.key == key {
+            group.right.append(item)
+            nextRight = right.next()
+        }
+        return group
+    }
+}
