@@ -5,7 +5,7 @@ import ReckonFiles
 
 /// The steps of a business day that exist so far, in their order.
 public enum BatchStep: String, Sendable, CaseIterable {
-    case collect, ingest, plan
+    case collect, ingest, plan, reconcile
 }
 
 public struct BatchOptions: Sendable {
@@ -69,6 +69,8 @@ public struct BatchReport: Sendable {
     public var errors: [String] = []
     /// The plan step's outcome, when it ran.
     public var plans: PlanStepReport?
+    /// The reconcile step's outcome, when it ran.
+    public var reconciliation: ReconcileReport?
     /// Where the day's files stand after the run (when it ingested): expected files missing,
     /// files waiting for an operator, files set aside.
     public var day: DayFiles?
@@ -188,6 +190,19 @@ public enum Batch {
                     try ledger.finishStep(planStep, status: "failed", detail: "\(error)")
                 }
             }
+            // Reconciliation reads what the ledger holds, whatever an earlier step did.
+            if options.steps.contains(.reconcile), let runID {
+                let reconcileStep = try ledger.startStep(runID, .reconcile)
+                progress(RunProgress(.reconcile, "reconcile \(options.date): \(Plural.count(config.reconciliation.rules.count, "rule"))", isStage: true))
+                do {
+                    let reconciliation = try ledger.runReconcileStep(date: options.date, config: config, reference: try reference.get())
+                    report.reconciliation = reconciliation
+                    try ledger.finishStep(reconcileStep, status: "succeeded", detail: reconciliation.summary)
+                } catch {
+                    report.errors.append("reconcile step: \(error)")
+                    try ledger.finishStep(reconcileStep, status: "failed", detail: "\(error)")
+                }
+            }
             if runID != nil, let day = report.day {
                 // (The plan step read every spec already when it ran.)
                 let repayments = planned ? (try? repaymentTypes(config)) ?? [] : []
@@ -290,6 +305,7 @@ public enum Batch {
             parts.append("plans made over incomplete repayments (\(grouped(report.incompleteRepayments.count)))")
         }
         if let plans = report.plans { parts.append(plans.summary) }
+        if let reconciliation = report.reconciliation { parts.append("reconciled: " + reconciliation.summary) }
         return parts.joined(separator: "; ")
     }
 

@@ -40,6 +40,10 @@ public enum CrashPoint: String, CaseIterable, Sendable {
     case planCommitBefore = "plan-commit-before"
     /// The plan step's transaction is committed.
     case planCommitAfter = "plan-commit-after"
+    /// The reconcile step's breaks are all written and its transaction is about to commit.
+    case reconcileCommitBefore = "reconcile-commit-before"
+    /// The reconcile step's transaction is committed.
+    case reconcileCommitAfter = "reconcile-commit-after"
 }
 
 /// Dies at a named crash point when a hidden environment variable asks for it, for tests:

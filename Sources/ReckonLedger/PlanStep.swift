@@ -133,7 +133,7 @@ struct PlanStep {
     /// stored loan's plan-line states would be: every loan's inputs fingerprint then
     /// changes, and the next plan step recomputes each loan it touches instead of keeping
     /// states the earlier rules made.
-    static let computationRevision = 1
+    static let computationRevision = 2
 
     /// Events read from a file at a time.
     static let pageRows = 1000
@@ -290,7 +290,7 @@ struct PlanStep {
                     if earlier == eventID { continue }
                     // Planned from a record a corrected re-send has since retired: plan it again.
                     guard try Bool.fetchOne(db, sql: "SELECT active FROM event WHERE id = ?", arguments: [earlier]) != true else { continue }
-                    for table in ["repayment_allocation", "plan_line", "loan"] {
+                    for table in ["repayment_allocation", "settlement_quote", "plan_line", "loan"] {
                         try db.execute(sql: "DELETE FROM \(table) WHERE loan_id = ?", arguments: [loanID])
                     }
                 }
@@ -309,7 +309,7 @@ struct PlanStep {
         try forEachPage(of: file, kind: .loanDisbursed, columns: "loan_id, line") { rows in
             for row in rows {
                 guard let loan = row[1] as String?, try Bool.fetchOne(planned, arguments: [loan, row[0] as Int64]) == true else { continue }
-                for table in ["repayment_allocation", "plan_line", "loan"] {
+                for table in ["repayment_allocation", "settlement_quote", "plan_line", "loan"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE loan_id = ?", arguments: [loan])
                 }
                 try raise("plan_withdrawn", subject: loan,
@@ -528,6 +528,11 @@ struct PlanStep {
         for allocation in position.allocations {
             try allocate.execute(arguments: [allocation.paymentID, allocation.period, loan, allocation.penaltyMinor,
                                              allocation.feeMinor, allocation.interestMinor, allocation.principalMinor])
+        }
+        try db.cachedStatement(sql: "DELETE FROM settlement_quote WHERE loan_id = ?").execute(arguments: [loan])
+        for (paymentID, payoff) in position.settlementQuotes {
+            try db.cachedStatement(sql: "INSERT INTO settlement_quote (event_id, loan_id, quote_minor) VALUES (?, ?, ?)")
+                .execute(arguments: [paymentID, loan, payoff])
         }
         // An alert about a payment is dated by the payment's file, whichever day's step finds it.
         for (paymentID, amount) in position.unapplied {

@@ -389,6 +389,8 @@ enum Schema {
             // do to breaks is an append-only action log whose entries are hash-chained (each
             // carries the hash of the one before), so an edited row is found by `breaks audit`.
             // A rule's run for a day keeps the day's counts: matched, pending, broken.
+            // The plan step keeps the pay-off it quoted for each early settlement, which the
+            // allocation rule compares with what the platform says was paid.
             // Alerts gain a severity and who read them when.
             try db.execute(sql: """
                 CREATE TABLE recon_break (
@@ -468,6 +470,12 @@ enum Schema {
                     broken_minor INTEGER NOT NULL,
                     PRIMARY KEY (rule, business_date)
                 ) WITHOUT ROWID;
+                CREATE TABLE settlement_quote (
+                    event_id INTEGER PRIMARY KEY,
+                    loan_id TEXT NOT NULL,
+                    quote_minor INTEGER NOT NULL
+                );
+                CREATE INDEX settlement_quote_by_loan ON settlement_quote(loan_id);
                 ALTER TABLE alert ADD COLUMN severity TEXT NOT NULL DEFAULT 'warning';
                 ALTER TABLE alert ADD COLUMN read_at TEXT;
                 ALTER TABLE alert ADD COLUMN read_by TEXT;

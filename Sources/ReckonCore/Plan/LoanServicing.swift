@@ -108,6 +108,8 @@ public struct LoanPosition: Sendable {
     public var unapplied: [(paymentID: Int64, amountMinor: Int64)] = []
     /// Early settlements that did not cover the pay-off (applied as partial payments).
     public var shortSettlements: [(paymentID: Int64, payoffMinor: Int64, paidMinor: Int64)] = []
+    /// The pay-off quoted for every early settlement on its day, whether it covered it or not.
+    public var settlementQuotes: [(paymentID: Int64, payoffMinor: Int64)] = []
     public var settledOn: CivilDate?
 
     public var outstandingPrincipalMinor: Int64 { lines.reduce(0) { $0 + $1.unpaidPrincipalMinor } }
@@ -241,6 +243,7 @@ public enum LoanServicing {
             let day = payment.paidOn
             for index in position.lines.indices { accruePenalty(index, to: day) }
             guard let (current, interest, payoff) = Self.quote(position, on: day, plan: plan) else { return false }
+            position.settlementQuotes.append((payment.id, payoff))
             guard amount >= payoff else {
                 position.shortSettlements.append((payment.id, payoff, amount))
                 return false

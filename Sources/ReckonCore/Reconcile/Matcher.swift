@@ -62,7 +62,7 @@ public struct ReconItem: Sendable, Equatable {
     public var values: [ReconValue?]
     /// The item's amount for reports: the first compared amount.
     public var amountMinor: Int64
-    /// The items a grouped item sums (their refs); the item itself when not grouped.
+    /// The items a grouped item sums (their refs); empty when the item stands alone.
     public var members: [String]
     /// True when the item satisfies the rule's failed-attempt condition.
     public var failed: Bool
@@ -74,11 +74,21 @@ public struct ReconItem: Sendable, Equatable {
         self.day = day
         self.values = values
         self.amountMinor = amountMinor
-        self.members = members ?? [ref]
+        self.members = members ?? []
         self.failed = failed
     }
 
-    public var keyText: String { String(decoding: key, as: UTF8.self).replacingOccurrences(of: "\u{1F}", with: " / ") }
+    /// The key as people read it: parts joined by ` / `, numbers without their padding.
+    public var keyText: String { ReconItem.keyText(key) }
+
+    public static func keyText(_ key: [UInt8]) -> String {
+        key.split(separator: 0x1F, omittingEmptySubsequences: false).map { part -> String in
+            let text = String(decoding: part, as: UTF8.self)
+            // Numbers are keyed zero-padded to 20 places so that they sort as bytes.
+            if text.utf8.count == 20, let number = Int64(text) { return String(number) }
+            return text
+        }.joined(separator: " / ")
+    }
 }
 
 /// One compared field of a pair: both values and, for amounts, the signed delta (theirs −
@@ -91,6 +101,15 @@ public struct FieldComparison: Sendable, Equatable {
     /// Equal, or within the field's tolerance.
     public let holds: Bool
     public let exact: Bool
+
+    public init(name: String, left: ReconValue?, right: ReconValue?, delta: Int64?, holds: Bool, exact: Bool) {
+        self.name = name
+        self.left = left
+        self.right = right
+        self.delta = delta
+        self.holds = holds
+        self.exact = exact
+    }
 }
 
 /// What the matcher decided about part of a key group.

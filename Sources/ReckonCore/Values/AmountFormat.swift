@@ -67,6 +67,11 @@ extension AmountText {
         return (units < 0 ? "-" : "") + text
     }
 
+    /// A difference with its sign always shown: `+0.01`, `-1,000.00`, `0.00`.
+    public static func signed(units: Int64, scale: Int = 2) -> String {
+        (units > 0 ? "+" : "") + printed(units: units, scale: scale)
+    }
+
     /// A decimal as printed, at its own scale: `12345.6` at scale 2 is `12,345.60`.
     public static func printed(_ amount: DecimalAmount) -> String {
         printed(units: amount.units, scale: amount.scale)

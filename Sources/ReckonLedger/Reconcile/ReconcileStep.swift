@@ -1,0 +1,352 @@
+import Foundation
+import GRDB
+import ReckonCore
+import ReckonFiles
+
+/// What one rule's run for a day found.
+public struct RuleOutcome: Sendable, Equatable {
+    public let rule: String
+    public let partner: String
+    public var leftItems = 0
+    public var rightItems = 0
+    public var matched = 0
+    public var matchedMinor: Int64 = 0
+    public var pending = 0
+    public var pendingMinor: Int64 = 0
+    public var broken = 0
+    public var brokenMinor: Int64 = 0
+    /// Breaks that are new or became open in this run.
+    public var newBreaks = 0
+    /// Breaks closed in this run (their counterpart came, or they no longer differ).
+    public var closedBreaks = 0
+    /// The rule does not apply yet on the day (`from:`).
+    public var skipped = false
+
+    public init(rule: String, partner: String) {
+        self.rule = rule
+        self.partner = partner
+    }
+}
+
+/// What the reconcile step did for a day.
+public struct ReconcileReport: Sendable {
+    public let date: CivilDate
+    public var rules: [RuleOutcome] = []
+    public var newAlerts = 0
+
+    public var newBreaks: Int { rules.reduce(0) { $0 + $1.newBreaks } }
+    public var openBreaks: Int { rules.reduce(0) { $0 + $1.broken } }
+
+    /// `3 rules: 58 matched, 2 pending, 4 breaks (3 new), 1 closed`.
+    public var summary: String {
+        let applied = rules.filter { !$0.skipped }
+        var text = "\(Plural.count(applied.count, "rule")): \(applied.reduce(0) { $0 + $1.matched }) matched, "
+            + "\(applied.reduce(0) { $0 + $1.pending }) pending, \(Plural.count(openBreaks, "break"))"
+        if newBreaks > 0 { text += " (\(newBreaks) new)" }
+        let closed = applied.reduce(0) { $0 + $1.closedBreaks }
+        if closed > 0 { text += ", \(closed) closed" }
+        return text
+    }
+}
+
+/// The reconcile step (DESIGN.md, "Reconciliation"): every rule of `reckon.yaml` for one
+/// business day, in one transaction. For a matching rule, the day's items on both sides and
+/// the items of its unsettled breaks (carried from earlier days) are streamed from SQLite in
+/// key order and paired by the ``Matcher`` one key at a time (a sort-merge join: memory is
+/// one key group). Breaks keep their identity (rule, key, ordinal): a re-run updates them and
+/// adds none; one whose counterpart arrives is closed, its history kept. Breaks finance has
+/// matched or resolved are final: their items are left out.
+struct ReconcileStep {
+    let db: Database
+    let config: ReckonConfig
+    let reference: ReferenceData
+    let date: CivilDate
+    let rules: [ReconRule]
+    let time: String
+    var specs: [String: MappingSpec] = [:]
+    var report: ReconcileReport
+
+    init(db: Database, config: ReckonConfig, reference: ReferenceData, date: CivilDate, rules: [ReconRule]) {
+        self.db = db
+        self.config = config
+        self.reference = reference
+        self.date = date
+        self.rules = rules
+        time = timestamp()
+        report = ReconcileReport(date: date)
+    }
+
+    /// How long closed breaks' items keep being carried (so a re-run of a later day pairs
+    /// them the same way again), in calendar days.
+    static let closedCarryDays = 62
+    /// Items of one side listed with a break at most; a group's others are counted.
+    static let maximumBreakItems = 1_000
+
+    mutating func run() throws -> ReconcileReport {
+        try db.execute(sql: """
+            CREATE TEMP TABLE IF NOT EXISTS recon_carried (side TEXT NOT NULL, ref TEXT NOT NULL, num INTEGER, loan TEXT, period INTEGER);
+            CREATE TEMP TABLE IF NOT EXISTS recon_excluded (side TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (side, ref)) WITHOUT ROWID;
+            """)
+        for rule in rules {
+            var outcome = RuleOutcome(rule: rule.name, partner: rule.partner)
+            guard rule.applies(on: date) else {
+                outcome.skipped = true
+                report.rules.append(outcome)
+                continue
+            }
+            var writer = try BreakWriter(db: db, rule: rule, date: date, time: time, calendar: workingDays(rule.calendar),
+                                     currency: config.currency)
+            switch rule.kind {
+            case .match(let left, let right):
+                try match(rule, left: left, right: right, writer: &writer, outcome: &outcome)
+            case .statement(let check):
+                try checkStatements(rule, check, writer: &writer, outcome: &outcome)
+            }
+            outcome.closedBreaks += try writer.closeUnseen(statementDay: rule.sources == nil ? date : nil)
+            outcome.newBreaks = writer.newBreaks
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO recon_run (rule, business_date, partner, ran_at, left_items, right_items, matched, matched_minor,
+                    pending, pending_minor, broken, broken_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [rule.name, date.description, rule.partner, time, outcome.leftItems, outcome.rightItems, outcome.matched,
+                                 outcome.matchedMinor, outcome.pending, outcome.pendingMinor, outcome.broken, outcome.brokenMinor])
+            if outcome.newBreaks > 0 {
+                let amount = AmountText.printed(units: writer.newBreaksMinor)
+                if try AlertBook.raise(db, code: "breaks_found", severity: .warning, subject: "\(rule.name) \(date)", day: date.description,
+                                       message: "rule \(rule.name) found \(Plural.count(outcome.newBreaks, "new break")) on \(date) (\(amount)): reckon breaks list --rule \(rule.name)",
+                                       at: time) {
+                    report.newAlerts += 1
+                }
+            }
+            for alert in writer.balanceAlerts {
+                if try AlertBook.raise(db, code: "balance_below_warning", severity: .critical, subject: alert.subject, day: date.description,
+                                       message: alert.message, at: time) {
+                    report.newAlerts += 1
+                }
+            }
+            report.rules.append(outcome)
+        }
+        return report
+    }
+
+    /// Working days from one date to another under the named calendar.
+    func workingDays(_ name: String) -> @Sendable (CivilDate, CivilDate) -> Int {
+        let calendar = name == ReconRule.everyDay || name == ReconRule.weekdays ? nil : reference.calendar
+        let weekdaysOnly = name == ReconRule.weekdays
+        let everyDay = name == ReconRule.everyDay || (calendar == nil && !weekdaysOnly)
+        return { from, to in
+            if from == to { return 0 }
+            let (start, end, sign) = from < to ? (from, to, 1) : (to, from, -1)
+            if everyDay { return sign * start.days(to: end) }
+            var count = 0, day = start
+            // Bounded: a window is at most a year, an age a few years.
+            for _ in 0..<3_700 {
+                guard let next = day.adding(days: 1), next <= end else { break }
+                day = next
+                if let calendar { if calendar.isWorkingDay(day) { count += 1 } } else if day.isoWeekday <= 5 { count += 1 }
+            }
+            return sign * count
+        }
+    }
+
+    // MARK: Matching rules
+
+    private mutating func match(_ rule: ReconRule, left: ReconSource, right: ReconSource, writer: inout BreakWriter,
+                                outcome: inout RuleOutcome) throws {
+        let leftSQL = try ReconSources.sql(left, day: date, db: db, config: config, specs: &specs)
+        let rightSQL = try ReconSources.sql(right, day: date, db: db, config: config, specs: &specs)
+        try loadCarried(rule)
+        let leftQuery = try query(rule, side: .left, source: left, sql: leftSQL, other: rightSQL)
+        let rightQuery = try query(rule, side: .right, source: right, sql: rightSQL, other: leftSQL)
+        let leftCursor = try SideCursor(db, sql: leftQuery.sql, arguments: leftQuery.arguments, kinds: rule.compared.map(\.kind),
+                                        grouped: rule.grouping.groupsLeft)
+        let rightCursor = try SideCursor(db, sql: rightQuery.sql, arguments: rightQuery.arguments, kinds: rule.compared.map(\.kind),
+                                         grouped: rule.grouping.groupsRight)
+        let matcher = Matcher(rule: rule, workingDays: workingDays(rule.calendar))
+        var groups = KeyGroups(left: leftCursor, right: rightCursor)
+        while let group = groups.next() {
+            let outcomes = matcher.match(left: group.left, right: group.right)
+            try writer.record(outcomes, outcome: &outcome)
+        }
+        if let failure = leftCursor.failure ?? rightCursor.failure { throw failure }
+        try writer.flushMissing(outcome: &outcome)
+        outcome.leftItems = leftCursor.count
+        outcome.rightItems = rightCursor.count
+    }
+
+    /// The items of the rule's unsettled breaks (and of those closed lately, with the
+    /// counterparts that closed them) are carried into the run; the items of breaks finance
+    /// matched or resolved are left out.
+    private func loadCarried(_ rule: ReconRule) throws {
+        try db.execute(sql: "DELETE FROM temp.recon_carried; DELETE FROM temp.recon_excluded;")
+        let since = date.adding(days: -Self.closedCarryDays)?.description ?? ""
+        try db.execute(sql: """
+            INSERT INTO temp.recon_carried (side, ref, num, loan, period)
+            SELECT DISTINCT i.side, i.ref,
+                   CASE WHEN substr(i.ref, 1, 1) IN ('e', 'a') THEN CAST(substr(i.ref, 2) AS INTEGER) END,
+                   CASE WHEN substr(i.ref, 1, 1) = 'p' THEN substr(i.ref, 2, instr(i.ref, '/') - 2) END,
+                   CASE WHEN substr(i.ref, 1, 1) = 'p' THEN CAST(substr(i.ref, instr(i.ref, '/') + 1) AS INTEGER) END
+            FROM recon_break b JOIN recon_break_item i ON i.break_id = b.id
+            WHERE b.rule = ?1 AND (b.status IN ('pending', 'open') OR (b.status = 'closed' AND b.closed_on >= ?2))
+            """, arguments: [rule.name, since])
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO temp.recon_excluded (side, ref)
+            SELECT i.side, i.ref FROM recon_break b JOIN recon_break_item i ON i.break_id = b.id
+            WHERE b.rule = ? AND b.status IN ('matched', 'resolved')
+            """, arguments: [rule.name])
+    }
+
+    /// One side's query: the day's items and the carried ones, filtered, keyed, in key order
+    /// (summed per key when the side is grouped).
+    private func query(_ rule: ReconRule, side: ReconSide, source: ReconSource, sql: SourceSQL,
+                       other: SourceSQL) throws -> (sql: String, arguments: [DatabaseValue]) {
+        // Key parts compare as bytes: numbers zero-padded, dates as their day, the rest as text.
+        var keyParts: [String] = []
+        for pair in rule.key {
+            let mine = try sql.expression(side == .left ? pair.left : pair.right)
+            let theirs = try other.expression(side == .left ? pair.right : pair.left)
+            let numeric = [mine.kind, theirs.kind].allSatisfy { $0 == .amount || $0 == .integer }
+            if numeric {
+                keyParts.append("coalesce(printf('%020d', \(mine.expression)), '')")
+            } else if mine.kind == .date && theirs.kind == .date {
+                keyParts.append("coalesce(substr(\(mine.expression), 1, 10), '')")
+            } else {
+                keyParts.append("coalesce(CAST(\(mine.expression) AS TEXT), '')")
+            }
+        }
+        let key = keyParts.joined(separator: " || char(31) || ")
+        var values: [String] = []
+        for (index, field) in rule.compared.enumerated() {
+            values.append("\(try sql.expression(side == .left ? field.fields.left : field.fields.right).expression) AS v\(index)")
+        }
+        let failedConditions = side == .left ? rule.failedLeft : rule.failedRight
+        let failed = try ReconSources.conditions(failedConditions, in: sql)
+        let filter = try ReconSources.conditions(source.conditions, in: sql)
+        let select = "SELECT \(sql.ref) AS ref, \(key) AS k, \(sql.day) AS d, "
+            + (failedConditions.isEmpty ? "0" : "CASE WHEN \(failed.sql) THEN 1 ELSE 0 END") + " AS failed"
+            + (values.isEmpty ? "" : ", " + values.joined(separator: ", "))
+        let selectArguments = failedConditions.isEmpty ? [] : failed.arguments
+        let excluded = "(\(sql.ref)) NOT IN (SELECT ref FROM temp.recon_excluded WHERE side = '\(side.rawValue)')"
+        // Conditions on an aggregate source apply to its groups.
+        let (whereFilter, having) = sql.groupBy == nil ? (filter.sql, "") : ("1", " GROUP BY \(sql.groupBy!) HAVING \(filter.sql)")
+        let dayPart = "\(select) FROM \(sql.from) WHERE (\(sql.dayScope.clause)) AND \(whereFilter) AND \(excluded)\(having)"
+        let carriedPart = "\(select) FROM \(sql.carriedFrom) WHERE \(sql.carriedScope) AND NOT (\(sql.dayScope.clause)) AND \(whereFilter) AND \(excluded)\(having)"
+        var arguments = selectArguments + sql.dayScope.arguments + (sql.groupBy == nil ? filter.arguments : []) + (sql.groupBy == nil ? [] : filter.arguments)
+        arguments += selectArguments + [side.rawValue.databaseValue] + sql.dayScope.arguments
+            + (sql.groupBy == nil ? filter.arguments : []) + (sql.groupBy == nil ? [] : filter.arguments)
+        let union = "\(dayPart) UNION ALL \(carriedPart)"
+        let grouped = side == .left ? rule.grouping.groupsLeft : rule.grouping.groupsRight
+        if grouped {
+            let sums = rule.compared.enumerated().map { index, field in
+                field.kind == .amount ? "sum(v\(index))" : "min(v\(index))"
+            }
+            return ("SELECT min(ref), k, min(d), max(failed), group_concat(ref, ' ')" + sums.map { ", " + $0 }.joined()
+                        + " FROM (\(union)) GROUP BY k ORDER BY k", arguments)
+        }
+        return ("SELECT ref, k, d, failed, NULL" + rule.compared.indices.map { ", v\($0)" }.joined()
+                    + " FROM (\(union)) ORDER BY k, ref", arguments)
+    }
+
+    // MARK: Statement checks
+
+    private mutating func checkStatements(_ rule: ReconRule, _ check: StatementCheck, writer: inout BreakWriter,
+                                          outcome: inout RuleOutcome) throws {
+        let balances = try ReconSources.sql(check.balances, day: date, db: db, config: config, specs: &specs)
+        let entries = try ReconSources.sql(check.entries, day: date, db: db, config: config, specs: &specs)
+        func expression(_ ref: FieldRef?, _ sql: SourceSQL) throws -> String { try ref.map { try sql.expression($0).expression } ?? "NULL" }
+        let filter = try ReconSources.conditions(check.balances.conditions, in: balances)
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT e.id, e.file_id, \(try expression(check.statementID, balances)), \(try expression(check.account, balances)),
+                   \(try expression(check.opening, balances)), \(try expression(check.openingDirection, balances)),
+                   \(try expression(check.closing, balances)), \(try expression(check.closingDirection, balances))
+            FROM \(balances.from) WHERE (\(balances.dayScope.clause)) AND \(filter.sql) ORDER BY e.id
+            """, arguments: StatementArguments(balances.dayScope.arguments + filter.arguments))
+        let entryFilter = try ReconSources.conditions(check.entries.conditions, in: entries)
+        for row in rows {
+            outcome.leftItems += 1
+            let eventID: Int64 = row[0]
+            let statementID: String = row[2] ?? ""
+            let account: String = row[3] ?? ""
+            let opening = Self.signed(row[4], direction: row[5])
+            let closing = Self.signed(row[6], direction: row[7])
+            let entrySum = try Row.fetchOne(db, sql: """
+                SELECT coalesce(sum(\(try expression(check.entryAmount, entries))), 0), count(*) FROM \(entries.from)
+                WHERE (\(entries.dayScope.clause)) AND e.file_id = ? AND \(try expression(check.entryStatementID, entries)) = ? AND \(entryFilter.sql)
+                """, arguments: StatementArguments(entries.dayScope.arguments + [(row[1] as Int64).databaseValue, statementID.databaseValue]
+                                                   + entryFilter.arguments))!
+            let entriesMinor: Int64 = entrySum[0]
+            outcome.rightItems += entrySum[1] as Int
+            let ref = "e\(eventID)"
+            let subject = "account \(account) statement \(statementID)"
+            var clean = true
+            if let opening, let closing {
+                let expected = opening + entriesMinor
+                if expected != closing {
+                    clean = false
+                    try writer.emitStatement(.statementArithmetic, ref: ref, identity: "\(account)|\(statementID)|arithmetic", amount: closing - expected,
+                                             fields: [("opening", opening, nil), ("entries", entriesMinor, nil), ("closing", expected, closing)],
+                                             summary: "\(subject): opening \(AmountText.printed(units: opening)) + entries \(AmountText.printed(units: entriesMinor)) = \(AmountText.printed(units: expected)), but the closing balance is \(AmountText.printed(units: closing)) (\(AmountText.signed(units: closing - expected)))",
+                                             outcome: &outcome)
+                }
+            }
+            if let opening, let previous = try previousClosing(check, balances: balances, account: account, accountExpression: try expression(check.account, balances)),
+               previous.closing != opening {
+                clean = false
+                try writer.emitStatement(.statementContinuity, ref: ref, identity: "\(account)|\(statementID)|continuity", amount: opening - previous.closing,
+                                         fields: [("opening", previous.closing, opening)],
+                                         summary: "\(subject): opening balance \(AmountText.printed(units: opening)) is not the closing balance \(AmountText.printed(units: previous.closing)) of the statement of \(previous.day) (\(AmountText.signed(units: opening - previous.closing)))",
+                                         outcome: &outcome, counterpart: "e\(previous.eventID)")
+            }
+            if let closing, let line = check.warningBelowMinor, closing < line {
+                clean = false
+                let message = "\(subject): closing balance \(AmountText.printed(units: closing)) on \(date) is below the warning line \(AmountText.printed(units: line))"
+                try writer.emitStatement(.balanceBelowWarning, ref: ref, identity: "\(account)|\(statementID)|warning", amount: line - closing,
+                                         fields: [("closing", line, closing)], summary: message, outcome: &outcome)
+                writer.balanceAlerts.append((subject: "\(account) \(date)", message: message))
+            }
+            if clean {
+                outcome.matched += 1
+                outcome.matchedMinor += closing ?? 0
+            }
+        }
+    }
+
+    /// The closing balance of the account's latest statement from an earlier day.
+    private func previousClosing(_ check: StatementCheck, balances: SourceSQL, account: String,
+                                 accountExpression: String) throws -> (closing: Int64, day: String, eventID: Int64)? {
+        guard case .events(let event, let partner, let fileType) = check.balances.origin else { return nil }
+        func expression(_ ref: FieldRef?) throws -> String { try ref.map { try balances.expression($0).expression } ?? "NULL" }
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT \(try expression(check.closing)), \(try expression(check.closingDirection)), f.business_date, e.id
+            FROM event e JOIN received_file f ON f.id = e.file_id
+            WHERE e.kind = ? AND e.active = 1 AND f.partner = ? AND f.file_type = ? AND f.status = 'posted'
+              AND f.business_date < ? AND \(accountExpression) = ?
+            ORDER BY f.business_date DESC, e.id DESC LIMIT 1
+            """, arguments: [event.rawValue, partner, fileType, date.description, account]),
+            let closing = Self.signed(row[0], direction: row[1]) else { return nil }
+        return (closing, row[2], row[3])
+    }
+
+    static func signed(_ value: DatabaseValue, direction: DatabaseValue) -> Int64? {
+        guard let amount = Int64.fromDatabaseValue(value) else { return nil }
+        return StatementCheck.isDebit(String.fromDatabaseValue(direction)) ? -amount : amount
+    }
+}
+
+extension Ledger {
+    /// Runs the reconcile step for a business day in one transaction: every rule of
+    /// `reckon.yaml`, or the one named.
+    public func runReconcileStep(date: CivilDate, config: ReckonConfig, reference: ReferenceData,
+                                 rule: String? = nil) throws(LedgerError) -> ReconcileReport {
+        var rules = config.reconciliation.rules
+        if let rule {
+            guard let named = config.reconciliation.rule(rule) else {
+                throw LedgerError("no reconciliation rule '\(rule)'; rules are \(rules.map(\.name).joined(separator: ", "))")
+            }
+            rules = [named]
+        }
+        return try write(crashBefore: .reconcileCommitBefore, crashAfter: .reconcileCommitAfter) { db in
+            var step = ReconcileStep(db: db, config: config, reference: reference, date: date, rules: rules)
+            return try step.run()
+        }
+    }
+}
