@@ -104,14 +104,15 @@ public enum ConfigFile {
         }
         var resolved = config
         resolved.reconciliation = try config.reconciliation.resolvingFields { source, name in
+            let known: ReconFieldKind?
             switch source.origin {
-            case .planLines: return ReconSource.planLineFields[name]
-            case .allocations: return ReconSource.allocationFields[name]
+            case .planLines: known = ReconSource.planLineFields[name]
+            case .allocations: known = ReconSource.allocationFields[name]
             case .events(let event, let partner, let fileType):
-                // A spec that cannot be read: whatever it names is taken as text here.
-                guard let fields = kinds(partner, fileType, event) else { return ReconSource.eventFields[name] ?? .text }
-                return fields[name]
+                guard let fields = kinds(partner, fileType, event) else { return .unchecked }
+                known = fields[name]
             }
+            return known.map(ReconFieldLookup.kind) ?? .unknown
         }
         return resolved
     }

@@ -305,7 +305,10 @@ public enum Batch {
             parts.append("plans made over incomplete repayments (\(grouped(report.incompleteRepayments.count)))")
         }
         if let plans = report.plans { parts.append(plans.summary) }
-        if let reconciliation = report.reconciliation { parts.append("reconciled: " + reconciliation.summary) }
+        // A day no rule applies to yet (`from:`) says nothing of reconciliation.
+        if let reconciliation = report.reconciliation, reconciliation.rules.contains(where: { !$0.skipped }) {
+            parts.append("reconciled: " + reconciliation.summary)
+        }
         return parts.joined(separator: "; ")
     }
 

@@ -700,6 +700,9 @@ struct PlanStep {
     /// we do not have. Earlier differences for the file's loans are replaced; they are dated
     /// the file's day. `loan` compares that loan only (planned after its partners' plans came).
     private mutating func comparePlans(in file: StoredFile, loan: String? = nil) throws {
+        // A reconciliation rule that compares this file type's plans with ours owns the check.
+        if let day = CivilDate(iso: file.businessDate),
+           config.reconciliation.comparesPlans(on: day, partner: file.partner, fileType: file.fileType) { return }
         let range = "e.id BETWEEN :first AND :last AND e.kind = 'plan_line' AND e.active = 1" + (loan == nil ? "" : " AND e.loan_id = :loan")
         let loansInFile = "SELECT e.loan_id FROM event e WHERE \(range)"
         // Named, so each statement takes the ones it uses.
@@ -798,6 +801,9 @@ struct PlanStep {
     /// disbursed in the month before it, and a loan planned now may have it on a later day
     /// already run.
     private mutating func checkMissingPartnerPlans() throws {
+        // The rule's missing-on-their-side break (and its alert) says it then, whichever day
+        // it applies from (the alert's day would otherwise depend on the order days run in).
+        if config.reconciliation.comparesPlans(on: CivilDate(year: 9999, month: 12, day: 31)!) { return }
         guard config.partners.contains(where: { partner in
             partner.files.contains { sources.type(partner.id, $0.id)?.events.contains(.planLine) == true }
         }), let yesterday = date.adding(days: -1), let earliest = date.adding(days: -Self.missingPlanWindowDays) else { return }
@@ -942,16 +948,42 @@ extension Ledger {
         public let theirs: String?
     }
 
-    /// Differences between partners' plans (and disbursement records) and ours.
+    /// Differences between partners' plans (and disbursement records) and ours: those the
+    /// plan step found, and the plan mismatches of reconciliation rules that compare plans
+    /// (not yet closed).
     public func planDifferences(date: CivilDate? = nil, loan: String? = nil) throws(LedgerError) -> [PlanDifference] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            var differences = try Row.fetchAll(db, sql: """
                 SELECT business_date, partner, loan_id, period, field, ours, theirs FROM plan_difference
                 WHERE (?1 IS NULL OR business_date = ?1) AND (?2 IS NULL OR loan_id = ?2)
-                ORDER BY business_date, partner, loan_id, period, field
                 """, arguments: [date?.description, loan]).map {
                 PlanDifference(businessDate: $0[0], partner: $0[1], loanID: $0[2], period: $0[3], field: $0[4],
                                ours: $0[5], theirs: $0[6])
+            }
+            // The break's key is `loan / period`; its fields say what differs.
+            guard try db.tableExists("recon_break") else { return differences }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT business_date, partner, match_key, fields FROM recon_break
+                WHERE kind = 'plan_mismatch' AND status IN ('pending', 'open') AND (?1 IS NULL OR business_date = ?1)
+                """, arguments: [date?.description]) {
+                let parts = (row[2] as String).components(separatedBy: " / ")
+                guard parts.count == 2, let period = Int(parts[1]), loan == nil || parts[0] == loan,
+                      let data = (row[3] as String?)?.data(using: .utf8),
+                      let fields = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { continue }
+                func text(_ value: Any?, kind: String?) -> String? {
+                    if let minor = value as? Int64 ?? (value as? Int).map(Int64.init) {
+                        return kind == "amount" ? DecimalAmount(units: minor, scale: 2).description : String(minor)
+                    }
+                    return value as? String
+                }
+                for field in fields where field["holds"] as? Bool == false {
+                    differences.append(PlanDifference(businessDate: row[0], partner: row[1], loanID: parts[0], period: period,
+                                                      field: field["name"] as? String ?? "", ours: text(field["left"], kind: field["kind"] as? String),
+                                                      theirs: text(field["right"], kind: field["kind"] as? String)))
+                }
+            }
+            return differences.sorted {
+                ($0.businessDate, $0.partner, $0.loanID, $0.period, $0.field) < ($1.businessDate, $1.partner, $1.loanID, $1.period, $1.field)
             }
         }
     }

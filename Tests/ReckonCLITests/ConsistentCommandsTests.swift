@@ -32,7 +32,7 @@ struct ConsistentCommandsTests {
         let leaves = try leafCommands()
         #expect(leaves.map { $0.joined(separator: " ") } == [
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
-            "plan preview", "plan show", "plan alerts", "plan differences", "ledger balance", "ledger verify", "ledger export",
+            "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "ledger balance", "ledger verify", "ledger export",
             "status",
         ])
         for leaf in leaves {
@@ -79,7 +79,7 @@ struct ConsistentCommandsTests {
 
         let export = try jsonLines(try sample.run("ledger", "export", "--json").stdout)
         #expect(Set(export.compactMap { $0["section"] as? String }) == [
-            "files", "events", "entries", "loans", "plan_lines", "allocations", "plan_differences", "alerts", "balances",
+            "files", "events", "entries", "loans", "plan_lines", "allocations", "alerts", "balances",
         ])
         let entry = try #require(export.first { $0["section"] as? String == "entries" })
         let postings = try #require(entry["postings"] as? [[String: Any]])
@@ -171,8 +171,11 @@ struct ConsistentCommandsTests {
         #expect(section("loans").count == 20 && section("loans").allSatisfy { $0["disbursed_on"] as? String == day })
         let loans = Set(section("loans").compactMap { $0["loan_id"] as? String })
         #expect(section("plan_lines").allSatisfy { loans.contains($0["loan_id"] as? String ?? "") })
-        #expect(section("plan_differences").map { $0["loan_id"] as? String } == ["L202412160002"])
-        #expect(section("alerts").isEmpty)
+        // The bank's plans are compared by the bank-plans rule now: its break, not the plan
+        // step's difference; the day's breaks raise one alert per rule.
+        #expect(section("plan_differences").isEmpty)
+        #expect(section("alerts").map { "\($0["kind"] as? String ?? "") \($0["subject"] as? String ?? "")" }
+                == ["breaks_found bank-plans 2024-12-16", "breaks_found repayments-vs-bill 2024-12-16"])
 
         // The whole ledger has more; its balances are the day's export's.
         let all = try jsonLines(try sample.run("ledger", "export", "--json").stdout)
@@ -204,7 +207,7 @@ struct ConsistentCommandsTests {
         }
 
         let alerts = try sample.run("plan", "alerts", "--loan", "L202412160020")
-        #expect(alerts.stdout.hasPrefix("2024-12-17  missing_partner_plan  loan L202412160020 was disbursed on or before 2024-12-16"))
+        #expect(alerts.stdout.hasPrefix("2024-12-17  missing_partner_plan  loan L202412160020 was disbursed on 2024-12-16 and bank has not sent its plan by 2024-12-17"))
         #expect(alerts.stdout.split(separator: "\n").filter { $0.hasPrefix("2024") }.count == 1, "\(alerts.stdout)")
         #expect(try sample.run("plan", "alerts", "--loan", "L20241216002").stdout == "no alerts\n")
         #expect(try sample.run("plan", "differences", "--loan", "L202412160002").stdout.contains("L202412160002       3  interest"))
@@ -218,7 +221,7 @@ struct ConsistentCommandsTests {
                 == ["batch run #5 f", "batch run #4 f", "batch run #3 f"])
         let oldest = try sample.run("status", "--date", "2024-11-06")
         let lines = oldest.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first == "batch run #1 for 2024-11-06 (collect,ingest,plan): succeeded")
+        #expect(lines.first == "batch run #1 for 2024-11-06 (collect,ingest,plan,reconcile): succeeded")
         #expect(lines.filter { $0.hasPrefix("batch run #") }.count == 1)
         #expect(lines.contains("day 2024-11-06: complete"))
         #expect(lines.contains("files received for 2024-11-06:"))
@@ -303,17 +306,15 @@ struct ConsistentCommandsTests {
         for output in outputs {
             #expect(output.range(of: plural, options: .regularExpression) == nil, "\(output)")
         }
-        // The day after: the plan step raised one alert and lists one; the repayments it
-        // went without are listed on their own.
+        // The day after: the plan step raised no alert (the bank-plans rule says the plan is
+        // missing: one new alert); the repayments it went without are listed on their own.
         let lines = sample.dayAfter.stdout.split(separator: "\n").map(String.init)
         let plans = try #require(lines.firstIndex { $0.hasPrefix("plans: ") })
-        #expect(lines[plans].hasSuffix(", 0 plan differences, 1 alert"))
-        #expect(lines[(plans + 1)...].prefix { $0.hasPrefix("  ") } == [
-            "  ! missing_partner_plan: loan L202412160020 was disbursed on or before 2024-12-16 and no partner has sent its plan",
-        ])
-        #expect(lines[plans + 2] == "plans made over incomplete repayments:")
-        #expect(lines[plans + 3].hasPrefix("  ! platform/repayments 2024-12-17: the day's repayments are incomplete: "))
-        #expect(sample.day.stdout.contains("20 loans brought to the day (20 recomputed, 0 unchanged), 0 overdue lines, 1 plan difference, 0 alerts\n"))
+        #expect(lines[plans].hasSuffix(", 0 plan differences, 0 alerts"))
+        #expect(lines[plans + 1] == "plans made over incomplete repayments:")
+        #expect(lines[plans + 2].hasPrefix("  ! platform/repayments 2024-12-17: the day's repayments are incomplete: "))
+        #expect(lines[plans + 3] == "reconciliation: 6 rules: 0 matched, 0 pending, 6 breaks (3 new), 1 new alert")
+        #expect(sample.day.stdout.contains("20 loans brought to the day (20 recomputed, 0 unchanged), 0 overdue lines, 0 plan differences, 0 alerts\n"))
     }
 
     // MARK: Width
@@ -371,7 +372,8 @@ struct ConsistentCommandsTests {
                    "plan 2024-12-16: repayments of platform/PLAT_REPAY_20241216.csv",
                    "plan 2024-12-16: loans with a period due by 2024-12-16",
                    "plan 2024-12-16: bank/BANK_PLAN_20241216.txt compared with our plans",
-                   "plan 2024-12-16: loans without a partner plan"], "\(sample.day.stderr)")
+                   "plan 2024-12-16: loans without a partner plan",
+                   "reconcile 2024-12-16: 6 rules"], "\(sample.day.stderr)")
         #expect(!sample.day.stdout.contains("ingest 1 of 9"))
     }
 }

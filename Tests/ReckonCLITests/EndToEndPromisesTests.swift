@@ -115,7 +115,7 @@ struct EndToEndPromisesTests {
                      ("core", "CORE_ORG_20241216.txt", 6), ("core", "CORE_RATE_20241216.txt", 4), ("core", "CORE_LOAN_20241216.txt", 42)]
         var lines = dry.stdout.split(separator: "\n").map(String.init)
         let span = lines.count > 2 ? lines.remove(at: lines.count - 2) : ""
-        #expect(lines == ["dry run for 2024-12-16 (collect,ingest,plan)", "collected: 9 ready, 0 waiting"]
+        #expect(lines == ["dry run for 2024-12-16 (collect,ingest,plan,reconcile)", "collected: 9 ready, 0 waiting"]
                 + files.map { "✓ \(inputs.path)/\($0.0)/\($0.1): \($0.2) records read, 0 rejected" }
                 + ["dry run: nothing posted, nothing recorded; 9 files read, 0 not clean, 0 could not be read"], "\(dry.stdout)")
         #expect(span.range(of: #"^dry run started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00, finished \d\d:\d\d:\d\d \((under 1 s|\d+ s)\)$"#,
@@ -162,7 +162,12 @@ struct EndToEndPromisesTests {
         #expect(next.status == 3 && nextReport["status"] as? String == "incomplete")
         #expect(((nextReport["day"] as? [String: Any])?["missing"] as? [Any])?.count == 7)
         let plans = try #require(nextReport["plans"] as? [String: Any])
-        #expect(plans["alerts_raised"] as? Int == 1 && (plans["alerts"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["missing_partner_plan"])
+        #expect(plans["alerts_raised"] as? Int == 0)
+        // The missing plan is the bank-plans rule's: a break opened the day after, and its alert.
+        let reconciliation = try #require(nextReport["reconciliation"] as? [String: Any])
+        #expect(reconciliation["new_alerts"] as? Int == 1)
+        let rules = try #require(reconciliation["rules"] as? [[String: Any]])
+        #expect(rules.first { $0["rule"] as? String == "bank-plans" }?["new_breaks"] as? Int == 1)
         #expect((nextReport["incomplete_repayments"] as? [String])?.count == 1)
         #expect(nextReport["duration_seconds"] is Int)
     }

@@ -18,6 +18,19 @@ public struct ReconciliationConfig: Sendable {
     }
 
     public func rule(_ name: String) -> ReconRule? { rules.first { $0.name == name } }
+
+    /// True when a rule that applies on `day` compares our plan lines with partners' plan
+    /// lines (of this partner and file type, when given): the plan step then leaves plan
+    /// checks to reconciliation.
+    public func comparesPlans(on day: CivilDate, partner: String? = nil, fileType: String? = nil) -> Bool {
+        rules.contains { rule in
+            guard rule.applies(on: day), let (left, right) = rule.sources else { return false }
+            return [(left, right), (right, left)].contains { ours, theirs in
+                guard ours.origin == .planLines, case .events(.planLine, let p, let t) = theirs.origin else { return false }
+                return (partner == nil || p == partner) && (fileType == nil || t == fileType)
+            }
+        }
+    }
 }
 
 /// A program run for every alert of one code (for SMS or chat), with a time limit.

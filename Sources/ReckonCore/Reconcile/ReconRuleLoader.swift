@@ -232,16 +232,22 @@ enum ReconRuleLoader {
 extension ReconciliationConfig {
     /// Gives every compared field its kind from the sides' field kinds, refusing a field a
     /// side does not have (by its key in `reckon.yaml`) and a comparison of unlike kinds.
-    /// `fields` answers, per source, the kind of a field name or nil when it has none.
-    public func resolvingFields(_ fields: (ReconSource, String) -> ReconFieldKind?) throws(SpecError) -> ReconciliationConfig {
+    /// `fields` answers, per source, what it knows of a field name.
+    public func resolvingFields(_ fields: (ReconSource, String) -> ReconFieldLookup) throws(SpecError) -> ReconciliationConfig {
         var resolved = self
         for (index, rule) in rules.enumerated() {
-            func kind(_ ref: FieldRef, in source: ReconSource) throws(SpecError) -> ReconFieldKind {
-                guard let kind = fields(source, ref.name) else {
+            /// nil: the side's spec could not be read, so nothing is known (the step that
+            /// reads its files says why).
+            func kind(_ ref: FieldRef, in source: ReconSource) throws(SpecError) -> ReconFieldKind? {
+                switch fields(source, ref.name) {
+                case .unknown:
                     throw ref.place.error("unknown field '\(ref.name)' for this side (\(source.origin.label))")
+                case .unchecked:
+                    return nil
+                case .kind(let kind):
+                    if ref.negated && kind != .amount { throw ref.place.error("only an amount can be negated; '\(ref.name)' is not one") }
+                    return kind
                 }
-                if ref.negated && kind != .amount { throw ref.place.error("only an amount can be negated; '\(ref.name)' is not one") }
-                return kind
             }
             switch rule.kind {
             case .statement(let check):
@@ -260,7 +266,8 @@ extension ReconciliationConfig {
                 }
                 var compared = rule.compared
                 for (position, field) in compared.enumerated() {
-                    let a = try kind(field.fields.left, in: left), b = try kind(field.fields.right, in: right)
+                    let leftKind = try kind(field.fields.left, in: left), rightKind = try kind(field.fields.right, in: right)
+                    let a = leftKind ?? rightKind ?? .text, b = rightKind ?? leftKind ?? .text
                     let unified: ReconFieldKind? = a == b ? a : ([a, b].allSatisfy { $0 == .text || $0 == .integer } ? .text : nil)
                     guard let unified else {
                         throw field.fields.right.place.error("compares \(field.fields.left.name) (\(a)) with \(field.fields.right.name) (\(b)): unlike kinds")
@@ -282,6 +289,15 @@ extension ReconciliationConfig {
         }
         return resolved
     }
+}
+
+/// What a side's spec says of a field name.
+public enum ReconFieldLookup: Sendable, Equatable {
+    case kind(ReconFieldKind)
+    /// The side has no such field.
+    case unknown
+    /// The side's spec could not be read: nothing can be checked.
+    case unchecked
 }
 
 extension ReconSource.Origin {

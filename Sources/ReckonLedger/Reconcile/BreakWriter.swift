@@ -8,6 +8,8 @@ struct BreakWriter {
     let db: Database
     let rule: ReconRule
     let date: CivilDate
+    /// The day whether an item still waits is judged on (the latest day the rule ran for).
+    let asOf: CivilDate
     let time: String
     let calendar: @Sendable (CivilDate, CivilDate) -> Int
     let currency: String
@@ -19,6 +21,13 @@ struct BreakWriter {
     private var closedByMatch = Set<Int64>()
     /// Breaks per key in this run, for the ordinal in their identity.
     private var ordinals: [String: Int] = [:]
+    /// Days of the items of breaks that are new or became open in this run.
+    private(set) var openedDays = Set<CivilDate>()
+    /// A plan rule's loans whose plan became missing on their side, or came.
+    private(set) var missingPlansOpened: [String: CivilDate] = [:]
+    private(set) var missingPlansClosed = Set<String>()
+    /// Days of the items of breaks closed in this run.
+    private(set) var closedDays = Set<String>()
     private(set) var newBreaks = 0
     private(set) var newBreaksMinor: Int64 = 0
     var balanceAlerts: [(subject: String, message: String)] = []
@@ -26,11 +35,12 @@ struct BreakWriter {
     private var missingPrefix: [UInt8]?
     private var missingItems: [ReconSide: [ReconItem]] = [:]
 
-    init(db: Database, rule: ReconRule, date: CivilDate, time: String, calendar: @escaping @Sendable (CivilDate, CivilDate) -> Int,
+    init(db: Database, rule: ReconRule, date: CivilDate, asOf: CivilDate, time: String, calendar: @escaping @Sendable (CivilDate, CivilDate) -> Int,
          currency: String) throws {
         self.db = db
         self.rule = rule
         self.date = date
+        self.asOf = asOf
         self.time = time
         self.calendar = calendar
         self.currency = currency
@@ -93,7 +103,7 @@ struct BreakWriter {
 
     private mutating func emitMissing(_ side: ReconSide, _ items: [ReconItem], key: String, outcome: inout RuleOutcome) throws {
         let day = items.map(\.day).min()!
-        let waiting = calendar(day, date) < rule.pendingDays
+        let waiting = calendar(day, asOf) < rule.pendingDays
         let amount = items.reduce(Int64(0)) { $0 + $1.amountMinor }
         let kind: BreakKind = side == .left ? .missingTheirs : .missingOurs
         let (here, there) = side == .left ? (label(.left), label(.right)) : (label(.right), label(.left))
@@ -212,7 +222,7 @@ struct BreakWriter {
                 let what = before == "closed" ? "found again: \(summary)"
                     : before != status ? "\(before) → \(status): \(summary)" : "changed: \(summary)"
                 try history(breakID, status: status, kind: kind, what: what)
-                if status == "open" && before != "open" { countNew(amount) }
+                if status == "open" && before != "open" { countNew(amount, day: day, kind: kind, key: key) }
             }
             try db.cachedStatement(sql: "DELETE FROM recon_break_item WHERE break_id = ? AND role = 'item'").execute(arguments: [breakID])
         } else {
@@ -223,7 +233,7 @@ struct BreakWriter {
                                          date.description, key, amount, currency, fieldsJSON, summary])
             breakID = db.lastInsertedRowID
             try history(breakID, status: status, kind: kind, what: "found: \(summary)")
-            if status == "open" { countNew(amount) }
+            if status == "open" { countNew(amount, day: day, kind: kind, key: key) }
         }
         try addItems(breakID, items, role: "item")
         if status == "pending" {
@@ -235,9 +245,27 @@ struct BreakWriter {
         }
     }
 
-    private mutating func countNew(_ amount: Int64) {
+    private mutating func countNew(_ amount: Int64, day: CivilDate, kind: BreakKind, key: String) {
         newBreaks += 1
         newBreaksMinor += amount
+        openedDays.insert(day)
+        if kind == .missingTheirs, let loan = planLoan(key) { missingPlansOpened[loan] = day }
+    }
+
+    /// The first day an item of `day` no longer waits for its counterpart.
+    func waitEnds(_ day: CivilDate) -> CivilDate {
+        var end = day
+        // Bounded: a wait is at most a year of working days.
+        for _ in 0..<800 where calendar(day, end) < rule.pendingDays {
+            end = end.adding(days: 1)!
+        }
+        return end
+    }
+
+    /// The loan of a plan rule's key (its first part), when the rule's left side is our plan.
+    private func planLoan(_ key: String) -> String? {
+        guard rule.sources?.left.origin == .planLines else { return nil }
+        return key.components(separatedBy: " / ").first
     }
 
     private func addItems(_ breakID: Int64, _ items: [(ReconSide, ReconItem)], role: String) throws {
@@ -272,7 +300,9 @@ struct BreakWriter {
             }
         }
         for breakID in breaks.sorted() where closedByMatch.insert(breakID).inserted {
-            let row = try Row.fetchOne(db, sql: "SELECT kind, status FROM recon_break WHERE id = ?", arguments: [breakID])!
+            let row = try Row.fetchOne(db, sql: "SELECT kind, status, match_key, business_date FROM recon_break WHERE id = ?", arguments: [breakID])!
+            closedDays.insert(row[3])
+            if row[0] == BreakKind.missingTheirs.rawValue, let loan = planLoan(row[2]) { missingPlansClosed.insert(loan) }
             // The break's own items stay items (kept by INSERT OR IGNORE); what closed it is
             // listed as counterpart.
             try addItems(breakID, all, role: "counterpart")
@@ -289,10 +319,12 @@ struct BreakWriter {
     mutating func closeUnseen(statementDay: CivilDate?) throws -> Int {
         var closed = closedByMatch.count
         let rows = try Row.fetchAll(db, sql: """
-            SELECT id, identity, kind, status FROM recon_break WHERE rule = ? AND status IN ('pending', 'open')
+            SELECT id, identity, kind, status, match_key, business_date FROM recon_break WHERE rule = ? AND status IN ('pending', 'open')
               AND (?2 IS NULL OR business_date = ?2)
             """, arguments: [rule.name, statementDay?.description])
         for row in rows where !seen.contains(row[1] as String) && !closedByMatch.contains(row[0] as Int64) {
+            if row[2] == BreakKind.missingTheirs.rawValue, let loan = planLoan(row[4]) { missingPlansClosed.insert(loan) }
+            closedDays.insert(row[5])
             try db.execute(sql: "UPDATE recon_break SET status = 'closed', closed_on = ?, updated_on = ? WHERE id = ?",
                            arguments: [date.description, date.description, row[0] as Int64])
             try history(row[0], status: "closed", kind: BreakKind(rawValue: row[2]) ?? .amount,

@@ -23,6 +23,12 @@ struct SourceSQL {
     let carriedFrom: String
     let carriedScope: String
 
+    /// The same source with no items of the day: only the carried ones.
+    var withoutDayItems: SourceSQL {
+        SourceSQL(from: from, groupBy: groupBy, ref: ref, day: day, fields: fields, dayScope: ("0", []),
+                  carriedFrom: carriedFrom, carriedScope: carriedScope)
+    }
+
     /// The field's expression, negated when asked.
     func expression(_ ref: FieldRef) throws -> (expression: String, kind: ReconFieldKind) {
         guard let field = fields[ref.name] else { throw LedgerError("\(ref.place): unknown field '\(ref.name)'") }
@@ -90,8 +96,13 @@ enum ReconSources {
                     "reference": ("e.reference", .text), "day": ("f.business_date", .date),
                 ],
                 dayScope: ("(\(clause)) AND e.active = 1", ranges.flatMap { [$0[0] as DatabaseValue, $0[1] as DatabaseValue] }),
-                carriedFrom: "temp.recon_carried c JOIN repayment_allocation ra ON ra.event_id = c.num JOIN event e ON e.id = ra.event_id JOIN received_file f ON f.id = e.file_id",
-                carriedScope: "c.side = ? AND e.active = 1")
+                // An allocation is its repayment's: a carried repayment event (on either
+                // side) brings its allocation along, made since by a day run late.
+                carriedFrom: """
+                    (SELECT DISTINCT num FROM temp.recon_carried WHERE side = ? OR substr(ref, 1, 1) = 'e') c
+                    JOIN repayment_allocation ra ON ra.event_id = c.num JOIN event e ON e.id = ra.event_id JOIN received_file f ON f.id = e.file_id
+                    """,
+                carriedScope: "e.active = 1")
         }
     }
 

@@ -89,34 +89,63 @@ struct ReconcileStep {
             """)
         for rule in rules {
             var outcome = RuleOutcome(rule: rule.name, partner: rule.partner)
-            guard rule.applies(on: date) else {
+            let applies = rule.applies(on: date)
+            if !applies {
                 outcome.skipped = true
-                report.rules.append(outcome)
-                continue
+                // A day before the rule applies has no items of its own, but the ledger may
+                // have changed under the rule's open breaks (an earlier day run late planned
+                // the loans a repayment paid): they are tried again.
+                let carried = try Bool.fetchOne(db, sql: """
+                    SELECT 1 FROM recon_break WHERE rule = ? AND status IN ('pending', 'open') LIMIT 1
+                    """, arguments: [rule.name]) ?? false
+                guard carried, rule.sources != nil else {
+                    report.rules.append(outcome)
+                    continue
+                }
             }
-            var writer = try BreakWriter(db: db, rule: rule, date: date, time: time, calendar: workingDays(rule.calendar),
-                                     currency: config.currency)
+            // Whether an item still waits is judged as of the latest day this rule has run for,
+            // so the days may be run in any order and end the same.
+            let latest = try String.fetchOne(db, sql: "SELECT max(business_date) FROM recon_run WHERE rule = ?", arguments: [rule.name])
+                .flatMap(CivilDate.init(iso:))
+            var writer = try BreakWriter(db: db, rule: rule, date: date, asOf: max(date, latest ?? date), time: time,
+                                         calendar: workingDays(rule.calendar), currency: config.currency)
             switch rule.kind {
             case .match(let left, let right):
-                try match(rule, left: left, right: right, writer: &writer, outcome: &outcome)
+                try match(rule, left: left, right: right, freshItems: applies, writer: &writer, outcome: &outcome)
             case .statement(let check):
                 try checkStatements(rule, check, writer: &writer, outcome: &outcome)
             }
             outcome.closedBreaks += try writer.closeUnseen(statementDay: rule.sources == nil ? date : nil)
             outcome.newBreaks = writer.newBreaks
+            if !applies {
+                try clearAlerts(rule, writer: writer)
+                report.rules.append(outcome)
+                continue
+            }
             try db.execute(sql: """
                 INSERT OR REPLACE INTO recon_run (rule, business_date, partner, ran_at, left_items, right_items, matched, matched_minor,
                     pending, pending_minor, broken, broken_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [rule.name, date.description, rule.partner, time, outcome.leftItems, outcome.rightItems, outcome.matched,
                                  outcome.matchedMinor, outcome.pending, outcome.pendingMinor, outcome.broken, outcome.brokenMinor])
-            if outcome.newBreaks > 0 {
-                let amount = AmountText.printed(units: writer.newBreaksMinor)
-                if try AlertBook.raise(db, code: "breaks_found", severity: .warning, subject: "\(rule.name) \(date)", day: date.description,
-                                       message: "rule \(rule.name) found \(Plural.count(outcome.newBreaks, "new break")) on \(date) (\(amount)): reckon breaks list --rule \(rule.name)",
+            // One alert per rule and day of the items: the same whichever run found the breaks.
+            for day in writer.openedDays.sorted() {
+                if try AlertBook.raise(db, code: "breaks_found", severity: .warning, subject: "\(rule.name) \(day)", day: day.description,
+                                       message: "rule \(rule.name) has breaks on \(day): reckon breaks list --rule \(rule.name) --date \(day)",
                                        at: time) {
                     report.newAlerts += 1
                 }
             }
+            // Seed 000 §15 f: a loan's plan still missing when its wait is over (the day
+            // after); dated that day, whichever run found it.
+            for (loan, day) in writer.missingPlansOpened.sorted(by: { $0.key < $1.key }) {
+                let due = writer.waitEnds(day)
+                if try AlertBook.raise(db, code: "missing_partner_plan", severity: .warning, subject: loan, day: due.description,
+                                       message: "loan \(loan) was disbursed on \(day) and \(rule.partner) has not sent its plan by \(due) (rule \(rule.name))",
+                                       at: time) {
+                    report.newAlerts += 1
+                }
+            }
+            try clearAlerts(rule, writer: writer)
             for alert in writer.balanceAlerts {
                 if try AlertBook.raise(db, code: "balance_below_warning", severity: .critical, subject: alert.subject, day: date.description,
                                        message: alert.message, at: time) {
@@ -126,6 +155,20 @@ struct ReconcileStep {
             report.rules.append(outcome)
         }
         return report
+    }
+
+    /// Clears the alerts of breaks this run closed: a loan's missing plan that came, and a
+    /// rule's day with no break left pending or open.
+    private func clearAlerts(_ rule: ReconRule, writer: BreakWriter) throws {
+        for loan in writer.missingPlansClosed.sorted() {
+            try AlertBook.clear(db, code: "missing_partner_plan", subject: loan, day: date.description)
+        }
+        for day in writer.closedDays.sorted() {
+            let left = try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM recon_break WHERE rule = ? AND business_date = ? AND status IN ('pending', 'open') LIMIT 1
+                """, arguments: [rule.name, day]) ?? false
+            if !left { try AlertBook.clear(db, code: "breaks_found", subject: "\(rule.name) \(day)", day: date.description) }
+        }
     }
 
     /// Working days from one date to another under the named calendar.
@@ -150,10 +193,14 @@ struct ReconcileStep {
 
     // MARK: Matching rules
 
-    private mutating func match(_ rule: ReconRule, left: ReconSource, right: ReconSource, writer: inout BreakWriter,
-                                outcome: inout RuleOutcome) throws {
-        let leftSQL = try ReconSources.sql(left, day: date, db: db, config: config, specs: &specs)
-        let rightSQL = try ReconSources.sql(right, day: date, db: db, config: config, specs: &specs)
+    private mutating func match(_ rule: ReconRule, left: ReconSource, right: ReconSource, freshItems: Bool,
+                                writer: inout BreakWriter, outcome: inout RuleOutcome) throws {
+        var leftSQL = try ReconSources.sql(left, day: date, db: db, config: config, specs: &specs)
+        var rightSQL = try ReconSources.sql(right, day: date, db: db, config: config, specs: &specs)
+        if !freshItems {
+            leftSQL = leftSQL.withoutDayItems
+            rightSQL = rightSQL.withoutDayItems
+        }
         try loadCarried(rule)
         let leftQuery = try query(rule, side: .left, source: left, sql: leftSQL, other: rightSQL)
         let rightQuery = try query(rule, side: .right, source: right, sql: rightSQL, other: leftSQL)

@@ -62,7 +62,8 @@ struct BatchCommand: ParsableCommand {
         Print one JSON object instead of text: run_id, business_date, status (succeeded, failed, incomplete; as \
         in reckon status --json), started_at, finished_at, \
         duration_seconds, recovered, ready, waiting, unknown, files (each as reckon ingest --json), checked \
-        (a dry run's files), failed, day (as in reckon status --json), plans, incomplete_repayments, errors, \
+        (a dry run's files), failed, day (as in reckon status --json), plans, reconciliation (rules as in reckon \
+        reconcile --json, new_alerts, summary), incomplete_repayments, errors, \
         summary. The exit status is the same.
         """)
     var json = false
@@ -139,6 +140,12 @@ enum BatchText {
             print("plans made over incomplete repayments:")
             for line in report.incompleteRepayments { print("  ! \(line)") }
         }
+        if let reconciliation = report.reconciliation, reconciliation.rules.contains(where: { !$0.skipped }) {
+            var line = "reconciliation: \(reconciliation.summary)"
+            if reconciliation.newAlerts > 0 { line += ", \(Plural.count(reconciliation.newAlerts, "new alert"))" }
+            print(line)
+            if reconciliation.openBreaks > 0 { print("  breaks: reckon breaks list; the day's report: reckon report --date \(date)") }
+        }
         let fileErrors = Set(report.failedFiles.map(\.description))
         for error in report.errors where !fileErrors.contains(error) { print("✗ \(error)") }
         if let finished = report.finishedAt {
@@ -177,6 +184,10 @@ enum BatchText {
             ("ready", J.array(ready)), ("waiting", J.array(waiting)), ("unknown", J.strings(report.collected.unknown)),
             ("files", J.array(report.ingested.map(J.ingest))), ("checked", J.array(checked)), ("failed", J.array(failed)),
             ("day", report.day.map(DayText.json) ?? "null"), ("plans", report.plans.map(J.plans) ?? "null"),
+            ("reconciliation", report.reconciliation.map { reconciliation in
+                J.object([("rules", J.array(reconciliation.rules.map(ReconcileText.rule))),
+                          ("new_alerts", J.number(reconciliation.newAlerts)), ("summary", J.string(reconciliation.summary))])
+            } ?? "null"),
             ("incomplete_repayments", J.strings(report.incompleteRepayments)), ("errors", J.strings(report.errors)),
             ("summary", dryRun ? "null" : J.string(Batch.summary(report))),
         ])
