@@ -76,6 +76,11 @@ public struct BatchReport: Sendable {
     public var waitingExpected: [WaitingFile] = []
     /// The day's repayments files refused or missing while its plans were made.
     public var incompleteRepayments: [String] = []
+    /// The alert commands run once the day's steps committed (``Ledger/runAlertCommands``).
+    public var alertCommands: AlertCommandsReport?
+    /// The day's alert file (``Ledger/writeAlertFile``), and the alerts it holds.
+    public var alertFile: String?
+    public var alertFileCount = 0
     /// Earlier runs found interrupted (or failed without recording it) when this one
     /// started, and what became of their work.
     public var recovered: [String] = []
@@ -197,6 +202,8 @@ public enum Batch {
             if let runID { try? record(ledger, runID, status: .failed, summary: "\(error)", at: timestamp(), writer: writer) }
             throw error
         }
+        // Last, with every step committed: the day's alerts passed on and written out.
+        if runID != nil { finishAlerts(options.date, config: config, ledger: ledger, report: &report) }
         report.finishedAt = timestamp()
         if let runID {
             try record(ledger, runID, status: report.outcome, summary: summary(report), at: report.finishedAt!, writer: writer)
@@ -290,6 +297,9 @@ public enum Batch {
             parts.append("plans made over incomplete repayments (\(grouped(report.incompleteRepayments.count)))")
         }
         if let plans = report.plans { parts.append(plans.summary) }
+        if let commands = report.alertCommands, commands.ran > 0 {
+            parts.append("\(Plural.count(commands.ran, "alert command")) run, \(AmountText.grouped(commands.failures.count)) failed")
+        }
         return parts.joined(separator: "; ")
     }
 

@@ -62,8 +62,8 @@ struct BatchCommand: ParsableCommand {
         Print one JSON object instead of text: run_id, business_date, status (succeeded, failed, incomplete; as \
         in reckon status --json), started_at, finished_at, \
         duration_seconds, recovered, ready, waiting, unknown, files (each as reckon ingest --json), checked \
-        (a dry run's files), failed, day (as in reckon status --json), plans, incomplete_repayments, errors, \
-        summary. The exit status is the same.
+        (a dry run's files), failed, day (as in reckon status --json), plans, incomplete_repayments, \
+        alert_commands (ran, failed: the failures' messages), alert_file (path, alerts), errors, summary. The exit status is the same.
         """)
     var json = false
 
@@ -139,6 +139,10 @@ enum BatchText {
             print("plans made over incomplete repayments:")
             for line in report.incompleteRepayments { print("  ! \(line)") }
         }
+        if let commands = report.alertCommands, commands.ran > 0 {
+            print("alert commands: \(AmountText.grouped(commands.ran)) run, \(AmountText.grouped(commands.failures.count)) failed")
+        }
+        if let path = report.alertFile { print("alerts of the day: \(Plural.count(report.alertFileCount, "alert")) in \(path)") }
         let fileErrors = Set(report.failedFiles.map(\.description))
         for error in report.errors where !fileErrors.contains(error) { print("✗ \(error)") }
         if let finished = report.finishedAt {
@@ -177,7 +181,12 @@ enum BatchText {
             ("ready", J.array(ready)), ("waiting", J.array(waiting)), ("unknown", J.strings(report.collected.unknown)),
             ("files", J.array(report.ingested.map(J.ingest))), ("checked", J.array(checked)), ("failed", J.array(failed)),
             ("day", report.day.map(DayText.json) ?? "null"), ("plans", report.plans.map(J.plans) ?? "null"),
-            ("incomplete_repayments", J.strings(report.incompleteRepayments)), ("errors", J.strings(report.errors)),
+            ("incomplete_repayments", J.strings(report.incompleteRepayments)),
+            ("alert_commands", report.alertCommands.map {
+                J.object([("ran", String($0.ran)), ("failed", J.strings($0.failures))])
+            } ?? "null"),
+            ("alert_file", report.alertFile.map { J.object([("path", J.string($0)), ("alerts", String(report.alertFileCount))]) } ?? "null"),
+            ("errors", J.strings(report.errors)),
             ("summary", dryRun ? "null" : J.string(Batch.summary(report))),
         ])
     }
