@@ -26,10 +26,10 @@ struct AlertFilterOptions: ParsableArguments {
     @Option(help: "Only alerts with this code (see the README's catalogue).")
     var code: String?
 
-    @Option(help: """
+    @Option(help: ArgumentHelp("""
         Only alerts raised before this time: 2024-12-16 (the start of that day), 2024-12-16T09:30, \
         2024-12-16 09:30:15; local time, unless it ends in Z or an offset (+08:00).
-        """)
+        """, valueName: "time"))
     var before: AlertTime?
 
     var isEmpty: Bool { date == nil && code == nil && before == nil }
@@ -116,7 +116,7 @@ struct AlertsRead: ParsableCommand {
 
     @OptionGroup var filter: AlertFilterOptions
 
-    @Option(name: .customLong("as"), help: "Who read them (default: $USER).")
+    @Option(name: .customLong("as"), help: ArgumentHelp("Who read them (default: $USER).", valueName: "name"))
     var reader: String?
 
     @Flag(help: "Print one JSON object: marked (the alerts marked, as reckon alerts list --json), already_read, by, at.")
