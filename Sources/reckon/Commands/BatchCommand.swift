@@ -28,15 +28,17 @@ struct BatchCommand: ParsableCommand {
             (reckon files set-aside). An earlier version of a file sent again after its correction \
             is not posted: it raises an earlier_version_resent alert (reckon files reinstate makes \
             it current again). One run writes the ledger at a time; a run that finds an earlier \
-            one dead records it as interrupted and says what it takes again.
+            one dead records it as interrupted and says what it takes again. Last, the run passes \
+            each new alert to its code's command in reckon.yaml and writes the day's alerts to \
+            <outbox>/alerts/<date>.jsonl (see reckon alerts).
 
             Exit status:
               0  succeeded: every file taken in and posted whole, every expected file there \
             (files of types not expected that day may still be waiting for a later run);
               1  failed: a file was refused, could not be taken in, or had records that were not \
             posted (a lenient file's rejected records and duplicates); an earlier version was sent \
-            again; a refused file of the day awaits an operator; a step failed; or another run \
-            holds the ledger;
+            again; a refused file of the day awaits an operator; a step failed; an alert command \
+            failed; or another run holds the ledger;
               2  the configuration cannot be used;
               3  incomplete: nothing failed, but expected files have not come (or are not \
             complete yet).
