@@ -78,6 +78,11 @@ public struct BatchReport: Sendable {
     public var waitingExpected: [WaitingFile] = []
     /// The day's repayments files refused or missing while its plans were made.
     public var incompleteRepayments: [String] = []
+    /// The alert commands run once the day's steps committed (``Ledger/runAlertCommands``).
+    public var alertCommands: AlertCommandsReport?
+    /// The day's alert file (``Ledger/writeAlertFile``), and the alerts it holds.
+    public var alertFile: String?
+    public var alertFileCount = 0
     /// Earlier runs found interrupted (or failed without recording it) when this one
     /// started, and what became of their work.
     public var recovered: [String] = []
@@ -212,6 +217,8 @@ public enum Batch {
             if let runID { try? record(ledger, runID, status: .failed, summary: "\(error)", at: timestamp(), writer: writer) }
             throw error
         }
+        // Last, with every step committed: the day's alerts passed on and written out.
+        if runID != nil { finishAlerts(options.date, config: config, ledger: ledger, report: &report) }
         report.finishedAt = timestamp()
         if let runID {
             try record(ledger, runID, status: report.outcome, summary: summary(report), at: report.finishedAt!, writer: writer)
@@ -308,6 +315,9 @@ public enum Batch {
         // A day no rule applies to yet (`from:`) says nothing of reconciliation.
         if let reconciliation = report.reconciliation, reconciliation.rules.contains(where: { !$0.skipped }) {
             parts.append("reconciled: " + reconciliation.summary)
+        }
+        if let commands = report.alertCommands, commands.ran > 0 {
+            parts.append("\(Plural.count(commands.ran, "alert command")) run, \(AmountText.grouped(commands.failures.count)) failed")
         }
         return parts.joined(separator: "; ")
     }

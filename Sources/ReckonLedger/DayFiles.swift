@@ -118,12 +118,13 @@ extension Ledger {
         try write { db in
             let date = day.date.description
             for slot in day.settled {
-                try clearAlert(db, kind: AlertKind.fileMissing, subject: "\(slot)/\(date)", on: date)
-                try clearAlert(db, kind: AlertKind.repaymentsIncomplete, subject: "\(slot)/\(date)", on: date)
+                try AlertBook.clear(db, .fileMissing, subject: "\(slot)/\(date)", day: date)
+                try AlertBook.clear(db, .repaymentsIncomplete, subject: "\(slot)/\(date)", day: date)
             }
             for file in day.missing {
-                try raiseAlert(db, date: date, kind: AlertKind.fileMissing, subject: "\(file.partner)/\(file.fileType)/\(date)",
-                               message: "\(file.partner)/\(file.fileType) \(date): \(file.name) has not come (expected \(file.rule))")
+                try AlertBook.raise(db, .fileMissing, subject: "\(file.partner)/\(file.fileType)/\(date)", day: date,
+                                    message: "\(file.partner)/\(file.fileType) \(date): \(file.name) has not come (expected \(file.rule))",
+                                    reopening: true)
             }
             var incomplete: [String] = []
             guard planned else { return incomplete }
@@ -133,15 +134,15 @@ extension Ledger {
                     + "(file #\(file.fileID), SHA-256 \(file.sha256.prefix(12))…) was refused"
                     + (file.reportPath.map { " (report: \($0))" } ?? "") + "; \(plansMade) when it is posted"
                 incomplete.append(text)
-                try raiseAlert(db, date: date, kind: AlertKind.repaymentsIncomplete,
-                               subject: "\(file.partner)/\(file.fileType)/\(date)", message: text)
+                try AlertBook.raise(db, .repaymentsIncomplete, subject: "\(file.partner)/\(file.fileType)/\(date)", day: date,
+                                    message: text, reopening: true)
             }
             for file in day.missing where repaymentTypes.contains("\(file.partner)/\(file.fileType)") {
                 let text = "\(file.partner)/\(file.fileType) \(date): the day's repayments are incomplete: \(file.name) has not come; "
                     + "\(plansMade) when it comes"
                 incomplete.append(text)
-                try raiseAlert(db, date: date, kind: AlertKind.repaymentsIncomplete,
-                               subject: "\(file.partner)/\(file.fileType)/\(date)", message: text)
+                try AlertBook.raise(db, .repaymentsIncomplete, subject: "\(file.partner)/\(file.fileType)/\(date)", day: date,
+                                    message: text, reopening: true)
             }
             return incomplete
         }
@@ -152,12 +153,10 @@ extension Ledger {
     public func incompleteRepayments(partner: String, through day: CivilDate?) throws(LedgerError) -> [Alert] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT business_date, kind, subject, message, cleared_on FROM alert
+                SELECT \(Self.alertColumns) FROM alert
                 WHERE kind = ? AND cleared_on IS NULL AND subject LIKE ? ESCAPE '\\' AND (?3 IS NULL OR business_date <= ?3)
                 ORDER BY business_date, subject
-                """, arguments: [AlertKind.repaymentsIncomplete, Self.likePrefix(partner) + "/%", day?.description]).map {
-                Alert(businessDate: $0[0], kind: $0[1], subject: $0[2], message: $0[3], clearedOn: $0[4])
-            }
+                """, arguments: [AlertCode.repaymentsIncomplete.rawValue, Self.likePrefix(partner) + "/%", day?.description]).map(Self.alert)
         }
     }
 }

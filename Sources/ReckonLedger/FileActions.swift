@@ -37,9 +37,9 @@ extension Ledger {
                                          reason: reason, actor: actor)
             let slot = "\(partner)/\(fileType)/\(day)"
             if status == "stale" {
-                try clearAlert(db, kind: AlertKind.earlierVersionResent, subject: slot + "/" + (row[5] as String).prefix(12), on: day)
+                try AlertBook.clear(db, .earlierVersionResent, subject: slot + "/" + (row[5] as String).prefix(12), day: day)
             } else {
-                try clearAlert(db, kind: AlertKind.repaymentsIncomplete, subject: slot, on: day)
+                try AlertBook.clear(db, .repaymentsIncomplete, subject: slot, day: day)
             }
             return action
         }
@@ -69,8 +69,8 @@ extension Ledger {
             let action = try Self.record(db, .setAside, fileID: nil, partner: partner, fileType: fileType, day: date.description,
                                          reason: reason, actor: actor)
             let slot = "\(partner)/\(fileType)/\(date)"
-            try clearAlert(db, kind: AlertKind.fileMissing, subject: slot, on: date.description)
-            try clearAlert(db, kind: AlertKind.repaymentsIncomplete, subject: slot, on: date.description)
+            try AlertBook.clear(db, .fileMissing, subject: slot, day: date.description)
+            try AlertBook.clear(db, .repaymentsIncomplete, subject: slot, day: date.description)
             return action
         }
     }
@@ -121,8 +121,8 @@ extension Ledger {
         try write { db in
             _ = try Self.record(db, .reinstate, fileID: target.version.fileID, partner: target.partner, fileType: target.fileType,
                                 day: target.day, reason: reason, actor: actor)
-            try clearAlert(db, kind: AlertKind.earlierVersionResent,
-                           subject: "\(target.partner)/\(target.fileType)/\(target.day)/\(target.version.sha256.prefix(12))", on: target.day)
+            try AlertBook.clear(db, .earlierVersionResent,
+                                subject: "\(target.partner)/\(target.fileType)/\(target.day)/\(target.version.sha256.prefix(12))", day: target.day)
         }
         return result
     }

@@ -136,10 +136,11 @@ extension Ledger {
                                        archivePath: version.archivePath)
             }
             let versions = FileVersions(delivery: delivery, repeats: version, current: current)
-            try raiseAlert(db, date: businessDate.description, kind: AlertKind.earlierVersionResent,
-                           subject: "\(request.partner.id)/\(request.fileType.id)/\(businessDate)/\(digest.hex.prefix(12))",
-                           message: Self.staleMessage(partner: request.partner.id, fileType: request.fileType.id,
-                                                      businessDate: businessDate.description, versions))
+            let message = Self.staleMessage(partner: request.partner.id, fileType: request.fileType.id,
+                                            businessDate: businessDate.description, versions)
+            try AlertBook.raise(db, .earlierVersionResent,
+                                subject: "\(request.partner.id)/\(request.fileType.id)/\(businessDate)/\(digest.hex.prefix(12))",
+                                day: businessDate.description, message: message, reopening: true)
             return (delivery.fileID, versions)
         }
     }
@@ -159,34 +160,4 @@ extension Ledger {
                 """, arguments: [digest.hex, request.partner.id, request.fileType.id]) ?? 0)
         }
     }
-}
-
-/// The kinds of alert the ingest side raises (stable codes: the alert list, outbound alert
-/// files and reconciliation refer to them).
-public enum AlertKind {
-    /// An earlier version of a day's file was sent again after its correction.
-    public static let earlierVersionResent = "earlier_version_resent"
-    /// An expected file has not arrived.
-    public static let fileMissing = "file_missing"
-    /// A day's repayments are incomplete (its repayments file was refused or has not
-    /// arrived): the plan step's figures for that day may change.
-    public static let repaymentsIncomplete = "repayments_incomplete"
-}
-
-/// Raises an alert once per kind and subject (a re-run raises nothing new); one cleared
-/// before opens again when its cause is back. Returns whether it is newly open.
-@discardableResult
-func raiseAlert(_ db: Database, date: String, kind: String, subject: String, message: String) throws -> Bool {
-    try db.execute(sql: """
-        INSERT INTO alert (business_date, kind, subject, message, raised_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (kind, subject) DO UPDATE SET message = excluded.message, raised_at = excluded.raised_at, cleared_on = NULL
-            WHERE cleared_on IS NOT NULL
-        """, arguments: [date, kind, subject, message, timestamp()])
-    return db.changesCount > 0
-}
-
-/// Clears an open alert (the file came, or an operator decided).
-func clearAlert(_ db: Database, kind: String, subject: String, on date: String) throws {
-    try db.execute(sql: "UPDATE alert SET cleared_on = ? WHERE kind = ? AND subject = ? AND cleared_on IS NULL",
-                   arguments: [date, kind, subject])
 }

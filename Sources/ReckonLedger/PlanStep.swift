@@ -312,7 +312,7 @@ struct PlanStep {
                 for table in ["repayment_allocation", "settlement_quote", "plan_line", "loan"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE loan_id = ?", arguments: [loan])
                 }
-                try raise("plan_withdrawn", subject: loan,
+                try raise(.planWithdrawn, subject: loan,
                           "\(file.partner)/\(file.name) line \(row[2] as Int): loan \(loan) is not in the corrected re-send of the file; its plan is withdrawn")
             }
         }
@@ -365,7 +365,7 @@ struct PlanStep {
                 try refresh(loanID)
             }
         } catch let error as PlanError {
-            try raise("plan_failed", subject: loanID,
+            try raise(.planFailed, subject: loanID,
                       "\(file.partner)/\(file.name) line \(line): loan \(loanID) (product \(product)) cannot be planned: \(error)")
         }
     }
@@ -430,7 +430,7 @@ struct PlanStep {
                     loans.append(loan)
                     if file.status == "posted" { report.repaymentsApplied += 1 }
                 } else if file.status == "posted" {
-                    try raise("repayment_without_plan", subject: "\(file.partner)/\(file.name):\(row[2] as Int)",
+                    try raise(.repaymentWithoutPlan, subject: "\(file.partner)/\(file.name):\(row[2] as Int)",
                               "\(file.partner)/\(file.name) line \(row[2] as Int): a repayment for loan \(loan), which has no plan here")
                 }
             }
@@ -537,12 +537,12 @@ struct PlanStep {
         // An alert about a payment is dated by the payment's file, whichever day's step finds it.
         for (paymentID, amount) in position.unapplied {
             let (place, day) = try self.place(ofEvent: paymentID)
-            try raise("repayment_unapplied", subject: place, on: day,
+            try raise(.repaymentUnapplied, subject: place, on: day,
                       "\(place): loan \(loan) was paid \(DecimalAmount(units: amount, scale: 2)) more than it owed")
         }
         for (paymentID, payoff, paid) in position.shortSettlements {
             let (place, day) = try self.place(ofEvent: paymentID)
-            try raise("early_settlement_short", subject: place, on: day,
+            try raise(.earlySettlementShort, subject: place, on: day,
                       "\(place): loan \(loan)'s early settlement paid \(DecimalAmount(units: paid, scale: 2)), the pay-off was \(DecimalAmount(units: payoff, scale: 2)); applied as a partial payment")
         }
         let closed = position.lines.allSatisfy(\.isClosed)
@@ -833,28 +833,19 @@ struct PlanStep {
                   let first = CivilDate(iso: firstText), let deadline = disbursed.adding(days: Self.missingPlanWindowDays),
                   first <= deadline, let dayBefore = first.adding(days: -1) else { continue }
             // A plan that came after that day (run before it) clears the alert on its day.
-            try raise("missing_partner_plan", subject: loan, on: firstText, cleared: try String.fetchOne(planCame, arguments: [loan]),
+            try raise(.missingPartnerPlan, subject: loan, on: firstText, cleared: try String.fetchOne(planCame, arguments: [loan]),
                       "loan \(loan) was disbursed on or before \(dayBefore) and no partner has sent its plan")
         }
     }
 
-    /// Raises an alert once per kind and subject, dated `day` (default: the step's day), and
-    /// cleared on `cleared` when what it is about has already come; the first ones are
-    /// described in the report. Raised again for an earlier day (a day run after later
-    /// ones), an alert not yet cleared takes the earlier day.
-    private mutating func raise(_ kind: String, subject: String, on day: String? = nil, cleared: String? = nil, _ message: String) throws {
-        let day = day ?? date.description
-        let raisedBefore = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM alert WHERE kind = ? AND subject = ?"),
-                                             arguments: [kind, subject]) ?? false
-        try db.cachedStatement(sql: """
-            INSERT INTO alert (business_date, kind, subject, message, raised_at, cleared_on) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (kind, subject) DO UPDATE SET business_date = excluded.business_date, message = excluded.message
-              WHERE excluded.business_date < alert.business_date AND alert.cleared_on IS NULL
-            """).execute(arguments: [day, kind, subject, message, timestamp(), cleared])
-        // An alert moved to an earlier day was raised before: it is counted once.
-        guard !raisedBefore, db.changesCount > 0 else { return }
+    /// Raises an alert (``AlertBook``) dated `day` (default: the step's day), and cleared on
+    /// `cleared` when what it is about has already come; the first ones are described in the
+    /// report. Raised again for an earlier day (a day run after later ones), an alert not yet
+    /// cleared takes the earlier day, and is counted once.
+    private mutating func raise(_ code: AlertCode, subject: String, on day: String? = nil, cleared: String? = nil, _ message: String) throws {
+        guard try AlertBook.raise(db, code, subject: subject, day: day ?? date.description, message: message, cleared: cleared) else { return }
         report.alertCount += 1
-        if report.alerts.count < PlanStepReport.describedAlerts { report.alerts.append("\(kind): \(message)") }
+        if report.alerts.count < PlanStepReport.describedAlerts { report.alerts.append("\(code.rawValue): \(message)") }
     }
 }
 
@@ -907,34 +898,6 @@ extension Ledger {
         return try read { db in
             let step = try PlanStep(db: db, config: config, sources: sources, reference: reference, date: asOf ?? CivilDate(year: 2000, month: 1, day: 1)!)
             return try step.view(loan, asOf: asOf)
-        }
-    }
-
-    public struct Alert: Sendable {
-        public let businessDate: String
-        public let kind: String
-        public let subject: String
-        public let message: String
-        public let clearedOn: String?
-    }
-
-    /// Alerts, oldest first; of one business day when given.
-    public func alerts(date: CivilDate? = nil) throws(LedgerError) -> [Alert] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT business_date, kind, subject, message, cleared_on FROM alert
-                WHERE ?1 IS NULL OR business_date = ?1 ORDER BY business_date, kind, subject
-                """, arguments: [date?.description]).map {
-                Alert(businessDate: $0[0], kind: $0[1], subject: $0[2], message: $0[3], clearedOn: $0[4])
-            }
-        }
-    }
-
-    /// Alerts not cleared, by kind.
-    public func openAlerts() throws(LedgerError) -> [(kind: String, count: Int)] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM alert WHERE cleared_on IS NULL GROUP BY kind ORDER BY kind")
-                .map { ($0[0], $0[1]) }
         }
     }
 

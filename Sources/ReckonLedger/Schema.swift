@@ -481,6 +481,20 @@ enum Schema {
                 ALTER TABLE alert ADD COLUMN read_by TEXT;
                 """)
         }
+        migrator.registerMigration("012 alerts: severities from the catalogue, announcements") { db in
+            // Alerts raised before 010 took its default severity: they get the catalogue's
+            // (as it was when this shipped; the few codes that are not warnings). An alert
+            // raised or opened again is announced (its code's command run) after the day's
+            // steps commit; alerts already in the ledger were raised by earlier reckons,
+            // which had no commands, so none is pending.
+            try db.execute(sql: """
+                UPDATE alert SET severity = 'info' WHERE kind IN ('plan_withdrawn');
+                UPDATE alert SET severity = 'critical' WHERE kind IN ('balance_below_warning');
+                ALTER TABLE alert ADD COLUMN announce_pending INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX alert_announce_pending ON alert(id) WHERE announce_pending = 1;
+                CREATE INDEX alert_by_day ON alert(business_date, kind, subject);
+                """)
+        }
         return migrator
     }
 }

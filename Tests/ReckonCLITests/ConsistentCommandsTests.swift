@@ -32,7 +32,7 @@ struct ConsistentCommandsTests {
         let leaves = try leafCommands()
         #expect(leaves.map { $0.joined(separator: " ") } == [
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
-            "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "ledger balance", "ledger verify", "ledger export",
+            "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "alerts list", "alerts read", "ledger balance", "ledger verify", "ledger export",
             "status",
         ])
         for leaf in leaves {
@@ -44,7 +44,7 @@ struct ConsistentCommandsTests {
         }
         // The business day is --date wherever a command takes one.
         for leaf in [["batch"], ["status"], ["files", "list"], ["files", "set-aside"], ["ingest"], ["ledger", "export"],
-                     ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"]] {
+                     ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"], ["alerts", "list"], ["alerts", "read"]] {
             #expect(try reckon(leaf + ["--help"]).stdout.contains("--date <date>"), "reckon \(leaf.joined(separator: " "))")
         }
     }
@@ -336,6 +336,7 @@ struct ConsistentCommandsTests {
             ("plan show", try sample.run("plan", "show", "--loan", "L202412160001", "--date", "2025-01-26").stdout),
             ("plan differences", try sample.run("plan", "differences").stdout),
             ("plan alerts", try sample.run("plan", "alerts").stdout),
+            ("alerts list", try sample.run("alerts", "list").stdout),
             ("ledger balance", try sample.run("ledger", "balance").stdout),
             ("spec check", try cli(["spec", "check", "mappings/bank-settlement.yaml", "inbox/bank/BANK_SETTLE_20241216.txt"]).stdout),
             ("spec check", try cli(["spec", "check", "mappings/platform-repayments.yaml", "inbox/platform/PLAT_REPAY_20241216.csv"]).stdout),

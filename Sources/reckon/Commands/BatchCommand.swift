@@ -28,15 +28,17 @@ struct BatchCommand: ParsableCommand {
             (reckon files set-aside). An earlier version of a file sent again after its correction \
             is not posted: it raises an earlier_version_resent alert (reckon files reinstate makes \
             it current again). One run writes the ledger at a time; a run that finds an earlier \
-            one dead records it as interrupted and says what it takes again.
+            one dead records it as interrupted and says what it takes again. Last, the run passes \
+            each new alert to its code's command in reckon.yaml and writes the day's alerts to \
+            <outbox>/alerts/<date>.jsonl (see reckon alerts).
 
             Exit status:
               0  succeeded: every file taken in and posted whole, every expected file there \
             (files of types not expected that day may still be waiting for a later run);
               1  failed: a file was refused, could not be taken in, or had records that were not \
             posted (a lenient file's rejected records and duplicates); an earlier version was sent \
-            again; a refused file of the day awaits an operator; a step failed; or another run \
-            holds the ledger;
+            again; a refused file of the day awaits an operator; a step failed; an alert command \
+            failed; or another run holds the ledger;
               2  the configuration cannot be used;
               3  incomplete: nothing failed, but expected files have not come (or are not \
             complete yet).
@@ -63,8 +65,8 @@ struct BatchCommand: ParsableCommand {
         in reckon status --json), started_at, finished_at, \
         duration_seconds, recovered, ready, waiting, unknown, files (each as reckon ingest --json), checked \
         (a dry run's files), failed, day (as in reckon status --json), plans, reconciliation (rules as in reckon \
-        reconcile --json, new_alerts, summary), incomplete_repayments, errors, \
-        summary. The exit status is the same.
+        reconcile --json, new_alerts, summary), incomplete_repayments, \
+        alert_commands (ran, failed: the failures' messages), alert_file (path, alerts), errors, summary. The exit status is the same.
         """)
     var json = false
 
@@ -146,6 +148,10 @@ enum BatchText {
             print(line)
             if reconciliation.openBreaks > 0 { print("  breaks: reckon breaks list; the day's report: reckon report --date \(date)") }
         }
+        if let commands = report.alertCommands, commands.ran > 0 {
+            print("alert commands: \(AmountText.grouped(commands.ran)) run, \(AmountText.grouped(commands.failures.count)) failed")
+        }
+        if let path = report.alertFile { print("alerts of the day: \(Plural.count(report.alertFileCount, "alert")) in \(path)") }
         let fileErrors = Set(report.failedFiles.map(\.description))
         for error in report.errors where !fileErrors.contains(error) { print("✗ \(error)") }
         if let finished = report.finishedAt {
@@ -188,7 +194,12 @@ enum BatchText {
                 J.object([("rules", J.array(reconciliation.rules.map(ReconcileText.rule))),
                           ("new_alerts", J.number(reconciliation.newAlerts)), ("summary", J.string(reconciliation.summary))])
             } ?? "null"),
-            ("incomplete_repayments", J.strings(report.incompleteRepayments)), ("errors", J.strings(report.errors)),
+            ("incomplete_repayments", J.strings(report.incompleteRepayments)),
+            ("alert_commands", report.alertCommands.map {
+                J.object([("ran", String($0.ran)), ("failed", J.strings($0.failures))])
+            } ?? "null"),
+            ("alert_file", report.alertFile.map { J.object([("path", J.string($0)), ("alerts", String(report.alertFileCount))]) } ?? "null"),
+            ("errors", J.strings(report.errors)),
             ("summary", dryRun ? "null" : J.string(Batch.summary(report))),
         ])
     }

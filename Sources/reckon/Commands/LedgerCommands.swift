@@ -10,12 +10,19 @@ struct ConfigOptions: ParsableArguments {
     var config = ConfigFile.defaultPath
 
     func load() throws -> ReckonConfig {
+        let loaded: ReckonConfig
         do {
-            return try ConfigFile.load(config)
+            loaded = try ConfigFile.load(config)
         } catch {
             printError("reckon: \(error)")
             throw unusableSpec
         }
+        // A command for a code reckon never raises would never run: refused, not ignored.
+        if let problem = AlertCatalogue.unknownCommandCodes(loaded) {
+            printError("reckon: \(config): \(problem)")
+            throw unusableSpec
+        }
+        return loaded
     }
 
     /// The ledger, for a command that writes: created and migrated when needed; it may wait

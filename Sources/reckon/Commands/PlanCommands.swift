@@ -402,7 +402,8 @@ struct PlanAlerts: ParsableCommand {
         abstract: "List the alerts raised: loans without a partner plan, plans that failed, repayments that did not fit, files missing.",
         discussion: """
             Oldest first, each with the business day it was raised on, its kind and message, and the \
-            day it was cleared. --json prints one object: alerts, each with business_date, kind, \
+            day it was cleared; --loan finds a loan's alerts. The same alerts as reckon alerts list, \
+            which also shows their severity and who read them, and marks them read. --json prints one object: alerts, each with business_date, kind, \
             subject, message and cleared_on (null while open).
             """
     )

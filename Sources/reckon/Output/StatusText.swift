@@ -116,7 +116,7 @@ enum StatusText {
             lines += DayText.render(day).split(separator: "\n").map(String.init)
         }
         if !alerts.isEmpty {
-            lines.append("open alerts: " + alerts.map { "\(AmountText.grouped($0.count)) \($0.kind)" }.joined(separator: ", ") + " (reckon plan alerts)")
+            lines.append("open alerts: " + alerts.map { "\(AmountText.grouped($0.count)) \($0.kind)" }.joined(separator: ", ") + " (reckon alerts list)")
         }
         if files.isEmpty {
             lines.append("no files received")

@@ -1,4 +1,5 @@
 import Foundation
+import ReckonCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -56,6 +57,73 @@ enum TimeText {
         case ..<3600: return "\(seconds / 60) min \(two(seconds % 60)) s"
         default: return "\(seconds / 3600) h \(two(seconds / 60 % 60)) min"
         }
+    }
+
+    /// Now, as the ledger stores times: `2024-12-16T01:00:01Z`.
+    static func storedNow() -> String { stored(Int(time(nil))) }
+
+    /// Seconds since 1970 as stored: `2024-12-16T01:00:01Z`.
+    static func stored(_ seconds: Int) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return "\(date(parts))T\(clock(parts))Z"
+    }
+
+    /// A time given on the command line, as stored (UTC): `2024-12-16` or `20241216` (the
+    /// start of that day), `2024-12-16T09:30`, `2024-12-16 09:30:15`; local time (`TZ`, or
+    /// the system's zone) unless it ends in `Z` or an offset (`+08:00`, `+0800`, `+08`).
+    /// Nil for anything else, or a date or time that does not exist.
+    static func stored(fromArgument argument: String) -> String? {
+        var text = Substring(argument.trimmingCharacters(in: .whitespaces))
+        if text.count == 8, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) {
+            text = "\(text.prefix(4))-\(text.dropFirst(4).prefix(2))-\(text.suffix(2))"
+        }
+        func number(_ part: Substring) -> Int32? {
+            guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            return Int32(part)
+        }
+        let dateParts = text.prefix(10).split(separator: "-", omittingEmptySubsequences: false)
+        guard dateParts.count == 3, dateParts[0].count == 4, dateParts[1].count == 2, dateParts[2].count == 2,
+              let year = number(dateParts[0]), let month = number(dateParts[1]), let day = number(dateParts[2]),
+              CivilDate(year: Int(year), month: Int(month), day: Int(day)) != nil else { return nil }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        var rest = text.dropFirst(10)
+        if let separator = rest.first {
+            guard separator == "T" || separator == " " else { return nil }
+            rest = rest.dropFirst()
+            let clockText = rest.prefix { $0.isNumber || $0 == ":" }
+            rest = rest.dropFirst(clockText.count)
+            let clock = clockText.split(separator: ":", omittingEmptySubsequences: false)
+            guard (2...3).contains(clock.count), clock.allSatisfy({ $0.count == 2 }),
+                  let hour = number(clock[0]), let minute = number(clock[1]), hour < 24, minute < 60 else { return nil }
+            let second = clock.count == 3 ? number(clock[2]) : 0
+            guard let second, second < 60 else { return nil }
+            parts.tm_hour = hour
+            parts.tm_min = minute
+            parts.tm_sec = second
+        }
+        if rest.isEmpty {
+            parts.tm_isdst = -1
+            let seconds = mktime(&parts)
+            return seconds == -1 ? nil : stored(Int(seconds))
+        }
+        var offsetMinutes = 0
+        if rest != "Z" {
+            guard let sign = rest.first, sign == "+" || sign == "-" else { return nil }
+            let offset = Array(rest.dropFirst())
+            // HH, HHMM or HH:MM.
+            guard [2, 4, 5].contains(offset.count), offset.count != 5 || offset[2] == ":" else { return nil }
+            let digits = String(offset.filter { $0 != ":" })
+            guard digits.count == offset.count - (offset.count == 5 ? 1 : 0),
+                  let hours = number(Substring(digits.prefix(2))), let minutes = digits.count == 4 ? number(Substring(digits.suffix(2))) : 0,
+                  hours < 24, minutes < 60 else { return nil }
+            offsetMinutes = (sign == "-" ? -1 : 1) * Int(hours * 60 + minutes)
+        }
+        return stored(Int(timegm(&parts)) - offsetMinutes * 60)
     }
 
     /// Seconds since 1970 of `YYYY-MM-DDTHH:MM:SSZ`.
