@@ -204,13 +204,19 @@ public struct ComparedField: Sendable, Equatable {
     public let tolerance: Tolerance
     /// Dates: how many working days apart the two may be.
     public let windowDays: Int
+    /// Where `reckon.yaml` gives the tolerance and the window, for complaints about them.
+    public let tolerancePlace: ConfigPlace?
+    public let windowPlace: ConfigPlace?
 
-    public init(name: String, fields: FieldPair, kind: ReconFieldKind, tolerance: Tolerance = Tolerance(), windowDays: Int = 0) {
+    public init(name: String, fields: FieldPair, kind: ReconFieldKind, tolerance: Tolerance = Tolerance(), windowDays: Int = 0,
+                tolerancePlace: ConfigPlace? = nil, windowPlace: ConfigPlace? = nil) {
         self.name = name
         self.fields = fields
         self.kind = kind
         self.tolerance = tolerance
         self.windowDays = windowDays
+        self.tolerancePlace = tolerancePlace
+        self.windowPlace = windowPlace
     }
 }
 
