@@ -133,7 +133,11 @@ public enum ReconOutcome: Sendable, Equatable {
 /// - Each item matches at most once. When one item has two or more candidates of the same
 ///   best score that differ from each other, nothing is picked: all of them make an
 ///   `ambiguous` break. Candidates identical in every compared value are interchangeable:
-///   they pair in order, and what is left over repeats the key (`duplicate`).
+///   they pair in order, and what is left over may still pair at a worse score, or else
+///   repeats the key (`duplicate`).
+/// - An item in an ambiguous break takes no partner but still competes at worse scores: an
+///   item that would pair with it joins its break (it may be that item's counterpart), rather
+///   than pairing with another or being called a duplicate.
 /// - What is left pairs as a break only when exactly one item remains on each side (its kind
 ///   from the first field that disagrees: status, then amounts, then dates); more on both
 ///   sides is `ambiguous`; on one side only, `unmatched`.
@@ -223,84 +227,13 @@ public struct Matcher: Sendable {
         if left.isEmpty || right.isEmpty {
             return left.map { unmatched(.left, $0, keySeen: false) } + right.map { unmatched(.right, $0, keySeen: false) }
         }
-        var outcomes: [ReconOutcome] = []
-        var leftTaken = [Bool](repeating: false, count: left.count)
-        var rightTaken = [Bool](repeating: false, count: right.count)
-        var comparisons: [[[FieldComparison]]] = left.map { l in right.map { r in compare(l, r) } }
-        var scores: [[Score?]] = comparisons.map { $0.map(score) }
-        // Taken in rounds, best score first.
-        while true {
-            var best: Score?
-            for i in left.indices where !leftTaken[i] {
-                for j in right.indices where !rightTaken[j] {
-                    if let s = scores[i][j], best.map({ s < $0 }) ?? true { best = s }
-                }
-            }
-            guard let best else { break }
-            // The pairs at the best score, in components of items linked by them.
-            var visitedLeft = Set<Int>(), visitedRight = Set<Int>()
-            for start in left.indices where !leftTaken[start] && !visitedLeft.contains(start)
-                && right.indices.contains(where: { !rightTaken[$0] && scores[start][$0] == best }) {
-                var componentLeft: [Int] = [], componentRight: [Int] = []
-                var queue: [(ReconSide, Int)] = [(.left, start)]
-                visitedLeft.insert(start)
-                while let (side, index) = queue.popLast() {
-                    if side == .left {
-                        componentLeft.append(index)
-                        for j in right.indices where !rightTaken[j] && scores[index][j] == best && visitedRight.insert(j).inserted {
-                            queue.append((.right, j))
-                        }
-                    } else {
-                        componentRight.append(index)
-                        for i in left.indices where !leftTaken[i] && scores[i][index] == best && visitedLeft.insert(i).inserted {
-                            queue.append((.left, i))
-                        }
-                    }
-                }
-                componentLeft.sort()
-                componentRight.sort()
-                if componentLeft.count == 1 && componentRight.count == 1 {
-                    let (i, j) = (componentLeft[0], componentRight[0])
-                    outcomes.append(.matched(left: [left[i]], right: [right[j]], fields: comparisons[i][j]))
-                    leftTaken[i] = true
-                    rightTaken[j] = true
-                } else if Set(componentLeft.map { left[$0].values }).count == 1 && Set(componentRight.map { right[$0].values }).count == 1 {
-                    // Interchangeable: pair in order; the surplus repeats the key.
-                    for (i, j) in zip(componentLeft, componentRight) {
-                        outcomes.append(.matched(left: [left[i]], right: [right[j]], fields: comparisons[i][j]))
-                        leftTaken[i] = true
-                        rightTaken[j] = true
-                    }
-                    // Surplus items stay untaken: they may still pair at a worse score, and
-                    // end as duplicates if not.
-                    for i in componentLeft.dropFirst(componentRight.count) {
-                        for j in right.indices { scores[i][j] = scores[i][j] == best ? nil : scores[i][j] }
-                    }
-                    for j in componentRight.dropFirst(componentLeft.count) {
-                        for i in left.indices { scores[i][j] = scores[i][j] == best ? nil : scores[i][j] }
-                    }
-                } else {
-                    outcomes.append(.broken(.ambiguous, left: componentLeft.map { left[$0] }, right: componentRight.map { right[$0] },
-                                            fields: []))
-                    for i in componentLeft { leftTaken[i] = true }
-                    for j in componentRight { rightTaken[j] = true }
-                }
-            }
-        }
-        comparisons = []
-        let restLeft = left.indices.filter { !leftTaken[$0] }, restRight = right.indices.filter { !rightTaken[$0] }
-        if restLeft.count == 1 && restRight.count == 1 {
-            outcomes.append(pairBreak(left[restLeft[0]], right[restRight[0]], compare(left[restLeft[0]], right[restRight[0]])))
-        } else if !restLeft.isEmpty && !restRight.isEmpty {
-            outcomes.append(.broken(.ambiguous, left: restLeft.map { left[$0] }, right: restRight.map { right[$0] }, fields: []))
-        } else {
-            for i in restLeft { outcomes.append(unmatched(.left, left[i], keySeen: true)) }
-            for j in restRight { outcomes.append(unmatched(.right, right[j], keySeen: true)) }
-        }
-        return outcomes
+        var group = KeyGroupMatch(matcher: self, left: left, right: right)
+        // Taken in levels, best score first.
+        while let best = group.bestScore() { group.take(level: best) }
+        return group.outcomes()
     }
 
-    private func pairBreak(_ left: ReconItem, _ right: ReconItem, _ fields: [FieldComparison]) -> ReconOutcome {
+    func pairBreak(_ left: ReconItem, _ right: ReconItem, _ fields: [FieldComparison]) -> ReconOutcome {
         // Status first (the money did not move), then amounts, then dates.
         let failing = fields.filter { !$0.holds }
         let first = failing.first { if case .text? = $0.left { return true } else { return false } }
@@ -310,11 +243,155 @@ public struct Matcher: Sendable {
         return .broken(kind, left: [left], right: [right], fields: fields)
     }
 
-    private func unmatched(_ side: ReconSide, _ item: ReconItem, keySeen: Bool) -> ReconOutcome {
+    func unmatched(_ side: ReconSide, _ item: ReconItem, keySeen: Bool) -> ReconOutcome {
         if item.failed {
             return .broken(.status, left: side == .left ? [item] : [], right: side == .right ? [item] : [], fields: [])
         }
         return .unmatched(side, item, keySeen: keySeen)
+    }
+}
+
+/// One key group while its levels are taken, best score first.
+private struct KeyGroupMatch {
+    enum State: Equatable {
+        case free, paired
+        /// In an ambiguous break (the number of one of the breaks merged into it): it takes no
+        /// partner, but still competes at worse scores, so that an item it could pair with
+        /// joins its break instead of pairing elsewhere or being called a duplicate.
+        case ambiguous(Int)
+    }
+
+    let matcher: Matcher
+    let left: [ReconItem]
+    let right: [ReconItem]
+    let comparisons: [[[FieldComparison]]]
+    let scores: [[Matcher.Score?]]
+    var leftState: [State]
+    var rightState: [State]
+    var matched: [ReconOutcome] = []
+    /// Ambiguous breaks merge when a level links them: each break's parent, a root its own.
+    var breakParent: [Int] = []
+
+    init(matcher: Matcher, left: [ReconItem], right: [ReconItem]) {
+        self.matcher = matcher
+        self.left = left
+        self.right = right
+        comparisons = left.map { l in right.map { r in matcher.compare(l, r) } }
+        scores = comparisons.map { $0.map(matcher.score) }
+        leftState = Array(repeating: .free, count: left.count)
+        rightState = Array(repeating: .free, count: right.count)
+    }
+
+    /// A pair that may still be taken: neither item paired, at least one free.
+    func inPlay(_ i: Int, _ j: Int) -> Bool {
+        leftState[i] != .paired && rightState[j] != .paired && (leftState[i] == .free || rightState[j] == .free)
+    }
+
+    func bestScore() -> Matcher.Score? {
+        var best: Matcher.Score?
+        for i in left.indices where leftState[i] != .paired {
+            for j in right.indices where inPlay(i, j) {
+                if let s = scores[i][j], best.map({ s < $0 }) ?? true { best = s }
+            }
+        }
+        return best
+    }
+
+    /// Takes the pairs at the best score, in components of the items they link: one pair, or
+    /// interchangeable items, pair in order (the surplus waits for a worse score); anything
+    /// else, or anything touching an ambiguous break, is (or joins) an ambiguous break.
+    mutating func take(level best: Matcher.Score) {
+        var visitedLeft = [Bool](repeating: false, count: left.count), visitedRight = [Bool](repeating: false, count: right.count)
+        let starts = left.indices.map { (ReconSide.left, $0) } + right.indices.map { (ReconSide.right, $0) }
+        for (side, start) in starts {
+            guard (side == .left ? leftState[start] : rightState[start]) == .free,
+                  !(side == .left ? visitedLeft[start] : visitedRight[start]) else { continue }
+            var componentLeft: [Int] = [], componentRight: [Int] = []
+            var queue = [(side, start)]
+            if side == .left { visitedLeft[start] = true } else { visitedRight[start] = true }
+            while let (side, index) = queue.popLast() {
+                if side == .left {
+                    componentLeft.append(index)
+                    for j in right.indices where !visitedRight[j] && inPlay(index, j) && scores[index][j] == best {
+                        visitedRight[j] = true
+                        queue.append((.right, j))
+                    }
+                } else {
+                    componentRight.append(index)
+                    for i in left.indices where !visitedLeft[i] && inPlay(i, index) && scores[i][index] == best {
+                        visitedLeft[i] = true
+                        queue.append((.left, i))
+                    }
+                }
+            }
+            guard !componentLeft.isEmpty && !componentRight.isEmpty else { continue }  // no pair at this level
+            componentLeft.sort()
+            componentRight.sort()
+            resolve(componentLeft, componentRight)
+        }
+    }
+
+    private mutating func resolve(_ componentLeft: [Int], _ componentRight: [Int]) {
+        let breaks = componentLeft.compactMap { Self.breakNumber(leftState[$0]) } + componentRight.compactMap { Self.breakNumber(rightState[$0]) }
+        let interchangeable = Set(componentLeft.map { left[$0].values }).count == 1 && Set(componentRight.map { right[$0].values }).count == 1
+        if breaks.isEmpty && interchangeable {
+            for (i, j) in zip(componentLeft, componentRight) {
+                matched.append(.matched(left: [left[i]], right: [right[j]], fields: comparisons[i][j]))
+                leftState[i] = .paired
+                rightState[j] = .paired
+            }
+            return
+        }
+        let number = breaks.isEmpty ? newBreak() : merge(breaks)
+        for i in componentLeft where leftState[i] == .free { leftState[i] = .ambiguous(number) }
+        for j in componentRight where rightState[j] == .free { rightState[j] = .ambiguous(number) }
+    }
+
+    private static func breakNumber(_ state: State) -> Int? {
+        if case .ambiguous(let number) = state { return number }
+        return nil
+    }
+
+    private mutating func newBreak() -> Int {
+        breakParent.append(breakParent.count)
+        return breakParent.count - 1
+    }
+
+    private func root(_ number: Int) -> Int {
+        var number = number
+        while breakParent[number] != number { number = breakParent[number] }
+        return number
+    }
+
+    private mutating func merge(_ numbers: [Int]) -> Int {
+        let roots = numbers.map(root)
+        let first = roots.min()!
+        for other in roots { breakParent[other] = first }
+        return first
+    }
+
+    /// The pairs, the ambiguous breaks (in the order they began), and what is left: one item
+    /// a side is a break, more on both sides ambiguous, one side only unmatched (the key was
+    /// seen: its other side's items are all taken).
+    func outcomes() -> [ReconOutcome] {
+        var outcomes = matched
+        var ambiguous: [Int: (left: [ReconItem], right: [ReconItem])] = [:]
+        for i in left.indices { if let number = Self.breakNumber(leftState[i]) { ambiguous[root(number), default: ([], [])].left.append(left[i]) } }
+        for j in right.indices { if let number = Self.breakNumber(rightState[j]) { ambiguous[root(number), default: ([], [])].right.append(right[j]) } }
+        for number in ambiguous.keys.sorted() {
+            outcomes.append(.broken(.ambiguous, left: ambiguous[number]!.left, right: ambiguous[number]!.right, fields: []))
+        }
+        let restLeft = left.indices.filter { leftState[$0] == .free }, restRight = right.indices.filter { rightState[$0] == .free }
+        if restLeft.count == 1 && restRight.count == 1 {
+            let (i, j) = (restLeft[0], restRight[0])
+            outcomes.append(matcher.pairBreak(left[i], right[j], comparisons[i][j]))
+        } else if !restLeft.isEmpty && !restRight.isEmpty {
+            outcomes.append(.broken(.ambiguous, left: restLeft.map { left[$0] }, right: restRight.map { right[$0] }, fields: []))
+        } else {
+            outcomes += restLeft.map { matcher.unmatched(.left, left[$0], keySeen: true) }
+            outcomes += restRight.map { matcher.unmatched(.right, right[$0], keySeen: true) }
+        }
+        return outcomes
     }
 }
 

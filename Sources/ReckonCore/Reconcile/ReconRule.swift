@@ -217,13 +217,19 @@ public struct ComparedField: Sendable, Equatable {
     public let tolerance: Tolerance
     /// Dates: how many working days apart the two may be.
     public let windowDays: Int
+    /// Where `reckon.yaml` gives the tolerance and the window, for complaints about them.
+    public let tolerancePlace: ConfigPlace?
+    public let windowPlace: ConfigPlace?
 
-    public init(name: String, fields: FieldPair, kind: ReconFieldKind, tolerance: Tolerance = Tolerance(), windowDays: Int = 0) {
+    public init(name: String, fields: FieldPair, kind: ReconFieldKind, tolerance: Tolerance = Tolerance(), windowDays: Int = 0,
+                tolerancePlace: ConfigPlace? = nil, windowPlace: ConfigPlace? = nil) {
         self.name = name
         self.fields = fields
         self.kind = kind
         self.tolerance = tolerance
         self.windowDays = windowDays
+        self.tolerancePlace = tolerancePlace
+        self.windowPlace = windowPlace
     }
 }
 
@@ -243,25 +249,31 @@ public struct Tolerance: Sendable, Equatable {
         self.combine = combine
     }
 
-    /// The allowance for a pair of amounts, in minor units.
-    public func allowance(_ a: Int64, _ b: Int64) -> Int64 {
-        let byPoints = basisPoints.map { points -> Int64 in
-            let larger = max(a.magnitude, b.magnitude)
-            let (product, overflow) = larger.multipliedReportingOverflow(by: UInt64(points))
-            return Int64(clamping: overflow ? larger / 10_000 * UInt64(points) : product / 10_000)
+    /// The allowance for a pair of amounts, in minor units (at most `Int64.max`).
+    public func allowance(_ a: Int64, _ b: Int64) -> Int64 { Int64(clamping: allowanceMagnitude(a, b)) }
+
+    /// True when `a` and `b` agree within the allowance.
+    public func holds(_ a: Int64, _ b: Int64) -> Bool {
+        // |a − b| always fits in 64 bits unsigned, and the wrapped difference is its pattern.
+        let difference = a >= b ? UInt64(bitPattern: a &- b) : UInt64(bitPattern: b &- a)
+        return difference <= allowanceMagnitude(a, b)
+    }
+
+    /// The allowance exactly: the product of an amount and its points in full width, so a huge
+    /// amount neither wraps nor rounds twice, and 100% of `Int64.min` is its whole magnitude.
+    /// A negative setting (only code can give one) allows nothing.
+    private func allowanceMagnitude(_ a: Int64, _ b: Int64) -> UInt64 {
+        let byPoints = basisPoints.map { points -> UInt64 in
+            let product = max(a.magnitude, b.magnitude).multipliedFullWidth(by: UInt64(clamping: points))
+            guard product.high < 10_000 else { return .max }
+            return UInt64(10_000).dividingFullWidth(product).quotient
         }
-        switch (minor, byPoints) {
+        switch (minor.map { UInt64(clamping: $0) }, byPoints) {
         case (nil, nil): return 0
         case (let minor?, nil): return minor
         case (nil, let points?): return points
         case (let minor?, let points?): return combine == .max ? max(minor, points) : min(minor, points)
         }
-    }
-
-    /// True when `a` and `b` agree within the allowance.
-    public func holds(_ a: Int64, _ b: Int64) -> Bool {
-        let (difference, overflow) = a.subtractingReportingOverflow(b)
-        return !overflow && difference.magnitude <= UInt64(allowance(a, b))
     }
 }
 

@@ -117,7 +117,8 @@ enum ReconRuleLoader {
             }
             compared.append(ComparedField(name: fieldName, fields: try pair(fieldNode, map: fieldMap, defaultName: fieldName),
                                           kind: .text, tolerance: tolerance,
-                                          windowDays: try fieldMap["window_days"]?.int(in: 0...366) ?? 0))
+                                          windowDays: try fieldMap["window_days"]?.int(in: 0...366) ?? 0,
+                                          tolerancePlace: fieldMap["tolerance"].map(place), windowPlace: fieldMap["window_days"].map(place)))
         }
         guard !compared.isEmpty else { throw try map.required("compare").error("compare at least one field") }
         var grouping = ReconRule.Grouping.oneToOne
@@ -273,10 +274,10 @@ extension ReconciliationConfig {
                         throw field.fields.right.place.error("compares \(field.fields.left.name) (\(a)) with \(field.fields.right.name) (\(b)): unlike kinds")
                     }
                     if field.tolerance != Tolerance() && unified != .amount {
-                        throw field.fields.left.place.error("a tolerance applies to amounts; \(field.name) is \(unified)")
+                        throw (field.tolerancePlace ?? field.fields.left.place).error("a tolerance applies to amounts; \(field.name) is \(unified)")
                     }
                     if field.windowDays > 0 && unified != .date {
-                        throw field.fields.left.place.error("window_days applies to dates; \(field.name) is \(unified)")
+                        throw (field.windowPlace ?? field.fields.left.place).error("window_days applies to dates; \(field.name) is \(unified)")
                     }
                     compared[position].kind = unified
                 }
