@@ -32,7 +32,8 @@ struct ConsistentCommandsTests {
         let leaves = try leafCommands()
         #expect(leaves.map { $0.joined(separator: " ") } == [
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
-            "plan preview", "plan show", "plan alerts", "plan differences", "ledger balance", "ledger verify", "ledger export",
+            "plan preview", "plan show", "plan alerts", "plan differences", "breaks list", "breaks show", "breaks match",
+            "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "ledger balance", "ledger verify", "ledger export",
             "status",
         ])
         for leaf in leaves {
@@ -44,7 +45,7 @@ struct ConsistentCommandsTests {
         }
         // The business day is --date wherever a command takes one.
         for leaf in [["batch"], ["status"], ["files", "list"], ["files", "set-aside"], ["ingest"], ["ledger", "export"],
-                     ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"]] {
+                     ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"], ["breaks", "list"], ["breaks", "show"]] {
             #expect(try reckon(leaf + ["--help"]).stdout.contains("--date <date>"), "reckon \(leaf.joined(separator: " "))")
         }
     }
