@@ -82,10 +82,11 @@ let package = Package(
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Runs the built `reckon` binary; depending on it makes `swift test` build it.
-        // ReckonLedger for its list of crash points (CrashPoint.allCases).
+        // ReckonLedger for its list of crash points (CrashPoint.allCases); GRDB to write a
+        // ledger's rows the way someone with the sqlite3 shell would (breaks, a tampered log).
         .testTarget(
             name: "ReckonCLITests",
-            dependencies: ["reckon", "ReckonLedger"]
+            dependencies: ["reckon", "ReckonLedger", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -481,6 +481,13 @@ enum Schema {
                 ALTER TABLE alert ADD COLUMN read_by TEXT;
                 """)
         }
+        migrator.registerMigration("011 break history names the action that made it") { db in
+            // A history row that a person's action wrote names that action (its recon_action
+            // id): `breaks audit` checks each such row against the log, so rows removed from
+            // the end of the hash chain (which the chain alone cannot show) are found too.
+            // The reconcile step's own rows leave it NULL.
+            try db.execute(sql: "ALTER TABLE recon_break_history ADD COLUMN action_id INTEGER")
+        }
         migrator.registerMigration("012 alerts: severities from the catalogue, announcements") { db in
             // Alerts raised before 010 took its default severity: they get the catalogue's
             // (as it was when this shipped; the few codes that are not warnings). An alert

@@ -39,6 +39,7 @@ struct AlertsCommandTests {
         defer { withExtendedLifetime(scratch) {} }
         let all = try alerts(config)
         #expect(all.map { "\($0["code"]!) \($0["subject"]!)" } == [
+            "breaks_found bank-plans 2024-12-16", "breaks_found repayments-vs-bill 2024-12-16",
             "file_missing bank/plans/2024-12-17", "file_missing bank/settlements/2024-12-17", "file_missing bank/statements/2024-12-17",
             "file_missing channel/bills/2024-12-17", "file_missing core/loan_ledger/2024-12-17", "file_missing platform/loans/2024-12-17",
             "file_missing platform/repayments/2024-12-17", "missing_partner_plan L202412160020",
@@ -59,13 +60,13 @@ struct AlertsCommandTests {
         #expect(text.first == "id  day         severity  code                   subject                         read")
         #expect(text.dropFirst().prefix(3) == [
             String(repeating: " ", count: 2 - String(firstID).count)
-                + "\(firstID)  2024-12-17  warning   file_missing           bank/plans/2024-12-17           unread",
-            "    bank/plans 2024-12-17: BANK_PLAN_20241217.txt has not come (expected every day from 2024-12-16)",
+                + "\(firstID)  2024-12-16  warning   breaks_found           bank-plans 2024-12-16           unread",
+            "    rule bank-plans has breaks on 2024-12-16: reckon breaks list --rule bank-plans --date 2024-12-16",
             "    raised \(try time(firstRaised, local: true)) +08:00",
         ])
-        #expect(text.last == "9 alerts, 9 unread")
+        #expect(text.last == "11 alerts, 11 unread")
         #expect(try alerts(config, "--unread", "--date", "2024-12-17", "--code", "file_missing").count == 7)
-        #expect(try alerts(config, "--date", "2024-12-16").isEmpty)
+        #expect(try alerts(config, "--date", "2024-12-16").map { $0["code"] as? String } == ["breaks_found", "breaks_found"])
 
         // Read by number: who and when are kept; the first reader stays.
         let ids = all.compactMap { $0["id"] as? Int }
@@ -80,16 +81,16 @@ struct AlertsCommandTests {
         let again = try runReckon(["alerts", "read", String(ids[0]), "--config", config], environment: testTimeZone.merging(["USER": "bob"]) { $1 })
         #expect(again.stdout.hasPrefix("#\(ids[0]) was read already by alice at \(try time(readAt, local: true)) +08:00\n"
                                       + "0 alerts marked read by bob at "), "\(again.stdout)")
-        #expect(try alerts(config, "--unread").count == 7)
+        #expect(try alerts(config, "--unread").count == 9)
         let text2 = try cli(["alerts", "list", "--config", config]).stdout
         #expect(text2.contains("    raised \(try time(firstRaised, local: true)) +08:00, read by alice at \(try time(readAt, local: true)) +08:00\n"))
-        #expect(text2.hasSuffix("9 alerts, 7 unread\n"))
+        #expect(text2.hasSuffix("11 alerts, 9 unread\n"))
 
         // A number the ledger does not have marks nothing.
         let unknown = try cli(["alerts", "read", String(ids[2]), "99999", "--as", "carol", "--config", config])
         #expect(unknown.status == 1)
         #expect(unknown.stderr == "reckon: no alert #99999 in the ledger (reckon alerts list lists them); nothing was marked read\n")
-        #expect(try alerts(config, "--unread").count == 7)
+        #expect(try alerts(config, "--unread").count == 9)
         let neither = try cli(["alerts", "read", "--config", config])
         #expect(neither.status == 64 && neither.stderr.hasPrefix("Error: name the alerts by number, or use --all\n"))
         let both = try cli(["alerts", "read", "1", "--date", "2024-12-17", "--config", config])
@@ -126,8 +127,9 @@ struct AlertsCommandTests {
         let json = try jsonObject(marked.stdout)
         #expect((json["marked"] as? [[String: Any]])?.compactMap { $0["id"] as? Int } == fileMissing.compactMap { $0["id"] as? Int })
         #expect(json["by"] as? String == "dave" && (json["already_read"] as? [Any])?.isEmpty == true)
-        #expect(try alerts(config, "--unread").map { $0["code"] as? String ?? "" } == ["missing_partner_plan", "repayments_incomplete"])
-        #expect(try cli(["alerts", "read", "--all", "--as", "erin", "--config", config]).stdout.hasPrefix("2 alerts marked read by erin at "))
+        #expect(try alerts(config, "--unread").map { $0["code"] as? String ?? "" }
+                == ["breaks_found", "breaks_found", "missing_partner_plan", "repayments_incomplete"])
+        #expect(try cli(["alerts", "read", "--all", "--as", "erin", "--config", config]).stdout.hasPrefix("4 alerts marked read by erin at "))
         #expect(try cli(["alerts", "list", "--unread", "--config", config]).stdout == "no unread alerts\n")
     }
 

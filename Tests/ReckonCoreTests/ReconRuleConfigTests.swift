@@ -59,7 +59,11 @@ struct ReconRuleConfigTests {
     }
 
     /// The sides' fields, as the specs would give them.
-    static func fieldKinds(_ source: ReconSource, _ name: String) -> ReconFieldKind? {
+    static func fieldKinds(_ source: ReconSource, _ name: String) -> ReconFieldLookup {
+        kind(source, name).map(ReconFieldLookup.kind) ?? .unknown
+    }
+
+    static func kind(_ source: ReconSource, _ name: String) -> ReconFieldKind? {
         switch source.origin {
         case .planLines: return ReconSource.planLineFields[name]
         case .allocations: return ReconSource.allocationFields[name]
