@@ -32,7 +32,7 @@ struct ConsistentCommandsTests {
         let leaves = try leafCommands()
         #expect(leaves.map { $0.joined(separator: " ") } == [
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
-            "plan preview", "plan show", "plan alerts", "plan differences", "ledger balance", "ledger verify", "ledger export",
+            "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "report", "ledger balance", "ledger verify", "ledger export",
             "status",
         ])
         for leaf in leaves {

@@ -61,7 +61,7 @@ struct ReportCommand: ParsableCommand {
             print(DailyReportText.json(report, html: failure == nil ? html : nil, csv: failure == nil ? csv : nil))
         } else {
             DailyReportText.show(report)
-            if failure == nil { print("written: \(html), \(csv)") }
+            if failure == nil { for line in wrapped("written: \(html), \(csv)") { print(line) } }
         }
         if let failure {
             printError("reckon: \(failure)")
@@ -91,7 +91,6 @@ enum DailyReportText {
         var title = "reconciliation report of \(report.date), amounts in \(report.currency)"
         if let at = report.reconciledAt { title += "; reconciled \(TimeText.local(at))" }
         print(title)
-        if let standing = report.breaksStanding { print(standing) }
         showRules(report)
         print("")
         showAges(report)
@@ -110,9 +109,7 @@ enum DailyReportText {
                 partner = rule.partner
                 rows.append([DisplayText.escaped(rule.partner)] + Array(repeating: "", count: columns - 1))
             }
-            var name = "  " + DisplayText.escaped(rule.name)
-            if let standing = rule.standing { name += " (\(standing))" }
-            rows.append([name] + cells(rule))
+            rows.append(["  " + DisplayText.escaped(rule.name)] + cells(rule))
         }
         return rows
     }
@@ -127,9 +124,20 @@ enum DailyReportText {
                     AmountText.grouped(run.broken.count), AmountText.printed(units: run.broken.amountMinor), run.matchRate.text]
         }
         for line in table.render(rows) { print(line) }
+        // The rules without a run of the day, by why.
+        var standings: [String: [String]] = [:], order: [String] = []
+        for rule in report.rules {
+            guard let standing = rule.standing else { continue }
+            if standings[standing] == nil { order.append(standing) }
+            standings[standing, default: []].append(DisplayText.escaped(rule.name))
+        }
+        for standing in order {
+            for line in wrapped("\(standing): \(standings[standing]!.joined(separator: ", "))") { print(line) }
+        }
     }
 
     private static func showAges(_ report: DailyReport) {
+        if let standing = report.breaksStanding { print(standing) }
         print("open breaks by age (working days of each rule's calendar up to \(report.date))")
         let table = TextTable([("rule", false)] + AgeBucket.allCases.map { ($0.label, true) } + [("open", true), ("amount", true)])
         func cells(_ ages: [Tally], _ open: Tally) -> [String] {
@@ -150,7 +158,7 @@ enum DailyReportText {
         var rows: [[String]] = []
         for rule in report.rules {
             for kind in rule.openByKind {
-                rows.append([DisplayText.escaped(rule.partner), DisplayText.escaped(rule.name), kind.label,
+                rows.append([DisplayText.escaped(rule.partner), DisplayText.escaped(rule.name), DisplayText.escaped(kind.label),
                              AmountText.grouped(kind.tally.count), AmountText.printed(units: kind.tally.amountMinor)])
             }
         }
@@ -158,15 +166,18 @@ enum DailyReportText {
         print("breaks: reckon breaks list --date \(report.date)")
     }
 
+    /// `alerts of 2024-12-17: 0 critical, 11 warning, 0 info`, then the codes.
     private static func showAlerts(_ report: DailyReport) {
-        print("alerts of \(report.date)")
-        let table = TextTable([("severity", false), ("alerts", true), ("not cleared", true), ("codes", false)])
-        let rows = report.alertsBySeverity.map { severity, count, uncleared in
-            [DisplayText.escaped(severity), AmountText.grouped(count), AmountText.grouped(uncleared),
-             report.alerts.filter { $0.severity == severity }.map { "\(DisplayText.escaped($0.code)) \(AmountText.grouped($0.count))" }
-                .joined(separator: ", ")]
+        let severities = report.alertsBySeverity
+        print("alerts of \(report.date): " + severities.map { "\(AmountText.grouped($0.count)) \(DisplayText.escaped($0.severity))" }
+            .joined(separator: ", "))
+        guard !report.alerts.isEmpty else { return }
+        let table = TextTable([("severity", false), ("code", false), ("alerts", true), ("not cleared", true)])
+        let rows = report.alerts.map {
+            [DisplayText.escaped($0.severity), DisplayText.escaped($0.code), AmountText.grouped($0.count), AmountText.grouped($0.uncleared)]
         }
-        for line in table.render(rows) { print(line) }
+        for line in table.render(rows, indent: "  ") { print(line) }
+        print("alerts: reckon alerts list --date \(report.date)")
     }
 
     static func json(_ report: DailyReport, html: String?, csv: String?) -> String {
