@@ -30,6 +30,7 @@ struct ReportCommandTests {
         #expect(run.stderr == "")
         let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.first?.hasPrefix("reconciliation report of 2024-12-17, amounts in CNY; reconciled 20") == true, "\(run.stdout)")
+        #expect(lines.contains("bank: Sample funding bank (资金方)"), "\(run.stdout)")
         // Nothing came on the 17th: the bill's four breaks and the bank's two are still open.
         #expect(lines.contains("  bank-plans                             0    0.00        0    0.00       2  46,200.00        0.0%"), "\(run.stdout)")
         #expect(lines.contains("  repayments-vs-bill                     0    0.00        0    0.00       4  40,487.63        0.0%"), "\(run.stdout)")

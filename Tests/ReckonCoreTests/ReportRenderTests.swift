@@ -227,5 +227,8 @@ struct ReportRenderTests {
         #expect(age.workingDays(from: tuesday, to: tuesday, calendar: "T") == 0)
         #expect(age.workingDays(from: tuesday, to: friday, calendar: ReconRule.everyDay) == 0, "a break of a later day is not aged")
         #expect(BreakAge(configured: nil).workingDays(from: friday, to: tuesday, calendar: "T") == 4, "no calendar configured: every day")
+        // A rule naming no calendar counts in the configured one, as reckon.yaml's loader says.
+        #expect(BreakAge.defaultCalendar(calendarPath: "/x/data/calendar-cn.yaml") == "cn")
+        #expect(BreakAge.defaultCalendar(calendarPath: nil) == ReconRule.weekdays)
     }
 }

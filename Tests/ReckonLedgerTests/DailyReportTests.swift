@@ -36,7 +36,7 @@ struct DailyReportTests {
         func report(_ date: CivilDate) throws -> DailyReport {
             try Ledger(readingFrom: folder.config.databasePath)
                 .dailyReport(date: date, currency: folder.config.currency, rules: folder.config.reconciliation.rules,
-                             partners: folder.config.partners.map(\.id), calendar: reference.calendar, defaultCalendar: "cn")
+                             partners: folder.config.partners, calendar: reference.calendar, defaultCalendar: "cn")
         }
 
         func sql<T>(_ body: (Database) throws -> T) throws -> T {
@@ -211,7 +211,7 @@ struct DailyReportTests {
         func report(_ date: CivilDate) throws -> DailyReport {
             try Ledger(readingFrom: config.databasePath)
                 .dailyReport(date: date, currency: config.currency, rules: config.reconciliation.rules,
-                             partners: config.partners.map(\.id), calendar: reference.calendar, defaultCalendar: "cn")
+                             partners: config.partners, calendar: reference.calendar, defaultCalendar: "cn")
         }
     }
 

@@ -10,6 +10,12 @@ public struct BreakAge: Sendable {
         self.configured = configured
     }
 
+    /// The calendar a rule counts in when it names none, as `reckon.yaml`'s loader gives it:
+    /// the configured calendar by its file's name (`cn`), else Monday to Friday.
+    public static func defaultCalendar(calendarPath: String?) -> String {
+        ReconRuleLoader.calendarNames(calendarPath).first ?? ReconRule.everyDay
+    }
+
     /// Working days after `from` up to and including `to` under the rule calendar named; 0
     /// when `to` is not after `from`.
     public func workingDays(from: CivilDate, to: CivilDate, calendar name: String) -> Int {

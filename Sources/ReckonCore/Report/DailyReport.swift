@@ -109,6 +109,8 @@ public struct Tally: Sendable, Equatable {
 public struct RuleReport: Sendable, Equatable {
     public let name: String
     public let partner: String
+    /// The partner's name in `reckon.yaml` (`Sample funding bank (资金方)`), if it is there.
+    public let partnerName: String?
     public let description: String?
     /// Named in `reckon.yaml` (a rule since renamed or removed still has its breaks).
     public let configured: Bool
@@ -126,13 +128,14 @@ public struct RuleReport: Sendable, Equatable {
     /// The match rate of each day of the last 30 that the rule ran, oldest first.
     public var history: [DayRate]
 
-    public init(name: String, partner: String, description: String? = nil, configured: Bool = true,
+    public init(name: String, partner: String, partnerName: String? = nil, description: String? = nil, configured: Bool = true,
                 calendar: String, appliesFrom: CivilDate? = nil, run: RuleRun? = nil,
                 openByAge: [Tally] = Array(repeating: Tally(), count: AgeBucket.allCases.count),
                 openByKind: [KindTally] = [], history: [DayRate] = []) {
         precondition(openByAge.count == AgeBucket.allCases.count, "one tally per age bucket")
         self.name = name
         self.partner = partner
+        self.partnerName = partnerName
         self.description = description
         self.configured = configured
         self.calendar = calendar

@@ -66,6 +66,7 @@ public enum ReportHTML {
         th { font-size: 12px; color: var(--muted); font-weight: 600; background: var(--soft); }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         tr.total td { font-weight: 600; border-top: 2px solid var(--ink); }
+        table.severities { width: auto; min-width: 50%; } table.alert-list { margin-top: 18px; }
         .standing { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 10px; font-size: 11px;
           background: #fef0c7; color: var(--warn); }
         .severity { display: inline-block; min-width: 62px; padding: 0 6px; border-radius: 10px; font-size: 11px; text-align: center; color: #fff; }
@@ -141,7 +142,9 @@ public enum ReportHTML {
         var name = Markup.text(rule.name)
         if let standing = rule.standing { name += "<span class=\"standing\">\(Markup.text(standing))</span>" }
         if description, let text = rule.description { name += "<div class=\"desc\">\(Markup.text(text))</div>" }
-        return "<td>\(Markup.text(rule.partner))</td><td>\(name)</td>"
+        var partner = Markup.text(rule.partner)
+        if description, let text = rule.partnerName { partner += "<div class=\"desc\">\(Markup.text(text))</div>" }
+        return "<td>\(partner)</td><td>\(name)</td>"
     }
 
     private static func row(_ rule: RuleReport) -> String {
@@ -325,7 +328,7 @@ public enum ReportHTML {
         <dt>Match rate</dt><dd>matched ÷ (matched + pending + broken), as the rule's run of the day counted them: pairs \
         matched, and breaks pending or open (a break may hold several items; one still open from an earlier day counts \
         again). Rounded down to a tenth of a percent, so only a day with nothing short shows 100.0%.</dd>
-        <dt>Pending</dt><dd>an item whose counterpart may still come within the rule's pending days.</dd>
+        <dt>Pending</dt><dd>a break whose counterpart may still come within the rule's pending days: not open yet.</dd>
         <dt>Open breaks</dt><dd>breaks of any day up to \(report.date) whose status is open in the ledger as it stands \
         (not matched by hand, resolved or closed by a later file).</dd>
         <dt>Age</dt><dd>working days of the rule's calendar from the break's items' day to \(report.date).</dd>

@@ -10,10 +10,10 @@ extension Ledger {
     /// alerts. Everything is summed in SQL; memory is the report's size (rules × days ×
     /// kinds), whatever the number of breaks.
     ///
-    /// `rules` are `reckon.yaml`'s, `partners` its partners in order (rules are listed partner
-    /// by partner); rules the ledger holds that `rules` does not name come last, their ages
+    /// `rules` and `partners` are `reckon.yaml`'s (rules are listed partner by partner, in
+    /// its order); rules the ledger holds that `rules` does not name come last, their ages
     /// counted in `defaultCalendar`.
-    public func dailyReport(date: CivilDate, currency: String, rules: [ReconRule], partners: [String],
+    public func dailyReport(date: CivilDate, currency: String, rules: [ReconRule], partners: [PartnerConfig],
                             calendar: BusinessCalendar?, defaultCalendar: String) throws(LedgerError) -> DailyReport {
         try read { db in
             try DailyReportQuery(db: db, date: date, age: BreakAge(configured: calendar), defaultCalendar: defaultCalendar)
@@ -29,13 +29,16 @@ struct DailyReportQuery {
     let age: BreakAge
     let defaultCalendar: String
 
-    func report(currency: String, rules configured: [ReconRule], partners: [String]) throws -> DailyReport {
+    func report(currency: String, rules configured: [ReconRule], partners configuredPartners: [PartnerConfig]) throws -> DailyReport {
+        let partners = configuredPartners.map(\.id)
+        func partnerName(_ id: String) -> String? { configuredPartners.first { $0.id == id }?.name }
         var rules = configured.map { rule in
-            RuleReport(name: rule.name, partner: rule.partner, description: rule.description, calendar: rule.calendar,
-                       appliesFrom: rule.applies(on: date) ? nil : rule.from)
+            RuleReport(name: rule.name, partner: rule.partner, partnerName: partnerName(rule.partner), description: rule.description,
+                       calendar: rule.calendar, appliesFrom: rule.applies(on: date) ? nil : rule.from)
         }
         for (name, partner) in try unconfiguredRules(configured) {
-            rules.append(RuleReport(name: name, partner: partner, configured: false, calendar: defaultCalendar))
+            rules.append(RuleReport(name: name, partner: partner, partnerName: partnerName(partner), configured: false,
+                                    calendar: defaultCalendar))
         }
         let runs = try self.runs()
         let history = try self.history()

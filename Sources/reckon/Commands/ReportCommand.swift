@@ -29,7 +29,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "The business date, 2024-12-15 or 20241215.")
     var date: BusinessDate
 
-    @Flag(help: "Print one JSON object: business_date, currency, reconciled_at, latest_reconciled_day, rules (each: partner, rule, configured, standing, run (left_items, right_items, matched, matched_minor, pending, pending_minor, broken, broken_minor, match_rate_permille, ran_at) or null, open_breaks, open_breaks_minor, open_by_age (bucket, count, amount_minor), open_by_kind (kind, count, amount_minor), match_rate_history (business_date, matched, considered, match_rate_permille)), open_breaks, open_breaks_minor, alerts (severity, count, uncleared), alert_codes (severity, code, count, uncleared), not_reconciled, html, csv.")
+    @Flag(help: "Print one JSON object: business_date, currency, reconciled_at, latest_reconciled_day, rules (each: partner, partner_name, rule, configured, standing, run (left_items, right_items, matched, matched_minor, pending, pending_minor, broken, broken_minor, match_rate_permille, ran_at) or null, open_breaks, open_breaks_minor, open_by_age (bucket, count, amount_minor), open_by_kind (kind, count, amount_minor), match_rate_history (business_date, matched, considered, match_rate_permille)), open_breaks, open_breaks_minor, alerts (severity, count, uncleared), alert_codes (severity, code, count, uncleared), not_reconciled, html, csv.")
     var json = false
 
     @OptionGroup var options: ConfigOptions
@@ -41,8 +41,8 @@ struct ReportCommand: ParsableCommand {
         do {
             let reference = try ReferenceData.load(config)
             report = try ledger.dailyReport(date: date.date, currency: config.currency, rules: config.reconciliation.rules,
-                                            partners: config.partners.map(\.id), calendar: reference.calendar,
-                                            defaultCalendar: config.calendarPath == nil ? ReconRule.everyDay : "configured")
+                                            partners: config.partners, calendar: reference.calendar,
+                                            defaultCalendar: BreakAge.defaultCalendar(calendarPath: config.calendarPath))
         } catch {
             printError("reckon: \(error)")
             throw ExitCode.failure
@@ -100,30 +100,33 @@ enum DailyReportText {
         showAlerts(report)
     }
 
-    /// The rules partner by partner: a partner's line, then its rules indented.
-    private static func grouped(_ report: DailyReport, columns: Int, _ cells: (RuleReport) -> [String]) -> [[String]] {
-        var rows: [[String]] = []
+    /// A table of the rules partner by partner, each partner's rules indented under a line
+    /// naming it (outside the columns, so a long name does not widen them); `footer` rows
+    /// after the rules.
+    private static func printGrouped(_ report: DailyReport, _ table: TextTable, footer: [[String]] = [],
+                                     _ cells: (RuleReport) -> [String]) {
+        let lines = table.render(report.rules.map { ["  " + DisplayText.escaped($0.name)] + cells($0) } + footer)
+        print(lines[0])
         var partner: String?
-        for rule in report.rules {
+        for (index, rule) in report.rules.enumerated() {
             if rule.partner != partner {
                 partner = rule.partner
-                rows.append([DisplayText.escaped(rule.partner)] + Array(repeating: "", count: columns - 1))
+                print(DisplayText.escaped(rule.partner) + (rule.partnerName.map { ": " + DisplayText.escaped($0) } ?? ""))
             }
-            rows.append(["  " + DisplayText.escaped(rule.name)] + cells(rule))
+            print(lines[index + 1])
         }
-        return rows
+        for line in lines.dropFirst(report.rules.count + 1) { print(line) }
     }
 
     private static func showRules(_ report: DailyReport) {
         let table = TextTable([("rule", false), ("matched", true), ("amount", true), ("pending", true), ("amount", true),
                                ("broken", true), ("amount", true), ("match rate", true)])
-        let rows = grouped(report, columns: 8) { rule in
+        printGrouped(report, table) { rule in
             guard let run = rule.run else { return Array(repeating: "–", count: 7) }
             return [AmountText.grouped(run.matched.count), AmountText.printed(units: run.matched.amountMinor),
                     AmountText.grouped(run.pending.count), AmountText.printed(units: run.pending.amountMinor),
                     AmountText.grouped(run.broken.count), AmountText.printed(units: run.broken.amountMinor), run.matchRate.text]
         }
-        for line in table.render(rows) { print(line) }
         // The rules without a run of the day, by why.
         var standings: [String: [String]] = [:], order: [String] = []
         for rule in report.rules {
@@ -143,9 +146,7 @@ enum DailyReportText {
         func cells(_ ages: [Tally], _ open: Tally) -> [String] {
             ages.map { AmountText.grouped($0.count) } + [AmountText.grouped(open.count), AmountText.printed(units: open.amountMinor)]
         }
-        var rows = grouped(report, columns: 8) { cells($0.openByAge, $0.openBreaks) }
-        rows.append(["all rules"] + cells(report.openByAge, report.openBreaks))
-        for line in table.render(rows) { print(line) }
+        printGrouped(report, table, footer: [["all rules"] + cells(report.openByAge, report.openBreaks)]) { cells($0.openByAge, $0.openBreaks) }
     }
 
     private static func showKinds(_ report: DailyReport) {
@@ -218,7 +219,7 @@ enum DailyReportText {
             ])
         } ?? "null"
         return J.object([
-            ("partner", J.string(rule.partner)), ("rule", J.string(rule.name)), ("configured", J.bool(rule.configured)),
+            ("partner", J.string(rule.partner)), ("partner_name", J.string(rule.partnerName)), ("rule", J.string(rule.name)), ("configured", J.bool(rule.configured)),
             ("standing", J.string(rule.standing)), ("run", run),
             ("open_breaks", J.number(rule.openBreaks.count)), ("open_breaks_minor", J.number(rule.openBreaks.amountMinor)),
             ("open_by_age", J.array(AgeBucket.allCases.map { tally([("bucket", J.string($0.key))], rule.openByAge[$0.rawValue]) })),
