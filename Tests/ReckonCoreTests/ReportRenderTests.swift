@@ -93,7 +93,8 @@ struct ReportRenderTests {
     /// A report whose every name is hostile.
     func hostileReport() -> DailyReport {
         let day = CivilDate(year: 2024, month: 12, day: 17)!
-        var rule = RuleReport(name: Self.hostile, partner: "a&b'\"", description: "<img src=x onerror=alert(1)>", calendar: "weekdays")
+        var rule = RuleReport(name: Self.hostile, partner: "a&b'\"", partnerName: "<i>x</i>", description: "<img src=x onerror=alert(1)>",
+                              calendar: "weekdays")
         rule.run = RuleRun(leftItems: 3, rightItems: 3, matched: Tally(count: 2, amountMinor: 200), pending: Tally(),
                            broken: Tally(count: 1, amountMinor: 50), ranAt: "2024-12-17T01:00:00Z")
         rule.openByAge[0] = Tally(count: 1, amountMinor: 50)
@@ -112,6 +113,7 @@ struct ReportRenderTests {
         #expect(page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"))
         #expect(page.contains("data-partner=\"a&amp;b&#39;&quot;\" data-rule=\"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\""))
         #expect(page.contains("&lt;img src=x onerror=alert(1)&gt;"))
+        #expect(page.contains("<div class=\"desc\">&lt;i&gt;x&lt;/i&gt;</div>") && !page.contains("<i>"))
         // A terminal escape from a file is shown as text, not passed on.
         #expect(page.contains("x\\u{1B}[31m&lt;svg onload=1&gt;"))
         #expect(!page.contains("\u{1B}"))

@@ -138,12 +138,14 @@ public enum ReportHTML {
         "<td class=\"num\" data-metric=\"\(metric)\">\(text)</td>"
     }
 
-    private static func ruleCells(_ rule: RuleReport, description: Bool) -> String {
+    /// The partner's and the rule's cells; with `description`, the rule's description under
+    /// it, and the partner's name under the partner when `partnerName` (its first row).
+    private static func ruleCells(_ rule: RuleReport, description: Bool, partnerName: Bool = false) -> String {
         var name = Markup.text(rule.name)
         if let standing = rule.standing { name += "<span class=\"standing\">\(Markup.text(standing))</span>" }
         if description, let text = rule.description { name += "<div class=\"desc\">\(Markup.text(text))</div>" }
         var partner = Markup.text(rule.partner)
-        if description, let text = rule.partnerName { partner += "<div class=\"desc\">\(Markup.text(text))</div>" }
+        if partnerName, let text = rule.partnerName { partner += "<div class=\"desc\">\(Markup.text(text))</div>" }
         return "<td>\(partner)</td><td>\(name)</td>"
     }
 
@@ -162,8 +164,9 @@ public enum ReportHTML {
             <tbody>
 
             """
-        for rule in report.rules {
-            html += row(rule) + ruleCells(rule, description: true)
+        for (index, rule) in report.rules.enumerated() {
+            let first = index == 0 || report.rules[index - 1].partner != rule.partner
+            html += row(rule) + ruleCells(rule, description: true, partnerName: first)
             if let run = rule.run {
                 html += cell("matched", AmountText.grouped(run.matched.count)) + cell("matched-amount", AmountText.printed(units: run.matched.amountMinor))
                 html += cell("pending", AmountText.grouped(run.pending.count)) + cell("pending-amount", AmountText.printed(units: run.pending.amountMinor))
@@ -278,7 +281,8 @@ public enum ReportHTML {
             html += "<figure data-partner=\"\(Markup.text(rule.partner))\" data-rule=\"\(Markup.text(rule.name))\">"
                 + "<h3>\(Markup.text(rule.partner)) · \(Markup.text(rule.name)) <span class=\"desc\" data-metric=\"match-rate\">\(today)</span></h3>"
                 + chart.svg()
-                + "<figcaption>\(Plural.count(rule.history.count, "day")) run of 30; green: every finding matched</figcaption></figure>\n"
+                + "<figcaption>ran on \(rule.history.count) of these 30 days; green: every finding matched, orange: some did not, "
+                + "grey: no run</figcaption></figure>\n"
         }
         return html + "</div>\n</section>\n"
     }
