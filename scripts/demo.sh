@@ -2,7 +2,8 @@
 # The shipped sample day (2024-12-16, made by `reckon demo --date 2024-12-16 --loans 20`):
 # two of its files read through their specs; the earlier days its repaid loans were
 # disbursed on, then the day itself, run as batches into the ledger (var/reckon.sqlite);
-# its balances and verification; the plans, plan checks and alerts. Running it again shows
+# its balances and verification; the plans, the reconciliation of the day (its breaks, one in
+# full, the daily report) and the alerts. Running it again shows
 # the ledger recognising the files and plans it already has.
 set -euo pipefail
 reckon=${1:-.build/debug/reckon}
@@ -44,3 +45,19 @@ echo
 echo "══ the day after: reckon batch --date 2024-12-17 (no files yet: a loan whose plan the bank has not sent,"
 echo "   and every expected file missing, so the day is incomplete: exit status 3)"
 "$reckon" batch --date 2024-12-17 || [ $? -eq 3 ]
+echo
+echo "══ finance's morning (README, \"Reconciliation\"): what did not match, as of the day after"
+echo "   reckon breaks list  (the channel's bill misses the first collection, has one a cent off, a failed"
+echo "   attempt and a collection the platform does not know; the bank's plan charges a cent more on one"
+echo "   period and omits one loan's plan)"
+"$reckon" breaks list
+echo
+cent=$("$reckon" breaks list --kind amount | awk 'NR == 2 { print $1 }')
+echo "══ reckon breaks show $cent (the cent off: both records, with file and line, and its history)"
+"$reckon" breaks show "$cent"
+echo
+echo "══ reckon report --date 2024-12-16 (also written to outbox/reports/2024-12-16.html and .csv)"
+"$reckon" report --date 2024-12-16
+echo
+echo "══ reckon alerts list --unread"
+"$reckon" alerts list --unread
