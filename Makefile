@@ -33,13 +33,16 @@ test: deps
 	.build/debug/reckon spec test
 
 # Throughput and memory figures (not part of `make test`). The ingest benchmark measures
-# against the sqlite3 shell's .import, so that shell is installed too.
+# against the sqlite3 shell's .import, so that shell is installed too; the reconcile benchmark
+# against pandas and DuckDB, which it installs from PyPI into .build/bench-venv on first use
+# (python3 with venv is needed), at two sizes to show its memory stays flat.
 bench: deps
 	@dpkg-query -W -f='$${Status}' sqlite3 2>/dev/null | grep -q "install ok installed" || \
 	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq sqlite3; }
 	$(SWIFT) run -c release reckon-bench parse
 	$(SWIFT) run -c release reckon-bench ingest
 	$(SWIFT) run -c release reckon-bench plan
+	$(SWIFT) run -c release reckon-bench reconcile --size 100000 --size 1000000
 
 clean:
 	rm -rf .build
