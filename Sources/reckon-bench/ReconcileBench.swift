@@ -51,12 +51,13 @@ struct ReconcileBench: ParsableCommand {
     static let rule = "repayments-vs-bill"
 
     func run() throws {
+        let sets = try sizes.map(ReconcileData.init(size:))
         let python = noBaselines ? nil : try self.python ?? Self.virtualEnvironment()
         print(MachineInfo.describe(cores: "reckon's step runs on one thread; pandas on one; DuckDB on every core"))
         print("load average at the start (other work on the machine slows every figure): \(Self.loadAverage())")
         var rows: [(size: Int, task: String, measurement: Measurement)] = []
-        for size in sizes {
-            let data = try ReconcileData(size: size)
+        for data in sets {
+            let size = data.size
             let folder = "\(workDir)/reconcile-\(size)"
             let paths = try data.write(into: folder, mappings: mappings)
             let config = try prepareLedger(folder: folder, data: data, paths: paths)
@@ -140,8 +141,13 @@ struct ReconcileBench: ParsableCommand {
         if access(python, X_OK) == 0,
            (try? run(python, ["-c", "import pandas, duckdb"], quiet: true)) != nil { return python }
         print("making \(folder) with pandas and duckdb from PyPI (for the benchmark only)")
-        try run("/usr/bin/env", ["python3", "-m", "venv", folder])
-        try run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "pandas", "duckdb"])
+        do {
+            try run("/usr/bin/env", ["python3", "-m", "venv", folder])
+            try run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "pandas", "duckdb"])
+        } catch {
+            throw ValidationError("could not make \(folder) with pandas and duckdb (python3 with venv, and PyPI, are needed): \(error); "
+                                  + "--python names a Python that has them, --no-baselines measures reckon alone")
+        }
         return python
     }
 
@@ -153,7 +159,7 @@ struct ReconcileBench: ParsableCommand {
         let pipe = Pipe()
         process.standardOutput = pipe
         if quiet { process.standardError = FileHandle.nullDevice }
-        try process.run()
+        do { try process.run() } catch { throw ValidationError("cannot run \(executable): \(error.localizedDescription)") }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {

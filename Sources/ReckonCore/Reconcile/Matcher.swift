@@ -172,24 +172,34 @@ public struct Matcher: Sendable {
     }
 
     public func compare(_ left: ReconItem, _ right: ReconItem) -> [FieldComparison] {
-        rule.compared.enumerated().map { index, field in
-            let a = index < left.values.count ? left.values[index] : nil
-            let b = index < right.values.count ? right.values[index] : nil
-            guard let a, let b else {
-                return FieldComparison(name: field.name, left: a, right: b, delta: nil, holds: true, exact: true)
-            }
-            switch (a, b) {
-            case (.amount(let x), .amount(let y)):
-                let (delta, overflow) = y.subtractingReportingOverflow(x)
-                return FieldComparison(name: field.name, left: a, right: b, delta: overflow ? nil : delta,
-                                       holds: field.tolerance.holds(x, y), exact: x == y)
-            case (.date(let x), .date(let y)):
-                let days = x == y ? 0 : workingDays(x, y)
-                return FieldComparison(name: field.name, left: a, right: b, delta: Int64(days),
-                                       holds: abs(days) <= field.windowDays, exact: x == y)
-            default:
-                return FieldComparison(name: field.name, left: a, right: b, delta: nil, holds: a == b, exact: a == b)
-            }
+        // By index, reading only what a comparison needs: copying each ComparedField (its
+        // strings) for every pair was most of the matcher's time over a million pairs.
+        var comparisons: [FieldComparison] = []
+        comparisons.reserveCapacity(rule.compared.count)
+        for index in rule.compared.indices {
+            comparisons.append(compare(index, left, right))
+        }
+        return comparisons
+    }
+
+    private func compare(_ index: Int, _ left: ReconItem, _ right: ReconItem) -> FieldComparison {
+        let name = rule.compared[index].name
+        let a = index < left.values.count ? left.values[index] : nil
+        let b = index < right.values.count ? right.values[index] : nil
+        guard let a, let b else {
+            return FieldComparison(name: name, left: a, right: b, delta: nil, holds: true, exact: true)
+        }
+        switch (a, b) {
+        case (.amount(let x), .amount(let y)):
+            let (delta, overflow) = y.subtractingReportingOverflow(x)
+            return FieldComparison(name: name, left: a, right: b, delta: overflow ? nil : delta,
+                                   holds: rule.compared[index].tolerance.holds(x, y), exact: x == y)
+        case (.date(let x), .date(let y)):
+            let days = x == y ? 0 : workingDays(x, y)
+            return FieldComparison(name: name, left: a, right: b, delta: Int64(days),
+                                   holds: abs(days) <= rule.compared[index].windowDays, exact: x == y)
+        default:
+            return FieldComparison(name: name, left: a, right: b, delta: nil, holds: a == b, exact: a == b)
         }
     }
 
