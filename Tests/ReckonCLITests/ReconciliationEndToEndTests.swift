@@ -90,4 +90,52 @@ import Testing
         #expect(steps.count == 3 && steps[0].hasPrefix("found: ") && steps[1].hasPrefix("pending → open: ")
                 && steps[2].hasPrefix("closed (was open): matched left e"), "\(steps)")
     }
+
+    @Test func aCorrectedResendOfTheBillReconcilesItsDayAgainAndClosesTheBreakItMadeGood() throws {
+        let inputs = ScratchFolder()
+        let demo = try cli(["demo", "--date", "2024-12-16", "--loans", "20", "--into", inputs.path, "--mappings", repositoryRoot + "/mappings"])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let folder = try workspace(inputs.path, expectedFiles: true)
+        let config = folder.path + "/reckon.yaml"
+        func run(_ arguments: String...) throws -> Finished { try cli(arguments + ["--config", config]) }
+        for day in ["2024-11-06", "2024-11-13", "2024-11-16", "2024-12-16"] { #expect(try run("batch", "--date", day).status == 0) }
+        #expect(try Self.breaks(run).contains("repayments-vs-bill amount 420020241216000002 66713 open"))
+
+        // The channel corrects the cent: the line says 667.12 with a fee of 0.66 (what it paid
+        // out, 666.46, stays), and the summary's totals of amounts and fees lose the cent too.
+        let path = inputs.path + "/channel/PAY_BILL_20241216.csv"
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
+        func text(_ line: [UInt8]) -> String { String(decoding: line, as: UTF8.self) }
+        let cent = try #require(lines.firstIndex { text($0).contains("420020241216000002") })
+        // (The line is GBK: its bytes are changed where they are ASCII, never decoded.)
+        let old = Array("667.13,0.67,666.46".utf8)
+        let at = try #require((0...(lines[cent].count - old.count)).first { Array(lines[cent][$0..<($0 + old.count)]) == old })
+        lines[cent].replaceSubrange(at..<(at + old.count), with: Array("667.12,0.66,666.46".utf8))
+        let summary = try #require(lines.lastIndex { !$0.isEmpty })
+        var parts = text(lines[summary]).trimmingCharacters(in: .newlines).split(separator: ",").map(String.init)
+        func lessACent(_ amount: String) -> String {
+            let cents = Int(amount.replacingOccurrences(of: ".", with: ""))! - 1
+            return "\(cents / 100).\(String(format: "%02d", cents % 100))"
+        }
+        parts[1] = lessACent(parts[1])
+        parts[2] = lessACent(parts[2])
+        lines[summary] = Array((parts.joined(separator: ",") + "\r").utf8)
+        try Data(lines.joined(separator: [0x0A])).write(to: URL(fileURLWithPath: path))
+
+        // Run again, the day takes the corrected bill in its place and reconciles again: the
+        // cent's break is closed on the day, every other break stays as it was.
+        let again = try run("batch", "--date", "2024-12-16")
+        #expect(again.status == 0, "\(again.stdout)")
+        #expect(again.stdout.contains("reconciliation: 6 rules: 206 matched, 3 pending, 2 breaks, 1 closed"), "\(again.stdout)")
+        let after = try Self.breaks(run)
+        #expect(after.contains("repayments-vs-bill amount 420020241216000002 66713 closed"), "\(after)")
+        #expect(after.filter { !$0.contains("420020241216000002") } == [
+            "bank-plans missing_theirs L202412160020 4520000 pending",
+            "bank-plans plan_mismatch L202412160002 / 3 100000 open",
+            "repayments-vs-bill missing_ours 420020241216UNKNOWN 2500 pending",
+            "repayments-vs-bill missing_theirs 420020241216000001 3969550 pending",
+            "repayments-vs-bill status 420020241216FAILED 10000 open",
+        ])
+    }
 }

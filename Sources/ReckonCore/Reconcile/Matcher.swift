@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a break is about (README, "Breaks").
 public enum BreakKind: String, Sendable, CaseIterable, Codable {
     /// Their item has no counterpart on our side.
@@ -223,6 +225,25 @@ public struct Matcher: Sendable {
         return Score(inexact: exact ? 0 : 1, amountDifference: amount, dayDifference: days)
     }
 
+    /// True when a pair agrees on every compared field within its tolerance or window: what
+    /// ``match`` decides for one item against one, without building its outcome (the hot
+    /// path of a large reconciliation, where almost every pair agrees).
+    public func agrees(_ left: ReconItem, _ right: ReconItem) -> Bool {
+        for (index, field) in rule.compared.enumerated() {
+            guard index < left.values.count, index < right.values.count,
+                  let a = left.values[index], let b = right.values[index] else { continue }
+            switch (a, b) {
+            case (.amount(let x), .amount(let y)):
+                if !field.tolerance.holds(x, y) { return false }
+            case (.date(let x), .date(let y)):
+                if x != y && abs(workingDays(x, y)) > field.windowDays { return false }
+            default:
+                if a != b { return false }
+            }
+        }
+        return true
+    }
+
     /// Matches one key group.
     public func match(left: [ReconItem], right: [ReconItem]) -> [ReconOutcome] {
         if left.count > Self.maximumGroupItems || right.count > Self.maximumGroupItems {
@@ -423,15 +444,26 @@ where Left.Element == ReconItem, Right.Element == ReconItem {
         nextRight = self.right.next()
     }
 
+    /// Byte order, as SQLite's BINARY collation sorts text (memcmp, then the shorter first).
+    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                let common = min(x.count, y.count)
+                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+                return order < 0 || (order == 0 && x.count < y.count)
+            }
+        }
+    }
+
     public mutating func next() -> (left: [ReconItem], right: [ReconItem])? {
         let key: [UInt8]
         switch (nextLeft, nextRight) {
         case (nil, nil): return nil
         case (let l?, nil): key = l.key
         case (nil, let r?): key = r.key
-        case (let l?, let r?): key = l.key.lexicographicallyPrecedes(r.key) ? l.key : r.key
+        case (let l?, let r?): key = Self.precedes(l.key, r.key) ? l.key : r.key
         }
-        if let lastKey { precondition(lastKey.lexicographicallyPrecedes(key), "reconciliation items out of key order") }
+        if let lastKey { precondition(Self.precedes(lastKey, key), "reconciliation items out of key order") }
         lastKey = key
         var group: (left: [ReconItem], right: [ReconItem]) = ([], [])
         while let item = nextLeft, item.key == key {

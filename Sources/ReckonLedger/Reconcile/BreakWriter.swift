@@ -54,6 +54,13 @@ struct BreakWriter {
 
     // MARK: Outcomes
 
+    /// One item matched one, every field agreeing.
+    mutating func recordMatch(left: ReconItem, right: ReconItem, outcome: inout RuleOutcome) throws {
+        outcome.matched += 1
+        outcome.matchedMinor += left.amountMinor
+        if !carried.isEmpty { try closeMatched(left: [left], right: [right]) }
+    }
+
     mutating func record(_ outcomes: [ReconOutcome], outcome: inout RuleOutcome) throws {
         for result in outcomes {
             switch result {

@@ -19,14 +19,18 @@ struct SourceSQL {
     let fields: [String: (expression: String, kind: ReconFieldKind)]
     /// The day's items (SQL and its arguments).
     let dayScope: (clause: String, arguments: [DatabaseValue])
-    /// Items carried from earlier days: a clause over `temp.recon_carried` for a side.
+    /// Items carried from earlier days: a clause over `recon_carried` (the rule's carried
+    /// items, bound as JSON to the query's own table expression) for a side.
     let carriedFrom: String
     let carriedScope: String
+    /// The carried items as a condition on the day's own FROM (one `?`: the side), so the
+    /// side is one query with one sort rather than a union of two; nil: the union.
+    var carriedCondition: String? = nil
 
     /// The same source with no items of the day: only the carried ones.
     var withoutDayItems: SourceSQL {
         SourceSQL(from: from, groupBy: groupBy, ref: ref, day: day, fields: fields, dayScope: ("0", []),
-                  carriedFrom: carriedFrom, carriedScope: carriedScope)
+                  carriedFrom: carriedFrom, carriedScope: carriedScope, carriedCondition: carriedCondition)
     }
 
     /// The field's expression, negated when asked.
@@ -61,8 +65,9 @@ enum ReconSources {
             return SourceSQL(
                 from: "event e JOIN received_file f ON f.id = e.file_id", groupBy: nil, ref: "'e' || e.id", day: "f.business_date",
                 fields: fields, dayScope: (clause, arguments),
-                carriedFrom: "temp.recon_carried c JOIN event e ON e.id = c.num JOIN received_file f ON f.id = e.file_id",
-                carriedScope: "c.side = ? AND e.kind = '\(event.rawValue)' AND e.active = 1 AND f.partner = '\(quoted(partner))' AND f.file_type = '\(quoted(fileType))'")
+                carriedFrom: "recon_carried c JOIN event e ON e.id = c.num JOIN received_file f ON f.id = e.file_id",
+                carriedScope: "c.side = ? AND e.kind = '\(event.rawValue)' AND e.active = 1 AND f.partner = '\(quoted(partner))' AND f.file_type = '\(quoted(fileType))'",
+                carriedCondition: "(e.id IN (SELECT num FROM recon_carried WHERE side = ?) AND e.kind = '\(event.rawValue)' AND e.active = 1 AND f.partner = '\(quoted(partner))' AND f.file_type = '\(quoted(fileType))')")
         case .planLines:
             return SourceSQL(
                 from: "loan l JOIN plan_line pl ON pl.loan_id = l.loan_id", groupBy: nil,
@@ -75,8 +80,9 @@ enum ReconSources {
                     "day": ("l.disbursed_on", .date),
                 ],
                 dayScope: ("l.disbursed_on = ?", [day.description.databaseValue]),
-                carriedFrom: "temp.recon_carried c JOIN plan_line pl ON pl.loan_id = c.loan AND pl.period = c.period JOIN loan l ON l.loan_id = pl.loan_id",
-                carriedScope: "c.side = ?")
+                carriedFrom: "recon_carried c JOIN plan_line pl ON pl.loan_id = c.loan AND pl.period = c.period JOIN loan l ON l.loan_id = pl.loan_id",
+                carriedScope: "c.side = ?",
+                carriedCondition: "((pl.loan_id, pl.period) IN (SELECT loan, period FROM recon_carried WHERE side = ?))")
         case .allocations:
             // Every posted file of the day: the repayments among them have allocations.
             let ranges = try Row.fetchAll(db, sql: """
@@ -99,7 +105,7 @@ enum ReconSources {
                 // An allocation is its repayment's: a carried repayment event (on either
                 // side) brings its allocation along, made since by a day run late.
                 carriedFrom: """
-                    (SELECT DISTINCT num FROM temp.recon_carried WHERE side = ? OR substr(ref, 1, 1) = 'e') c
+                    (SELECT DISTINCT num FROM recon_carried WHERE side = ? OR substr(ref, 1, 1) = 'e') c
                     JOIN repayment_allocation ra ON ra.event_id = c.num JOIN event e ON e.id = ra.event_id JOIN received_file f ON f.id = e.file_id
                     """,
                 carriedScope: "e.active = 1")
@@ -135,7 +141,8 @@ enum ReconSources {
                 case plan.reference: column = "e.reference"
                 default: break
                 }
-                if column == nil, index == plan.day, plan.inColumns[index] { column = "e.event_date" }
+                // The event's own day is in a column, a moment's too (compared by its day).
+                if column == nil, index == plan.day { column = "e.event_date" }
                 var expression = column ?? "json_extract(e.other_fields, '$.\(quoted(field.name))')"
                 // A moment compares by its day.
                 if fieldKind == .date && column == nil { expression = "substr(\(expression), 1, 10)" }
@@ -146,6 +153,18 @@ enum ReconSources {
     }
 
     static func quoted(_ text: String) -> String { text.replacingOccurrences(of: "'", with: "''") }
+
+    /// The JSON key an event field's expression reads from `other_fields` (a moment's day
+    /// included); nil for a column.
+    static func jsonKey(_ expression: String) -> String? {
+        var text = Substring(expression)
+        if text.hasPrefix("substr("), text.hasSuffix(", 1, 10)") { text = text.dropFirst("substr(".count).dropLast(", 1, 10)".count) }
+        let start = "json_extract(e.other_fields, '$.", end = "')"
+        guard text.hasPrefix(start), text.hasSuffix(end) else { return nil }
+        let key = text.dropFirst(start.count).dropLast(end.count)
+        guard !key.contains("'") else { return nil }
+        return String(key)
+    }
 
     /// A condition value as the field's kind stores it: amounts in minor units, as they
     /// print (`12,000.00`) or plain.
@@ -198,28 +217,51 @@ final class SideCursor: IteratorProtocol {
     private let headline: Int?
 
     /// Columns: ref, key, day, failed, members, then one per compared field.
-    init(_ db: Database, sql: String, arguments: [DatabaseValue], kinds: [ReconFieldKind], grouped: Bool) throws {
+    /// Failed-attempt conditions on compared values, tested here rather than in SQL (by the
+    /// compared field's index): a field the query already reads is not read twice.
+    private let failedTests: [(index: Int, condition: FieldCondition)]
+
+    private let json: JSONFieldPlan?
+
+    init(_ db: Database, sql: String, arguments: [DatabaseValue], kinds: [ReconFieldKind], grouped: Bool,
+         failedTests: [(index: Int, condition: FieldCondition)] = [], json: JSONFieldPlan? = nil) throws {
         statement = try db.makeStatement(sql: sql)
         try statement.setArguments(StatementArguments(arguments))
         self.kinds = kinds
         self.grouped = grouped
+        self.failedTests = failedTests
+        self.json = json
         headline = kinds.firstIndex(of: .amount)
     }
 
     func next() -> ReconItem? {
-        guard failure == nil else { return nil }
-        switch sqlite3_step(handle) {
-        case SQLITE_ROW: break
-        case SQLITE_DONE: return nil
-        default:
-            failure = LedgerError("SQLite refused the reconciliation query: \(String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))")
-            return nil
+        var extracted: [String?] = []
+        while true {
+            guard failure == nil else { return nil }
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: break
+            case SQLITE_DONE: return nil
+            default:
+                failure = LedgerError("SQLite refused the reconciliation query: \(String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))")
+                return nil
+            }
+            guard let json else { break }
+            let column = Int32(5 + kinds.count)
+            guard let pointer = sqlite3_column_text(handle, column),
+                  let values = JSONFieldPlan.scalars(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column)))),
+                  values.count == json.paths.count else {
+                failure = LedgerError("the reconciliation query's fields could not be read back")
+                return nil
+            }
+            extracted = values
+            // The side's own conditions on these fields, as SQL would have applied them.
+            if json.filters.allSatisfy({ $0.condition.holds(values[$0.path]) }) { break }
         }
         count += 1
         let ref = text(0) ?? ""
         let key = bytes(1)
         let day = date(2) ?? CivilDate(year: 1970, month: 1, day: 1)!
-        let failed = sqlite3_column_int64(handle, 3) != 0
+        var failed = sqlite3_column_int64(handle, 3) != 0
         var members: [String]?
         if grouped, let list = text(4) { members = list.split(separator: " ").map(String.init) }
         var values: [ReconValue?] = []
@@ -234,6 +276,23 @@ final class SideCursor: IteratorProtocol {
             case .amount: values.append(.amount(sqlite3_column_int64(handle, column)))
             case .date: values.append(date(column).map(ReconValue.date))
             case .text, .integer: values.append(text(column).map(ReconValue.text))
+            }
+        }
+        if let json {
+            for slot in json.values {
+                guard let text = extracted[slot.path] else { continue }
+                switch kinds[slot.compared] {
+                case .amount: values[slot.compared] = Int64(text).map(ReconValue.amount)
+                case .date: values[slot.compared] = CivilDate(iso: String(text.prefix(10))).map(ReconValue.date)
+                case .text, .integer: values[slot.compared] = .text(text)
+                }
+            }
+            if !json.failed.isEmpty { failed = failed && json.failed.allSatisfy { $0.condition.holds(extracted[$0.path]) } }
+        }
+        if !failedTests.isEmpty {
+            failed = failed && failedTests.allSatisfy { test in
+                if case .text(let text)? = values[test.index] { return test.condition.holds(text) }
+                return test.condition.holds(nil)
             }
         }
         var amount: Int64 = 0
@@ -279,5 +338,178 @@ final class SideCursor: IteratorProtocol {
     private func bytes(_ column: Int32) -> [UInt8] {
         guard let pointer = sqlite3_column_text(handle, column) else { return [] }
         return Array(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column))))
+    }
+}
+
+/// One side of a rule read on a reader connection on a thread of its own, handed over in
+/// batches through a bounded buffer (at most `maximumBatches` of `batchItems` items wait):
+/// the two sides' queries, each sorting its items, run at once, and memory stays a few
+/// thousand items whatever the size of the side.
+final class SideStream: @unchecked Sendable {
+    static let batchItems = 1_024
+    static let maximumBatches = 8
+
+    private let condition = NSCondition()
+    private var waiting: [[ReconItem]] = []
+    private var finished = false
+    private var cancelled = false
+    private var failed: (any Error)?
+    private var handed = 0
+    // The consumer's own batch, touched only by the thread that calls `next`.
+    private var current: [ReconItem] = []
+    private var position = 0
+
+    init(reader: DatabasePool, sql: String, arguments: [DatabaseValue], kinds: [ReconFieldKind], grouped: Bool,
+         failedTests: [(index: Int, condition: FieldCondition)], json: JSONFieldPlan?) {
+        nonisolated(unsafe) let failedTests = failedTests
+        let thread = Thread { [self] in
+            do {
+                try reader.read { db in
+                    let cursor = try SideCursor(db, sql: sql, arguments: arguments, kinds: kinds, grouped: grouped, failedTests: failedTests,
+                                                json: json)
+                    var batch: [ReconItem] = []
+                    batch.reserveCapacity(Self.batchItems)
+                    while let item = cursor.next() {
+                        batch.append(item)
+                        if batch.count == Self.batchItems {
+                            guard put(batch) else { return }
+                            batch.removeAll(keepingCapacity: true)
+                        }
+                    }
+                    if let failure = cursor.failure { throw failure }
+                    if !batch.isEmpty { _ = put(batch) }
+                }
+            } catch {
+                condition.lock()
+                failed = error
+                condition.unlock()
+            }
+            condition.lock()
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "reckon reconcile side"
+        thread.start()
+    }
+
+    /// Waits while the buffer is full; false when the consumer has stopped.
+    private func put(_ batch: [ReconItem]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.count >= Self.maximumBatches && !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        waiting.append(batch)
+        handed += batch.count
+        condition.broadcast()
+        return true
+    }
+
+    func next() -> ReconItem? {
+        if position < current.count {
+            position += 1
+            return current[position - 1]
+        }
+        condition.lock()
+        while waiting.isEmpty && !finished { condition.wait() }
+        guard !waiting.isEmpty else {
+            condition.unlock()
+            return nil
+        }
+        current = waiting.removeFirst()
+        condition.broadcast()
+        condition.unlock()
+        position = 1
+        return current[0]
+    }
+
+    /// Stops the reading thread (the consumer gave up early) and waits for it to let go of
+    /// its connection.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return handed
+    }
+
+    var failure: (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return failed
+    }
+}
+
+/// The fields of an event side kept in `other_fields` that a rule compares or tests: read
+/// with one `json_extract` of several paths (one parse of the JSON per item, not one per
+/// field) and used here.
+struct JSONFieldPlan: @unchecked Sendable {
+    /// The JSON keys, in the order `json_extract` returns them.
+    var paths: [String] = []
+    /// Compared values: the compared field's index and the path's.
+    var values: [(compared: Int, path: Int)] = []
+    /// The side's `where` conditions on these fields.
+    var filters: [(path: Int, condition: FieldCondition)] = []
+    /// Failed-attempt conditions on these fields.
+    var failed: [(path: Int, condition: FieldCondition)] = []
+
+    mutating func path(_ key: String) -> Int {
+        if let index = paths.firstIndex(of: key) { return index }
+        paths.append(key)
+        return paths.count - 1
+    }
+
+    /// `["success",12,null]` as texts (strings unquoted, numbers as written, null as nil);
+    /// nil when it is not a flat array of scalars.
+    static func scalars(_ bytes: UnsafeBufferPointer<UInt8>) -> [String?]? {
+        var values: [String?] = []
+        var index = 0
+        func skipSpace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x09 { index += 1 } }
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return nil }
+        index += 1
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { return values }
+        while index < bytes.count {
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "\"") {
+                let start = index
+                index += 1
+                var escaped = false
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\") { escaped = true; index += 1 }
+                    index += 1
+                }
+                guard index < bytes.count else { return nil }
+                index += 1
+                let literal = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                if escaped {
+                    // Rare: let Foundation undo the escapes.
+                    guard let text = try? JSONSerialization.jsonObject(with: Data(literal), options: .fragmentsAllowed) as? String else { return nil }
+                    values.append(text)
+                } else {
+                    values.append(String(decoding: UnsafeBufferPointer(rebasing: literal.dropFirst().dropLast()), as: UTF8.self))
+                }
+            } else {
+                let start = index
+                while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "]") { index += 1 }
+                let word = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespaces)
+                values.append(word == "null" ? nil : word)
+            }
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "]") { return values }
+            guard bytes[index] == UInt8(ascii: ",") else { return nil }
+            index += 1
+        }
+        return nil
     }
 }

@@ -62,11 +62,14 @@ struct ReconcileStep {
     let reference: ReferenceData
     let date: CivilDate
     let rules: [ReconRule]
+    /// Reader connections for reading a rule's right side beside the left (nil: one at a time).
+    let reader: DatabasePool?
     let time: String
     var specs: [String: MappingSpec] = [:]
     var report: ReconcileReport
 
-    init(db: Database, config: ReckonConfig, reference: ReferenceData, date: CivilDate, rules: [ReconRule]) {
+    init(db: Database, config: ReckonConfig, reference: ReferenceData, date: CivilDate, rules: [ReconRule], reader: DatabasePool? = nil) {
+        self.reader = reader
         self.db = db
         self.config = config
         self.reference = reference
@@ -83,10 +86,6 @@ struct ReconcileStep {
     static let maximumBreakItems = 1_000
 
     mutating func run() throws -> ReconcileReport {
-        try db.execute(sql: """
-            CREATE TEMP TABLE IF NOT EXISTS recon_carried (side TEXT NOT NULL, ref TEXT NOT NULL, num INTEGER, loan TEXT, period INTEGER);
-            CREATE TEMP TABLE IF NOT EXISTS recon_excluded (side TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (side, ref)) WITHOUT ROWID;
-            """)
         for rule in rules {
             var outcome = RuleOutcome(rule: rule.name, partner: rule.partner)
             let applies = rule.applies(on: date)
@@ -201,51 +200,97 @@ struct ReconcileStep {
             leftSQL = leftSQL.withoutDayItems
             rightSQL = rightSQL.withoutDayItems
         }
-        try loadCarried(rule)
-        let leftQuery = try query(rule, side: .left, source: left, sql: leftSQL, other: rightSQL)
-        let rightQuery = try query(rule, side: .right, source: right, sql: rightSQL, other: leftSQL)
-        let leftCursor = try SideCursor(db, sql: leftQuery.sql, arguments: leftQuery.arguments, kinds: rule.compared.map(\.kind),
-                                        grouped: rule.grouping.groupsLeft)
-        let rightCursor = try SideCursor(db, sql: rightQuery.sql, arguments: rightQuery.arguments, kinds: rule.compared.map(\.kind),
-                                         grouped: rule.grouping.groupsRight)
+        let carried = try loadCarried(rule)
+        let leftQuery = try query(rule, side: .left, source: left, sql: leftSQL, other: rightSQL, carried: carried)
+        let rightQuery = try query(rule, side: .right, source: right, sql: rightSQL, other: leftSQL, carried: carried)
+        let kinds = rule.compared.map(\.kind)
+        let leftCursor = try SideCursor(db, sql: leftQuery.sql, arguments: leftQuery.arguments, kinds: kinds,
+                                        grouped: rule.grouping.groupsLeft, failedTests: leftQuery.failedTests, json: leftQuery.json)
+        // The right side is read on a reader connection of its own, on another thread, so the
+        // two sides' sorts run at once; it sees what this transaction sees, since the step
+        // writes none of what the sides read (events, plans, allocations).
+        var rightItems: AnyIterator<ReconItem>
+        var rightCount: () -> Int
+        var rightFailure: () -> (any Error)?
+        var stopRight: () -> Void = {}
+        // An error on the way leaves the reading thread nothing to wait for.
+        defer { stopRight() }
+        if let reader {
+            let stream = SideStream(reader: reader, sql: rightQuery.sql, arguments: rightQuery.arguments, kinds: kinds,
+                                    grouped: rule.grouping.groupsRight, failedTests: rightQuery.failedTests, json: rightQuery.json)
+            rightItems = AnyIterator { stream.next() }
+            stopRight = { stream.cancel() }
+            rightCount = { stream.count }
+            rightFailure = { stream.failure }
+        } else {
+            let cursor = try SideCursor(db, sql: rightQuery.sql, arguments: rightQuery.arguments, kinds: kinds,
+                                        grouped: rule.grouping.groupsRight, failedTests: rightQuery.failedTests, json: rightQuery.json)
+            rightItems = AnyIterator { cursor.next() }
+            rightCount = { cursor.count }
+            rightFailure = { cursor.failure }
+        }
         let matcher = Matcher(rule: rule, workingDays: workingDays(rule.calendar))
-        var groups = KeyGroups(left: leftCursor, right: rightCursor)
+        var groups = KeyGroups(left: leftCursor, right: rightItems)
         while let group = groups.next() {
+            // Most keys are one item against one that agrees: counted without building the
+            // matcher's outcome (the same decision, `Matcher.agrees`).
+            if group.left.count == 1 && group.right.count == 1 && matcher.agrees(group.left[0], group.right[0]) {
+                try writer.recordMatch(left: group.left[0], right: group.right[0], outcome: &outcome)
+                continue
+            }
             let outcomes = matcher.match(left: group.left, right: group.right)
             try writer.record(outcomes, outcome: &outcome)
         }
-        if let failure = leftCursor.failure ?? rightCursor.failure { throw failure }
+        if let failure = leftCursor.failure ?? rightFailure() { throw failure }
         try writer.flushMissing(outcome: &outcome)
         outcome.leftItems = leftCursor.count
-        outcome.rightItems = rightCursor.count
+        outcome.rightItems = rightCount()
     }
 
-    /// The items of the rule's unsettled breaks (and of those closed lately, with the
-    /// counterparts that closed them) are carried into the run; the items of breaks finance
-    /// matched or resolved are left out.
-    private func loadCarried(_ rule: ReconRule) throws {
-        try db.execute(sql: "DELETE FROM temp.recon_carried; DELETE FROM temp.recon_excluded;")
+    /// What a rule's queries take from its breaks: the items of its unsettled breaks (and of
+    /// those closed lately, with the counterparts that closed them), carried into the run,
+    /// as JSON rows `[side, ref, event, loan, period]`; and per side the items of breaks
+    /// finance matched or resolved, left out.
+    struct Carried {
+        var json = "[]"
+        /// The sides with carried items.
+        var sides = Set<ReconSide>()
+        var excluded: [ReconSide: [String]] = [:]
+    }
+
+    private func loadCarried(_ rule: ReconRule) throws -> Carried {
+        var carried = Carried()
         let since = date.adding(days: -Self.closedCarryDays)?.description ?? ""
-        try db.execute(sql: """
-            INSERT INTO temp.recon_carried (side, ref, num, loan, period)
-            SELECT DISTINCT i.side, i.ref,
-                   CASE WHEN substr(i.ref, 1, 1) IN ('e', 'a') THEN CAST(substr(i.ref, 2) AS INTEGER) END,
-                   CASE WHEN substr(i.ref, 1, 1) = 'p' THEN substr(i.ref, 2, instr(i.ref, '/') - 2) END,
-                   CASE WHEN substr(i.ref, 1, 1) = 'p' THEN CAST(substr(i.ref, instr(i.ref, '/') + 1) AS INTEGER) END
-            FROM recon_break b JOIN recon_break_item i ON i.break_id = b.id
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT DISTINCT i.side, i.ref FROM recon_break b JOIN recon_break_item i ON i.break_id = b.id
             WHERE b.rule = ?1 AND (b.status IN ('pending', 'open') OR (b.status = 'closed' AND b.closed_on >= ?2))
+            ORDER BY i.side, i.ref
             """, arguments: [rule.name, since])
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO temp.recon_excluded (side, ref)
-            SELECT i.side, i.ref FROM recon_break b JOIN recon_break_item i ON i.break_id = b.id
-            WHERE b.rule = ? AND b.status IN ('matched', 'resolved')
-            """, arguments: [rule.name])
+        carried.sides = Set(rows.map { ReconSide(rawValue: $0[0] as String) ?? .left })
+        carried.json = "[" + rows.map { row -> String in
+            let side: String = row[0], ref: String = row[1]
+            var number = "null", loan = "null", period = "null"
+            if ref.first == "e" || ref.first == "a", let id = Int64(ref.dropFirst()) { number = String(id) }
+            if ref.first == "p", let slash = ref.lastIndex(of: "/"), let value = Int(ref[ref.index(after: slash)...]) {
+                loan = JSONText.quote(String(ref[ref.index(after: ref.startIndex)..<slash]))
+                period = String(value)
+            }
+            return "[\(JSONText.quote(side)),\(JSONText.quote(ref)),\(number),\(loan),\(period)]"
+        }.joined(separator: ",") + "]"
+        for row in try Row.fetchAll(db, sql: """
+            SELECT DISTINCT i.side, i.ref FROM recon_break b JOIN recon_break_item i ON i.break_id = b.id
+            WHERE b.rule = ? AND b.status IN ('matched', 'resolved') ORDER BY i.side, i.ref
+            """, arguments: [rule.name]) {
+            carried.excluded[ReconSide(rawValue: row[0]) ?? .left, default: []].append(row[1])
+        }
+        return carried
     }
 
     /// One side's query: the day's items and the carried ones, filtered, keyed, in key order
     /// (summed per key when the side is grouped).
     private func query(_ rule: ReconRule, side: ReconSide, source: ReconSource, sql: SourceSQL,
-                       other: SourceSQL) throws -> (sql: String, arguments: [DatabaseValue]) {
+                       other: SourceSQL, carried: Carried)
+        throws -> (sql: String, arguments: [DatabaseValue], failedTests: [(index: Int, condition: FieldCondition)], json: JSONFieldPlan?) {
         // Key parts compare as bytes: numbers zero-padded, dates as their day, the rest as text.
         var keyParts: [String] = []
         for pair in rule.key {
@@ -265,32 +310,109 @@ struct ReconcileStep {
         for (index, field) in rule.compared.enumerated() {
             values.append("\(try sql.expression(side == .left ? field.fields.left : field.fields.right).expression) AS v\(index)")
         }
-        let failedConditions = side == .left ? rule.failedLeft : rule.failedRight
+        var failedConditions = side == .left ? rule.failedLeft : rule.failedRight
+        let anyFailed = !failedConditions.isEmpty
+        var sideConditions = source.conditions
+        let grouped = side == .left ? rule.grouping.groupsLeft : rule.grouping.groupsRight
+        // Fields kept in an event's JSON that the rule compares or tests on a side taken item
+        // by item are read with one json_extract of several paths (one parse per item, not
+        // one per field) and compared and tested here.
+        var json: JSONFieldPlan?
+        if !grouped && sql.groupBy == nil {
+            var plan = JSONFieldPlan()
+            func jsonKey(_ ref: FieldRef) -> String? {
+                guard !ref.negated, let expression = sql.fields[ref.name]?.expression else { return nil }
+                return ReconSources.jsonKey(expression)
+            }
+            func testable(_ ref: FieldRef) -> String? {
+                guard let kind = sql.fields[ref.name]?.kind, kind == .text || kind == .integer else { return nil }
+                return jsonKey(ref)
+            }
+            var jsonValues: [(compared: Int, path: Int)] = []
+            for (index, field) in rule.compared.enumerated() {
+                if let key = jsonKey(side == .left ? field.fields.left : field.fields.right) { jsonValues.append((index, plan.path(key))) }
+            }
+            var keptConditions: [FieldCondition] = []
+            for condition in sideConditions {
+                if let key = testable(condition.field) { plan.filters.append((plan.path(key), condition)) } else { keptConditions.append(condition) }
+            }
+            var keptFailed: [FieldCondition] = []
+            for condition in failedConditions {
+                if let key = testable(condition.field) { plan.failed.append((plan.path(key), condition)) } else { keptFailed.append(condition) }
+            }
+            plan.values = jsonValues
+            if plan.paths.count >= 2 {
+                json = plan
+                sideConditions = keptConditions
+                failedConditions = keptFailed
+                for slot in jsonValues { values[slot.compared] = "NULL AS v\(slot.compared)" }
+                values.append("json_extract(e.other_fields, \(plan.paths.map { "'$.\(ReconSources.quoted($0))'" }.joined(separator: ", "))) AS j")
+            }
+        }
+        // A failed-attempt condition on a text field the rule compares is tested on the value
+        // read (once) for the comparison; others in SQL. Not on grouped sides (their values
+        // are a group's).
+        var failedTests: [(index: Int, condition: FieldCondition)] = []
+        if !grouped {
+            let tests = failedConditions.map { condition in
+                (rule.compared.firstIndex { field in
+                    let ref = side == .left ? field.fields.left : field.fields.right
+                    return ref.name == condition.field.name && !ref.negated && field.kind == .text
+                }, condition)
+            }
+            if !tests.isEmpty, tests.allSatisfy({ $0.0 != nil }) {
+                failedTests = tests.map { ($0.0!, $0.1) }
+                failedConditions = []
+            }
+        }
         let failed = try ReconSources.conditions(failedConditions, in: sql)
-        let filter = try ReconSources.conditions(source.conditions, in: sql)
-        let select = "SELECT \(sql.ref) AS ref, \(key) AS k, \(sql.day) AS d, "
-            + (failedConditions.isEmpty ? "0" : "CASE WHEN \(failed.sql) THEN 1 ELSE 0 END") + " AS failed"
+        let filter = try ReconSources.conditions(sideConditions, in: sql)
+        // All tested here: SQL says yes, and the tests here decide.
+        let failedColumn = !anyFailed ? "0" : failedConditions.isEmpty ? "1" : "CASE WHEN \(failed.sql) THEN 1 ELSE 0 END"
+        let select = "SELECT \(sql.ref) AS ref, \(key) AS k, \(sql.day) AS d, \(failedColumn) AS failed"
             + (values.isEmpty ? "" : ", " + values.joined(separator: ", "))
         let selectArguments = failedConditions.isEmpty ? [] : failed.arguments
-        let excluded = "(\(sql.ref)) NOT IN (SELECT ref FROM temp.recon_excluded WHERE side = '\(side.rawValue)')"
+        // Left out only when finance settled some of this side's items by hand.
+        let excludedRefs = carried.excluded[side] ?? []
+        let excluded = excludedRefs.isEmpty ? "1" : "(\(sql.ref)) NOT IN (SELECT value FROM json_each(?))"
+        let excludedArguments: [DatabaseValue] = excludedRefs.isEmpty ? []
+            : [("[" + excludedRefs.map(JSONText.quote).joined(separator: ",") + "]").databaseValue]
         // Conditions on an aggregate source apply to its groups.
-        let (whereFilter, having) = sql.groupBy == nil ? (filter.sql, "") : ("1", " GROUP BY \(sql.groupBy!) HAVING \(filter.sql)")
-        let dayPart = "\(select) FROM \(sql.from) WHERE (\(sql.dayScope.clause)) AND \(whereFilter) AND \(excluded)\(having)"
-        let carriedPart = "\(select) FROM \(sql.carriedFrom) WHERE \(sql.carriedScope) AND NOT (\(sql.dayScope.clause)) AND \(whereFilter) AND \(excluded)\(having)"
-        var arguments = selectArguments + sql.dayScope.arguments + (sql.groupBy == nil ? filter.arguments : []) + (sql.groupBy == nil ? [] : filter.arguments)
-        arguments += selectArguments + [side.rawValue.databaseValue] + sql.dayScope.arguments
-            + (sql.groupBy == nil ? filter.arguments : []) + (sql.groupBy == nil ? [] : filter.arguments)
-        let union = "\(dayPart) UNION ALL \(carriedPart)"
-        let grouped = side == .left ? rule.grouping.groupsLeft : rule.grouping.groupsRight
+        let grouping = sql.groupBy != nil
+        let (whereFilter, having) = grouping ? ("1", " GROUP BY \(sql.groupBy!) HAVING \(filter.sql)") : (filter.sql, "")
+        let whereArguments = grouping ? [] : filter.arguments, havingArguments = grouping ? filter.arguments : []
+        // In the order the placeholders appear: the carried rows' table first.
+        var arguments: [DatabaseValue] = [carried.json.databaseValue]
+        let union: String
+        let carries = sql.groupBy != nil ? !carried.json.isEmptyArray : carried.sides.contains(side)
+        if !carries {
+            union = "\(select) FROM \(sql.from) WHERE (\(sql.dayScope.clause)) AND \(whereFilter) AND \(excluded)\(having)"
+            arguments += selectArguments + sql.dayScope.arguments + whereArguments + excludedArguments + havingArguments
+        } else if let carriedCondition = sql.carriedCondition {
+            union = "\(select) FROM \(sql.from) WHERE ((\(sql.dayScope.clause)) OR \(carriedCondition)) AND \(whereFilter) AND \(excluded)\(having)"
+            arguments += selectArguments + sql.dayScope.arguments + [side.rawValue.databaseValue] + whereArguments + excludedArguments
+                + havingArguments
+        } else {
+            let dayPart = "\(select) FROM \(sql.from) WHERE (\(sql.dayScope.clause)) AND \(whereFilter) AND \(excluded)\(having)"
+            let carriedPart = "\(select) FROM \(sql.carriedFrom) WHERE \(sql.carriedScope) AND NOT (\(sql.dayScope.clause)) AND \(whereFilter) AND \(excluded)\(having)"
+            union = "\(dayPart) UNION ALL \(carriedPart)"
+            arguments += selectArguments + sql.dayScope.arguments + whereArguments + excludedArguments + havingArguments
+            arguments += selectArguments + [side.rawValue.databaseValue] + sql.dayScope.arguments + whereArguments + excludedArguments
+                + havingArguments
+        }
+        let carriedTable = """
+            WITH recon_carried(side, ref, num, loan, period) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?))
+            """
         if grouped {
             let sums = rule.compared.enumerated().map { index, field in
                 field.kind == .amount ? "sum(v\(index))" : "min(v\(index))"
             }
-            return ("SELECT min(ref), k, min(d), max(failed), group_concat(ref, ' ')" + sums.map { ", " + $0 }.joined()
-                        + " FROM (\(union)) GROUP BY k ORDER BY k", arguments)
+            return ("\(carriedTable) SELECT min(ref), k, min(d), max(failed), group_concat(ref, ' ')" + sums.map { ", " + $0 }.joined()
+                        + " FROM (\(union)) GROUP BY k ORDER BY k", arguments, failedTests, json)
         }
-        return ("SELECT ref, k, d, failed, NULL" + rule.compared.indices.map { ", v\($0)" }.joined()
-                    + " FROM (\(union)) ORDER BY k, ref", arguments)
+        return ("\(carriedTable) SELECT ref, k, d, failed, NULL" + rule.compared.indices.map { ", v\($0)" }.joined()
+                    + (json == nil ? "" : ", j") + " FROM (\(union)) ORDER BY k, ref", arguments, failedTests, json)
     }
 
     // MARK: Statement checks
@@ -392,8 +514,14 @@ extension Ledger {
             rules = [named]
         }
         return try write(crashBefore: .reconcileCommitBefore, crashAfter: .reconcileCommitAfter) { db in
-            var step = ReconcileStep(db: db, config: config, reference: reference, date: date, rules: rules)
+            var step = ReconcileStep(db: db, config: config, reference: reference, date: date, rules: rules,
+                                     reader: database as? DatabasePool)
             return try step.run()
         }
     }
+}
+
+extension String {
+    /// `[]`: a JSON array with nothing in it.
+    fileprivate var isEmptyArray: Bool { self == "[]" }
 }
