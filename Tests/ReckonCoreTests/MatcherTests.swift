@@ -353,6 +353,11 @@ struct MatcherTests {
                 #expect(group?.left.map(\.ref) == groupLeft.map(\.ref) && group?.right.map(\.ref) == groupRight.map(\.ref),
                         "seed \(seed): the key \(key)'s group")
                 let outcomes = matcher.match(left: groupLeft, right: groupRight)
+                // The reconcile step's shortcut for one item against one decides as `match` does.
+                if groupLeft.count == 1 && groupRight.count == 1 {
+                    let matched = outcomes.count == 1 && { if case .matched = outcomes[0] { return true } else { return false } }()
+                    #expect(matcher.agrees(groupLeft[0], groupRight[0]) == matched, "seed \(seed): agrees")
+                }
                 got += outcomes.map(Self.render)
                 expected += oracle.outcomes(left: groupLeft, right: groupRight)
                 for outcome in outcomes {

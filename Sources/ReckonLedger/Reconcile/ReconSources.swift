@@ -502,6 +502,7 @@ struct JSONFieldPlan: @unchecked Sendable {
                 while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "]") { index += 1 }
                 let word = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
                     .trimmingCharacters(in: .whitespaces)
+                guard !word.isEmpty else { return nil }
                 values.append(word == "null" ? nil : word)
             }
             skipSpace()
