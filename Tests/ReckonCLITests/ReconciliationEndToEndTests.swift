@@ -14,6 +14,23 @@ import Testing
         return breaks.map { "\($0["rule"]!) \($0["kind"]!) \($0["match_key"]!) \($0["amount_minor"]!) \($0["status"]!)" }.sorted()
     }
 
+    /// The sample day and its history days run into a ledger of the test's own.
+    struct SampleDays {
+        let inputs = ScratchFolder()
+        let folder: ScratchFolder
+        let config: String
+
+        init() throws {
+            let demo = try cli(["demo", "--date", "2024-12-16", "--loans", "20", "--into", inputs.path, "--mappings", repositoryRoot + "/mappings"])
+            #expect(demo.status == 0, "\(demo.stderr)")
+            folder = try workspace(inputs.path, expectedFiles: true)
+            config = folder.path + "/reckon.yaml"
+            for day in ["2024-11-06", "2024-11-13", "2024-11-16", "2024-12-16"] { #expect(try run("batch", "--date", day).status == 0) }
+        }
+
+        func run(_ arguments: String...) throws -> Finished { try cli(arguments + ["--config", config]) }
+    }
+
     static let deliberate = [
         "bank-plans missing_theirs L202412160020 4520000 open",
         "bank-plans plan_mismatch L202412160002 / 3 100000 open",
@@ -36,13 +53,9 @@ import Testing
     }
 
     @Test func aRerunFindsNothingNewAndALateFileClosesItsBreakKeepingItsHistory() throws {
-        let inputs = ScratchFolder()
-        let demo = try cli(["demo", "--date", "2024-12-16", "--loans", "20", "--into", inputs.path, "--mappings", repositoryRoot + "/mappings"])
-        #expect(demo.status == 0, "\(demo.stderr)")
-        let folder = try workspace(inputs.path, expectedFiles: true)
-        let config = folder.path + "/reckon.yaml"
-        func run(_ arguments: String...) throws -> Finished { try cli(arguments + ["--config", config]) }
-        for day in ["2024-11-06", "2024-11-13", "2024-11-16", "2024-12-16"] { #expect(try run("batch", "--date", day).status == 0) }
+        let days = try SampleDays()
+        let inputs = days.inputs
+        let run = days.run
         // On the day, the missing collection waits.
         #expect(try Self.breaks(run).contains("repayments-vs-bill missing_theirs 420020241216000001 3969550 pending"))
         #expect(try run("batch", "--date", "2024-12-17").status == 3)
@@ -92,13 +105,9 @@ import Testing
     }
 
     @Test func aCorrectedResendOfTheBillReconcilesItsDayAgainAndClosesTheBreakItMadeGood() throws {
-        let inputs = ScratchFolder()
-        let demo = try cli(["demo", "--date", "2024-12-16", "--loans", "20", "--into", inputs.path, "--mappings", repositoryRoot + "/mappings"])
-        #expect(demo.status == 0, "\(demo.stderr)")
-        let folder = try workspace(inputs.path, expectedFiles: true)
-        let config = folder.path + "/reckon.yaml"
-        func run(_ arguments: String...) throws -> Finished { try cli(arguments + ["--config", config]) }
-        for day in ["2024-11-06", "2024-11-13", "2024-11-16", "2024-12-16"] { #expect(try run("batch", "--date", day).status == 0) }
+        let days = try SampleDays()
+        let inputs = days.inputs
+        let run = days.run
         #expect(try Self.breaks(run).contains("repayments-vs-bill amount 420020241216000002 66713 open"))
 
         // The channel corrects the cent: the line says 667.12 with a fee of 0.66 (what it paid
