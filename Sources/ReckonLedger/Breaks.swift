@@ -311,20 +311,14 @@ public struct BreakDetail: Sendable {
 /// a rule may give, see ReconRuleLoader). A rule no longer configured counts in the
 /// default a rule gets: the configured calendar, or weekdays without one.
 public struct WorkingDayCount: Sendable {
-    let calendar: BusinessCalendar?
+    let count: BreakAge
     let ruleCalendars: [String: String]
     let defaultName: String
 
     public init(calendar: BusinessCalendar?, calendarPath: String?, rules: [ReconRule]) {
-        self.calendar = calendar
+        count = BreakAge(configured: calendar)
         ruleCalendars = Dictionary(rules.map { ($0.name, $0.calendar) }, uniquingKeysWith: { first, _ in first })
-        if let calendarPath, calendar != nil {
-            var stem = String(calendarPath.split(separator: "/").last ?? "")
-            if let dot = stem.lastIndex(of: ".") { stem = String(stem[..<dot]) }
-            defaultName = stem.hasPrefix("calendar-") ? String(stem.dropFirst("calendar-".count)) : stem
-        } else {
-            defaultName = ReconRule.weekdays
-        }
+        defaultName = BreakAge.defaultCalendar(calendarPath: calendar == nil ? nil : calendarPath)
     }
 
     /// The calendar a rule's breaks age in.
@@ -332,23 +326,7 @@ public struct WorkingDayCount: Sendable {
 
     /// The working days after `start` up to and including `end` (0 when `end` is not later).
     public func workingDays(rule: String, from start: CivilDate, to end: CivilDate) -> Int {
-        guard start < end else { return 0 }
-        let name = calendarName(rule: rule)
-        if name == ReconRule.everyDay { return start.days(to: end) }
-        let isWorking: (CivilDate) -> Bool
-        if name == ReconRule.weekdays || calendar == nil {
-            isWorking = { $0.isoWeekday <= 5 }
-        } else {
-            let calendar = calendar!
-            isWorking = { calendar.isWorkingDay($0) }
-        }
-        var count = 0
-        var day = start
-        while day < end {
-            day = day.adding(days: 1)!
-            if isWorking(day) { count += 1 }
-        }
-        return count
+        count.workingDays(from: start, to: end, calendar: calendarName(rule: rule))
     }
 }
 

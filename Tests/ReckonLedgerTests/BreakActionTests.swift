@@ -421,7 +421,7 @@ struct BreakActionTests {
 
     @Test func workingDaysCountByTheRulesCalendar() throws {
         let book = try BreakBook()
-        let calendar = try #require(book.ages.calendar)
+        let calendar = try #require(book.ages.count.configured)
         let ages = WorkingDayCount(calendar: calendar, calendarPath: book.space.config.calendarPath, rules: [
             ReconRule(name: "every", partner: "bank", kind: .match(left: .init(origin: .planLines), right: .init(origin: .planLines)),
                       calendar: ReconRule.everyDay),

@@ -1,7 +1,7 @@
-/// A break's age: working days from its items' day to the report's day, counted in its rule's
-/// calendar (``ReconRule/calendar``): `calendar-days` counts every day, `weekdays` Monday to
-/// Friday, and any other name the configured working-day calendar (every day when none is
-/// configured), as the reconcile step counts its windows.
+/// Working days as reconciliation counts them, in a rule's calendar (``ReconRule/calendar``):
+/// `calendar-days` counts every day, `weekdays` Monday to Friday, and any other name the
+/// configured working-day calendar (every day when none is configured). The one count for the
+/// reconcile step's windows and waits, breaks' ages and the report's age buckets.
 public struct BreakAge: Sendable {
     /// The working-day calendar `reckon.yaml` configures, if any.
     public let configured: BusinessCalendar?
@@ -25,13 +25,18 @@ public struct BreakAge: Sendable {
         if calendar == nil && !weekdaysOnly { return from.days(to: to) }
         var count = 0
         var day = from
-        // Bounded, as the reconcile step's count: a break's age is a few years at most, and
-        // anything past 30 working days is one bucket.
+        // Bounded: a window is at most a year, an age a few years (the report's last bucket
+        // is anything past 30 working days).
         for _ in 0..<3_700 {
             guard let next = day.adding(days: 1), next <= to else { break }
             day = next
             if let calendar { if calendar.isWorkingDay(day) { count += 1 } } else if day.isoWeekday <= 5 { count += 1 }
         }
         return count
+    }
+
+    /// Working days from `from` to `to`, negative when `to` is earlier (a date delta).
+    public func signedWorkingDays(from: CivilDate, to: CivilDate, calendar name: String) -> Int {
+        from <= to ? workingDays(from: from, to: to, calendar: name) : -workingDays(from: to, to: from, calendar: name)
     }
 }

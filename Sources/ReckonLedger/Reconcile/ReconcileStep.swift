@@ -170,24 +170,10 @@ struct ReconcileStep {
         }
     }
 
-    /// Working days from one date to another under the named calendar.
+    /// Working days from one date to another under the named calendar (``BreakAge``).
     func workingDays(_ name: String) -> @Sendable (CivilDate, CivilDate) -> Int {
-        let calendar = name == ReconRule.everyDay || name == ReconRule.weekdays ? nil : reference.calendar
-        let weekdaysOnly = name == ReconRule.weekdays
-        let everyDay = name == ReconRule.everyDay || (calendar == nil && !weekdaysOnly)
-        return { from, to in
-            if from == to { return 0 }
-            let (start, end, sign) = from < to ? (from, to, 1) : (to, from, -1)
-            if everyDay { return sign * start.days(to: end) }
-            var count = 0, day = start
-            // Bounded: a window is at most a year, an age a few years.
-            for _ in 0..<3_700 {
-                guard let next = day.adding(days: 1), next <= end else { break }
-                day = next
-                if let calendar { if calendar.isWorkingDay(day) { count += 1 } } else if day.isoWeekday <= 5 { count += 1 }
-            }
-            return sign * count
-        }
+        let count = BreakAge(configured: reference.calendar)
+        return { from, to in count.signedWorkingDays(from: from, to: to, calendar: name) }
     }
 
     // MARK: Matching rules
