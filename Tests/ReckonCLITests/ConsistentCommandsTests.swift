@@ -33,7 +33,7 @@ struct ConsistentCommandsTests {
         #expect(leaves.map { $0.joined(separator: " ") } == [
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
             "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "report", "alerts list", "alerts read", "breaks list", "breaks show", "breaks match",
-            "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "ledger balance", "ledger verify", "ledger export",
+            "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "outbox list", "ledger balance", "ledger verify", "ledger export",
             "status",
         ])
         for leaf in leaves {
@@ -45,7 +45,7 @@ struct ConsistentCommandsTests {
         }
         // The business day is --date wherever a command takes one.
         for leaf in [["batch"], ["status"], ["files", "list"], ["files", "set-aside"], ["ingest"], ["ledger", "export"],
-                     ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"], ["alerts", "list"], ["alerts", "read"], ["breaks", "list"], ["breaks", "show"]] {
+                     ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"], ["alerts", "list"], ["alerts", "read"], ["breaks", "list"], ["breaks", "show"], ["outbox", "list"]] {
             #expect(try reckon(leaf + ["--help"]).stdout.contains("--date <date>"), "reckon \(leaf.joined(separator: " "))")
         }
     }

@@ -131,9 +131,13 @@ struct CrashSafetyTests {
                                                            "2024-12-16/channel/bills/PAY_BILL_20241216.csv.report-2.txt",
                                                            "2024-12-16/channel/bills/PAY_BILL_20241216.csv.report.txt"])
 
-        // Every point of the registry is reached by this day, so every one is tested.
+        // Every point of the registry is reached by this day, so every one is tested. The
+        // outbox's points (issue 11) are the settle step's: until the batch runs it, none is
+        // reached, and OutboxCommandTests kills an install at each of them instead.
         let hits = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
-        for point in CrashPoint.allCases {
+        let batchSettles = hits.contains { $0.hasPrefix("outbox-") }
+        let points = CrashPoint.allCases.filter { batchSettles || !$0.rawValue.hasPrefix("outbox-") }
+        for point in points {
             #expect(hits.contains(point.rawValue), "the test's day never reaches the crash point \(point.rawValue)")
         }
         func position(_ point: CrashPoint, _ nth: Int) -> Int {
@@ -142,7 +146,7 @@ struct CrashSafetyTests {
         let runStarted = position(.runStarted, 1), runFinished = position(.runFinished, 1)
         let refusal = position(.refusalRecorded, 1)
 
-        for point in CrashPoint.allCases {
+        for point in points {
             let count = hits.filter { $0 == point.rawValue }.count
             for nth in Set([1, count]).sorted() where count > 0 {
                 let label = "killed at \(point.rawValue):\(nth)"

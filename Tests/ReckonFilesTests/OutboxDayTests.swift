@@ -129,7 +129,8 @@ struct OutboxDayTests {
         #expect(second.version == 2 && second.changed && second.reason == "break B1 resolved")
         let archive = "var/archive/outbound/bank/2024-12-16/"
         #expect(second.archivedPaths.map { ($0 as NSString).lastPathComponent }
-                == ["MANIFEST.json.v1", "bank_20241216.zip.v1", "plans_20241216.csv.v1", "settlement_20241216.txt.v1"])
+                == ["bank_20241216.zip.v1", "plans_20241216.csv.v1", "settlement_20241216.txt.v1", "MANIFEST.json.v1"],
+                "the manifest last: while it is in the staging folder, the folder is known as a replaced set")
         let tree = place.tree()
         for name in ["MANIFEST.json", "bank_20241216.zip", "plans_20241216.csv", "settlement_20241216.txt"] {
             #expect(tree[archive + name + ".v1"] == old["outbox/bank/2024-12-16/" + name], "\(name) archived as it was")

@@ -224,7 +224,10 @@ public struct OutboxDay: Sendable {
               replaced.version < current.version else { return [] }
         try makeFolder(archiveFolder)
         var archived: [String] = []
-        for name in try entries(of: stagingFolder).sorted() where name != replaced.doneMarker && !name.contains(".partial-") {
+        // The manifest goes last: while it is there, the folder is known as a replaced set,
+        // so a crash in the middle leaves the rest to be archived by the next call.
+        let names = try entries(of: stagingFolder).filter { $0 != replaced.doneMarker && !$0.contains(".partial-") && $0 != OutboxManifest.fileName }
+        for name in names.sorted() + [OutboxManifest.fileName] {
             let target = archiveFolder + "/\(name).v\(replaced.version)"
             try moveToArchive(stagingFolder + "/" + name, target)
             archived.append(target)
