@@ -58,7 +58,7 @@ struct OutboxDayTests {
         let install = try place.install(Self.first)
         #expect(install.version == 1 && install.changed && install.archivedPaths.isEmpty)
         #expect(install.files.map(\.fileName) == ["plans_20241216.csv", "settlement_20241216.txt"])
-        #expect(place.tree().keys.sorted() == ["outbox/bank/2024-12-16/.done", "outbox/bank/2024-12-16/MANIFEST.json",
+        #expect(place.tree().keys.sorted() == ["outbox/bank/.2024-12-16.lock", "outbox/bank/2024-12-16/.done", "outbox/bank/2024-12-16/MANIFEST.json",
                                                "outbox/bank/2024-12-16/bank_20241216.zip", "outbox/bank/2024-12-16/plans_20241216.csv",
                                                "outbox/bank/2024-12-16/settlement_20241216.txt"])
         // The SHA-256s are sha256sum's of the two texts.
@@ -152,7 +152,8 @@ struct OutboxDayTests {
         let place = Place()
         let install = try place.install(Self.first, options: OutboxOptions())
         #expect(install.zipPath == nil && install.doneMarkerPath == nil)
-        #expect(place.tree().keys.sorted() == ["outbox/bank/2024-12-16/MANIFEST.json", "outbox/bank/2024-12-16/plans_20241216.csv",
+        #expect(place.tree().keys.sorted() == ["outbox/bank/.2024-12-16.lock", "outbox/bank/2024-12-16/MANIFEST.json",
+                                               "outbox/bank/2024-12-16/plans_20241216.csv",
                                                "outbox/bank/2024-12-16/settlement_20241216.txt"])
         // Asking for a zip the next time is a different set: a new version.
         #expect(try place.install(Self.first).version == 2)

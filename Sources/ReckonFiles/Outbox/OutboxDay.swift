@@ -61,6 +61,8 @@ public struct OutboxDay: Sendable {
     /// and the old version's files move to `archiveRoot/<partner>/<date>/<name>.v<N>`.
     public func install(_ files: [StagedFile], options: OutboxOptions, reason: String) throws -> OutboxInstall {
         try checkPartner()
+        let lock = try lockDay()
+        defer { close(lock) }
         try finishReplacedSet()
         let listed = try checkStaged(files, options: options)
         let installed = try manifest(in: dayFolder)
@@ -82,8 +84,27 @@ public struct OutboxDay: Sendable {
     /// left in it by a crash is archived.
     public func discardStaging() throws {
         try checkPartner()
+        let lock = try lockDay()
+        defer { close(lock) }
         try finishReplacedSet()
         try removeFolder(stagingFolder)
+    }
+
+    /// `outbox/<partner>/.<date>.lock`, held (flock) while a set is installed or discarded, so
+    /// two processes never swap the same day's folders; the kernel drops it if the process dies.
+    private func lockDay() throws -> Int32 {
+        try makeFolder(partnerFolder)
+        let path = partnerFolder + "/.\(date).lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw error(path, "the day's lock cannot be opened: \(String(cString: strerror(errno)))") }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let reason = String(cString: strerror(errno))
+                close(descriptor)
+                throw error(path, "the day's lock cannot be taken: \(reason)")
+            }
+        }
+        return descriptor
     }
 
     // MARK: Checks
