@@ -180,7 +180,8 @@ struct OutboxDayTests {
     @Test func namesThatCannotBeOneFileOfTheSetAreRefused() throws {
         let place = Place()
         for (name, reason) in [("../x", "it holds a / or NUL"), ("MANIFEST.json", "it is the manifest's name"),
-                               (".hidden", "it starts with a dot"), ("", "it is empty")] {
+                               (".hidden", "it starts with a dot"), (".done", "it starts with a dot"), ("..", "it names a folder"),
+                               ("", "it is empty")] {
             #expect(throws: OutboxError(partner: "bank", date: "2024-12-16", path: place.day.stagingFolder,
                                         reason: "an outbound file's name \"\(name)\" cannot be used: \(reason)")) {
                 _ = try place.day.stagingPath(for: name)
@@ -191,6 +192,13 @@ struct OutboxDayTests {
                                     reason: "the zip or marker name plans_20241216.csv is also a file's")) {
             try place.day.install(files, options: OutboxOptions(zipName: "plans_20241216.csv"), reason: "r")
         }
+        #expect(throws: OutboxError(partner: "bank", date: "2024-12-16", path: place.day.stagingFolder,
+                                    reason: "the set's zip name \".bank.zip\" cannot be used: it starts with a dot")) {
+            try place.day.install(files, options: OutboxOptions(zipName: ".bank.zip"), reason: "r")
+        }
+        // A marker may start with a dot.
+        let install = try place.day.install(files, options: OutboxOptions(doneMarkerName: ".ready"), reason: "r")
+        #expect(FileManager.default.fileExists(atPath: try #require(install.doneMarkerPath)))
     }
 
     @Test func strayFilesInTheStagingFolderNeverReachTheSet() throws {

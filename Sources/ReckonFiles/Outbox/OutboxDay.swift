@@ -117,16 +117,19 @@ public struct OutboxDay: Sendable {
         if let reason = Self.nameProblem(partner) { throw error(outboxRoot, "the partner \"\(partner)\" cannot name a folder: \(reason)") }
     }
 
-    private func checkName(_ name: String, what: String) throws {
-        if let reason = Self.nameProblem(name) { throw error(stagingFolder, "\(what) \"\(name)\" cannot be used: \(reason)") }
+    private func checkName(_ name: String, what: String, dotAllowed: Bool = false) throws {
+        if let reason = Self.nameProblem(name, dotAllowed: dotAllowed) { throw error(stagingFolder, "\(what) \"\(name)\" cannot be used: \(reason)") }
         if name == OutboxManifest.fileName { throw error(stagingFolder, "\(what) \"\(name)\" cannot be used: it is the manifest's name") }
     }
 
     /// Why a name cannot be one file in a folder, if it cannot.
-    static func nameProblem(_ name: String) -> String? {
+    /// A file's name may not start with a dot (partners' tools hide such files); the
+    /// marker's may (`.done`).
+    static func nameProblem(_ name: String, dotAllowed: Bool = false) -> String? {
         if name.isEmpty { return "it is empty" }
         if name.contains("/") || name.contains("\0") { return "it holds a / or NUL" }
-        if name.hasPrefix(".") && name != ".done" { return "it starts with a dot" }
+        if name == "." || name == ".." { return "it names a folder" }
+        if name.hasPrefix(".") && !dotAllowed { return "it starts with a dot" }
         if name.contains(".partial-") { return "it looks like an unfinished file" }
         return nil
     }
@@ -151,8 +154,9 @@ public struct OutboxDay: Sendable {
             listed.append(.init(name: file.fileName, fileType: file.fileType, spec: file.spec, sizeBytes: file.sizeBytes,
                                 recordCount: file.recordCount, controlTotals: file.controlTotals, sha256: bytes.sha256Hex))
         }
+        if let zip = options.zipName { try checkName(zip, what: "the set's zip name") }
+        if let marker = options.doneMarkerName { try checkName(marker, what: "the set's marker name", dotAllowed: true) }
         for extra in [options.zipName, options.doneMarkerName].compactMap({ $0 }) {
-            try checkName(extra, what: "the set's zip or marker")
             guard names.insert(extra).inserted else { throw error(stagingFolder, "the zip or marker name \(extra) is also a file's") }
         }
         return listed
