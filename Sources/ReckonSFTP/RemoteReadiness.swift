@@ -26,6 +26,11 @@ public struct RemoteReadiness {
     public struct Waiting: Sendable, Equatable {
         public let file: RemoteFile
         public let reason: String
+
+        public init(file: RemoteFile, reason: String) {
+            self.file = file
+            self.reason = reason
+        }
     }
 
     public struct Decision: Sendable, Equatable {
@@ -38,15 +43,21 @@ public struct RemoteReadiness {
     /// others, with the required time slept between (nothing is slept when no file waits).
     public func decide(_ type: FileTypeConfig, date: CivilDate?,
                        list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> Decision {
+        try decide(name: type.name, readiness: type.readiness, date: date, list: list)
+    }
+
+    /// The same for a name pattern and readiness rule given apart.
+    public func decide(name pattern: FileNamePattern, readiness: Readiness, date: CivilDate?,
+                       list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> Decision {
         let first = try list()
         let candidates = first.files.filter { file in
-            let match = type.name.match(file.name)
+            let match = pattern.match(file.name)
             return match.matches && (date == nil || match.date == nil || match.date == date)
         }
         var decision = Decision()
         guard !candidates.isEmpty else { return decision }
         let seconds: Int
-        switch type.readiness {
+        switch readiness {
         case .marker(let pattern):
             for file in candidates {
                 let marker = Collector.markerName(pattern, for: file.name)

@@ -44,7 +44,7 @@ final class SFTPConnection {
             _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, algorithms)
         }
         do throws(SFTPError) {
-            let handshake = try call("the SSH handshake") { libssh2_session_handshake(session, socket) }
+            let handshake = try call("doing the SSH handshake") { libssh2_session_handshake(session, socket) }
             guard handshake == 0 else {
                 throw SFTPError.connectFailed(endpoint: endpoint.description, reason: "the SSH handshake failed: \(lastErrorMessage())")
             }

@@ -198,6 +198,18 @@ final class TestSSHServer {
         self.process = nil
     }
 
+    /// Stops (SIGSTOP) every session the server forked: connections stay open, nothing
+    /// answers.
+    func pauseSessions() {
+        guard let process else { return }
+        for pid in Self.descendants(of: process.pid) { kill(pid, SIGSTOP) }
+    }
+
+    func resumeSessions() {
+        guard let process else { return }
+        for pid in Self.descendants(of: process.pid) { kill(pid, SIGCONT) }
+    }
+
     private static func descendants(of root: Int32) -> [Int32] {
         var children: [Int32: [Int32]] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
