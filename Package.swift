@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "reckon",
             dependencies: [
-                "ReckonCore", "ReckonFiles", "ReckonLedger",
+                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -44,8 +44,14 @@ final class LocalDownload {
         sizeBytes += Int64(bytes.count)
     }
 
-    /// Flushes, renames into place and flushes the folder.
-    func commit() throws(SFTPError) {
+    /// Flushes, renames into place and flushes the folder. `modifiedSeconds` (the server's
+    /// time for the file) becomes the local file's, so a later look can tell the same file
+    /// from a new one of the same name and size.
+    func commit(modifiedSeconds: Int64? = nil) throws(SFTPError) {
+        if let modifiedSeconds {
+            var times = [timespec(tv_sec: Int(modifiedSeconds), tv_nsec: 0), timespec(tv_sec: Int(modifiedSeconds), tv_nsec: 0)]
+            _ = futimens(descriptor, &times)
+        }
         guard fsync(descriptor) == 0 else { throw Self.failed(temporaryPath, "flushing") }
         Glibc.close(descriptor)
         descriptor = -1

@@ -43,61 +43,82 @@ public struct RemoteReadiness {
     /// others, with the required time slept between (nothing is slept when no file waits).
     public func decide(_ type: FileTypeConfig, date: CivilDate?,
                        list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> Decision {
-        try decide(name: type.name, readiness: type.readiness, date: date, list: list)
+        try decide([Rule(id: type.id, name: type.name, readiness: type.readiness)], date: date, list: list)[type.id] ?? Decision()
     }
 
     /// The same for a name pattern and readiness rule given apart.
     public func decide(name pattern: FileNamePattern, readiness: Readiness, date: CivilDate?,
                        list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> Decision {
+        try decide([Rule(id: "", name: pattern, readiness: readiness)], date: date, list: list)[""] ?? Decision()
+    }
+
+    /// A file type's name pattern and readiness rule, by its id.
+    public struct Rule: Sendable {
+        public let id: String
+        public let name: FileNamePattern
+        public let readiness: Readiness
+
+        public init(id: String, name: FileNamePattern, readiness: Readiness) {
+            self.id = id
+            self.name = name
+            self.readiness = readiness
+        }
+    }
+
+    /// Several file types of one folder at once, by id: the folder is listed once, and
+    /// once more after the longest wait any of their files needs (one wait, not one per type).
+    public func decide(_ rules: [Rule], date: CivilDate?,
+                       list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> [String: Decision] {
         let first = try list()
-        let candidates = first.files.filter { file in
-            let match = pattern.match(file.name)
-            return match.matches && (date == nil || match.date == nil || match.date == date)
-        }
-        var decision = Decision()
-        guard !candidates.isEmpty else { return decision }
-        let seconds: Int
-        switch readiness {
-        case .marker(let pattern):
-            for file in candidates {
-                let marker = Collector.markerName(pattern, for: file.name)
-                if first.file(named: marker) != nil {
-                    decision.ready.append(file)
-                } else {
-                    decision.waiting.append(Waiting(file: file, reason: "no marker file \(marker) on the server yet"))
-                }
-            }
-            return decision
-        case .stable(let required): seconds = required
-        case .trailer: seconds = trailerWatchSeconds
-        }
+        var decisions: [String: Decision] = [:]
+        var watched: [(rule: String, file: RemoteFile, seconds: Int)] = []
         var watch = StabilityWatch()
         let start = clock.nowNanoseconds()
-        var ready = Set<String>()
-        for file in candidates where watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds],
-                                                    atNanoseconds: start, requiredSeconds: seconds) {
-            ready.insert(file.name)
-        }
-        if ready.count < candidates.count {
-            sleeper.sleep(seconds: Double(seconds))
-            let second = try list()
-            let time = clock.nowNanoseconds()
-            for file in candidates where !ready.contains(file.name) {
-                guard let again = second.file(named: file.name) else { continue }
-                if watch.observe(file.name, size: again.sizeBytes, also: [again.modifiedSeconds], atNanoseconds: time,
+        for rule in rules {
+            var decision = Decision()
+            let candidates = first.files.filter { file in
+                let match = rule.name.match(file.name)
+                return match.matches && (date == nil || match.date == nil || match.date == date)
+            }
+            for file in candidates {
+                let seconds: Int
+                switch rule.readiness {
+                case .marker(let pattern):
+                    let marker = Collector.markerName(pattern, for: file.name)
+                    if first.file(named: marker) != nil {
+                        decision.ready.append(file)
+                    } else {
+                        decision.waiting.append(Waiting(file: file, reason: "no marker file \(marker) on the server yet"))
+                    }
+                    continue
+                case .stable(let required): seconds = required
+                case .trailer: seconds = trailerWatchSeconds
+                }
+                if watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds], atNanoseconds: start,
                                  requiredSeconds: seconds) {
-                    ready.insert(file.name)
+                    decision.ready.append(file)
+                } else {
+                    watched.append((rule.id, file, seconds))
                 }
             }
-            for file in candidates where !ready.contains(file.name) {
-                decision.waiting.append(Waiting(file: file, reason: "its size or time is still changing on the server "
-                                                + "(they must stay the same for \(seconds) s)"))
-            }
-            // The second listing's figures, which are the ones that held.
-            decision.ready = candidates.filter { ready.contains($0.name) }.map { second.file(named: $0.name) ?? $0 }
-        } else {
-            decision.ready = candidates
+            decisions[rule.id] = decision
         }
-        return decision
+        guard let longest = watched.map(\.seconds).max() else { return decisions }
+        sleeper.sleep(seconds: Double(longest))
+        let second = try list()
+        let time = clock.nowNanoseconds()
+        for (rule, file, seconds) in watched {
+            guard let again = second.file(named: file.name) else { continue }
+            if watch.observe(file.name, size: again.sizeBytes, also: [again.modifiedSeconds], atNanoseconds: time,
+                             requiredSeconds: seconds) {
+                // The second listing's figures: the ones that held.
+                decisions[rule]?.ready.append(again)
+            } else {
+                decisions[rule]?.waiting.append(Waiting(file: again, reason: "its size or time is still changing on the server "
+                                                        + "(they must stay the same for \(seconds) s)"))
+            }
+        }
+        for key in decisions.keys { decisions[key]?.ready.sort { $0.name < $1.name } }
+        return decisions
     }
 }

@@ -103,7 +103,8 @@ public final class SFTPClient {
                 throw .sizeMismatch(endpoint: connection.endpoint.description, path: remotePath,
                                     expectedBytes: expectedBytes, transferredBytes: local.sizeBytes)
             }
-            try local.commit()
+            let modified = attributes.flags & UInt(LIBSSH2_SFTP_ATTR_ACMODTIME) != 0 ? Int64(attributes.mtime) : nil
+            try local.commit(modifiedSeconds: modified)
             return DownloadedFile(remotePath: remotePath, localPath: local.path, sizeBytes: local.sizeBytes)
         }
         log("sftp \(settings.endpoint): downloaded \(remotePath) (\(file.sizeBytes) bytes) to \(file.localPath)")

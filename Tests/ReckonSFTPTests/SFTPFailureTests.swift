@@ -29,9 +29,12 @@ struct SFTPFailureTests {
         }
         #expect(killed)
         #expect(failures.count == 1)
+        // The connection breaks ("Failure while draining incoming flow"), or the read ends
+        // early and the size check catches it; either is tried again.
+        let endpoint = fixture.server.endpoint.description
         #expect(failures.allSatisfy { error in
-            if case .connectionLost = error { return true }
-            if case .sizeMismatch = error { return true }
+            if case .connectionLost(endpoint, "downloading", _) = error { return true }
+            if case .sizeMismatch(endpoint, _, 8_000_000, _) = error { return true }
             return false
         }, "\(failures)")
         #expect(sleeper.pauses == [1])
@@ -40,6 +43,33 @@ struct SFTPFailureTests {
         #expect(file.sizeBytes == 8_000_000)
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: file.localPath))) == bytes)
         #expect(try fixture.localNames() == ["PLAT_REPAY_20241216.csv"])
+    }
+
+    @Test func aFileThatShrinksWhileDownloadingIsNotTaken() throws {
+        let fixture = try SFTPFixture()
+        let name = "PLAT_REPAY_20241216.csv"
+        try fixture.put(name, sampleBytes(4_000_000))
+        let client = try fixture.client(chunkBytes: 64 * 1024)
+        var cut = false
+        let error = try #require(throws: SFTPError.self) {
+            try client.download(name, from: fixture.remote, into: fixture.local) { _ in
+                // The partner rewrites the file under reckon's feet.
+                if !cut {
+                    cut = true
+                    truncate(fixture.remote + "/" + name, 1_000_000)
+                }
+            }
+        }
+        guard case .sizeMismatch(let endpoint, let path, let expected, let transferred) = error else {
+            Issue.record("\(error)")
+            return
+        }
+        #expect(endpoint == fixture.server.endpoint.description)
+        #expect(path == fixture.remote + "/" + name)
+        #expect(expected == 4_000_000)
+        #expect(transferred < expected)
+        #expect(error.isRetryable)
+        #expect(try fixture.localNames() == [])
     }
 
     @Test func aSilentServerTimesOutTheHandshake() throws {
