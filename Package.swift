@@ -96,10 +96,11 @@ let package = Package(
             dependencies: ["ReckonCore", "ReckonFiles", "ReckonLedger",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        // Against a real OpenSSH sshd on 127.0.0.1, started and stopped by the tests.
+        // Against a real OpenSSH sshd on 127.0.0.1, started and stopped by the tests; runs the
+        // built `reckon` too (a batch with an SFTP drop).
         .testTarget(
             name: "ReckonSFTPTests",
-            dependencies: ["ReckonCore", "ReckonFiles", "ReckonSFTP", "CLibSSH2"]
+            dependencies: ["reckon", "ReckonCore", "ReckonFiles", "ReckonSFTP", "CLibSSH2"]
         ),
         // Runs the built `reckon` binary; depending on it makes `swift test` build it.
         // ReckonLedger for its list of crash points (CrashPoint.allCases); GRDB to write a
