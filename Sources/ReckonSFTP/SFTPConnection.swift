@@ -161,6 +161,7 @@ final class SFTPConnection {
         if let connectDeadline {
             let now = clock.nowNanoseconds()
             guard now < connectDeadline else {
+                isUsable = false
                 throw .timedOut(endpoint: endpoint.description, doing: doing, seconds: timeouts.connectTimeoutSeconds)
             }
             timeoutSeconds = Double(connectDeadline - now) / 1e9
@@ -179,6 +180,8 @@ final class SFTPConnection {
             let ready = poll(&descriptor, 1, Int32(max(0, (remaining * 1000).rounded(.up))))
             if ready > 0 { return }
             if ready < 0 && errno == EINTR { continue }
+            // Whatever was under way is left half done: nothing more is asked of this session.
+            isUsable = false
             if ready < 0 {
                 throw .connectionLost(endpoint: endpoint.description, doing: doing, reason: String(cString: strerror(errno)))
             }

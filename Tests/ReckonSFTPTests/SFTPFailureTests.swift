@@ -6,7 +6,7 @@ import Testing
 struct SFTPFailureTests {
     @Test func theServerStoppedMidTransferThenTheRetryFetchesTheWholeFile() throws {
         let fixture = try SFTPFixture()
-        let bytes = sampleBytes(8_000_000)
+        let bytes = sampleBytes(3_000_000)
         try fixture.put("PLAT_REPAY_20241216.csv", bytes)
         let client = try fixture.client(chunkBytes: 64 * 1024)
         var killed = false
@@ -34,13 +34,13 @@ struct SFTPFailureTests {
         let endpoint = fixture.server.endpoint.description
         #expect(failures.allSatisfy { error in
             if case .connectionLost(endpoint, "downloading", _) = error { return true }
-            if case .sizeMismatch(endpoint, _, 8_000_000, _) = error { return true }
+            if case .sizeMismatch(endpoint, _, 3_000_000, _) = error { return true }
             return false
         }, "\(failures)")
         #expect(sleeper.pauses == [1])
         // Nothing under the final name, and no temporary file, after the broken try.
         #expect(localAtRetry == [])
-        #expect(file.sizeBytes == 8_000_000)
+        #expect(file.sizeBytes == 3_000_000)
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: file.localPath))) == bytes)
         #expect(try fixture.localNames() == ["PLAT_REPAY_20241216.csv"])
     }
@@ -97,6 +97,30 @@ struct SFTPFailureTests {
         let error = try #require(throws: SFTPError.self) { try client.list(folder: fixture.remote) }
         #expect(error == .timedOut(endpoint: fixture.server.endpoint.description, doing: "listing", seconds: 0.2))
         #expect(error.isRetryable)
+    }
+
+    @Test func aServerSilentMidDownloadTimesOutAndLeavesNoFile() throws {
+        let fixture = try SFTPFixture()
+        try fixture.put("BIG.csv", sampleBytes(2_000_000))
+        let client = try fixture.client(fixture.settings(timeouts: SFTPTimeouts(connectTimeoutSeconds: 10, readTimeoutSeconds: 0.2)),
+                                        chunkBytes: 64 * 1024)
+        var paused = false
+        defer { fixture.server.resumeSessions() }
+        let error = try #require(throws: SFTPError.self) {
+            try client.download("BIG.csv", from: fixture.remote, into: fixture.local) { _ in
+                if !paused {
+                    paused = true
+                    fixture.server.pauseSessions()
+                }
+            }
+        }
+        #expect(error == .timedOut(endpoint: fixture.server.endpoint.description, doing: "downloading \(fixture.remote)/BIG.csv",
+                                   seconds: 0.2))
+        #expect(try fixture.localNames() == [])
+        // The next request connects again (the server answers again by then).
+        fixture.server.resumeSessions()
+        #expect(try client.list(folder: fixture.remote).files.map(\.name) == ["BIG.csv"])
+        #expect(fixture.logLines.filter { $0.contains(": connected as ") }.count == 2)
     }
 
     @Test func aConnectionIdlePastItsDeadlineIsMadeAgain() throws {
