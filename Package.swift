@@ -30,6 +30,12 @@ let package = Package(
             pkgConfig: "libzip",
             providers: [.apt(["libzip-dev"])]
         ),
+        // libssh2 (SSH and SFTP) for partners' SFTP drops; its headers as Debian ships them.
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
         // SQLite's process-wide settings, which need a C call (see include/sqlite_setup.h).
         .target(
             name: "CSQLiteSetup",
@@ -54,6 +60,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Adapter: partners' SFTP drops through libssh2: host keys pinned from known_hosts,
+        // key authentication, deadlines, retries, streaming transfers under temporary names.
+        .target(
+            name: "ReckonSFTP",
+            dependencies: [
+                "ReckonCore", "ReckonFiles", "CLibSSH2",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Adapter: the double-entry ledger in SQLite (GRDB), and ingest into it.
         .target(
             name: "ReckonLedger",
@@ -67,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "reckon",
             dependencies: [
-                "ReckonCore", "ReckonFiles", "ReckonLedger",
+                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,6 +105,12 @@ let package = Package(
             name: "ReckonLedgerTests",
             dependencies: ["ReckonCore", "ReckonFiles", "ReckonLedger",
                            .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Against a real OpenSSH sshd on 127.0.0.1, started and stopped by the tests; runs the
+        // built `reckon` too (a batch with an SFTP drop).
+        .testTarget(
+            name: "ReckonSFTPTests",
+            dependencies: ["reckon", "ReckonCore", "ReckonFiles", "ReckonSFTP", "CLibSSH2"]
         ),
         // Runs the built `reckon` binary; depending on it makes `swift test` build it.
         // ReckonLedger for its list of crash points (CrashPoint.allCases); GRDB to write a

@@ -57,7 +57,7 @@ public struct Collector {
                     // Files of other days are known, just not today's business.
                     claimed.insert(name)
                     if case .marker(let pattern) = type.readiness {
-                        claimed.insert(pattern.replacingOccurrences(of: "{name}", with: name))
+                        claimed.insert(Self.markerName(pattern, for: name))
                     }
                     guard match.date == nil || match.date == date else { continue }
                     let path = drop + "/" + name
@@ -66,7 +66,7 @@ public struct Collector {
                     let file = CollectedFile(path: path, partner: partner.id, fileType: type.id)
                     switch type.readiness {
                     case .marker(let pattern):
-                        let marker = drop + "/" + pattern.replacingOccurrences(of: "{name}", with: name)
+                        let marker = drop + "/" + Self.markerName(pattern, for: name)
                         if FileManager.default.fileExists(atPath: marker) {
                             result.ready.append(file)
                         } else {
@@ -102,17 +102,13 @@ public struct Collector {
     private func waitForStableSizes(_ candidates: [(CollectedFile, Int)]) -> ([CollectedFile], [WaitingFile]) {
         guard !candidates.isEmpty else { return ([], []) }
         let start = now()
-        var observed: [String: (size: Int64, since: UInt64)] = [:]
+        var watch = StabilityWatch()
         var stable: Set<String> = []
         while true {
             let time = now()
             for (file, seconds) in candidates where !stable.contains(file.path) {
-                let size = Self.size(file.path)
-                if let previous = observed[file.path], previous.size == size {
-                    if Double(time - previous.since) / 1e9 >= Double(seconds) { stable.insert(file.path) }
-                } else {
-                    observed[file.path] = (size, time)
-                    if seconds == 0 { stable.insert(file.path) }
+                if watch.observe(file.path, size: Self.size(file.path), atNanoseconds: time, requiredSeconds: seconds) {
+                    stable.insert(file.path)
                 }
             }
             if stable.count == candidates.count || Double(now() - start) / 1e9 >= maximumWaitSeconds { break }
@@ -131,6 +127,11 @@ public struct Collector {
         return (ready, waiting)
     }
 
+    /// The marker file a `.marker` readiness rule waits for beside `name` (`{name}.ok`).
+    public static func markerName(_ pattern: String, for name: String) -> String {
+        pattern.replacingOccurrences(of: "{name}", with: name)
+    }
+
     static func size(_ path: String) -> Int64 {
         var status = stat()
         return stat(path, &status) == 0 ? Int64(status.st_size) : -1
@@ -146,5 +147,27 @@ public struct Collector {
         let report = PartnerFile.check(path, spec: spec, options: CheckOptions(maxProblems: 1))
         if report.failure != nil { return "it cannot be read to its end yet" }
         return report.count(of: trailer.name)?.total ?? 0 > 0 ? nil : "no '\(trailer.name)' record yet"
+    }
+}
+
+/// The `stable` readiness rule over successive looks at files (a local drop's sizes, an SFTP
+/// listing's sizes and times): a file counts once what was seen of it has not changed for
+/// the required time, measured on the monotonic clock between looks. A change starts the
+/// wait again.
+public struct StabilityWatch: Sendable {
+    private var observed: [String: (signature: [Int64], sinceNanoseconds: UInt64)] = [:]
+
+    public init() {}
+
+    /// Records a look at `key` (its size, and whatever else must stay the same) at a
+    /// monotonic time; true once it has stayed the same for `requiredSeconds` (at once for 0).
+    public mutating func observe(_ key: String, size: Int64, also: [Int64] = [], atNanoseconds time: UInt64,
+                                 requiredSeconds: Int) -> Bool {
+        let signature = [size] + also
+        if let previous = observed[key], previous.signature == signature {
+            return time >= previous.sinceNanoseconds && Double(time - previous.sinceNanoseconds) / 1e9 >= Double(requiredSeconds)
+        }
+        observed[key] = (signature, time)
+        return requiredSeconds == 0
     }
 }

@@ -15,6 +15,10 @@ public struct BatchOptions: Sendable {
     /// Collect and read the files, post nothing, record nothing.
     public var dryRun: Bool
     public var maximumWaitSeconds: Double
+    /// Fetches the partners' remote (SFTP) drops into their local ones before the local
+    /// collect rules run; returns what went wrong, one line each (the run then fails). The
+    /// CLI sets it for configurations with SFTP drops (ReckonSFTP's SFTPDropFetcher).
+    public var fetchRemoteDrops: (@Sendable (_ date: CivilDate, _ partner: String?) -> [String])?
 
     public init(date: CivilDate, steps: [BatchStep] = BatchStep.allCases, partner: String? = nil,
                 dryRun: Bool = false, maximumWaitSeconds: Double = 30) {
@@ -137,6 +141,7 @@ public enum Batch {
         do {
             let collectStep = runID == nil ? nil : try ledger.startStep(runID!, .collect)
             progress(RunProgress(.collect, "collect: the partners' files for \(options.date)", isStage: true))
+            if let fetch = options.fetchRemoteDrops { report.errors += fetch(options.date, options.partner) }
             report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
                 .collect(date: options.date, partner: options.partner)
             if let collectStep {

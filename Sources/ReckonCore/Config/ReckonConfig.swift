@@ -42,6 +42,8 @@ public struct PartnerConfig: Sendable {
     public let role: PartnerRole
     /// The local folder the partner's files arrive in.
     public let drop: String?
+    /// The partner's SFTP drop, fetched into `drop` before the local collect rules run.
+    public let sftp: SFTPDropConfig?
     /// For channels: the code other partners' files use for it (`WXPAY`), which names its
     /// clearing account.
     public let channelCode: String?
@@ -267,9 +269,20 @@ public enum ConfigLoader {
             if role == .channel && channelCode == nil {
                 throw node.error("a channel needs a channel_code: the code other partners' files use for it")
             }
+            // `drop: FOLDER`, or `drop: {folder: FOLDER, sftp: {…}}` for a partner's SFTP drop.
+            var drop: String?
+            var sftp: SFTPDropConfig?
+            if let dropNode = map["drop"] {
+                if dropNode.isScalar {
+                    drop = path(try dropNode.string())
+                } else {
+                    let dropMap = try dropNode.mapping(allowed: ["folder", "sftp"])
+                    drop = path(try dropMap.required("folder").string())
+                    sftp = try dropMap["sftp"].map { n throws(SpecError) in try SFTPDropConfig.load(n, path: path) }
+                }
+            }
             partners.append(PartnerConfig(id: id, name: try map["name"]?.string() ?? id, role: role,
-                                          drop: try map["drop"].map { n throws(SpecError) in path(try n.string()) },
-                                          channelCode: channelCode, files: files))
+                                          drop: drop, sftp: sftp, channelCode: channelCode, files: files))
         }
         guard !partners.isEmpty else { throw try top.required("partners").error("name at least one partner") }
 

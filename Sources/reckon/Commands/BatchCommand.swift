@@ -2,6 +2,7 @@ import ArgumentParser
 import ReckonCore
 import ReckonFiles
 import ReckonLedger
+import ReckonSFTP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,10 +88,16 @@ struct BatchCommand: ParsableCommand {
         let ledger = try options.ledger(config)
         let progress = ProgressLine()
         let report: BatchReport
+        var batchOptions = BatchOptions(date: date.date, steps: chosen, partner: partner, dryRun: dryRun,
+                                        maximumWaitSeconds: waitSeconds)
+        if config.partners.contains(where: { $0.sftp != nil }) {
+            // SFTP drops are fetched into the local ones first; their log lines go to stderr.
+            batchOptions.fetchRemoteDrops = { date, partner in
+                SFTPDropFetcher(config: config, log: { printError($0) }).fetch(date: date, partner: partner).problems
+            }
+        }
         do {
-            report = try Batch.run(BatchOptions(date: date.date, steps: chosen, partner: partner, dryRun: dryRun,
-                                                maximumWaitSeconds: waitSeconds),
-                                   config: config, ledger: ledger) { progress.show($0) }
+            report = try Batch.run(batchOptions, config: config, ledger: ledger) { progress.show($0) }
         } catch {
             progress.clear()
             printError("reckon: \(error)")

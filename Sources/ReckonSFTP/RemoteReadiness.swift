@@ -1,0 +1,124 @@
+import Foundation
+import ReckonCore
+import ReckonFiles
+
+/// Which of a file type's files in an SFTP folder are complete, by the rules local drops
+/// use (``Collector``): a marker file beside it (`{name}.ok`, in the same listing); or its
+/// size — and, remotely, its modification time — the same across two listings at least the
+/// type's seconds apart on the monotonic clock (``StabilityWatch``). The trailer rule needs
+/// the file's contents: a trailer file is fetched once it is stable over
+/// `trailerWatchSeconds`, and the local collect's trailer rule decides after (a copy still
+/// without its trailer waits there, and is fetched again when the server's copy changes).
+/// A file still growing on the server is never taken early.
+public struct RemoteReadiness {
+    public let clock: MonotonicClock
+    public let sleeper: any Sleeper
+    /// How long a trailer file's size must hold before it is fetched to be read.
+    public let trailerWatchSeconds: Int
+
+    public init(clock: MonotonicClock = .system, sleeper: any Sleeper = SystemSleeper(), trailerWatchSeconds: Int = 2) {
+        self.clock = clock
+        self.sleeper = sleeper
+        self.trailerWatchSeconds = trailerWatchSeconds
+    }
+
+    /// A remote file that is there but not taken yet, and the rule that holds it back.
+    public struct Waiting: Sendable, Equatable {
+        public let file: RemoteFile
+        public let reason: String
+
+        public init(file: RemoteFile, reason: String) {
+            self.file = file
+            self.reason = reason
+        }
+    }
+
+    public struct Decision: Sendable, Equatable {
+        public var ready: [RemoteFile] = []
+        public var waiting: [Waiting] = []
+    }
+
+    /// The type's files for `date` (any date when nil, or when the pattern has none) that
+    /// are complete. `list` lists the folder: once for the marker rule, twice for the
+    /// others, with the required time slept between (nothing is slept when no file waits).
+    public func decide(_ type: FileTypeConfig, date: CivilDate?,
+                       list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> Decision {
+        try decide([Rule(id: type.id, name: type.name, readiness: type.readiness)], date: date, list: list)[type.id] ?? Decision()
+    }
+
+    /// The same for a name pattern and readiness rule given apart.
+    public func decide(name pattern: FileNamePattern, readiness: Readiness, date: CivilDate?,
+                       list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> Decision {
+        try decide([Rule(id: "", name: pattern, readiness: readiness)], date: date, list: list)[""] ?? Decision()
+    }
+
+    /// A file type's name pattern and readiness rule, by its id.
+    public struct Rule: Sendable {
+        public let id: String
+        public let name: FileNamePattern
+        public let readiness: Readiness
+
+        public init(id: String, name: FileNamePattern, readiness: Readiness) {
+            self.id = id
+            self.name = name
+            self.readiness = readiness
+        }
+    }
+
+    /// Several file types of one folder at once, by id: the folder is listed once, and
+    /// once more after the longest wait any of their files needs (one wait, not one per type).
+    public func decide(_ rules: [Rule], date: CivilDate?,
+                       list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> [String: Decision] {
+        let first = try list()
+        var decisions: [String: Decision] = [:]
+        var watched: [(rule: String, file: RemoteFile, seconds: Int)] = []
+        var watch = StabilityWatch()
+        let start = clock.nowNanoseconds()
+        for rule in rules {
+            var decision = Decision()
+            let candidates = first.files.filter { file in
+                let match = rule.name.match(file.name)
+                return match.matches && (date == nil || match.date == nil || match.date == date)
+            }
+            for file in candidates {
+                let seconds: Int
+                switch rule.readiness {
+                case .marker(let pattern):
+                    let marker = Collector.markerName(pattern, for: file.name)
+                    if first.file(named: marker) != nil {
+                        decision.ready.append(file)
+                    } else {
+                        decision.waiting.append(Waiting(file: file, reason: "no marker file \(marker) on the server yet"))
+                    }
+                    continue
+                case .stable(let required): seconds = required
+                case .trailer: seconds = trailerWatchSeconds
+                }
+                if watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds], atNanoseconds: start,
+                                 requiredSeconds: seconds) {
+                    decision.ready.append(file)
+                } else {
+                    watched.append((rule.id, file, seconds))
+                }
+            }
+            decisions[rule.id] = decision
+        }
+        guard let longest = watched.map(\.seconds).max() else { return decisions }
+        sleeper.sleep(seconds: Double(longest))
+        let second = try list()
+        let time = clock.nowNanoseconds()
+        for (rule, file, seconds) in watched {
+            guard let again = second.file(named: file.name) else { continue }
+            if watch.observe(file.name, size: again.sizeBytes, also: [again.modifiedSeconds], atNanoseconds: time,
+                             requiredSeconds: seconds) {
+                // The second listing's figures: the ones that held.
+                decisions[rule]?.ready.append(again)
+            } else {
+                decisions[rule]?.waiting.append(Waiting(file: again, reason: "its size or time is still changing on the server "
+                                                        + "(they must stay the same for \(seconds) s)"))
+            }
+        }
+        for key in decisions.keys { decisions[key]?.ready.sort { $0.name < $1.name } }
+        return decisions
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import ReckonCore
+import ReckonFiles
+
+/// What fetching the SFTP drops did: files fetched into local drops, files left on the
+/// servers for now (with the rule that holds each), and what went wrong.
+public struct SFTPFetchReport: Sendable {
+    public struct Waiting: Sendable, Equatable {
+        public let partner: String
+        public let fileType: String
+        public let name: String
+        public let reason: String
+    }
+
+    public var fetched: [DownloadedFile] = []
+    public var waiting: [Waiting] = []
+    /// Remote paths moved to a partner's `done` folder.
+    public var movedToDone: [String] = []
+    /// One line per failure: the partner, and the error (which names the server).
+    public var problems: [String] = []
+
+    public init() {}
+}
+
+/// The first part of the collect step for partners with an SFTP drop: each partner's
+/// server is listed, each of its file types' files of the day that are complete there
+/// (``RemoteReadiness``: marker, stable size and time, or stable then the local trailer
+/// rule) is fetched into the partner's local drop — with its marker, when the type has
+/// one — unless the same file (name, size, time) is there already, and moved to the
+/// `done` folder when one is configured. The local collect rules then run as for any drop.
+/// A server that fails is tried again by the retry policy; what still fails is a problem
+/// of the run, and the other partners are fetched all the same.
+public struct SFTPDropFetcher {
+    public let config: ReckonConfig
+    public var retry: RetryPolicy
+    public var clock: MonotonicClock
+    public var sleeper: any Sleeper
+    public var environment: [String: String]
+    public var log: (String) -> Void
+
+    public init(config: ReckonConfig, retry: RetryPolicy = RetryPolicy(), clock: MonotonicClock = .system,
+                sleeper: any Sleeper = SystemSleeper(), environment: [String: String] = ProcessInfo.processInfo.environment,
+                log: @escaping (String) -> Void = { _ in }) {
+        self.config = config
+        self.retry = retry
+        self.clock = clock
+        self.sleeper = sleeper
+        self.environment = environment
+        self.log = log
+    }
+
+    /// The client settings for a partner's SFTP drop.
+    public static func settings(_ drop: SFTPDropConfig) -> SFTPSettings {
+        let passphrase: PassphraseSource? = drop.passphrase.map {
+            switch $0 {
+            case .file(let path): return .file(path)
+            case .environment(let name): return .environment(name)
+            }
+        }
+        return SFTPSettings(endpoint: SFTPEndpoint(host: drop.host, port: drop.port),
+                            credentials: SFTPCredentials(user: drop.user, privateKeyPath: drop.keyPath, passphrase: passphrase),
+                            knownHostsPath: drop.knownHostsPath,
+                            timeouts: SFTPTimeouts(connectTimeoutSeconds: Double(drop.connectTimeoutSeconds),
+                                                   readTimeoutSeconds: Double(drop.readTimeoutSeconds)))
+    }
+
+    /// Fetches the day's complete files of every partner with an SFTP drop (or one).
+    public func fetch(date: CivilDate, partner only: String? = nil) -> SFTPFetchReport {
+        var report = SFTPFetchReport()
+        for partner in config.partners where only == nil || partner.id == only {
+            guard let drop = partner.sftp, let folder = partner.drop else { continue }
+            let client = SFTPClient(settings: Self.settings(drop), environment: environment, clock: clock, log: log)
+            defer { client.close() }
+            do {
+                try fetch(partner, drop, into: folder, date: date, client: client, report: &report)
+            } catch {
+                report.problems.append("the SFTP drop of \(partner.id): \(error)")
+            }
+        }
+        return report
+    }
+
+    private func fetch(_ partner: PartnerConfig, _ drop: SFTPDropConfig, into folder: String, date: CivilDate,
+                       client: SFTPClient, report: inout SFTPFetchReport) throws(SFTPError) {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw .localFailed(path: folder, reason: "the drop folder cannot be made: \(FileErrorText.reason(error))")
+        }
+        let list = { () throws(SFTPError) -> RemoteListing in
+            try retry.run(sleeper: sleeper, onRetry: onRetry) { _ throws(SFTPError) in try client.list(folder: drop.remotePath) }
+        }
+        var latest = RemoteListing()
+        let rules = partner.files.map { RemoteReadiness.Rule(id: $0.id, name: $0.name, readiness: $0.readiness) }
+        let decisions = try RemoteReadiness(clock: clock, sleeper: sleeper).decide(rules, date: date) { () throws(SFTPError) in
+            latest = try list()
+            return latest
+        }
+        for name in latest.refused.map(\.description) { report.problems.append("the SFTP drop of \(partner.id): \(name)") }
+        for type in partner.files {
+            guard let decision = decisions[type.id] else { continue }
+            for waiting in decision.waiting {
+                report.waiting.append(.init(partner: partner.id, fileType: type.id, name: waiting.file.name, reason: waiting.reason))
+            }
+            for file in decision.ready {
+                var names = [file.name]
+                if case .marker(let pattern) = type.readiness { names.append(Collector.markerName(pattern, for: file.name)) }
+                for name in names {
+                    guard let remote = latest.file(named: name) ?? (name == file.name ? file : nil) else { continue }
+                    if Self.alreadyThere(remote, in: folder) { continue }
+                    let fetched = try retry.run(sleeper: sleeper, onRetry: onRetry) { _ throws(SFTPError) in
+                        try client.download(name, from: drop.remotePath, into: folder)
+                    }
+                    report.fetched.append(fetched)
+                }
+                if let done = drop.doneFolder {
+                    for name in names where latest.file(named: name) != nil || name == file.name {
+                        report.movedToDone.append(try client.moveToDone(name, in: drop.remotePath, doneFolder: done))
+                    }
+                }
+            }
+        }
+    }
+
+    private func onRetry(_ attempt: Int, _ error: SFTPError, _ delaySeconds: Double) {
+        log("sftp: try \(attempt) failed (\(error)); trying again in \(Int(delaySeconds)) s")
+    }
+
+    /// Whether the local drop holds this file already: same name, size and time.
+    static func alreadyThere(_ file: RemoteFile, in folder: String) -> Bool {
+        var status = stat()
+        guard stat(folder + "/" + file.name, &status) == 0 else { return false }
+        return Int64(status.st_size) == file.sizeBytes && Int64(status.st_mtim.tv_sec) == file.modifiedSeconds
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().path
+
+/// The `reckon` executable built beside this test bundle.
+let reckonExecutable: String = {
+    var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<3 {
+        let candidate = folder.appendingPathComponent("reckon").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        folder = folder.deletingLastPathComponent()
+    }
+    return repositoryRoot + "/.build/debug/reckon"
+}()
+
+/// Runs `reckon`; its exit status and its standard output and error.
+func reckon(_ arguments: [String], scratch: Scratch) throws -> (status: Int32, output: String, errors: String) {
+    let out = scratch.path + "/out-\(UUID().uuidString)", err = scratch.path + "/err-\(UUID().uuidString)"
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let argv = ([reckonExecutable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, reckonExecutable, &actions, nil, argv, environ) == 0 else { throw TestSetupError("cannot run reckon") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return ((status >> 8) & 0xff, try String(contentsOfFile: out, encoding: .utf8), try String(contentsOfFile: err, encoding: .utf8))
+}
+
+@Suite("reckon batch with an SFTP drop", .serialized, .enabled(if: TestSSHServer.unavailable == nil, "sshd is not installed"))
+struct SFTPBatchTests {
+    /// The repository's configuration in its own folder (its own ledger), files ready at
+    /// once; `platformDrop` replaces the platform's `drop:` line.
+    func workspace(_ scratch: Scratch, _ name: String, platformDrop: String) throws -> String {
+        let folder = try scratch.folder(name)
+        var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "spec: mappings/", with: "spec: \(repositoryRoot)/mappings/")
+            .replacingOccurrences(of: " data/", with: " \(repositoryRoot)/data/")
+            .replacingOccurrences(of: "    drop: inbox/platform\n", with: platformDrop)
+            .replacingOccurrences(of: "drop: inbox/", with: "drop: \(repositoryRoot)/inbox/")
+        for type in ["loans", "repayments", "statements", "bills"] {
+            yaml = yaml.replacingOccurrences(of: "      \(type):\n", with: "      \(type):\n        ready: {stable_seconds: 0}\n")
+        }
+        try yaml.write(toFile: folder + "/reckon.yaml", atomically: true, encoding: .utf8)
+        return folder + "/reckon.yaml"
+    }
+
+    @Test func theSampleDaysPlatformFilesOverSFTPPostAsFromALocalDrop() throws {
+        let fixture = try SFTPFixture()
+        for name in try FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/inbox/platform") {
+            try FileManager.default.copyItem(atPath: repositoryRoot + "/inbox/platform/" + name, toPath: fixture.remote + "/" + name)
+        }
+        let local = try workspace(fixture.scratch, "by-folder", platformDrop: "    drop: inbox/platform\n")
+        let overSFTP = try workspace(fixture.scratch, "sftp", platformDrop: """
+                drop:
+                  folder: \(fixture.local)
+                  sftp:
+                    host: 127.0.0.1
+                    port: \(fixture.server.port)
+                    user: \(fixture.server.user)
+                    key: \(fixture.userKey.privatePath)
+                    known_hosts: \(try fixture.server.knownHosts())
+                    path: \(fixture.remote)
+
+            """)
+        let arguments = ["batch", "--date", "2024-12-16", "--steps", "collect,ingest"]
+        let byFolder = try reckon(arguments + ["--config", local], scratch: fixture.scratch)
+        let bySFTP = try reckon(arguments + ["--config", overSFTP], scratch: fixture.scratch)
+        #expect(bySFTP.status == byFolder.status, "\(bySFTP.output)\n\(bySFTP.errors)")
+        #expect(bySFTP.errors.contains("sftp 127.0.0.1:\(fixture.server.port): downloaded \(fixture.remote)/PLAT_LOAN_20241216.csv"))
+        let fetched = try fixture.localNames()
+        #expect(fetched == ["PLAT_LOAN_20241216.csv", "PLAT_REPAY_20241216.csv"], "\(fetched)")
+        let exportByFolder = try reckon(["ledger", "export", "--config", local], scratch: fixture.scratch)
+        let exportBySFTP = try reckon(["ledger", "export", "--config", overSFTP], scratch: fixture.scratch)
+        #expect(exportByFolder.status == 0)
+        #expect(exportBySFTP.output.contains("PLAT_REPAY_20241216.csv"))
+        #expect(exportBySFTP.output == exportByFolder.output)
+    }
+
+    @Test func aRefusedHostKeyFailsTheRunSayingWhy() throws {
+        let fixture = try SFTPFixture()
+        let impostor = try KeyPair(in: fixture.scratch.folder("other"), name: "other_host")
+        let config = try workspace(fixture.scratch, "sftp", platformDrop: """
+                drop:
+                  folder: \(fixture.local)
+                  sftp:
+                    host: 127.0.0.1
+                    port: \(fixture.server.port)
+                    user: \(fixture.server.user)
+                    key: \(fixture.userKey.privatePath)
+                    known_hosts: \(try fixture.server.knownHosts(pinning: impostor))
+                    path: \(fixture.remote)
+
+            """)
+        let run = try reckon(["batch", "--date", "2024-12-16", "--steps", "collect,ingest", "--config", config], scratch: fixture.scratch)
+        #expect(run.status == 1)
+        #expect(run.output.contains("the SFTP drop of platform: the SFTP server 127.0.0.1:\(fixture.server.port) presented the host key "
+            + "\(try fixture.server.hostKey.fingerprint) (ssh-ed25519), but known_hosts"), "\(run.output)")
+    }
+}

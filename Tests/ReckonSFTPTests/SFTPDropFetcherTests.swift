@@ -1,0 +1,168 @@
+import Foundation
+import ReckonCore
+import ReckonFiles
+import ReckonSFTP
+import Testing
+
+/// reckon.yaml with one partner whose drop is on the fixture's server.
+func sftpConfig(_ fixture: SFTPFixture, knownHosts: String, done: Bool) throws -> ReckonConfig {
+    let yaml = """
+    partners:
+      platform:
+        role: platform
+        drop:
+          folder: \(fixture.local)
+          sftp:
+            host: 127.0.0.1
+            port: \(fixture.server.port)
+            user: \(fixture.server.user)
+            key: \(fixture.userKey.privatePath)
+            known_hosts: \(knownHosts)
+            path: \(fixture.remote)
+    \(done ? "        done: done" : "")
+        files:
+          loans:
+            spec: mappings/platform-loans.yaml
+            name: "PLAT_LOAN_{yyyyMMdd}.csv"
+            ready: {stable_seconds: 2}
+          repayments:
+            spec: mappings/platform-repayments.yaml
+            name: "PLAT_REPAY_{yyyyMMdd}.csv"
+            ready: {marker: "{name}.ok"}
+    products:
+      CASH:
+        description: test
+    """
+    return try ConfigLoader.load(yaml: yaml, origin: fixture.scratch.path + "/reckon.yaml")
+}
+
+@Suite("SFTP drops fetched before the local collect", .serialized, .enabled(if: TestSSHServer.unavailable == nil, "sshd is not installed"))
+struct SFTPDropFetcherTests {
+    let day = CivilDate(year: 2024, month: 12, day: 16)!
+
+    @Test func theDaysCompleteFilesAreFetchedThenCollectedLocally() throws {
+        let fixture = try SFTPFixture()
+        let config = try sftpConfig(fixture, knownHosts: try fixture.server.knownHosts(), done: true)
+        try fixture.put("PLAT_LOAN_20241216.csv", sampleBytes(5000))
+        try fixture.put("PLAT_LOAN_20241215.csv", sampleBytes(10))
+        try fixture.put("PLAT_REPAY_20241216.csv", sampleBytes(700))
+        try fixture.put("PLAT_REPAY_20241216.csv.ok", [])
+        let time = TestClock()
+        let sleeper = RecordingSleeper { time.advance(seconds: $0) }
+        let fetcher = SFTPDropFetcher(config: config, clock: time.clock, sleeper: sleeper, environment: [:])
+
+        let report = fetcher.fetch(date: day)
+        #expect(report.problems == [])
+        #expect(report.fetched.map { ($0.localPath as NSString).lastPathComponent }
+            == ["PLAT_LOAN_20241216.csv", "PLAT_REPAY_20241216.csv", "PLAT_REPAY_20241216.csv.ok"])
+        #expect(sleeper.pauses == [2])
+        #expect(report.movedToDone == ["PLAT_LOAN_20241216.csv", "PLAT_REPAY_20241216.csv", "PLAT_REPAY_20241216.csv.ok"]
+            .map { fixture.remote + "/done/" + $0 })
+        #expect(try fixture.remoteNames() == ["PLAT_LOAN_20241215.csv", "done"])
+        #expect(try fixture.localNames() == ["PLAT_LOAN_20241216.csv", "PLAT_REPAY_20241216.csv", "PLAT_REPAY_20241216.csv.ok"])
+
+        // The local collect rules then take them as from any drop.
+        let ticks = TestClock()
+        let collected = Collector(config: config, maximumWaitSeconds: 30) { ticks.advance(seconds: 1); return ticks.clock.nowNanoseconds() }
+            .collect(date: day)
+        #expect(collected.ready.map(\.fileType) == ["loans", "repayments"])
+        #expect(collected.waiting.isEmpty)
+
+        // Fetched once: the next look finds nothing new.
+        #expect(fetcher.fetch(date: day).fetched.isEmpty)
+    }
+
+    @Test func theSameFileIsNotFetchedTwiceButANewVersionIs() throws {
+        let fixture = try SFTPFixture()
+        let config = try sftpConfig(fixture, knownHosts: try fixture.server.knownHosts(), done: false)
+        try fixture.put("PLAT_REPAY_20241216.csv", sampleBytes(700))
+        try fixture.put("PLAT_REPAY_20241216.csv.ok", [])
+        let fetcher = SFTPDropFetcher(config: config, sleeper: RecordingSleeper(), environment: [:])
+        #expect(fetcher.fetch(date: day).fetched.count == 2)
+        #expect(fetcher.fetch(date: day).fetched.isEmpty)
+        // A corrected re-send: as many bytes, another time.
+        let corrected = sampleBytes(700, seed: 99)
+        try fixture.put("PLAT_REPAY_20241216.csv", corrected)
+        var times = [timespec(tv_sec: 1_900_000_000, tv_nsec: 0), timespec(tv_sec: 1_900_000_000, tv_nsec: 0)]
+        utimensat(AT_FDCWD, fixture.remote + "/PLAT_REPAY_20241216.csv", &times, 0)
+        #expect(fetcher.fetch(date: day).fetched.map(\.remotePath) == [fixture.remote + "/PLAT_REPAY_20241216.csv"])
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: fixture.local + "/PLAT_REPAY_20241216.csv"))) == corrected)
+    }
+
+    @Test func aRefusedServerIsAProblemOfTheRunAndNotRetried() throws {
+        let fixture = try SFTPFixture()
+        let impostor = try KeyPair(in: fixture.scratch.folder("other"), name: "other_host")
+        let knownHosts = try fixture.server.knownHosts(pinning: impostor)
+        let config = try sftpConfig(fixture, knownHosts: knownHosts, done: false)
+        try fixture.put("PLAT_REPAY_20241216.csv", sampleBytes(700))
+        let sleeper = RecordingSleeper()
+        let report = SFTPDropFetcher(config: config, sleeper: sleeper, environment: [:]).fetch(date: day)
+        let presented = try fixture.server.hostKey.fingerprint
+        let pinned = try impostor.fingerprint
+        #expect(report.problems == ["the SFTP drop of platform: the SFTP server 127.0.0.1:\(fixture.server.port) presented the host "
+            + "key \(presented) (ssh-ed25519), but known_hosts (\(knownHosts)) pins \(pinned) for it; refused: the server's key "
+            + "changed or someone is in between; confirm with the partner"])
+        #expect(report.fetched.isEmpty)
+        #expect(sleeper.pauses.isEmpty)
+        #expect(try fixture.localNames() == [])
+    }
+}
+
+@Suite("SFTP drops in reckon.yaml")
+struct SFTPDropConfigTests {
+    func load(_ sftp: String) throws(SpecError) -> ReckonConfig {
+        try ConfigLoader.load(yaml: """
+        partners:
+          platform:
+            role: platform
+            drop:
+              folder: inbox/platform
+              sftp:
+        \(sftp.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n"))
+        products:
+          CASH:
+            description: test
+        """, origin: "/etc/reckon/reckon.yaml")
+    }
+
+    @Test func theSafeDefaultsAndPathsFromTheConfigurationsFolder() throws {
+        let config = try load("""
+        host: sftp.platform.example
+        user: reckon
+        key: keys/platform_ed25519
+        known_hosts: keys/known_hosts
+        passphrase: {env: RECKON_PLATFORM_KEY_PASSPHRASE}
+        """)
+        let partner = try #require(config.partner("platform"))
+        #expect(partner.drop == "/etc/reckon/inbox/platform")
+        #expect(partner.sftp == SFTPDropConfig(host: "sftp.platform.example", port: 22, user: "reckon",
+                                               keyPath: "/etc/reckon/keys/platform_ed25519",
+                                               knownHostsPath: "/etc/reckon/keys/known_hosts", remotePath: ".",
+                                               passphrase: .environment("RECKON_PLATFORM_KEY_PASSPHRASE"), doneFolder: nil,
+                                               connectTimeoutSeconds: 15, readTimeoutSeconds: 30))
+    }
+
+    @Test func whatIsRefusedAtLoad() {
+        let base = "host: h.example\nuser: reckon\nkey: k\nknown_hosts: kh\n"
+        let cases: [(String, String)] = [
+            (base + "passphrase: hunter2", "/etc/reckon/reckon.yaml:11: partners.platform.drop.sftp.passphrase: a passphrase is never "
+                + "written in reckon.yaml: give {file: PATH} or {env: NAME}"),
+            (base + "password: hunter2", "/etc/reckon/reckon.yaml:11: partners.platform.drop.sftp.password: unknown key 'password'; "
+                + "allowed here: host, port, user, key, known_hosts, path, passphrase, done, connect_timeout_seconds, read_timeout_seconds"),
+            ("host: h.example\nuser: reckon\nkey: k", "/etc/reckon/reckon.yaml:7: partners.platform.drop.sftp: 'known_hosts' is required here"),
+            (base + "passphrase: {env: 1BAD}", "/etc/reckon/reckon.yaml:11: partners.platform.drop.sftp.passphrase.env: '1BAD' is not an "
+                + "environment variable name"),
+            (base + "done: ../x", "/etc/reckon/reckon.yaml:11: partners.platform.drop.sftp.done: '../x' is not a folder name (one name, "
+                + "under the drop's path)"),
+            (base + "port: 70000", "/etc/reckon/reckon.yaml:11: partners.platform.drop.sftp.port: 70000 is out of range (1…65535)"),
+        ]
+        for (sftp, message) in cases {
+            #expect(throws: SpecError.self, "\(sftp)") { try load(sftp) }
+            do {
+                _ = try load(sftp)
+            } catch {
+                #expect(error.description == message)
+            }
+        }
+    }
+}
