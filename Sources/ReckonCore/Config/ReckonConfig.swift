@@ -46,6 +46,8 @@ public struct PartnerConfig: Sendable {
     /// clearing account.
     public let channelCode: String?
     public let files: [FileTypeConfig]
+    /// What reckon sends the partner each business day (`outbound:`), if anything.
+    public var outbound: OutboundConfig?
 
     public func fileType(_ id: String) -> FileTypeConfig? { files.first { $0.id == id } }
 }
@@ -249,7 +251,7 @@ public enum ConfigLoader {
         var partners: [PartnerConfig] = []
         var channelCodes = Set<String>()
         for (id, node) in try top.required("partners").entries() {
-            let map = try node.mapping(allowed: ["name", "role", "drop", "channel_code", "files"])
+            let map = try node.mapping(allowed: ["name", "role", "drop", "channel_code", "files", "outbound"])
             let roleNode = try map.required("role")
             guard let role = PartnerRole(rawValue: try roleNode.string()) else {
                 throw roleNode.error("unknown role '\((try? roleNode.string()) ?? "")'; expected \(PartnerRole.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -269,7 +271,8 @@ public enum ConfigLoader {
             }
             partners.append(PartnerConfig(id: id, name: try map["name"]?.string() ?? id, role: role,
                                           drop: try map["drop"].map { n throws(SpecError) in path(try n.string()) },
-                                          channelCode: channelCode, files: files))
+                                          channelCode: channelCode, files: files,
+                                          outbound: try map["outbound"].map { n throws(SpecError) in try outbound(n, path: path) }))
         }
         guard !partners.isEmpty else { throw try top.required("partners").error("name at least one partner") }
 

@@ -236,6 +236,9 @@ struct BreaksResolve: ParsableCommand, BreakActionCommand {
     @Option(help: "What was done: kept with the action.")
     var note: String
 
+    @Option(help: ArgumentHelp("With --reason adjusted: the adjustment booked (a journal entry naming the break) and carried by the next day's settlement file, like 0.01 or -1,200.00.", valueName: "amount"))
+    var amount: String?
+
     @OptionGroup var actor: BreakActorOption
 
     @Flag(help: "Print one JSON object instead of text (see reckon breaks match).")
@@ -247,12 +250,25 @@ struct BreaksResolve: ParsableCommand, BreakActionCommand {
         guard ResolutionReason(rawValue: reason) != nil else {
             throw ValidationError("'\(reason)' is not a reason a break is resolved with; the reasons are \(ResolutionReason.catalogue)")
         }
+        _ = try amountMinor()
+    }
+
+    /// The adjustment in minor units, as amounts print (`1,200.00`) or plainly.
+    func amountMinor() throws -> Int64? {
+        guard let amount else { return nil }
+        switch AmountText.minor(amount) {
+        case .success(let minor): return minor
+        case .failure(.tooManyDecimals): throw ValidationError("--amount \(amount): an amount has at most two decimals, like 0.01")
+        case .failure(.tooLarge): throw ValidationError("--amount \(amount): too large")
+        case .failure(.notAnAmount): throw ValidationError("--amount \(amount): not an amount; write it like 1,200.00 or -0.01")
+        }
     }
 
     func run() throws {
+        let adjustment = try amountMinor()
         try act { ledger, config in
             try ledger.resolveBreak(id, reason: ResolutionReason(rawValue: reason)!, note: note, actor: actor.name,
-                                    approvalAboveMinor: config.reconciliation.approvalAboveMinor)
+                                    approvalAboveMinor: config.reconciliation.approvalAboveMinor, adjustmentMinor: adjustment)
         }
     }
 }
