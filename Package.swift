@@ -42,7 +42,10 @@ let package = Package(
         // Adapter: partner files on disk, read in bounded chunks through a spec.
         .target(
             name: "ReckonFiles",
-            dependencies: ["ReckonCore", "ReckonXML"]
+            dependencies: [
+                "ReckonCore", "ReckonXML",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // Adapter: the double-entry ledger in SQLite (GRDB), and ingest into it.
         .target(
