@@ -23,6 +23,13 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // libzip, for the outbox's zip of a partner-day's files and the safe reader of inbound
+        // archives (Sources/ReckonFiles/Outbox/).
+        .systemLibrary(
+            name: "CLibZip",
+            pkgConfig: "libzip",
+            providers: [.apt(["libzip-dev"])]
+        ),
         // SQLite's process-wide settings, which need a C call (see include/sqlite_setup.h).
         .target(
             name: "CSQLiteSetup",
@@ -43,7 +50,7 @@ let package = Package(
         .target(
             name: "ReckonFiles",
             dependencies: [
-                "ReckonCore", "ReckonXML",
+                "ReckonCore", "ReckonXML", "CLibZip",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import ReckonFiles
 
 /// The places where a crash matters: around every commit, every kept copy of a file and
 /// every step of a batch run. Crash tests make reckon die at each one in turn, so every
@@ -44,6 +45,17 @@ public enum CrashPoint: String, CaseIterable, Sendable {
     case reconcileCommitBefore = "reconcile-commit-before"
     /// The reconcile step's transaction is committed.
     case reconcileCommitAfter = "reconcile-commit-after"
+    /// An outbound set's manifest is written in its staging folder (ReckonFiles'
+    /// ``OutboxInstallStep``, routed here by ``CrashPoints/connectOutbox()``).
+    case outboxManifestStaged = "outbox-manifest-staged"
+    /// An outbound set is complete in its staging folder, about to be swapped in.
+    case outboxSetStaged = "outbox-set-staged"
+    /// An outbound set is the day's folder; the replaced one waits in the staging folder.
+    case outboxSetSwapped = "outbox-set-swapped"
+    /// One file of a replaced outbound set is in the archive.
+    case outboxOldFileArchived = "outbox-old-file-archived"
+    /// An outbound set's install is complete.
+    case outboxInstallFinished = "outbox-install-finished"
 }
 
 /// Dies at a named crash point when a hidden environment variable asks for it, for tests:
@@ -58,6 +70,16 @@ public enum CrashPoints {
     public static let crashVariable = "RECKON_CRASH_AT"
     public static let stopVariable = "RECKON_STOP_AT"
     public static let traceVariable = "RECKON_CRASH_TRACE"
+
+    /// Routes ReckonFiles' outbox install steps to the crash points of the same names (called
+    /// once at process start: ReckonFiles cannot see ``CrashPoint``).
+    public static func connectOutbox() {
+        guard Plan.current != nil else { return }
+        OutboxStepHook.set { step in
+            guard let point = CrashPoint(rawValue: step.rawValue) else { return }
+            CrashPoints.hit(point)
+        }
+    }
 
     /// Called at each point: free when neither variable is set.
     public static func hit(_ point: CrashPoint) {

@@ -502,6 +502,32 @@ enum Schema {
                 CREATE INDEX alert_by_day ON alert(business_date, kind, subject);
                 """)
         }
+        migrator.registerMigration("013 outbound files") { db in
+            // One row per installed version of each outbound file (issue 11): what the outbox
+            // installed, and, for issue 12's deliver step, when and as what it was delivered
+            // (empty until then). written_at is when it was recorded (UTC); the files and
+            // their manifest carry no clock time.
+            try db.execute(sql: """
+                CREATE TABLE outbound_file (
+                    partner TEXT NOT NULL,
+                    business_date TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    file_type TEXT NOT NULL,
+                    spec TEXT NOT NULL,
+                    size_bytes INTEGER NOT NULL,
+                    record_count INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    control_totals TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    written_at TEXT NOT NULL,
+                    delivered_at TEXT,
+                    remote_name TEXT,
+                    PRIMARY KEY (partner, business_date, name, version)
+                ) WITHOUT ROWID;
+                CREATE INDEX outbound_file_by_day ON outbound_file(business_date, partner);
+                """)
+        }
         migrator.registerMigration("014 settle: adjustments of breaks and the files that carry them") { db in
             // A break resolved with an adjustment keeps its amount and the journal entry that
             // booked it (the entry names the break back), the business day whose settlement

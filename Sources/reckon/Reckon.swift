@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ReckonFiles
+import ReckonLedger
 
 @main
 struct Reckon: ParsableCommand {
@@ -26,13 +27,14 @@ struct Reckon: ParsableCommand {
             `make demo` runs the earlier days of the sample loans too and shows balances and plans.
             """,
         version: "0.1.0",
-        subcommands: [SpecCommand.self, BatchCommand.self, DemoCommand.self, IngestCommand.self, FilesCommand.self, PlanCommand.self, ReconcileCommand.self, ReportCommand.self, AlertsCommand.self, BreaksCommand.self, LedgerCommand.self, StatusCommand.self]
+        subcommands: [SpecCommand.self, BatchCommand.self, DemoCommand.self, IngestCommand.self, FilesCommand.self, PlanCommand.self, ReconcileCommand.self, ReportCommand.self, AlertsCommand.self, BreaksCommand.self, OutboxCommand.self, LedgerCommand.self, StatusCommand.self]
     )
 
     /// ArgumentParser's `main`, with standard output written line by line and checked (see
     /// ``StandardOutput``), and file errors from Foundation said in one line.
     static func main() {
         StandardOutput.makeLineBuffered()
+        CrashPoints.connectOutbox()
         do {
             var command = try parseAsRoot()
             try command.run()
