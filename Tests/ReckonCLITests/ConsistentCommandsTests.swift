@@ -32,7 +32,7 @@ struct ConsistentCommandsTests {
         let leaves = try leafCommands()
         #expect(leaves.map { $0.joined(separator: " ") } == [
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
-            "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "report", "alerts list", "alerts read", "breaks list", "breaks show", "breaks match",
+            "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "settle", "report", "alerts list", "alerts read", "breaks list", "breaks show", "breaks match",
             "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "ledger balance", "ledger verify", "ledger export",
             "status",
         ])
