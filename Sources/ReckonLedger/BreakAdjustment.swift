@@ -75,12 +75,14 @@ extension Ledger {
 
     /// The break's adjustment, if it has one (proposed or booked).
     public func breakAdjustment(_ id: Int64) throws(LedgerError) -> BreakAdjustmentState? {
-        try read { db in
+        try read { db in try Self.adjustment(db, breakID: id) }
+    }
+
+    static func adjustment(_ db: Database, breakID id: Int64) throws -> BreakAdjustmentState? {
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT adjustment_minor, adjustment_entry_id, settle_on, fixed_by_file FROM recon_break WHERE id = ? AND adjustment_minor IS NOT NULL
                 """, arguments: [id]) else { return nil }
             return BreakAdjustmentState(amountMinor: row[0], entryID: row[1], settleOn: (row[2] as String?).flatMap(CivilDate.init(iso:)),
                                         fixedByFile: row[3])
-        }
     }
 }

@@ -59,7 +59,8 @@ struct FileRenderTests {
     }
 
     @Test func theShippedWritableSpecsAreTheOnesExpected() {
-        #expect(writableShippedSpecs == ["bank-plan.yaml", "bank-settlement.yaml", "platform-loans.yaml", "platform-repayments.yaml"])
+        #expect(writableShippedSpecs == ["bank-plan.yaml", "bank-settlement.yaml", "platform-loans.yaml", "platform-repayments.yaml",
+                                         "platform-results.yaml", "reckon-alerts.yaml", "reckon-plan.yaml", "reckon-settlement.yaml"])
     }
 
     /// Random details and envelope values written through each writable shipped spec read

@@ -126,8 +126,9 @@ struct BreaksShow: ParsableCommand {
             items (side left or right, role, ref, file_id, file, line, record: source, kind, loan_id, \
             period, date, principal_minor, interest_minor, penalty_minor, fee_minor, amount_minor, \
             currency, reference, status, other_fields), history (business_date, at, status, kind, \
-            what, by, action_id) and actions (id, action, break_ids, by, at, reason, note, detail, \
-            previous_hash, hash).
+            what, by, action_id), actions (id, action, break_ids, by, at, reason, note, detail, \
+            previous_hash, hash) and adjustment (amount_minor, entry_id, settle_on, fixed_by_file: \
+            the settlement file that carried it; null for a break resolved without one).
             """)
 
     @Argument(help: "The break's number (reckon breaks list).")
@@ -441,6 +442,15 @@ enum BreaksText {
         case .closed: lines.append("  closed on \(found.closedOn?.description ?? "?") by a later file")
         case .pending, .open: if let note = found.note, let actor = found.actedBy { lines += wrapped("  last action by \(actor): \(note)") }
         }
+        if let adjustment = detail.adjustment {
+            if let entry = adjustment.entryID {
+                let carried = adjustment.fixedByFile.map { "carried by \($0)" }
+                    ?? "to be carried by the settlement file of \(adjustment.settleOn?.description ?? "?")"
+                lines += wrapped("  adjustment \(amount(adjustment.amountMinor, found.currency)): journal entry #\(entry), \(carried)")
+            } else {
+                lines += wrapped("  adjustment \(amount(adjustment.amountMinor, found.currency)) proposed: booked when the resolution is approved")
+            }
+        }
         if let proposal = found.awaitingApproval {
             let what = proposal.action == "match" ? "match of \(named(proposal.breakIDs))" : "resolution (\(proposal.reason ?? "?"))"
             lines += wrapped("  awaits approval: the \(what) proposed by \(proposal.maker) at \(TimeText.local(proposal.at)): "
@@ -614,6 +624,10 @@ enum BreaksJSON {
         return J.object(members(detail.reconBreak, ages: ages) + [
             ("as_of", J.string(detail.asOf?.description)), ("fields", J.array(detail.reconBreak.fields.map(field))),
             ("items", J.array(items)), ("history", J.array(history)), ("actions", J.array(detail.actions.map(action))),
+            ("adjustment", detail.adjustment.map { adjustment in
+                J.object([("amount_minor", String(adjustment.amountMinor)), ("entry_id", J.number(adjustment.entryID)),
+                          ("settle_on", J.string(adjustment.settleOn?.description)), ("fixed_by_file", J.string(adjustment.fixedByFile))])
+            } ?? "null"),
         ])
     }
 
