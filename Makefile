@@ -2,7 +2,7 @@
 # Both install the Debian packages reckon builds against when they are missing.
 
 SWIFT ?= swift
-DEB_PACKAGES := libssh2-1-dev libxml2-dev libsqlite3-dev libzip-dev openssh-server pkg-config
+DEB_PACKAGES := libssh2-1-dev libxml2-dev libsqlite3-dev libzip-dev openssh-server pkg-config unzip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build demo test deps bench clean

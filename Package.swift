@@ -84,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReckonFilesTests",
-            dependencies: ["ReckonCore", "ReckonFiles", "ReckonXML"]
+            dependencies: ["ReckonCore", "ReckonFiles", "ReckonXML", "CLibZip"]
         ),
         .testTarget(
             name: "ReckonLedgerTests",

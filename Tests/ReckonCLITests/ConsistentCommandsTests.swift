@@ -45,7 +45,7 @@ struct ConsistentCommandsTests {
         }
         // The business day is --date wherever a command takes one.
         for leaf in [["batch"], ["status"], ["files", "list"], ["files", "set-aside"], ["ingest"], ["ledger", "export"],
-                     ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"], ["alerts", "list"], ["alerts", "read"], ["breaks", "list"], ["breaks", "show"]] {
+                     ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"], ["alerts", "list"], ["alerts", "read"], ["breaks", "list"], ["breaks", "show"], ["outbox", "list"]] {
             #expect(try reckon(leaf + ["--help"]).stdout.contains("--date <date>"), "reckon \(leaf.joined(separator: " "))")
         }
     }

@@ -61,6 +61,8 @@ public struct OutboxDay: Sendable {
     /// and the old version's files move to `archiveRoot/<partner>/<date>/<name>.v<N>`.
     public func install(_ files: [StagedFile], options: OutboxOptions, reason: String) throws -> OutboxInstall {
         try checkPartner()
+        let lock = try lockDay()
+        defer { close(lock) }
         try finishReplacedSet()
         let listed = try checkStaged(files, options: options)
         let installed = try manifest(in: dayFolder)
@@ -82,8 +84,27 @@ public struct OutboxDay: Sendable {
     /// left in it by a crash is archived.
     public func discardStaging() throws {
         try checkPartner()
+        let lock = try lockDay()
+        defer { close(lock) }
         try finishReplacedSet()
         try removeFolder(stagingFolder)
+    }
+
+    /// `outbox/<partner>/.<date>.lock`, held (flock) while a set is installed or discarded, so
+    /// two processes never swap the same day's folders; the kernel drops it if the process dies.
+    private func lockDay() throws -> Int32 {
+        try makeFolder(partnerFolder)
+        let path = partnerFolder + "/.\(date).lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw error(path, "the day's lock cannot be opened: \(String(cString: strerror(errno)))") }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let reason = String(cString: strerror(errno))
+                close(descriptor)
+                throw error(path, "the day's lock cannot be taken: \(reason)")
+            }
+        }
+        return descriptor
     }
 
     // MARK: Checks
@@ -96,16 +117,19 @@ public struct OutboxDay: Sendable {
         if let reason = Self.nameProblem(partner) { throw error(outboxRoot, "the partner \"\(partner)\" cannot name a folder: \(reason)") }
     }
 
-    private func checkName(_ name: String, what: String) throws {
-        if let reason = Self.nameProblem(name) { throw error(stagingFolder, "\(what) \"\(name)\" cannot be used: \(reason)") }
+    private func checkName(_ name: String, what: String, dotAllowed: Bool = false) throws {
+        if let reason = Self.nameProblem(name, dotAllowed: dotAllowed) { throw error(stagingFolder, "\(what) \"\(name)\" cannot be used: \(reason)") }
         if name == OutboxManifest.fileName { throw error(stagingFolder, "\(what) \"\(name)\" cannot be used: it is the manifest's name") }
     }
 
     /// Why a name cannot be one file in a folder, if it cannot.
-    static func nameProblem(_ name: String) -> String? {
+    /// A file's name may not start with a dot (partners' tools hide such files); the
+    /// marker's may (`.done`).
+    static func nameProblem(_ name: String, dotAllowed: Bool = false) -> String? {
         if name.isEmpty { return "it is empty" }
         if name.contains("/") || name.contains("\0") { return "it holds a / or NUL" }
-        if name.hasPrefix(".") && name != ".done" { return "it starts with a dot" }
+        if name == "." || name == ".." { return "it names a folder" }
+        if name.hasPrefix(".") && !dotAllowed { return "it starts with a dot" }
         if name.contains(".partial-") { return "it looks like an unfinished file" }
         return nil
     }
@@ -130,8 +154,9 @@ public struct OutboxDay: Sendable {
             listed.append(.init(name: file.fileName, fileType: file.fileType, spec: file.spec, sizeBytes: file.sizeBytes,
                                 recordCount: file.recordCount, controlTotals: file.controlTotals, sha256: bytes.sha256Hex))
         }
+        if let zip = options.zipName { try checkName(zip, what: "the set's zip name") }
+        if let marker = options.doneMarkerName { try checkName(marker, what: "the set's marker name", dotAllowed: true) }
         for extra in [options.zipName, options.doneMarkerName].compactMap({ $0 }) {
-            try checkName(extra, what: "the set's zip or marker")
             guard names.insert(extra).inserted else { throw error(stagingFolder, "the zip or marker name \(extra) is also a file's") }
         }
         return listed
@@ -224,7 +249,10 @@ public struct OutboxDay: Sendable {
               replaced.version < current.version else { return [] }
         try makeFolder(archiveFolder)
         var archived: [String] = []
-        for name in try entries(of: stagingFolder).sorted() where name != replaced.doneMarker && !name.contains(".partial-") {
+        // The manifest goes last: while it is there, the folder is known as a replaced set,
+        // so a crash in the middle leaves the rest to be archived by the next call.
+        let names = try entries(of: stagingFolder).filter { $0 != replaced.doneMarker && !$0.contains(".partial-") && $0 != OutboxManifest.fileName }
+        for name in names.sorted() + [OutboxManifest.fileName] {
             let target = archiveFolder + "/\(name).v\(replaced.version)"
             try moveToArchive(stagingFolder + "/" + name, target)
             archived.append(target)

@@ -82,6 +82,10 @@ public enum SafeUnzip {
         guard count <= limits.maxEntries else {
             throw ZipError(archive: archivePath, reason: "has \(count) entries, more than the \(limits.maxEntries) allowed")
         }
+        let rawNames = try ZipCentralDirectory.rawNames(archivePath, maxEntries: limits.maxEntries)
+        guard rawNames.count == count else {
+            throw ZipError(archive: archivePath, reason: "its central directory lists \(rawNames.count) entries, libzip reads \(count)")
+        }
         var entries: [Entry] = []
         var seen = Set<String>()
         for index in 0..<zip_uint64_t(count) {
@@ -90,7 +94,10 @@ public enum SafeUnzip {
                 throw ZipError(archive: archivePath, reason: "entry \(index) cannot be read: \(String(cString: zip_strerror(archive)))")
             }
             let name = String(decoding: UnsafeRawBufferPointer(start: raw, count: strlen(raw)), as: UTF8.self)
-            if let problem = nameProblem(name, storedLength: rawNameLength(archive, index)) {
+            if rawNames[Int(index)].contains(0) {
+                throw ZipError(archive: archivePath, entry: name, reason: "its name holds a NUL byte")
+            }
+            if let problem = nameProblem(name) {
                 throw ZipError(archive: archivePath, entry: name, reason: problem)
             }
             var system: zip_uint8_t = 0
@@ -115,8 +122,7 @@ public enum SafeUnzip {
     }
 
     /// Why an entry's name cannot be unpacked, if it cannot.
-    static func nameProblem(_ name: String, storedLength: Int?) -> String? {
-        if let storedLength, storedLength != name.utf8.count { return "its name holds a NUL byte" }
+    static func nameProblem(_ name: String) -> String? {
         if name.isEmpty { return "its name is empty" }
         if name.utf8.contains(0) { return "its name holds a NUL byte" }
         if name.hasPrefix("/") { return "its name is an absolute path" }
@@ -125,13 +131,6 @@ public enum SafeUnzip {
         if parts.contains("..") { return "its name climbs out of the folder (..)" }
         if parts.contains(where: { $0.isEmpty || $0 == "." }) { return "its name has an empty or . part" }
         return nil
-    }
-
-    /// The name's length as the central directory stores it (libzip turns a NUL inside a
-    /// name into a space, so the stored name is read back raw through the entry's extra
-    /// lookup). nil when it cannot be told.
-    static func rawNameLength(_ archive: OpaquePointer, _ index: zip_uint64_t) -> Int? {
-        nil
     }
 
     private static func makeFolders(_ path: String, _ archivePath: String, _ entry: String) throws(ZipError) {

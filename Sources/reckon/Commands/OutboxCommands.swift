@@ -23,11 +23,11 @@ struct OutboxList: ParsableCommand {
         commandName: "list",
         abstract: "List every outbound file written: its version, whether it is current, and whether it was delivered.",
         discussion: """
-            By business day, partner, name and version. A version replaced by a later one is \
-            in the archive. --json prints one object: files, each with partner, business_date, \
-            name, version, current, file_type, spec, size_bytes, record_count, sha256, \
-            control_totals (name and value), reason, written_at (UTC), delivered_at (UTC, null \
-            until delivered) and remote_name.
+            By business day, partner, name and version. A file's state is current while its \
+            version is the day's set, archived once a later version replaced it. --json prints one \
+            object: files, each with partner, business_date, name, version, current, file_type, \
+            spec, size_bytes, record_count, sha256, control_totals (name and value), reason, \
+            written_at (UTC), delivered_at (UTC, null until delivered) and remote_name.
 
               reckon outbox list --date 2024-12-16
               reckon outbox list --partner bank --json
@@ -61,8 +61,8 @@ struct OutboxList: ParsableCommand {
             print("no outbound files")
             return
         }
-        let table = TextTable([("day", false), ("partner", false), ("name", false), ("version", true), ("type", false),
-                               ("records", true), ("bytes", true), ("delivered", false)])
+        let table = TextTable([("day", false), ("partner", false), ("name", false), ("version", true), ("state", false),
+                               ("type", false), ("records", true), ("bytes", true), ("delivered", false)])
         for line in table.render(files.map(OutboxText.row)) { print(line) }
         let current = files.filter(\.isCurrent)
         print("\(Plural.count(files.count, "file version")), \(AmountText.grouped(current.count)) current, "
@@ -73,10 +73,10 @@ struct OutboxList: ParsableCommand {
 /// Outbound files as `outbox list` prints them.
 enum OutboxText {
     static func row(_ file: OutboundFiles.Row) -> [String] {
-        let version = "v\(file.version)" + (file.isCurrent ? "" : " (archived)")
         let delivered = file.deliveredAt.map { TimeText.local($0) + (file.remoteName.map { " as " + DisplayText.escaped($0) } ?? "") } ?? "no"
-        return [file.businessDate, DisplayText.escaped(file.partner), DisplayText.escaped(file.name), version,
-                DisplayText.escaped(file.fileType), AmountText.grouped(file.recordCount), AmountText.grouped(file.sizeBytes), delivered]
+        return [file.businessDate, DisplayText.escaped(file.partner), DisplayText.escaped(file.name), "v\(file.version)",
+                file.isCurrent ? "current" : "archived", DisplayText.escaped(file.fileType), AmountText.grouped(file.recordCount),
+                AmountText.grouped(file.sizeBytes), delivered]
     }
 
     static func json(_ file: OutboundFiles.Row) -> String {
