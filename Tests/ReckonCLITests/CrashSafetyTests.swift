@@ -152,7 +152,7 @@ struct CrashSafetyTests {
         let runStarted = position(.runStarted, 1), runFinished = position(.runFinished, 1)
         let refusal = position(.refusalRecorded, 1)
 
-        for point in points {
+        for point in CrashPoint.allCases {
             let count = hits.filter { $0 == point.rawValue }.count
             for nth in Set([1, count]).sorted() where count > 0 {
                 let label = "killed at \(point.rawValue):\(nth)"
