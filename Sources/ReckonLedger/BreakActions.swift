@@ -77,6 +77,12 @@ extension Ledger {
         return try write { db in
             let reconBreak = try Self.fetchBreak(db, id)
             try Self.checkWorkable(reconBreak, doing: "resolve")
+            if adjustment != nil, let booked = try Self.adjustment(db, breakID: id), let entry = booked.entryID {
+                // The file that carried it is the bank's record of it: a second one would move it.
+                throw LedgerError("break #\(id) has an adjustment booked already (\(AmountText.printed(units: booked.amountMinor)) "
+                                  + "\(reconBreak.currency), journal entry #\(entry)\(booked.fixedByFile.map { ", carried by \($0)" } ?? "")); "
+                                  + "resolve it without --amount")
+            }
             let amount = max(Self.largest([reconBreak]), Int64(clamping: adjustment?.magnitude ?? 0))
             let day = try Self.actionDay(db, [reconBreak]), at = timestamp()
             if let line = approvalAboveMinor, amount > line {

@@ -244,6 +244,11 @@ import Testing
         let text = try days.run("breaks", "show", "\(cent)").stdout
         #expect(text.contains("\n  adjustment 0.01 CNY: journal entry #\(adjustment["entry_id"]!), carried by bank/RECKON_SETTLE_20241217.txt\n"),
                 "\(text)")
+        // Reopened and resolved again, it keeps the one adjustment the bank has.
+        #expect(try days.run("breaks", "reopen", "\(cent)", "--note", "again", "--as", "alice").status == 0)
+        let twice = try days.run("breaks", "resolve", "\(cent)", "--reason", "adjusted", "--amount", "0.01", "--note", "n", "--as", "alice")
+        #expect(twice.status == 1 && twice.stderr == "reckon: break #\(cent) has an adjustment booked already (0.01 CNY, journal entry "
+                + "#\(adjustment["entry_id"]!), carried by bank/RECKON_SETTLE_20241217.txt); resolve it without --amount\n", "\(twice.stderr)")
         // The day of the fix carries it once: the next day does not.
         #expect(try days.run("settle", "--date", "2024-12-18", "--partner", "bank").stdout.contains("bank/RECKON_SETTLE_20241218.txt: record count 0,"))
     }
@@ -271,7 +276,8 @@ import Testing
         #expect(dry.stdout.contains("  bank/RECKON_PLAN_20241217.txt: record count 0, principal total 0.00, interest total 0.00\n"))
         #expect(dry.stdout.hasSuffix("settled: platform (dry run) (2 files, 0 records), bank (dry run) (2 files, 0 records)\n"), "\(dry.stdout)")
         for partner in ["bank", "platform"] {
-            let names = try FileManager.default.contentsOfDirectory(atPath: days.folder.path + "/outbox/\(partner)")
+            // (The outbox's day locks stay: empty files it takes a lock on.)
+            let names = try FileManager.default.contentsOfDirectory(atPath: days.folder.path + "/outbox/\(partner)").filter { !$0.hasSuffix(".lock") }
             #expect(names.sorted() == ["2024-11-06", "2024-11-13", "2024-11-16", "2024-12-16"], "\(partner): \(names)")
         }
         let listed = try jsonObject(try days.run("outbox", "list", "--date", "2024-12-17", "--json").stdout)
