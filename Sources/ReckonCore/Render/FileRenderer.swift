@@ -79,12 +79,13 @@ public struct FileRenderer {
         if kind.index == plan.headerKind?.index || kind.index == plan.trailerKind?.index {
             throw RenderError(kind: kind.name, field: nil, reason: "the \(kind.index == plan.headerKind?.index ? "header" : "trailer") is written by finish, with the totals")
         }
+        guard values.count == kind.fields.count else {
+            throw RenderError(kind: kind.name, field: nil, reason: "\(values.count) values for \(kind.fields.count) fields")
+        }
         let computed = plan.computed[kind.index]
-        var filled = values
+        // Indicators first: a control's `where` may test one (CRDT/DBIT).
+        var filled = kind.signIndicators.isEmpty ? values : try records.signedForIndicators(kind, values)
         if !computed.isEmpty {
-            guard values.count == kind.fields.count else {
-                throw RenderError(kind: kind.name, field: nil, reason: "\(values.count) values for \(kind.fields.count) fields")
-            }
             var trial = controls
             trial.willWrite(kind: kind.index)
             try trial.fill(kind: kind, computed: computed, values: &filled)
@@ -109,7 +110,7 @@ public struct FileRenderer {
     /// The header record with its computed totals (empty when the spec has no header
     /// kind). XML: everything before the first detail.
     public mutating func header(_ named: [String: FieldValue]) throws(RenderError) -> [UInt8] {
-        if let xml { return try xml.opening(headerValues: try envelope(plan.headerKind, named), scratch: &scratch) }
+        if let xml { return try xml.opening(headerValues: try envelope(plan.headerKind, named), header: plan.headerKind) }
         guard let kind = plan.headerKind else { return [] }
         return try envelopeRecord(kind, named)
     }
@@ -117,7 +118,7 @@ public struct FileRenderer {
     /// The trailer record with its computed totals (empty when the spec has no trailer
     /// kind). XML: everything after the last detail.
     public mutating func trailer(_ named: [String: FieldValue], header headerNamed: [String: FieldValue] = [:]) throws(RenderError) -> [UInt8] {
-        if let xml { return try xml.closing(headerValues: try envelope(plan.headerKind, headerNamed), scratch: &scratch) }
+        if let xml { return try xml.closing(headerValues: try envelope(plan.headerKind, headerNamed), header: plan.headerKind) }
         guard let kind = plan.trailerKind else { return [] }
         return try envelopeRecord(kind, named)
     }
@@ -144,7 +145,7 @@ public struct FileRenderer {
         }
         var values = try self.values(for: kind, named)
         try controls.fill(kind: kind, computed: plan.computed[kind.index], values: &values)
-        return values
+        return kind.signIndicators.isEmpty ? values : try records.signedForIndicators(kind, values)
     }
 
     private mutating func envelopeRecord(_ kind: RecordKind, _ named: [String: FieldValue]) throws(RenderError) -> [UInt8] {
@@ -155,14 +156,113 @@ public struct FileRenderer {
     }
 }
 
-/// Writes an XML document's elements (filled in by the XML renderer).
+/// Writes an XML document: the header's tree around the details, each detail one element.
 struct XMLDocumentWriter {
     let plan: XMLRenderPlan
     let records: RecordRenderer
+    let spec: MappingSpec
+
+    init(plan: XMLRenderPlan, records: RecordRenderer) {
+        self.plan = plan
+        self.records = records
+        spec = records.spec
+    }
 
     func appendRecord(_ kind: RecordKind, _ values: [FieldValue], to buffer: inout [UInt8], scratch: inout [UInt8]) throws(RenderError) {
-        throw RenderError(kind: kind.name, field: nil, reason: "XML output is not built yet")
+        guard let element = plan.details[kind.index] else {
+            throw RenderError(kind: kind.name, field: nil, reason: "the kind is not written as a detail")
+        }
+        let texts = try encoded(kind, values, fields: element.fields)
+        let start = buffer.count
+        var slot: Int?
+        do throws(RenderError) {
+            try write(element, kind: kind, texts: texts, depth: plan.detailDepth, isRoot: false, to: &buffer, slot: &slot)
+        } catch {
+            buffer.removeSubrange(start...)
+            throw error
+        }
     }
-    func opening(headerValues: [FieldValue], scratch: inout [UInt8]) throws(RenderError) -> [UInt8] { [] }
-    func closing(headerValues: [FieldValue], scratch: inout [UInt8]) throws(RenderError) -> [UInt8] { [] }
+
+    /// The declaration and the header's tree up to the details.
+    func opening(headerValues: [FieldValue], header: RecordKind?) throws(RenderError) -> [UInt8] {
+        let (bytes, slot) = try document(headerValues: headerValues, header: header)
+        return Array(bytes[..<slot])
+    }
+
+    /// The header's tree after the details, to the end of the document.
+    func closing(headerValues: [FieldValue], header: RecordKind?) throws(RenderError) -> [UInt8] {
+        let (bytes, slot) = try document(headerValues: headerValues, header: header)
+        return Array(bytes[slot...])
+    }
+
+    private func document(headerValues: [FieldValue], header: RecordKind?) throws(RenderError) -> ([UInt8], Int) {
+        var texts: [[UInt8]?] = []
+        if let header { texts = try encoded(header, headerValues, fields: plan.document.fields) }
+        var out = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8)
+        var slot: Int?
+        try write(plan.document, kind: header, texts: texts, depth: 0, isRoot: true, to: &out, slot: &slot)
+        return (out, slot ?? out.count)
+    }
+
+    /// Each written field's text (nil when empty), checked as the reader would.
+    private func encoded(_ kind: RecordKind, _ values: [FieldValue], fields: [Int]) throws(RenderError) -> [[UInt8]?] {
+        var texts = [[UInt8]?](repeating: nil, count: kind.fields.count)
+        for index in fields {
+            var bytes: [UInt8] = []
+            try records.encode(kind, index, kind.fields[index], values[index], into: &bytes)
+            if !values[index].isEmpty { texts[index] = bytes }
+        }
+        return texts
+    }
+
+    private func present(_ element: XMLElementPlan, _ texts: [[UInt8]?]) -> Bool {
+        element.holdsSlot || element.fields.isEmpty || element.fields.contains { texts.indices.contains($0) && texts[$0] != nil }
+    }
+
+    private func write(_ element: XMLElementPlan, kind: RecordKind?, texts: [[UInt8]?], depth: Int, isRoot: Bool,
+                       to out: inout [UInt8], slot: inout Int?) throws(RenderError) {
+        if element.isSlot {
+            slot = out.count
+            return
+        }
+        func escaped(_ bytes: [UInt8], field: Int, attribute: Bool) throws(RenderError) {
+            guard XMLEscape.append(bytes, attribute: attribute, to: &out) else {
+                throw RenderError(kind: kind?.name ?? "-", field: kind?.fields[field].name,
+                                  reason: "the value holds a control character, which XML cannot carry")
+            }
+        }
+        out.append(contentsOf: repeatElement(0x20, count: 2 * depth))
+        out.append(UInt8(ascii: "<"))
+        out += element.qualified
+        if isRoot { out += plan.namespaceDeclarations }
+        for (name, field) in element.attributes {
+            guard let text = texts[field] else { continue }
+            out.append(0x20)
+            out += name
+            out += [UInt8(ascii: "="), UInt8(ascii: "\"")]
+            try escaped(text, field: field, attribute: true)
+            out.append(UInt8(ascii: "\""))
+        }
+        if let field = element.field {
+            out.append(UInt8(ascii: ">"))
+            if let text = texts[field] { try escaped(text, field: field, attribute: false) }
+        } else if let literal = element.literal {
+            out.append(UInt8(ascii: ">"))
+            _ = XMLEscape.append(literal, attribute: false, to: &out)
+        } else {
+            let children = element.children.filter { present($0, texts) }
+            guard !children.isEmpty else {
+                out += Array("/>\n".utf8)
+                return
+            }
+            out += [UInt8(ascii: ">"), 0x0A]
+            for child in children {
+                try write(child, kind: kind, texts: texts, depth: depth + 1, isRoot: false, to: &out, slot: &slot)
+            }
+            out.append(contentsOf: repeatElement(0x20, count: 2 * depth))
+        }
+        out += [UInt8(ascii: "<"), UInt8(ascii: "/")]
+        out += element.qualified
+        out += [UInt8(ascii: ">"), 0x0A]
+    }
 }

@@ -361,7 +361,7 @@ public struct RecordRenderer {
     }
 
     /// Sets each C/D indicator from the sign of the amount it governs.
-    private func signedForIndicators(_ kind: RecordKind, _ values: [FieldValue]) throws(RenderError) -> [FieldValue] {
+    func signedForIndicators(_ kind: RecordKind, _ values: [FieldValue]) throws(RenderError) -> [FieldValue] {
         var values = values
         for sign in kind.signIndicators {
             let isNegative: Bool
