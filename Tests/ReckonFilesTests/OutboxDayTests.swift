@@ -229,6 +229,52 @@ struct OutboxDayTests {
         #expect(FileManager.default.fileExists(atPath: place.day.dayFolder + "/plans_20241216.csv"))
     }
 
+    /// /dev/shm is a tmpfs, another file system than the scratch folder's when it exists.
+    static let otherFileSystem: String? = {
+        var shm = stat(), temporary = stat()
+        guard stat("/dev/shm", &shm) == 0, stat(NSTemporaryDirectory(), &temporary) == 0, shm.st_dev != temporary.st_dev,
+              access("/dev/shm", W_OK) == 0 else { return nil }
+        return "/dev/shm"
+    }()
+
+    @Test(.enabled(if: otherFileSystem != nil, "needs a writable /dev/shm on another file system"))
+    func anArchiveOnAnotherFileSystemGetsCopiesFlushedAndRenamed() throws {
+        let place = Place()
+        let archiveRoot = try #require(Self.otherFileSystem) + "/reckon-outbox-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: archiveRoot) }
+        let day = OutboxDay(outboxRoot: place.scratch.path + "/outbox", archiveRoot: archiveRoot, partner: "bank", date: Self.date)
+        _ = try day.install(try place.stage(Self.first), options: OutboxOptions(), reason: "first")
+        let old = try Data(contentsOf: URL(fileURLWithPath: day.dayFolder + "/settlement_20241216.txt"))
+        var changed = Self.first
+        changed[0].text = "other\n"
+        let second = try day.install(try place.stage(changed), options: OutboxOptions(), reason: "second")
+        #expect(second.version == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: day.archiveFolder).sorted()
+                == ["MANIFEST.json.v1", "plans_20241216.csv.v1", "settlement_20241216.txt.v1"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: day.archiveFolder + "/settlement_20241216.txt.v1")) == old)
+        #expect(!FileManager.default.fileExists(atPath: day.stagingFolder))
+    }
+
+    /// The state a kill right after the swap leaves (the new set in place, the replaced one
+    /// in the staging folder), made by hand: the next call archives the replaced set first.
+    @Test func aReplacedSetLeftInTheStagingFolderIsArchivedByTheNextCall() throws {
+        let place = Place()
+        _ = try place.install(Self.first)
+        let saved = place.scratch.path + "/v1"
+        try FileManager.default.copyItem(atPath: place.day.dayFolder, toPath: saved)
+        var changed = Self.first
+        changed[0].text = "other\n"
+        _ = try place.install(changed, reason: "second")
+        let archived = place.tree().filter { $0.key.hasPrefix("var/") }
+        try FileManager.default.removeItem(atPath: place.scratch.path + "/var")
+        try FileManager.default.moveItem(atPath: saved, toPath: place.day.stagingFolder)
+
+        try place.day.discardStaging()
+        #expect(place.tree().filter { $0.key.hasPrefix("var/") } == archived)
+        #expect(!FileManager.default.fileExists(atPath: place.day.stagingFolder))
+        #expect(try place.day.installedManifest()?.version == 2)
+    }
+
     @Test func discardingTheStagingFolderLeavesTheInstalledSet() throws {
         let place = Place()
         _ = try place.install(Self.first)

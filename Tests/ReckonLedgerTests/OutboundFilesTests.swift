@@ -44,6 +44,13 @@ struct OutboundFilesTests {
         #expect(rows.map { "\($0.name) v\($0.version) \($0.sha256Hex) \($0.isCurrent) \($0.reason)" }
                 == ["PLANS.txt v1 bb false settle", "SETTLE.txt v1 aa false settle", "SETTLE.txt v2 cc true break B1 resolved"])
         #expect(try OutboundFiles.list(in: ledger, partner: "platform").isEmpty)
+        // Version 2 again with other bytes: refused, nothing recorded.
+        let error = try #require(throws: LedgerError.self) {
+            try OutboundFiles.record(install(version: 2, files: [("SETTLE.txt", "dd")], reason: "again"), in: ledger)
+        }
+        #expect(error.message == "outbound file bank 2024-12-16 SETTLE.txt v2 is recorded with SHA-256 cc, but the installed one "
+                + "has dd: was the day's outbox folder removed by hand?")
+        #expect(try OutboundFiles.list(in: ledger).count == 3)
         #expect(try OutboundFiles.list(in: ledger, date: CivilDate(year: 2024, month: 12, day: 17)!).isEmpty)
     }
 }

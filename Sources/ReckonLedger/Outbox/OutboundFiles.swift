@@ -46,6 +46,16 @@ public enum OutboundFiles {
                 try statement.execute(arguments: [install.partner, install.date.description, file.fileName, install.version, file.fileType,
                                                   file.spec, file.sizeBytes, file.recordCount, file.sha256Hex,
                                                   controlTotalsJSON(file.controlTotals), install.reason, stamp])
+                // The same version with other bytes: the outbox's folders and the ledger
+                // disagree (a day's folder removed by hand starts its versions again).
+                let recorded = try String.fetchOne(db, sql: """
+                    SELECT sha256 FROM outbound_file WHERE partner = ? AND business_date = ? AND name = ? AND version = ?
+                    """, arguments: [install.partner, install.date.description, file.fileName, install.version])
+                if let recorded, recorded != file.sha256Hex {
+                    throw LedgerError("outbound file \(install.partner) \(install.date) \(file.fileName) v\(install.version) is recorded "
+                                      + "with SHA-256 \(recorded), but the installed one has \(file.sha256Hex): was the day's outbox "
+                                      + "folder removed by hand?")
+                }
             }
         }
     }

@@ -118,16 +118,19 @@ struct OutboxInstallFixture: ParsableCommand {
         do {
             var staged: [StagedFile] = []
             for name in try FileManager.default.contentsOfDirectory(atPath: from).sorted() {
-                let bytes = try Data(contentsOf: URL(fileURLWithPath: from + "/" + name))
+                // Copied in chunks, as a renderer streams: memory stays flat whatever the size.
                 let path = try day.stagingPath(for: name)
                 let file = try AtomicFile(path: path)
-                try file.write(bytes)
+                var lines = 0
+                try FileByteSource(path: from + "/" + name).forEachChunk(chunkBytes: 1 << 20) { chunk throws(FileAccessError) in
+                    lines += chunk.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+                    try file.write(chunk)
+                }
                 try file.commit()
-                let lines = bytes.filter { $0 == UInt8(ascii: "\n") }.count
                 staged.append(StagedFile(fileName: name, fileType: String(name.prefix { $0 != "." }), spec: "fixture", path: path,
-                                         sizeBytes: bytes.count, recordCount: lines,
+                                         sizeBytes: file.size, recordCount: lines,
                                          controlTotals: [ControlTotalValue(name: "lines", value: String(lines))],
-                                         sha256Hex: OutboxDigest.sha256Hex(bytes)))
+                                         sha256Hex: try OutboxDigest.sha256Hex(path: path)))
             }
             let install = try day.install(staged, options: OutboxOptions(zipName: zip, doneMarkerName: done), reason: reason)
             try OutboundFiles.record(install, in: options.ledger(config))
