@@ -46,7 +46,11 @@ echo "══ what the partners receive (README, \"What each partner receives\"):
 ls -l outbox/bank/2024-12-16 outbox/platform/2024-12-16 | grep -v '^total'
 echo
 echo "══ the bank's manifest: outbox/bank/2024-12-16/MANIFEST.json (written last; sizes, counts, totals, SHA-256)"
-sed -n 1,40p outbox/bank/2024-12-16/MANIFEST.json
+sed -n 1,26p outbox/bank/2024-12-16/MANIFEST.json
+echo "  …"
+echo
+echo "══ reckon outbox list --date 2024-12-16 (every file written, its version, whether delivered)"
+"$reckon" outbox list --date 2024-12-16
 echo
 echo "══ the bank's settlement file read back through its spec"
 "$reckon" spec check mappings/reckon-settlement.yaml outbox/bank/2024-12-16/RECKON_SETTLE_20241216.txt --show 5

@@ -230,7 +230,8 @@ import Testing
 
         let settled = try days.run("settle", "--date", "2024-12-17", "--partner", "bank")
         #expect(settled.status == 0, "\(settled.stderr)")
-        #expect(settled.stdout.contains("  bank/RECKON_SETTLE_20241217.txt: record count 1, total amount 0.01, principal total 0.00, "
+        // (Wrapped at 120 columns, continued with an indent.)
+        #expect(settled.stdout.replacingOccurrences(of: "\n      ", with: " ").contains("  bank/RECKON_SETTLE_20241217.txt: record count 1, total amount 0.01, principal total 0.00, "
                                         + "interest total 0.00, penalty total 0.00, fee total 0.00, compensation total 0.00, adjustment total 0.01\n"),
                 "\(settled.stdout)")
         let file = days.folder.path + "/outbox/bank/2024-12-17/RECKON_SETTLE_20241217.txt"
@@ -266,6 +267,33 @@ import Testing
         adjustment = try #require(try jsonObject(try days.run("breaks", "show", "\(plan)", "--json").stdout)["adjustment"] as? [String: Any])
         #expect(adjustment["entry_id"] is Int && adjustment["settle_on"] as? String == "2024-12-17")
         #expect(try days.run("ledger", "verify").status == 0)
+    }
+
+    @Test func aRefusedFilesRecordsAreRefusedInTheResultFileWithTheirReasons() throws {
+        let inputs = ScratchFolder()
+        let demo = try cli(["demo", "--date", "2024-12-16", "--loans", "20", "--into", inputs.path, "--mappings", repositoryRoot + "/mappings"])
+        try #require(demo.status == 0, "\(demo.stderr)")
+        // The first loan of 2024-11-06 with a third decimal: refused, the file with it.
+        let file = inputs.path + "/platform/PLAT_LOAN_20241106.csv"
+        var lines = try String(contentsOfFile: file, encoding: .utf8).components(separatedBy: "\n")
+        var columns = lines[1].components(separatedBy: ",")
+        #expect(columns[5] == "7600.00")
+        columns[5] = "7600.001"
+        lines[1] = columns.joined(separator: ",")
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let folder = try workspace(inputs.path)
+        let batch = try cli(["batch", "--date", "2024-11-06", "--config", folder.path + "/reckon.yaml"])
+        #expect(batch.status == 1 && batch.stdout.contains("; settled: platform v1 (2 files, 2 records), bank v1 (2 files, 0 records)\n"),
+                "\(batch.stdout)")
+        let results = try String(contentsOfFile: folder.path + "/outbox/platform/2024-11-06/RECKON_RESULT_20241106.csv", encoding: .utf8)
+        #expect(results == """
+            file,line,record_kind,loan_id,reference,amount,status,break_id,reason
+            PLAT_LOAN_20241106.csv,2,loan,,,,REFUSED,,field 'principal' = '7600.001': has more than 2 decimal places; amounts are never rounded on input
+            PLAT_LOAN_20241106.csv,0,file,,,,REFUSED,,"the file was refused: nothing from it was posted (principal total: declared 7600.00, actual 0.00); \
+            report: \(folder.path)/var/quarantine/2024-11-06/platform/loans/PLAT_LOAN_20241106.csv.report.txt"
+            #TOTAL,2,0.00,,,,,,
+
+            """)
     }
 
     @Test func aDryRunShowsTheFilesAndTheirTotalsAndWritesNothing() throws {

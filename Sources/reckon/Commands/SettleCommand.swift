@@ -97,7 +97,8 @@ enum SettleText {
         for line in table.render(rows) { print(line) }
         for partner in report.partners {
             for file in partner.files where !file.controlTotals.isEmpty {
-                print("  \(partner.partner)/\(file.fileName): " + file.controlTotals.map { "\($0.name) \($0.value)" }.joined(separator: ", "))
+                let totals = "  \(partner.partner)/\(file.fileName): " + file.controlTotals.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+                for line in wrapped(totals) { print(line) }
             }
             if let manifest = partner.manifestPath { print("  \(partner.partner): \(manifest)") }
         }
