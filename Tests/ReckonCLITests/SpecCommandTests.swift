@@ -99,7 +99,7 @@ struct SpecCommandTests {
     @Test func specTestRunsEveryShippedExample() throws {
         let result = try reckon("spec", "test")
         #expect(result.status == 0, "\(result.stdout)")
-        #expect(result.stdout.contains("29 of 29 examples hold in 15 specs"))
+        #expect(result.stdout.contains("30 of 30 examples hold in 16 specs"))
         #expect(!result.stdout.contains("✗"))
         // An example that expects its controls (or the whole file) to fail says so.
         #expect(result.stdout.contains("✓ mappings/nacha.yaml  mappings/samples/nacha/20110805A.ach  93 records, controls fail as expected\n"))
