@@ -470,3 +470,21 @@ struct OutboundSpecRefusalTests {
             """) == nil)
     }
 }
+
+@Suite("Whole files through specs without controls")
+struct FileRenderWithoutControlsTests {
+    /// A spec with no controls writes its records (there were no totals to follow).
+    @Test func aSpecWithoutControlsWritesItsRecords() throws {
+        let spec = try loadSpec("""
+            format: delimited
+            direction: outbound
+            records:
+              row:
+                fields:
+                  id: {column: 1}
+            """)
+        let (bytes, renderer) = try renderFile(spec, details: [("row", [.text("A")]), ("row", [.text("B")])])
+        #expect(String(decoding: bytes, as: UTF8.self) == "A\nB\n")
+        #expect(renderer.recordCount == 2 && renderer.controlTotals.isEmpty)
+    }
+}

@@ -6,17 +6,36 @@ struct ControlTotals: Sendable {
     private var groupTotal: [Int64]
     private var fileTotal: [Int64]
     private var open: [Bool]
+    /// Per kind, as plain integers so the per-record work copies no plan: what it adds to
+    /// (control, summed field or -1 to count, whether a `where` applies), the groups it
+    /// opens, and those it closes (with whether the next group opens at once).
+    private let measures: [[(control: Int, field: Int, filtered: Bool)]]
+    private let opens: [[Int]]
+    private let closes: [[(control: Int, reopens: Bool)]]
 
-    init(plans: [ControlPlan]) {
+    init(plans: [ControlPlan], kindCount: Int) {
         self.plans = plans
         groupTotal = Array(repeating: 0, count: plans.count)
         fileTotal = Array(repeating: 0, count: plans.count)
         open = plans.map { $0.isFileScope || $0.fromKind == nil }
+        var measures = [[(control: Int, field: Int, filtered: Bool)]](repeating: [], count: kindCount)
+        var opens = [[Int]](repeating: [], count: kindCount)
+        var closes = [[(control: Int, reopens: Bool)]](repeating: [], count: kindCount)
+        for (index, plan) in plans.enumerated() {
+            for kind in 0..<kindCount where plan.measured[kind] != -2 {
+                measures[kind].append((index, plan.measured[kind], !plan.filters.isEmpty))
+            }
+            if let from = plan.fromKind { opens[from].append(index) }
+            if let to = plan.toKind { closes[to].append((index, plan.fromKind == nil)) }
+        }
+        self.measures = measures
+        self.opens = opens
+        self.closes = closes
     }
 
     /// Before a record of `kind` is written: groups it opens start again.
     mutating func willWrite(kind: Int) {
-        for index in plans.indices where plans[index].fromKind == kind {
+        for index in opens[kind] {
             groupTotal[index] = 0
             open[index] = true
         }
@@ -35,30 +54,31 @@ struct ControlTotals: Sendable {
     /// After a record was written: it counts toward the totals that measure it; a group it
     /// closes is done.
     mutating func didWrite(kind: Int, values: [FieldValue]) throws(RenderError) {
-        for index in plans.indices {
-            let plan = plans[index]
-            let measured = plan.measured[kind]
-            if measured != -2, open[index], plan.passes(kind: kind, values) {
-                var amount: Int64 = 1
-                if measured >= 0 {
-                    switch values[measured] {
-                    case .integer(let n): amount = n
-                    case .decimal(let d):
-                        guard let units = d.rescaled(to: plan.measureScale)?.units else { throw plan.overflow() }
+        for (index, measured, filtered) in measures[kind] where open[index] {
+            if filtered && !plans[index].passes(kind: kind, values) { continue }
+            var amount: Int64 = 1
+            if measured >= 0 {
+                switch values[measured] {
+                case .integer(let n): amount = n
+                case .decimal(let d):
+                    if d.scale == plans[index].measureScale {
+                        amount = d.units
+                    } else {
+                        guard let units = d.rescaled(to: plans[index].measureScale)?.units else { throw plans[index].overflow() }
                         amount = units
-                    default: amount = 0
                     }
+                default: amount = 0
                 }
-                let (group, groupOverflow) = groupTotal[index].addingReportingOverflow(amount)
-                let (file, fileOverflow) = fileTotal[index].addingReportingOverflow(amount)
-                if groupOverflow || fileOverflow { throw plan.overflow() }
-                groupTotal[index] = group
-                fileTotal[index] = file
             }
-            if plan.toKind == kind {
-                groupTotal[index] = 0
-                open[index] = plan.fromKind == nil
-            }
+            let (group, groupOverflow) = groupTotal[index].addingReportingOverflow(amount)
+            let (file, fileOverflow) = fileTotal[index].addingReportingOverflow(amount)
+            if groupOverflow || fileOverflow { throw plans[index].overflow() }
+            groupTotal[index] = group
+            fileTotal[index] = file
+        }
+        for (index, reopens) in closes[kind] {
+            groupTotal[index] = 0
+            open[index] = reopens
         }
     }
 

@@ -15,7 +15,7 @@ public struct FileRenderer {
     public init(plan: RenderPlan) throws(RenderError) {
         self.plan = plan
         records = try RecordRenderer(spec: plan.spec)
-        controls = ControlTotals(plans: plan.controls)
+        controls = ControlTotals(plans: plan.controls, kindCount: plan.spec.kinds.count)
         counts = Array(repeating: 0, count: plan.spec.kinds.count)
         scratch.reserveCapacity(256)
         xml = plan.xml.map { XMLDocumentWriter(plan: $0, records: records) }

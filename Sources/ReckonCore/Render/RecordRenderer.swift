@@ -138,40 +138,53 @@ public struct RecordRenderer {
         let base = buffer.count
         buffer.append(contentsOf: repeatElement(0x20, count: layout.recordLength))
         if case .literal(let start, _, let literals)? = kind.match {
-            for (offset, byte) in literals[0].enumerated() { buffer[base + start + offset] = byte }
+            literals[0].withUnsafeBufferPointer { literal in
+                buffer.withUnsafeMutableBufferPointer { out in
+                    for (offset, byte) in literal.enumerated() { out[base + start + offset] = byte }
+                }
+            }
         }
-        for index in kind.fields.indices {
-            let slice = kind.slices[index]
+        let fields = kind.fields, slices = kind.slices
+        for index in 0..<fields.count {
+            let slice = slices[index]
             guard slice.start >= 0 else { continue }
-            let field = kind.fields[index]
-            let value = values[index]
+            let field = fields[index]
             scratch.removeAll(keepingCapacity: true)
-            try encode(kind, index, field, value, into: &scratch)
+            try encode(kind, index, field, values[index], into: &scratch)
             if scratch.count > slice.length {
                 throw RenderError(kind: kind.name, field: field.name,
-                                  reason: "'\(value)' takes \(scratch.count) bytes; the field holds \(slice.length)")
+                                  reason: "'\(values[index])' takes \(scratch.count) bytes; the field holds \(slice.length)")
             }
-            if scratch.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
-                throw RenderError(kind: kind.name, field: field.name, reason: "'\(value)' holds a line break, which would split the record")
-            }
-            let slot = base + slice.start
-            let fill = value.isEmpty ? UInt8(0x20) : field.padding.byte
-            let padding = slice.length - scratch.count
-            if field.padding.alignRight {
-                var at = slot
-                var text = 0
-                // A leading sign goes before zero padding: -0001234.
-                if fill == UInt8(ascii: "0"), let first = scratch.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
-                    buffer[at] = first
-                    at += 1
-                    text = 1
+            let fill = values[index].isEmpty ? UInt8(0x20) : field.padding.byte
+            let alignRight = field.padding.alignRight
+            let broken: Bool = scratch.withUnsafeBufferPointer { text in
+                buffer.withUnsafeMutableBufferPointer { out in
+                    var at = base + slice.start
+                    let padding = slice.length - text.count
+                    var next = 0
+                    if alignRight {
+                        // A leading sign goes before zero padding: -0001234.
+                        if fill == UInt8(ascii: "0"), let first = text.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+                            out[at] = first
+                            at += 1
+                            next = 1
+                        }
+                        for _ in 0..<padding { out[at] = fill; at += 1 }
+                    }
+                    var broken = false
+                    while next < text.count {
+                        let byte = text[next]
+                        if byte == 0x0A || byte == 0x0D { broken = true }
+                        out[at] = byte
+                        at += 1
+                        next += 1
+                    }
+                    if !alignRight && fill != 0x20 { for _ in 0..<padding { out[at] = fill; at += 1 } }
+                    return broken
                 }
-                for _ in 0..<padding { buffer[at] = fill; at += 1 }
-                while text < scratch.count { buffer[at] = scratch[text]; at += 1; text += 1 }
-            } else {
-                var at = slot
-                for byte in scratch { buffer[at] = byte; at += 1 }
-                if fill != 0x20 { for _ in 0..<padding { buffer[at] = fill; at += 1 } }
+            }
+            if broken {
+                throw RenderError(kind: kind.name, field: field.name, reason: "'\(values[index])' holds a line break, which would split the record")
             }
         }
     }
@@ -226,16 +239,23 @@ public struct RecordRenderer {
     /// against what the spec's reader requires.
     func encode(_ kind: RecordKind, _ index: Int, _ field: FieldSpec, _ value: FieldValue,
                 into out: inout [UInt8]) throws(RenderError) {
-        switch (field.type, value) {
-        case (_, .empty):
+        // On the field's plain-data plan: no enum payloads copied per value.
+        let plan = field.plan
+        if case .empty = value {
             if field.required {
                 throw RenderError(kind: kind.name, field: field.name, reason: "required, but no value was given")
             }
             return
-        case (.string, .text(let text)):
-            var text = text
-            let codes = reverseCodes[kind.index][index]
-            if !codes.isEmpty {
+        }
+        func mismatch() -> RenderError {
+            RenderError(kind: kind.name, field: field.name, reason: "a \(field.type.name) field cannot hold '\(value)'")
+        }
+        switch plan.tag {
+        case .string:
+            guard case .text(let given) = value else { throw mismatch() }
+            var text = given
+            if field.codes != nil {
+                let codes = reverseCodes[kind.index][index]
                 if let code = codes.first(where: { $0.canonical == text })?.code {
                     text = code
                 } else if !field.keepUnmappedCodes {
@@ -252,51 +272,55 @@ public struct RecordRenderer {
             }
             if field.hasChecks { try check(kind, field, text: text, value: value) }
             let start = out.count
-            if spec.encoding == .utf8 {
-                out.append(contentsOf: text.utf8)
-            } else {
-                out.append(contentsOf: text.utf8)
-                if out[start...].contains(where: { $0 >= 0x80 }) {
-                    out.removeSubrange(start...)
-                    guard let bytes = TextEncoder.encode(text, as: spec.encoding) else {
-                        throw RenderError(kind: kind.name, field: field.name, reason: "'\(text)' cannot be written in \(spec.encoding.rawValue)")
-                    }
-                    out.append(contentsOf: bytes)
+            out.append(contentsOf: text.utf8)
+            if spec.encoding != .utf8, out[start...].contains(where: { $0 >= 0x80 }) {
+                out.removeSubrange(start...)
+                guard let bytes = TextEncoder.encode(text, as: spec.encoding) else {
+                    throw RenderError(kind: kind.name, field: field.name, reason: "'\(text)' cannot be written in \(spec.encoding.rawValue)")
                 }
+                out.append(contentsOf: bytes)
             }
-        case (.integer(let format), .integer(let n)):
+        case .integer:
+            guard case .integer(let n) = value else { throw mismatch() }
             if field.hasChecks { try checkRange(kind, field, units: n, value: value) }
-            try appendSigned(n, scale: 0, point: nil, rule: format.sign, kind: kind, field: field, into: &out)
-        case (.decimal(let format), .decimal(let amount)):
-            guard amount.scale <= format.scale, let exact = amount.rescaled(to: format.scale) else {
-                throw RenderError(kind: kind.name, field: field.name,
-                                  reason: amount.scale > format.scale ? "\(amount) has more than \(format.scale) decimal places"
-                                      : "\(amount) does not fit in 64 bits at \(format.scale) decimal places")
+            try appendSigned(n, scale: 0, point: nil, sign: plan.sign, kind: kind, field: field, into: &out)
+        case .decimal:
+            guard case .decimal(let amount) = value else { throw mismatch() }
+            var units = amount.units
+            if amount.scale != plan.scale {
+                guard amount.scale < plan.scale, let exact = amount.rescaled(to: plan.scale) else {
+                    throw RenderError(kind: kind.name, field: field.name,
+                                      reason: amount.scale > plan.scale ? "\(amount) has more than \(plan.scale) decimal places"
+                                          : "\(amount) does not fit in 64 bits at \(plan.scale) decimal places")
+                }
+                units = exact.units
             }
-            if field.hasChecks { try checkRange(kind, field, units: exact.units, value: value) }
-            try appendSigned(exact.units, scale: format.scale, point: format.implied ? nil : format.point,
-                             rule: format.sign, kind: kind, field: field, into: &out)
-        case (.date(let format), .date(let date)):
+            if field.hasChecks { try checkRange(kind, field, units: units, value: value) }
+            try appendSigned(units, scale: plan.scale, point: plan.implied ? nil : plan.point, sign: plan.sign,
+                             kind: kind, field: field, into: &out)
+        case .date:
+            guard case .date(let date) = value else { throw mismatch() }
             if field.hasChecks { try checkRange(kind, field, units: nil, value: value) }
-            format.append(date: date, time: nil, utcOffsetMinutes: nil, to: &out)
-        case (.time(let format), .time(let time)):
+            DateTimeFormat.append(tokens: plan.tokens, date: date, time: nil, utcOffsetMinutes: nil, to: &out)
+        case .time:
+            guard case .time(let time) = value else { throw mismatch() }
             if field.hasChecks { try checkRange(kind, field, units: nil, value: value) }
-            format.append(date: nil, time: time, utcOffsetMinutes: nil, to: &out)
-        case (.dateTime(let format), .dateTime(let dateTime)):
+            DateTimeFormat.append(tokens: plan.tokens, date: nil, time: time, utcOffsetMinutes: nil, to: &out)
+        case .dateTime:
+            guard case .dateTime(let dateTime) = value else { throw mismatch() }
             if field.hasChecks { try checkRange(kind, field, units: nil, value: value) }
-            format.append(date: dateTime.date, time: dateTime.time, utcOffsetMinutes: dateTime.utcOffsetMinutes, to: &out)
-        default:
-            throw RenderError(kind: kind.name, field: field.name, reason: "a \(field.type.name) field cannot hold '\(value)'")
+            DateTimeFormat.append(tokens: plan.tokens, date: dateTime.date, time: dateTime.time,
+                                  utcOffsetMinutes: dateTime.utcOffsetMinutes, to: &out)
         }
     }
 
     /// Digits of `units` (with a point `scale` places from the right, unless implied) and
     /// the sign as the field writes it.
-    private func appendSigned(_ units: Int64, scale: Int, point: UInt8?, rule: SignRule,
+    private func appendSigned(_ units: Int64, scale: Int, point: UInt8?, sign: ValuePlan.Sign,
                               kind: RecordKind, field: FieldSpec, into out: inout [UInt8]) throws(RenderError) {
         let negative = units < 0
         if negative {
-            switch rule {
+            switch sign {
             case .leading, .any: out.append(UInt8(ascii: "-"))
             case .trailing, .indicator: break
             case .unsigned:
@@ -322,7 +346,7 @@ public struct RecordRenderer {
                 out.append(raw[index])
             }
         }
-        if negative, case .trailing = rule { out.append(UInt8(ascii: "-")) }
+        if negative, sign == .trailing { out.append(UInt8(ascii: "-")) }
     }
 
     /// The checks the reader makes beyond the type, for text.
@@ -387,6 +411,10 @@ extension DateTimeFormat {
     /// Appends a value in this layout as ASCII bytes (what ``render(date:time:utcOffsetMinutes:)``
     /// returns as a string), without making one.
     func append(date: CivilDate?, time: TimeOfDay?, utcOffsetMinutes: Int?, to out: inout [UInt8]) {
+        tokens.withUnsafeBufferPointer { Self.append(tokens: $0, date: date, time: time, utcOffsetMinutes: utcOffsetMinutes, to: &out) }
+    }
+
+    static func append(tokens: UnsafeBufferPointer<Token>, date: CivilDate?, time: TimeOfDay?, utcOffsetMinutes: Int?, to out: inout [UInt8]) {
         @inline(__always) func two(_ n: Int) {
             out.append(UInt8(truncatingIfNeeded: n / 10 % 10) &+ 0x30)
             out.append(UInt8(truncatingIfNeeded: n % 10) &+ 0x30)
