@@ -42,6 +42,22 @@ echo
 echo "══ reckon plan show --loan L202412160001 --date 2025-01-26 (SCHEDULES.md §A's loan, ten days late)"
 "$reckon" plan show --loan L202412160001 --date 2025-01-26 | sed -n 1,9p
 echo
+echo "══ what the partners receive (README, \"What each partner receives\"): outbox/<partner>/2024-12-16/"
+ls -l outbox/bank/2024-12-16 outbox/platform/2024-12-16 | grep -v '^total'
+echo
+echo "══ the bank's manifest: outbox/bank/2024-12-16/MANIFEST.json (written last; sizes, counts, totals, SHA-256)"
+sed -n 1,26p outbox/bank/2024-12-16/MANIFEST.json
+echo "  …"
+echo
+echo "══ reckon outbox list --date 2024-12-16 (every file written, its version, whether delivered)"
+"$reckon" outbox list --date 2024-12-16
+echo
+echo "══ the bank's settlement file read back through its spec"
+"$reckon" spec check mappings/reckon-settlement.yaml outbox/bank/2024-12-16/RECKON_SETTLE_20241216.txt --show 5
+echo
+echo "══ reckon settle --date 2024-12-16 (again: the same bytes, no new version)"
+"$reckon" settle --date 2024-12-16
+echo
 echo "══ the day after: reckon batch --date 2024-12-17 (no files yet: a loan whose plan the bank has not sent,"
 echo "   and every expected file missing, so the day is incomplete: exit status 3)"
 "$reckon" batch --date 2024-12-17 || [ $? -eq 3 ]

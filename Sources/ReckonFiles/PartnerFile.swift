@@ -75,7 +75,45 @@ public enum ConfigFile {
             throw SpecError(file: path, keyPath: "", line: nil, message: error.reason)
         }
         let config = try ConfigLoader.load(yaml: text, origin: path)
+        try checkOutboundSpecs(config)
         return try resolvingReconciliationFields(config)
+    }
+
+    /// Checks each outbound file's spec (``OutboundFileKind``): it loads, has the record kind
+    /// the file's details are written through, and every field it requires is one the settle
+    /// step gives or a control total the renderer computes. A spec that could never be
+    /// written is refused here, with the key that names it, not on the day it is needed.
+    static func checkOutboundSpecs(_ config: ReckonConfig) throws(SpecError) {
+        for partner in config.partners {
+            for file in partner.outbound?.files ?? [] {
+                func refuse(_ message: String) -> SpecError {
+                    SpecError(file: config.origin, keyPath: file.specKeyPath, line: file.specLine, message: message)
+                }
+                let spec: MappingSpec
+                do {
+                    spec = try SpecFile.load(file.specPath)
+                } catch {
+                    throw refuse("the \(file.kind.rawValue) file's spec cannot be used: \(error)")
+                }
+                guard let detail = spec.kind(named: file.kind.detailKind) else {
+                    throw refuse("\(file.specPath) has no record kind '\(file.kind.detailKind)', which a \(file.kind.rawValue) file's details are written through")
+                }
+                let envelope = Set(spec.kinds.filter { $0 !== detail }.flatMap { $0.fields.map(\.name) })
+                if let unknown = file.header.keys.sorted().first(where: { !envelope.contains($0) }) {
+                    throw refuse("header: \(file.specPath) has no header or trailer field '\(unknown)'"
+                                 + (envelope.isEmpty ? "" : "; its fields are \(envelope.sorted().joined(separator: ", "))"))
+                }
+                let computed = Set(spec.controls.flatMap { $0.declared.map { "\($0.kind).\($0.field)" } })
+                for kind in spec.kinds {
+                    let given = kind === detail ? file.kind.detailFields : OutboundFileKind.headerFields.union(file.header.keys)
+                    for field in kind.fields where field.required && !given.contains(field.name) && !computed.contains("\(kind.name).\(field.name)") {
+                        throw refuse("\(file.specPath): \(kind.name).\(field.name) is required, but a \(file.kind.rawValue) file has no such value "
+                                     + "(\(kind === detail ? "its details give" : "its header and trailer give the fixed values of header: and") "
+                                     + "\(given.sorted().joined(separator: ", ")))")
+                    }
+                }
+            }
+        }
     }
 
     /// Checks the reconciliation rules' fields against the specs they read (a field a side

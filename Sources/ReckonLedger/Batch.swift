@@ -5,7 +5,7 @@ import ReckonFiles
 
 /// The steps of a business day that exist so far, in their order.
 public enum BatchStep: String, Sendable, CaseIterable {
-    case collect, ingest, plan, reconcile
+    case collect, ingest, plan, reconcile, settle
 }
 
 public struct BatchOptions: Sendable {
@@ -75,6 +75,8 @@ public struct BatchReport: Sendable {
     public var plans: PlanStepReport?
     /// The reconcile step's outcome, when it ran.
     public var reconciliation: ReconcileReport?
+    /// The settle step's outcome, when it ran: the outbound files written per partner.
+    public var settlement: SettleReport?
     /// Where the day's files stand after the run (when it ingested): expected files missing,
     /// files waiting for an operator, files set aside.
     public var day: DayFiles?
@@ -218,6 +220,11 @@ public enum Batch {
                 let repayments = planned ? (try? repaymentTypes(config)) ?? [] : []
                 report.incompleteRepayments = try ledger.recordDayAlerts(day, repaymentTypes: repayments, planned: planned)
             }
+            // Outbound files last, from everything the day's steps left in the ledger (its
+            // alerts included).
+            if options.steps.contains(.settle), let runID {
+                try settle(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
+            }
         } catch {
             if let runID { try? record(ledger, runID, status: .failed, summary: "\(error)", at: timestamp(), writer: writer) }
             throw error
@@ -229,6 +236,28 @@ public enum Batch {
             try record(ledger, runID, status: report.outcome, summary: summary(report), at: report.finishedAt!, writer: writer)
         }
         return report
+    }
+
+    /// The settle step: every partner that receives files (only the run's partner, when it
+    /// names one). A partner whose files could not all be written fails the step and the run.
+    private static func settle(_ options: BatchOptions, config: ReckonConfig, ledger: Ledger, runID: Int64, report: inout BatchReport,
+                               progress: @escaping @Sendable (RunProgress) -> Void) throws(LedgerError) {
+        let settleStep = try ledger.startStep(runID, .settle)
+        progress(RunProgress(.settle, "settle \(options.date): the outbound files", isStage: true))
+        do {
+            let only = options.partner
+            let settled = only.map { config.partner($0)?.outbound == nil } ?? false
+                ? SettleReport(date: options.date, dryRun: false)
+                : try ledger.runSettleStep(date: options.date, config: config, partner: only) { text in
+                    progress(RunProgress(.settle, text, isStage: false))
+                }
+            report.settlement = settled
+            report.errors += settled.errors.map { "settle step: \($0)" }
+            try ledger.finishStep(settleStep, status: settled.succeeded ? "succeeded" : "failed", detail: settled.summary)
+        } catch {
+            report.errors.append("settle step: \(error)")
+            try ledger.finishStep(settleStep, status: "failed", detail: "\(error)")
+        }
     }
 
     /// Where the day's files stand after ingest. Expected files that are in their drops
@@ -321,6 +350,7 @@ public enum Batch {
         if let reconciliation = report.reconciliation, reconciliation.rules.contains(where: { !$0.skipped }) {
             parts.append("reconciled: " + reconciliation.summary)
         }
+        if let settlement = report.settlement, !settlement.partners.isEmpty { parts.append("settled: " + settlement.summary) }
         if let commands = report.alertCommands, commands.ran > 0 {
             parts.append("\(Plural.count(commands.ran, "alert command")) run, \(AmountText.grouped(commands.failures.count)) failed")
         }

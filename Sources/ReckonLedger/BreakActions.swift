@@ -66,26 +66,42 @@ extension Ledger {
     }
 
     /// Resolves a break with a reason from the documented set and a note. Above
-    /// `approvalAboveMinor` it awaits a second person's approval instead.
+    /// `approvalAboveMinor` it awaits a second person's approval instead. An `adjusted`
+    /// resolution may carry an adjustment (`adjustmentMinor`): a journal entry naming the
+    /// break, carried by the next day's settlement file (``postAdjustment``); the approval
+    /// line compares the larger of it and the break's amount.
     public func resolveBreak(_ id: Int64, reason: ResolutionReason, note: String, actor: String,
-                             approvalAboveMinor: Int64?) throws(LedgerError) -> BreakActionOutcome {
+                             approvalAboveMinor: Int64?, adjustmentMinor: Int64? = nil) throws(LedgerError) -> BreakActionOutcome {
         let note = try Self.checkedNote(note), actor = try Self.checkedActor(actor)
+        let adjustment = try Self.checkedAdjustment(adjustmentMinor, reason: reason)
         return try write { db in
             let reconBreak = try Self.fetchBreak(db, id)
             try Self.checkWorkable(reconBreak, doing: "resolve")
-            let amount = Self.largest([reconBreak])
+            if adjustment != nil, let booked = try Self.adjustment(db, breakID: id), let entry = booked.entryID {
+                // The file that carried it is the bank's record of it: a second one would move it.
+                throw LedgerError("break #\(id) has an adjustment booked already (\(AmountText.printed(units: booked.amountMinor)) "
+                                  + "\(reconBreak.currency), journal entry #\(entry)\(booked.fixedByFile.map { ", carried by \($0)" } ?? "")); "
+                                  + "resolve it without --amount")
+            }
+            let amount = max(Self.largest([reconBreak]), Int64(clamping: adjustment?.magnitude ?? 0))
             let day = try Self.actionDay(db, [reconBreak]), at = timestamp()
             if let line = approvalAboveMinor, amount > line {
+                if let adjustment { try Self.proposeAdjustment(db, breakID: id, amountMinor: adjustment) }
                 return try Self.propose("resolve", [reconBreak], reason: reason.rawValue, note: note, maker: actor, amountMinor: amount,
-                                        line: line, items: nil, day: day, at: at, db)
+                                        line: line, items: nil, day: day, at: at, db, adjustmentMinor: adjustment)
             }
-            let detail = JSONText.object([("status", "\"applied\""), ("amount_minor", String(amount)),
-                                          ("currency", JSONText.quote(reconBreak.currency)),
-                                          ("approval_above_minor", approvalAboveMinor.map(String.init) ?? "null")])
+            var members: [(String, String)] = [("status", "\"applied\""), ("amount_minor", String(amount)),
+                                               ("currency", JSONText.quote(reconBreak.currency)),
+                                               ("approval_above_minor", approvalAboveMinor.map(String.init) ?? "null")]
+            if let adjustment { members.append(("adjustment_minor", String(adjustment))) }
             let action = try BreakActionLog.append(db, action: "resolve", breakIDs: [id], actor: actor, at: at, reason: reason.rawValue,
-                                                   note: note, detail: detail)
+                                                   note: note, detail: JSONText.object(members))
+            let adjusting = adjustment.map { " with an adjustment of \(AmountText.printed(units: $0)) \(reconBreak.currency)" } ?? ""
             try Self.apply(db, "resolve", to: [reconBreak], reason: reason.rawValue, note: note, maker: actor, day: day, at: at,
-                           actor: actor, actionID: action.id) { _ in "resolved by \(actor) (\(reason.rawValue)): \(note)" }
+                           actor: actor, actionID: action.id) { _ in "resolved by \(actor) (\(reason.rawValue))\(adjusting): \(note)" }
+            if let adjustment {
+                try Self.postAdjustment(db, breakID: id, amountMinor: adjustment, currency: reconBreak.currency, day: day)
+            }
             return BreakActionOutcome(action: action, breakIDs: [id], applied: true, status: .resolved, previousStatus: reconBreak.status,
                                       proposal: nil, amountMinor: amount, currency: reconBreak.currency)
         }
@@ -164,6 +180,13 @@ extension Ledger {
                 "\(done)\(proposal.action == "match" ? Self.with(each, proposal.breakIDs) : "") as \(proposal.maker) proposed at "
                     + "\(proposal.at), approved by \(actor)" + (note.map { ": \($0)" } ?? "")
             }
+            if proposal.action == "resolve" {
+                for each in breaks {
+                    if let adjustment = try Self.proposedAdjustment(db, breakID: each.id) {
+                        try Self.postAdjustment(db, breakID: each.id, amountMinor: adjustment, currency: each.currency, day: day)
+                    }
+                }
+            }
             return BreakActionOutcome(action: action, breakIDs: proposal.breakIDs, applied: true,
                                       status: proposal.action == "match" ? .matched : .resolved, previousStatus: reconBreak.status,
                                       proposal: proposal, amountMinor: proposal.amountMinor, currency: reconBreak.currency)
@@ -238,11 +261,13 @@ extension Ledger {
     /// Records a match or resolution above the approval line: the breaks keep their status
     /// and carry the proposal until someone else approves it.
     static func propose(_ verb: String, _ breaks: [ReconBreak], reason: String?, note: String, maker: String, amountMinor: Int64,
-                        line: Int64, items: String?, day: CivilDate, at: String, _ db: Database) throws -> BreakActionOutcome {
+                        line: Int64, items: String?, day: CivilDate, at: String, _ db: Database,
+                        adjustmentMinor: Int64? = nil) throws -> BreakActionOutcome {
         let ids = breaks.map(\.id), currency = breaks[0].currency
         var members: [(String, String)] = [("status", "\"awaiting_approval\""), ("amount_minor", String(amountMinor)),
                                            ("currency", JSONText.quote(currency)), ("approval_above_minor", String(line))]
         if let items { members.append(("items", items)) }
+        if let adjustmentMinor { members.append(("adjustment_minor", String(adjustmentMinor))) }
         let action = try BreakActionLog.append(db, action: verb, breakIDs: ids, actor: maker, at: at, reason: reason, note: note,
                                                detail: JSONText.object(members))
         let proposal = BreakProposal(action: verb, maker: maker, at: at, reason: reason, note: note, breakIDs: ids,
@@ -284,6 +309,7 @@ extension Ledger {
                                                note: note, detail: detail)
         for reconBreak in breaks {
             try db.execute(sql: "UPDATE recon_break SET awaiting_approval = NULL WHERE id = ?", arguments: [reconBreak.id])
+            try dropProposedAdjustment(db, breakID: reconBreak.id)
             try addHistory(db, reconBreak, day: day, at: at, status: reconBreak.status,
                            what: "the \(proposal.action) \(proposal.maker) proposed at \(proposal.at) was withdrawn by \(actor): \(note)",
                            actor: actor, actionID: action.id)

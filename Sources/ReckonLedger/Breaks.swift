@@ -304,6 +304,9 @@ public struct BreakDetail: Sendable {
     public let items: [BreakItem]
     public let history: [BreakHistoryEntry]
     public let actions: [BreakAction]
+    /// The adjustment a resolution booked (or a proposal carries), and the settlement file
+    /// that carried it.
+    public var adjustment: Ledger.BreakAdjustmentState? = nil
 }
 
 /// Counts working days for breaks' ages, each by its rule's calendar: `calendar-days`
@@ -392,7 +395,7 @@ extension Ledger {
             found.ageWorkingDays = Self.age(found, asOf: day, ages: ages)
             return BreakDetail(reconBreak: found, asOf: day, calendar: ages.calendarName(rule: found.rule),
                                items: try Self.items(db, breakID: id), history: try Self.history(db, breakID: id),
-                               actions: try Self.actions(db, breakID: id))
+                               actions: try Self.actions(db, breakID: id), adjustment: try Self.adjustment(db, breakID: id))
         }
     }
 

@@ -56,6 +56,13 @@ public enum CrashPoint: String, CaseIterable, Sendable {
     case outboxOldFileArchived = "outbox-old-file-archived"
     /// An outbound set's install is complete.
     case outboxInstallFinished = "outbox-install-finished"
+    /// The settle step has rendered one outbound file into the day's staging folder
+    /// (flushed), not installed.
+    case settleFileRendered = "settle-file-rendered"
+    /// The settle step has staged a partner's every file and is about to install the set.
+    case settleStaged = "settle-staged"
+    /// The settle step has recorded a partner's installed files in the ledger.
+    case settleRecorded = "settle-recorded"
 }
 
 /// Dies at a named crash point when a hidden environment variable asks for it, for tests:

@@ -528,6 +528,19 @@ enum Schema {
                 CREATE INDEX outbound_file_by_day ON outbound_file(business_date, partner);
                 """)
         }
+        migrator.registerMigration("014 settle: adjustments of breaks and the files that carry them") { db in
+            // A break resolved with an adjustment keeps its amount and the journal entry that
+            // booked it (the entry names the break back), the business day whose settlement
+            // file carries it, and that file's name once the settle step has written it.
+            try db.execute(sql: """
+                ALTER TABLE recon_break ADD COLUMN adjustment_minor INTEGER;
+                ALTER TABLE recon_break ADD COLUMN adjustment_entry_id INTEGER;
+                ALTER TABLE recon_break ADD COLUMN settle_on TEXT;
+                ALTER TABLE recon_break ADD COLUMN fixed_by_file TEXT;
+                ALTER TABLE journal_entry ADD COLUMN break_id INTEGER;
+                CREATE INDEX recon_break_by_settle_day ON recon_break(settle_on) WHERE settle_on IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -32,7 +32,7 @@ struct ConsistentCommandsTests {
         let leaves = try leafCommands()
         #expect(leaves.map { $0.joined(separator: " ") } == [
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
-            "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "report", "alerts list", "alerts read", "breaks list", "breaks show", "breaks match",
+            "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "settle", "report", "alerts list", "alerts read", "breaks list", "breaks show", "breaks match",
             "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "outbox list", "ledger balance", "ledger verify", "ledger export",
             "status",
         ])
@@ -222,7 +222,7 @@ struct ConsistentCommandsTests {
                 == ["batch run #5 f", "batch run #4 f", "batch run #3 f"])
         let oldest = try sample.run("status", "--date", "2024-11-06")
         let lines = oldest.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first == "batch run #1 for 2024-11-06 (collect,ingest,plan,reconcile): succeeded")
+        #expect(lines.first == "batch run #1 for 2024-11-06 (collect,ingest,plan,reconcile,settle): succeeded")
         #expect(lines.filter { $0.hasPrefix("batch run #") }.count == 1)
         #expect(lines.contains("day 2024-11-06: complete"))
         #expect(lines.contains("files received for 2024-11-06:"))
@@ -375,7 +375,8 @@ struct ConsistentCommandsTests {
                    "plan 2024-12-16: loans with a period due by 2024-12-16",
                    "plan 2024-12-16: bank/BANK_PLAN_20241216.txt compared with our plans",
                    "plan 2024-12-16: loans without a partner plan",
-                   "reconcile 2024-12-16: 6 rules"], "\(sample.day.stderr)")
+                   "reconcile 2024-12-16: 6 rules",
+                   "settle 2024-12-16: the outbound files"], "\(sample.day.stderr)")
         #expect(!sample.day.stdout.contains("ingest 1 of 9"))
     }
 }

@@ -134,7 +134,8 @@ struct BatchTests {
         let runs = try ledger.batchRuns()
         #expect(runs.map(\.status) == ["succeeded", "succeeded", "succeeded"])
         #expect(runs.first?.summary == "0 posted, 6 repeated, 0 rejected, 0 failed, 0 waiting; 0 planned, 3 repayments applied, "
-                + "3 loans brought to the day (0 recomputed, 3 unchanged), 0 overdue lines, 0 plan differences, 0 alerts")
+                + "3 loans brought to the day (0 recomputed, 3 unchanged), 0 overdue lines, 0 plan differences, 0 alerts; "
+                + "settled: platform v1 unchanged (2 files, 7 records), bank v1 unchanged (2 files, 3 records)")
         #expect(try ledger.verify().ok)
     }
 

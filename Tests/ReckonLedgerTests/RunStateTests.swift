@@ -116,7 +116,8 @@ struct RunStateTests {
 
     @Test func aRunWhereEveryFileFailedCountsThemAndSaysWhy() throws {
         let folder = try DayFolder(readiness: PlanStepTests.allReady) { yaml in
-            yaml.replacingOccurrences(of: "mappings/platform-", with: "mappings/gone-platform-")
+            yaml.replacingOccurrences(of: "mappings/platform-loans", with: "mappings/gone-platform-loans")
+                .replacingOccurrences(of: "mappings/platform-repayments", with: "mappings/gone-platform-repayments")
         }
         let ledger = try folder.ledger()
         let report = try Batch.run(BatchOptions(date: sampleDay.adding(days: -1)!, steps: [.collect, .ingest], partner: "platform"),

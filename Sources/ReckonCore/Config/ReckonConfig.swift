@@ -48,6 +48,8 @@ public struct PartnerConfig: Sendable {
     /// clearing account.
     public let channelCode: String?
     public let files: [FileTypeConfig]
+    /// What reckon sends the partner each business day (`outbound:`), if anything.
+    public var outbound: OutboundConfig?
 
     public func fileType(_ id: String) -> FileTypeConfig? { files.first { $0.id == id } }
 }
@@ -251,7 +253,7 @@ public enum ConfigLoader {
         var partners: [PartnerConfig] = []
         var channelCodes = Set<String>()
         for (id, node) in try top.required("partners").entries() {
-            let map = try node.mapping(allowed: ["name", "role", "drop", "channel_code", "files"])
+            let map = try node.mapping(allowed: ["name", "role", "drop", "channel_code", "files", "outbound"])
             let roleNode = try map.required("role")
             guard let role = PartnerRole(rawValue: try roleNode.string()) else {
                 throw roleNode.error("unknown role '\((try? roleNode.string()) ?? "")'; expected \(PartnerRole.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -282,7 +284,8 @@ public enum ConfigLoader {
                 }
             }
             partners.append(PartnerConfig(id: id, name: try map["name"]?.string() ?? id, role: role,
-                                          drop: drop, sftp: sftp, channelCode: channelCode, files: files))
+                                          drop: drop, sftp: sftp, channelCode: channelCode, files: files,
+                                          outbound: try map["outbound"].map { n throws(SpecError) in try outbound(n, path: path) }))
         }
         guard !partners.isEmpty else { throw try top.required("partners").error("name at least one partner") }
 

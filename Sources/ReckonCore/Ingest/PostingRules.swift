@@ -26,6 +26,9 @@ public enum EntryKind: String, Sendable, CaseIterable {
     case marginRelease = "margin_release"
     /// Undoes an earlier entry (a superseded file's): its postings negated.
     case reversal
+    /// Makes a break good (`reckon breaks resolve … --reason adjusted --amount …`): names the
+    /// break, and the next day's settlement file carries it.
+    case adjustment
 }
 
 /// A journal entry before it is stored: its postings balance per currency.
@@ -111,6 +114,8 @@ public enum Account {
     public static let marginAvailable = "margin:available"
     /// Receipts whose payer the record does not name.
     public static let suspense = "suspense:receipts"
+    /// What breaks resolved with an adjustment moved (the other side: the bank settlement).
+    public static let breakAdjustments = "adjustment:breaks"
 }
 
 /// From canonical events to journal entries. Pure: the rules see one record's values and

@@ -1,31 +1,52 @@
-/// Why a record could not be written through a spec.
+/// Why a record (or a file) could not be written through a spec. `kind` is `-` when the
+/// trouble is the spec's as a whole or one of its controls (`control`, its index).
 public struct RenderError: Error, Sendable, CustomStringConvertible {
     public let kind: String
     public let field: String?
     public let reason: String
+    /// The index of the control in the spec's `controls`, when the reason is one of them.
+    public var control: Int?
+
+    public init(kind: String, field: String?, reason: String, control: Int? = nil) {
+        self.kind = kind
+        self.field = field
+        self.reason = reason
+        self.control = control
+    }
 
     public var description: String {
-        "record kind '\(kind)'" + (field.map { ", field '\($0)'" } ?? "") + ": " + reason
+        if kind == "-" { return reason }
+        return "record kind '\(kind)'" + (field.map { ", field '\($0)'" } ?? "") + ": " + reason
     }
 }
 
 /// Writes records through a spec: the inverse of reading, so outbound files (settlement
 /// files, plans, results) use the same declarative layouts as inbound ones. Values are
 /// written in the spec's encoding; fixed-width values are padded and aligned as the field
-/// says, and one that does not fit is an error, never truncated.
+/// says, and one that does not fit is an error, never truncated. A value the spec's own
+/// reader would refuse (a required field left empty, a pattern or range not met, text the
+/// reader would trim) is an error too, so what is written reads back to the same values.
+///
+/// The per-record path appends bytes to a caller's buffer (``append(_:_:to:)``): numbers
+/// and dates are formatted straight into bytes, ASCII text is copied, only non-ASCII text
+/// in a non-UTF-8 encoding goes through iconv.
 public struct RecordRenderer {
     public let spec: MappingSpec
     /// Delimited files: the header row's column names, in column order.
     public let headerNames: [String]?
     private let columnOf: [[Int]]
     private let columnCount: Int
+    /// Per kind and field: canonical value → partner code, first code (in code order) wins.
+    private let reverseCodes: [[[(canonical: String, code: String)]]]
 
     public init(spec: MappingSpec) throws(RenderError) {
         self.spec = spec
-        guard case .delimited(let layout) = spec.format else {
-            if case .xml = spec.format {
-                throw RenderError(kind: "-", field: nil, reason: "XML specs are read-only for now")
+        reverseCodes = spec.kinds.map { kind in
+            kind.fields.map { field in
+                (field.codes ?? [:]).sorted { $0.key < $1.key }.map { (canonical: $0.value, code: $0.key) }
             }
+        }
+        guard case .delimited(let layout) = spec.format else {
             headerNames = nil
             columnOf = []
             columnCount = 0
@@ -63,167 +84,308 @@ public struct RecordRenderer {
         var line: [UInt8] = []
         for (index, name) in headerNames.enumerated() {
             if index > 0 { line.append(layout.delimiter) }
-            line += quoteIfNeeded(TextEncoder.encode(name, as: spec.encoding) ?? Array(name.utf8), layout: layout)
+            let cell = TextEncoder.encode(name, as: spec.encoding) ?? Array(name.utf8)
+            appendQuotedIfNeeded(cell[...], layout: layout, to: &line)
         }
         return line
     }
 
     /// One record, without its line break.
     public func render(_ kind: RecordKind, _ values: [FieldValue]) throws(RenderError) -> [UInt8] {
+        var record: [UInt8] = []
+        try append(kind, values, to: &record)
+        return record
+    }
+
+    /// Appends one record, without its line break, to `buffer`. On error `buffer` is left
+    /// as it was.
+    public func append(_ kind: RecordKind, _ values: [FieldValue], to buffer: inout [UInt8]) throws(RenderError) {
+        var scratch: [UInt8] = []
+        try append(kind, values, to: &buffer, scratch: &scratch)
+    }
+
+    func append(_ kind: RecordKind, _ values: [FieldValue], to buffer: inout [UInt8], scratch: inout [UInt8]) throws(RenderError) {
         guard values.count == kind.fields.count else {
             throw RenderError(kind: kind.name, field: nil, reason: "\(values.count) values for \(kind.fields.count) fields")
         }
         if case .line = kind.match {
             throw RenderError(kind: kind.name, field: nil, reason: "kinds matched by a line pattern cannot be written")
         }
-        let values = try signedForIndicators(kind, values)
-        switch spec.format {
-        case .fixedWidth(let layout): return try fixedWidth(kind, values, layout: layout)
-        case .delimited(let layout): return try delimited(kind, values, layout: layout)
-        case .xml: throw RenderError(kind: kind.name, field: nil, reason: "XML specs are read-only for now")
+        if kind.ignored {
+            throw RenderError(kind: kind.name, field: nil, reason: "the kind is ignored when read; it has no fields to write")
+        }
+        let start = buffer.count
+        do throws(RenderError) {
+            let values = kind.signIndicators.isEmpty ? values : try signedForIndicators(kind, values)
+            switch spec.format {
+            case .fixedWidth(let layout): try fixedWidth(kind, values, layout: layout, to: &buffer, scratch: &scratch)
+            case .delimited(let layout): try delimited(kind, values, layout: layout, to: &buffer, scratch: &scratch)
+            case .xml: throw RenderError(kind: kind.name, field: nil, reason: "XML records are written by the XML renderer, as elements")
+            }
+        } catch {
+            buffer.removeSubrange(start...)
+            throw error
         }
     }
 
     // MARK: Formats
 
-    private func fixedWidth(_ kind: RecordKind, _ values: [FieldValue], layout: FixedWidthLayout) throws(RenderError) -> [UInt8] {
+    private func fixedWidth(_ kind: RecordKind, _ values: [FieldValue], layout: FixedWidthLayout,
+                            to buffer: inout [UInt8], scratch: inout [UInt8]) throws(RenderError) {
         guard layout.positions == .bytes else {
             throw RenderError(kind: kind.name, field: nil, reason: "writing layouts that count characters is not supported")
         }
-        var record = [UInt8](repeating: 0x20, count: layout.recordLength)
+        let base = buffer.count
+        buffer.append(contentsOf: repeatElement(0x20, count: layout.recordLength))
         if case .literal(let start, _, let literals)? = kind.match {
-            record.replaceSubrange(start..<(start + literals[0].count), with: literals[0])
-        }
-        for (field, value) in zip(kind.fields, values) {
-            guard case .slice(let start, let length) = field.source else { continue }
-            var text = try encoded(kind, field, value)
-            if text.count > length {
-                throw RenderError(kind: kind.name, field: field.name,
-                                  reason: "'\(value)' takes \(text.count) bytes; the field holds \(length)")
-            }
-            if value.isEmpty {
-                text = []
-            }
-            let fill = value.isEmpty ? UInt8(0x20) : field.padding.byte
-            let padding = [UInt8](repeating: fill, count: length - text.count)
-            var slot: [UInt8]
-            if field.padding.alignRight {
-                // A leading sign goes before zero padding: -0001234.
-                if fill == UInt8(ascii: "0"), let first = text.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
-                    slot = [first] + padding + text.dropFirst()
-                } else {
-                    slot = padding + text
+            literals[0].withUnsafeBufferPointer { literal in
+                buffer.withUnsafeMutableBufferPointer { out in
+                    for (offset, byte) in literal.enumerated() { out[base + start + offset] = byte }
                 }
-            } else {
-                slot = text + padding
             }
-            record.replaceSubrange(start..<(start + length), with: slot)
         }
-        return record
+        let fields = kind.fields, slices = kind.slices
+        for index in 0..<fields.count {
+            let slice = slices[index]
+            guard slice.start >= 0 else { continue }
+            let field = fields[index]
+            scratch.removeAll(keepingCapacity: true)
+            try encode(kind, index, field, values[index], into: &scratch)
+            if scratch.count > slice.length {
+                throw RenderError(kind: kind.name, field: field.name,
+                                  reason: "'\(values[index])' takes \(scratch.count) bytes; the field holds \(slice.length)")
+            }
+            let fill = values[index].isEmpty ? UInt8(0x20) : field.padding.byte
+            let alignRight = field.padding.alignRight
+            let broken: Bool = scratch.withUnsafeBufferPointer { text in
+                buffer.withUnsafeMutableBufferPointer { out in
+                    var at = base + slice.start
+                    let padding = slice.length - text.count
+                    var next = 0
+                    if alignRight {
+                        // A leading sign goes before zero padding: -0001234.
+                        if fill == UInt8(ascii: "0"), let first = text.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+                            out[at] = first
+                            at += 1
+                            next = 1
+                        }
+                        for _ in 0..<padding { out[at] = fill; at += 1 }
+                    }
+                    var broken = false
+                    while next < text.count {
+                        let byte = text[next]
+                        if byte == 0x0A || byte == 0x0D { broken = true }
+                        out[at] = byte
+                        at += 1
+                        next += 1
+                    }
+                    if !alignRight && fill != 0x20 { for _ in 0..<padding { out[at] = fill; at += 1 } }
+                    return broken
+                }
+            }
+            if broken {
+                throw RenderError(kind: kind.name, field: field.name, reason: "'\(values[index])' holds a line break, which would split the record")
+            }
+        }
     }
 
-    private func delimited(_ kind: RecordKind, _ values: [FieldValue], layout: DelimitedLayout) throws(RenderError) -> [UInt8] {
+    private func delimited(_ kind: RecordKind, _ values: [FieldValue], layout: DelimitedLayout,
+                           to buffer: inout [UInt8], scratch: inout [UInt8]) throws(RenderError) {
         var cells = [[UInt8]](repeating: [], count: columnCount)
+        var written = [Bool](repeating: false, count: columnCount)
         if case .column(.index(let index), let literals)? = kind.match {
             cells[index] = TextEncoder.encode(literals[0], as: spec.encoding) ?? []
+            written[index] = true
         }
         for (position, (field, value)) in zip(kind.fields, values).enumerated() {
             let column = columnOf[kind.index][position]
             guard column >= 0 else { continue }
             // Two fields may read one column (a remark and a fee extracted from it); the
             // first one writes it.
-            if !cells[column].isEmpty { continue }
-            cells[column] = value.isEmpty ? [] : try encoded(kind, field, value)
+            if written[column] { continue }
+            written[column] = true
+            scratch.removeAll(keepingCapacity: true)
+            try encode(kind, position, field, value, into: &scratch)
+            if layout.quote == nil, scratch.contains(where: { $0 == layout.delimiter || $0 == 0x0A || $0 == 0x0D }) {
+                throw RenderError(kind: kind.name, field: field.name,
+                                  reason: "'\(value)' holds the delimiter or a line break, and the layout quotes nothing")
+            }
+            cells[column] = scratch
         }
-        if case .columnCount(let count)? = kind.match, cells.count != count {
-            cells = Array(cells.prefix(count)) + Array(repeating: [], count: max(0, count - cells.count))
+        var count = cells.count
+        if case .columnCount(let wanted)? = kind.match { count = wanted }
+        for index in 0..<count {
+            if index > 0 { buffer.append(layout.delimiter) }
+            if index < cells.count { appendQuotedIfNeeded(cells[index][...], layout: layout, to: &buffer) }
         }
-        var line: [UInt8] = []
-        for (index, cell) in cells.enumerated() {
-            if index > 0 { line.append(layout.delimiter) }
-            line += quoteIfNeeded(cell, layout: layout)
-        }
-        return line
     }
 
-    private func quoteIfNeeded(_ cell: [UInt8], layout: DelimitedLayout) -> [UInt8] {
-        guard let quote = layout.quote else { return cell }
+    private func appendQuotedIfNeeded(_ cell: ArraySlice<UInt8>, layout: DelimitedLayout, to buffer: inout [UInt8]) {
+        guard let quote = layout.quote else { buffer.append(contentsOf: cell); return }
         let needs = cell.contains { $0 == layout.delimiter || $0 == quote || $0 == 0x0A || $0 == 0x0D }
             || cell.first == 0x20 || cell.last == 0x20 || cell.first == 0x09 || cell.last == 0x09
-        guard needs else { return cell }
-        var out: [UInt8] = [quote]
+        guard needs else { buffer.append(contentsOf: cell); return }
+        buffer.append(quote)
         for byte in cell {
-            out.append(byte)
-            if byte == quote { out.append(quote) }
+            buffer.append(byte)
+            if byte == quote { buffer.append(quote) }
         }
-        out.append(quote)
-        return out
+        buffer.append(quote)
     }
 
     // MARK: Values
 
-    /// The value's text in the file's encoding, before padding.
-    private func encoded(_ kind: RecordKind, _ field: FieldSpec, _ value: FieldValue) throws(RenderError) -> [UInt8] {
-        let text = try self.text(kind, field, value)
-        guard let bytes = TextEncoder.encode(text, as: spec.encoding) else {
-            throw RenderError(kind: kind.name, field: field.name, reason: "'\(text)' cannot be written in \(spec.encoding.rawValue)")
+    /// Appends the value's text in the file's encoding, before padding, after checking it
+    /// against what the spec's reader requires.
+    func encode(_ kind: RecordKind, _ index: Int, _ field: FieldSpec, _ value: FieldValue,
+                into out: inout [UInt8]) throws(RenderError) {
+        // On the field's plain-data plan: no enum payloads copied per value.
+        let plan = field.plan
+        if case .empty = value {
+            if field.required {
+                throw RenderError(kind: kind.name, field: field.name, reason: "required, but no value was given")
+            }
+            return
         }
-        return bytes
-    }
-
-    private func text(_ kind: RecordKind, _ field: FieldSpec, _ value: FieldValue) throws(RenderError) -> String {
         func mismatch() -> RenderError {
             RenderError(kind: kind.name, field: field.name, reason: "a \(field.type.name) field cannot hold '\(value)'")
         }
-        switch (field.type, value) {
-        case (_, .empty):
-            return ""
-        case (.string, .text(let text)):
-            if let codes = field.codes {
-                if let code = codes.first(where: { $0.value == text })?.key { return code }
-                if !field.keepUnmappedCodes {
+        switch plan.tag {
+        case .string:
+            guard case .text(let given) = value else { throw mismatch() }
+            var text = given
+            if field.codes != nil {
+                let codes = reverseCodes[kind.index][index]
+                if let code = codes.first(where: { $0.canonical == text })?.code {
+                    text = code
+                } else if !field.keepUnmappedCodes {
                     throw RenderError(kind: kind.name, field: field.name, reason: "'\(text)' has no code in the code map")
                 }
             }
-            return text
-        case (.integer(let format), .integer(let n)):
-            return try signed(String(n.magnitude), negative: n < 0, rule: format.sign, kind: kind, field: field)
-        case (.decimal(let format), .decimal(let amount)):
-            guard amount.scale <= format.scale, let exact = amount.rescaled(to: format.scale) else {
-                throw RenderError(kind: kind.name, field: field.name, reason: "\(amount) has more than \(format.scale) decimal places")
-            }
-            var digits = String(exact.units.magnitude)
-            if !format.implied && format.scale > 0 {
-                if digits.count <= format.scale {
-                    digits = String(repeating: "0", count: format.scale - digits.count + 1) + digits
+            if let first = text.utf8.first, let last = text.utf8.last {
+                let trimsLeft = field.trim == .both || field.trim == .left
+                let trimsRight = field.trim == .both || field.trim == .right
+                if (trimsLeft && (first == 0x20 || first == 0x09)) || (trimsRight && (last == 0x20 || last == 0x09)) {
+                    throw RenderError(kind: kind.name, field: field.name,
+                                      reason: "'\(text)' has spaces at an end the reader trims")
                 }
-                digits.insert(Character(UnicodeScalar(format.point)), at: digits.index(digits.endIndex, offsetBy: -format.scale))
             }
-            return try signed(digits, negative: exact.units < 0, rule: format.sign, kind: kind, field: field)
-        case (.date(let format), .date(let date)):
-            return format.render(date: date, time: nil, utcOffsetMinutes: nil)
-        case (.time(let format), .time(let time)):
-            return format.render(date: nil, time: time, utcOffsetMinutes: nil)
-        case (.dateTime(let format), .dateTime(let dateTime)):
-            return format.render(date: dateTime.date, time: dateTime.time, utcOffsetMinutes: dateTime.utcOffsetMinutes)
-        default:
-            throw mismatch()
+            if field.hasChecks { try check(kind, field, text: text, value: value) }
+            let start = out.count
+            out.append(contentsOf: text.utf8)
+            if spec.encoding != .utf8, out[start...].contains(where: { $0 >= 0x80 }) {
+                out.removeSubrange(start...)
+                guard let bytes = TextEncoder.encode(text, as: spec.encoding) else {
+                    throw RenderError(kind: kind.name, field: field.name, reason: "'\(text)' cannot be written in \(spec.encoding.rawValue)")
+                }
+                out.append(contentsOf: bytes)
+            }
+        case .integer:
+            guard case .integer(let n) = value else { throw mismatch() }
+            if field.hasChecks { try checkRange(kind, field, units: n, value: value) }
+            try appendSigned(n, scale: 0, point: nil, sign: plan.sign, kind: kind, field: field, into: &out)
+        case .decimal:
+            guard case .decimal(let amount) = value else { throw mismatch() }
+            var units = amount.units
+            if amount.scale != plan.scale {
+                guard amount.scale < plan.scale, let exact = amount.rescaled(to: plan.scale) else {
+                    throw RenderError(kind: kind.name, field: field.name,
+                                      reason: amount.scale > plan.scale ? "\(amount) has more than \(plan.scale) decimal places"
+                                          : "\(amount) does not fit in 64 bits at \(plan.scale) decimal places")
+                }
+                units = exact.units
+            }
+            if field.hasChecks { try checkRange(kind, field, units: units, value: value) }
+            try appendSigned(units, scale: plan.scale, point: plan.implied ? nil : plan.point, sign: plan.sign,
+                             kind: kind, field: field, into: &out)
+        case .date:
+            guard case .date(let date) = value else { throw mismatch() }
+            if field.hasChecks { try checkRange(kind, field, units: nil, value: value) }
+            DateTimeFormat.append(tokens: plan.tokens, date: date, time: nil, utcOffsetMinutes: nil, to: &out)
+        case .time:
+            guard case .time(let time) = value else { throw mismatch() }
+            if field.hasChecks { try checkRange(kind, field, units: nil, value: value) }
+            DateTimeFormat.append(tokens: plan.tokens, date: nil, time: time, utcOffsetMinutes: nil, to: &out)
+        case .dateTime:
+            guard case .dateTime(let dateTime) = value else { throw mismatch() }
+            if field.hasChecks { try checkRange(kind, field, units: nil, value: value) }
+            DateTimeFormat.append(tokens: plan.tokens, date: dateTime.date, time: dateTime.time,
+                                  utcOffsetMinutes: dateTime.utcOffsetMinutes, to: &out)
         }
     }
 
-    private func signed(_ digits: String, negative: Bool, rule: SignRule, kind: RecordKind, field: FieldSpec) throws(RenderError) -> String {
-        guard negative else { return digits }
-        switch rule {
-        case .leading, .any: return "-" + digits
-        case .trailing: return digits + "-"
-        case .indicator: return digits
-        case .unsigned:
-            throw RenderError(kind: kind.name, field: field.name, reason: "a negative value in a field that takes no sign")
+    /// Digits of `units` (with a point `scale` places from the right, unless implied) and
+    /// the sign as the field writes it.
+    private func appendSigned(_ units: Int64, scale: Int, point: UInt8?, sign: ValuePlan.Sign,
+                              kind: RecordKind, field: FieldSpec, into out: inout [UInt8]) throws(RenderError) {
+        let negative = units < 0
+        if negative {
+            switch sign {
+            case .leading, .any: out.append(UInt8(ascii: "-"))
+            case .trailing, .indicator: break
+            case .unsigned:
+                throw RenderError(kind: kind.name, field: field.name, reason: "a negative value in a field that takes no sign")
+            }
+        }
+        // Digits, least significant first, into a fixed stack of 20 (UInt64's most).
+        var magnitude = units.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { raw in
+            repeat {
+                raw[count] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            // At least one digit before the point: 0.05, not .05.
+            if let _ = point, scale > 0 { while count < scale + 1 { raw[count] = 0x30; count += 1 } }
+            var index = count
+            while index > 0 {
+                index -= 1
+                if let point, scale > 0, index == scale - 1 { out.append(point) }
+                out.append(raw[index])
+            }
+        }
+        if negative, sign == .trailing { out.append(UInt8(ascii: "-")) }
+    }
+
+    /// The checks the reader makes beyond the type, for text.
+    private func check(_ kind: RecordKind, _ field: FieldSpec, text: String, value: FieldValue) throws(RenderError) {
+        if field.minLength != nil || field.maxLength != nil {
+            let length = text.unicodeScalars.count
+            if let minLength = field.minLength, length < minLength {
+                throw RenderError(kind: kind.name, field: field.name, reason: "'\(text)' is \(length) characters; at least \(minLength) required")
+            }
+            if let maxLength = field.maxLength, length > maxLength {
+                throw RenderError(kind: kind.name, field: field.name, reason: "'\(text)' is \(length) characters; at most \(maxLength) allowed")
+            }
+        }
+        if let pattern = field.pattern, !pattern.matchesWhole(text) {
+            throw RenderError(kind: kind.name, field: field.name, reason: "'\(text)' does not match the pattern \(pattern.source)")
+        }
+    }
+
+    /// The range checks the reader makes, for numbers (in units of the field's scale), dates and times.
+    private func checkRange(_ kind: RecordKind, _ field: FieldSpec, units: Int64?, value: FieldValue) throws(RenderError) {
+        if let units, field.minimumUnits != nil || field.maximumUnits != nil {
+            if let low = field.minimumUnits, units < low {
+                throw RenderError(kind: kind.name, field: field.name, reason: "\(value) is below the minimum \(field.minimum!)")
+            }
+            if let high = field.maximumUnits, units > high {
+                throw RenderError(kind: kind.name, field: field.name, reason: "\(value) is above the maximum \(field.maximum!)")
+            }
+            return
+        }
+        if let minimum = field.minimum, FieldValueOrder.less(value, minimum) {
+            throw RenderError(kind: kind.name, field: field.name, reason: "\(value) is below the minimum \(minimum)")
+        }
+        if let maximum = field.maximum, FieldValueOrder.less(maximum, value) {
+            throw RenderError(kind: kind.name, field: field.name, reason: "\(value) is above the maximum \(maximum)")
         }
     }
 
     /// Sets each C/D indicator from the sign of the amount it governs.
-    private func signedForIndicators(_ kind: RecordKind, _ values: [FieldValue]) throws(RenderError) -> [FieldValue] {
+    func signedForIndicators(_ kind: RecordKind, _ values: [FieldValue]) throws(RenderError) -> [FieldValue] {
         var values = values
         for sign in kind.signIndicators {
             let isNegative: Bool
@@ -242,5 +404,61 @@ public struct RecordRenderer {
             }
         }
         return values
+    }
+}
+
+extension DateTimeFormat {
+    /// Appends a value in this layout as ASCII bytes (what ``render(date:time:utcOffsetMinutes:)``
+    /// returns as a string), without making one.
+    func append(date: CivilDate?, time: TimeOfDay?, utcOffsetMinutes: Int?, to out: inout [UInt8]) {
+        tokens.withUnsafeBufferPointer { Self.append(tokens: $0, date: date, time: time, utcOffsetMinutes: utcOffsetMinutes, to: &out) }
+    }
+
+    static func append(tokens: UnsafeBufferPointer<Token>, date: CivilDate?, time: TimeOfDay?, utcOffsetMinutes: Int?, to out: inout [UInt8]) {
+        @inline(__always) func two(_ n: Int) {
+            out.append(UInt8(truncatingIfNeeded: n / 10 % 10) &+ 0x30)
+            out.append(UInt8(truncatingIfNeeded: n % 10) &+ 0x30)
+        }
+        for token in tokens {
+            switch token {
+            case .year4:
+                let year = date?.year ?? 0
+                two(year / 100)
+                two(year % 100)
+            case .year2: two((date?.year ?? 0) % 100)
+            case .month: two(date?.month ?? 0)
+            case .day: two(date?.day ?? 0)
+            case .hour: two(time?.hour ?? 0)
+            case .minute: two(time?.minute ?? 0)
+            case .second: two(time?.second ?? 0)
+            case .literal(let c): out.append(c)
+            case .fraction(let count):
+                var nanos = time?.nanosecond ?? 0
+                var digits = [UInt8](repeating: 0x30, count: 9)
+                for index in stride(from: 8, through: 0, by: -1) { digits[index] = UInt8(nanos % 10) + 0x30; nanos /= 10 }
+                out.append(contentsOf: digits.prefix(count))
+            case .optionalFraction:
+                if var nanos = time?.nanosecond, nanos != 0 {
+                    var digits = [UInt8](repeating: 0x30, count: 9)
+                    for index in stride(from: 8, through: 0, by: -1) { digits[index] = UInt8(nanos % 10) + 0x30; nanos /= 10 }
+                    while digits.last == 0x30 { digits.removeLast() }
+                    out.append(UInt8(ascii: "."))
+                    out.append(contentsOf: digits)
+                }
+            case .offset, .optionalOffset:
+                if let offset = utcOffsetMinutes {
+                    if offset == 0 {
+                        out.append(UInt8(ascii: "Z"))
+                    } else {
+                        out.append(UInt8(ascii: offset < 0 ? "-" : "+"))
+                        two(abs(offset) / 60)
+                        out.append(UInt8(ascii: ":"))
+                        two(abs(offset) % 60)
+                    }
+                } else if token == .offset {
+                    out.append(UInt8(ascii: "Z"))
+                }
+            }
+        }
     }
 }

@@ -16,10 +16,44 @@ public struct MappingSpec: Sendable {
     /// No record (line, or XML value) may be longer than this; it bounds memory per file.
     public let maxRecordBytes: Int
     public let examples: [SpecExample]
+    /// Whether reckon reads files through the spec, writes them, or both (`direction:`).
+    /// An outbound spec is checked at load for everything the renderer needs.
+    public let direction: SpecDirection
+    /// How files are written through the spec (`render:`): which kinds frame the details,
+    /// and the line break.
+    public let output: OutputLayout
 
     public func kind(named name: String) -> RecordKind? { kinds.first { $0.name == name } }
 
     public static let defaultMaxRecordBytes = 1 << 20
+}
+
+/// What a spec is used for (`direction:`).
+public enum SpecDirection: String, Sendable, CaseIterable {
+    /// Partner files read in (the default).
+    case inbound
+    /// Files reckon writes.
+    case outbound
+    /// Both: the file reckon writes is read back through the same spec.
+    case both
+
+    public var writes: Bool { self != .inbound }
+}
+
+/// How whole files are written through a spec (`render:`).
+public struct OutputLayout: Sendable {
+    /// The kind written once before the details (by `finish`), with its computed totals.
+    public let headerKind: String?
+    /// The kind written once after the details.
+    public let trailerKind: String?
+    /// Text formats: the bytes ending each record (`lf` or `crlf`). Readers accept both.
+    public let lineBreak: [UInt8]
+
+    public init(headerKind: String? = nil, trailerKind: String? = nil, lineBreak: [UInt8] = [0x0A]) {
+        self.headerKind = headerKind
+        self.trailerKind = trailerKind
+        self.lineBreak = lineBreak
+    }
 }
 
 public enum FileFormat: Sendable {

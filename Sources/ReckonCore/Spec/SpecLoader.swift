@@ -17,7 +17,7 @@ private let topLevelKeys = [
     "record_length", "separator", "positions", "short_records",
     "delimiter", "quote", "header",
     "namespaces", "prefixes",
-    "records", "controls", "examples",
+    "records", "controls", "examples", "direction", "render",
 ]
 private let fixedWidthOnly = ["record_length", "separator", "positions", "short_records"]
 private let delimitedOnly = ["delimiter", "quote", "header"]
@@ -105,8 +105,17 @@ private struct Builder {
             }
         }
 
+        var direction = SpecDirection.inbound
+        if let node = top["direction"] {
+            guard let value = SpecDirection(rawValue: try node.string()) else {
+                throw node.error("expected inbound, outbound or both")
+            }
+            direction = value
+        }
+        let output = try outputLayout(top["render"], kinds: kinds)
+
         let fallbackName = origin.split(separator: "/").last.map { String($0.split(separator: ".").first ?? $0) } ?? origin
-        return MappingSpec(
+        let spec = MappingSpec(
             name: try top["name"]?.string() ?? fallbackName,
             origin: origin,
             summary: try top["description"]?.string(),
@@ -116,8 +125,60 @@ private struct Builder {
             controls: controls,
             unmatched: unmatched,
             maxRecordBytes: maxRecordBytes,
-            examples: examples
+            examples: examples,
+            direction: direction,
+            output: output
         )
+        if direction.writes {
+            // An outbound spec that cannot write what it declares is refused now, not when
+            // the first file is due.
+            do {
+                _ = try RenderPlan(spec: spec)
+            } catch {
+                throw renderRefusal(error, top: top)
+            }
+        }
+        return spec
+    }
+
+    func outputLayout(_ node: SpecNode?, kinds: [RecordKind]) throws(SpecError) -> OutputLayout {
+        guard let node else { return OutputLayout() }
+        let map = try node.mapping(allowed: ["header", "trailer", "line_break"])
+        func kind(_ key: String) throws(SpecError) -> String? {
+            guard let kindNode = map[key] else { return nil }
+            let name = try kindNode.string()
+            guard kinds.contains(where: { $0.name == name }) else {
+                throw kindNode.error("no record kind '\(name)'; the spec has \(kinds.map(\.name).joined(separator: ", "))")
+            }
+            return name
+        }
+        let header = try kind("header"), trailer = try kind("trailer")
+        if let header, header == trailer { throw map["trailer"]!.error("the header and the trailer must be different kinds") }
+        var lineBreak: [UInt8] = [0x0A]
+        if let breakNode = map["line_break"] {
+            switch try breakNode.string() {
+            case "lf": lineBreak = [0x0A]
+            case "crlf": lineBreak = [0x0D, 0x0A]
+            default: throw breakNode.error("expected lf or crlf")
+            }
+        }
+        return OutputLayout(headerKind: header, trailerKind: trailer, lineBreak: lineBreak)
+    }
+
+    /// A render refusal as a spec error at the field, kind or control it names.
+    func renderRefusal(_ error: RenderError, top: SpecMapping) -> SpecError {
+        var at = top["direction"] ?? top.node
+        if error.kind == "-", let control = error.control, let items = try? top["controls"]?.items(),
+           control < items.count {
+            at = items[control]
+        } else if let kinds = try? top["records"]?.entries(), let kindNode = kinds.first(where: { $0.key == error.kind })?.value {
+            at = kindNode
+            if let field = error.field, let fields = try? kindNode.mapping(allowed: kindKeys)["fields"]?.entries(),
+               let fieldNode = fields.first(where: { $0.key == field })?.value {
+                at = fieldNode
+            }
+        }
+        return at.error("cannot be written: \(error.reason)")
     }
 
     // MARK: Layouts

@@ -126,8 +126,9 @@ struct BreaksShow: ParsableCommand {
             items (side left or right, role, ref, file_id, file, line, record: source, kind, loan_id, \
             period, date, principal_minor, interest_minor, penalty_minor, fee_minor, amount_minor, \
             currency, reference, status, other_fields), history (business_date, at, status, kind, \
-            what, by, action_id) and actions (id, action, break_ids, by, at, reason, note, detail, \
-            previous_hash, hash).
+            what, by, action_id), actions (id, action, break_ids, by, at, reason, note, detail, \
+            previous_hash, hash) and adjustment (amount_minor, entry_id, settle_on, fixed_by_file: \
+            the settlement file that carried it; null for a break resolved without one).
             """)
 
     @Argument(help: "The break's number (reckon breaks list).")
@@ -236,6 +237,9 @@ struct BreaksResolve: ParsableCommand, BreakActionCommand {
     @Option(help: "What was done: kept with the action.")
     var note: String
 
+    @Option(help: ArgumentHelp("With --reason adjusted: the adjustment booked (a journal entry naming the break) and carried by the next day's settlement file, like 0.01 or -1,200.00.", valueName: "amount"))
+    var amount: String?
+
     @OptionGroup var actor: BreakActorOption
 
     @Flag(help: "Print one JSON object instead of text (see reckon breaks match).")
@@ -247,12 +251,25 @@ struct BreaksResolve: ParsableCommand, BreakActionCommand {
         guard ResolutionReason(rawValue: reason) != nil else {
             throw ValidationError("'\(reason)' is not a reason a break is resolved with; the reasons are \(ResolutionReason.catalogue)")
         }
+        _ = try amountMinor()
+    }
+
+    /// The adjustment in minor units, as amounts print (`1,200.00`) or plainly.
+    func amountMinor() throws -> Int64? {
+        guard let amount else { return nil }
+        switch AmountText.minor(amount) {
+        case .success(let minor): return minor
+        case .failure(.tooManyDecimals): throw ValidationError("--amount \(amount): an amount has at most two decimals, like 0.01")
+        case .failure(.tooLarge): throw ValidationError("--amount \(amount): too large")
+        case .failure(.notAnAmount): throw ValidationError("--amount \(amount): not an amount; write it like 1,200.00 or -0.01")
+        }
     }
 
     func run() throws {
+        let adjustment = try amountMinor()
         try act { ledger, config in
             try ledger.resolveBreak(id, reason: ResolutionReason(rawValue: reason)!, note: note, actor: actor.name,
-                                    approvalAboveMinor: config.reconciliation.approvalAboveMinor)
+                                    approvalAboveMinor: config.reconciliation.approvalAboveMinor, adjustmentMinor: adjustment)
         }
     }
 }
@@ -424,6 +441,15 @@ enum BreaksText {
         case .resolved: lines += wrapped("  resolved (\(found.reason ?? "?"))\(by) on \(found.closedOn?.description ?? "?"): \(found.note ?? "")")
         case .closed: lines.append("  closed on \(found.closedOn?.description ?? "?") by a later file")
         case .pending, .open: if let note = found.note, let actor = found.actedBy { lines += wrapped("  last action by \(actor): \(note)") }
+        }
+        if let adjustment = detail.adjustment {
+            if let entry = adjustment.entryID {
+                let carried = adjustment.fixedByFile.map { "carried by \($0)" }
+                    ?? "to be carried by the settlement file of \(adjustment.settleOn?.description ?? "?")"
+                lines += wrapped("  adjustment \(amount(adjustment.amountMinor, found.currency)): journal entry #\(entry), \(carried)")
+            } else {
+                lines += wrapped("  adjustment \(amount(adjustment.amountMinor, found.currency)) proposed: booked when the resolution is approved")
+            }
         }
         if let proposal = found.awaitingApproval {
             let what = proposal.action == "match" ? "match of \(named(proposal.breakIDs))" : "resolution (\(proposal.reason ?? "?"))"
@@ -598,6 +624,10 @@ enum BreaksJSON {
         return J.object(members(detail.reconBreak, ages: ages) + [
             ("as_of", J.string(detail.asOf?.description)), ("fields", J.array(detail.reconBreak.fields.map(field))),
             ("items", J.array(items)), ("history", J.array(history)), ("actions", J.array(detail.actions.map(action))),
+            ("adjustment", detail.adjustment.map { adjustment in
+                J.object([("amount_minor", String(adjustment.amountMinor)), ("entry_id", J.number(adjustment.entryID)),
+                          ("settle_on", J.string(adjustment.settleOn?.description)), ("fixed_by_file", J.string(adjustment.fixedByFile))])
+            } ?? "null"),
         ])
     }
 
