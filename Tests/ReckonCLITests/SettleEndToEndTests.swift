@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 /// The settle step on the sample days, through the built `reckon`: what each partner
@@ -209,6 +210,22 @@ import Testing
         #expect(total["declared"] as? Int == 12_054_597)
         // The plans did not change, but the set is one version: the same bytes under v2.
         #expect(Self.dayFiles(days, "bank")["RECKON_PLAN_20241216.txt"] == bank["RECKON_PLAN_20241216.txt"])
+    }
+
+    /// The outbound files are a function of the ledger's business state, not of when a run
+    /// happened: alerts raised at other clock times (a daemon, a re-run from scratch) leave
+    /// every partner's set as it was.
+    @Test func theRunsClockNeverReachesTheOutboundFiles() throws {
+        let days = try SampleDays()
+        let bank = Self.dayFiles(days, "bank"), platform = Self.dayFiles(days, "platform")
+        let queue = try DatabaseQueue(path: days.folder.path + "/var/reckon.sqlite")
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "UPDATE alert SET raised_at = '2031-01-01T00:00:00Z'")
+            #expect(db.changesCount > 0)
+        }
+        let again = try days.run("settle", "--date", "2024-12-16")
+        #expect(again.stdout.hasSuffix("settled: platform v1 unchanged (2 files, 42 records), bank v1 unchanged (2 files, 187 records)\n"), "\(again.stdout)")
+        #expect(Self.dayFiles(days, "bank") == bank && Self.dayFiles(days, "platform") == platform)
     }
 
     @Test func anAdjustmentGoesToTheNextDaysSettlementFileAndTheBreakNamesIt() throws {
