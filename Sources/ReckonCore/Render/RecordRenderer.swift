@@ -148,14 +148,37 @@ public struct RecordRenderer {
             }
         }
         let fields = kind.fields, slices = kind.slices
-        let kindWrites = writes[kind.index]
-        for index in 0..<fields.count {
+        // The common cases straight into their slots (numbers, dates, plain ASCII text);
+        // the fields left take the general path below.
+        // Which fields need the general path: a bit per field (no allocation per record),
+        // a list past the 64th.
+        var generalBits: UInt64 = 0
+        var generalPast64: [Int] = []
+        writes[kind.index].withUnsafeBufferPointer { writes in
+            slices.withUnsafeBufferPointer { slices in
+                values.withUnsafeBufferPointer { values in
+                    for index in 0..<writes.count {
+                        let slice = slices[index]
+                        guard slice.start >= 0 else { continue }
+                        if !writes[index].write(values[index], into: &buffer, at: base + slice.start, length: slice.length) {
+                            if index < 64 { generalBits |= 1 << UInt64(index) } else { generalPast64.append(index) }
+                        }
+                    }
+                }
+            }
+        }
+        var remaining = generalBits
+        var pastIndex = 0
+        while remaining != 0 || pastIndex < generalPast64.count {
+            let index: Int
+            if remaining != 0 {
+                index = remaining.trailingZeroBitCount
+                remaining &= remaining - 1
+            } else {
+                index = generalPast64[pastIndex]
+                pastIndex += 1
+            }
             let slice = slices[index]
-            guard slice.start >= 0 else { continue }
-            // The common cases straight into the slot: numbers, dates, plain ASCII text.
-            if kindWrites.withUnsafeBufferPointer({ writes in
-                writes[index].write(values[index], into: &buffer, at: base + slice.start, length: slice.length)
-            }) { continue }
             let field = fields[index]
             scratch.removeAll(keepingCapacity: true)
             try encode(kind, index, field, values[index], into: &scratch)
@@ -522,7 +545,17 @@ struct FieldWrite {
             return dateWrite(date, into: &buffer, at: start, length: length)
         case .text(let text):
             guard plan.tag == .string, plainText else { return false }
-            let utf8 = text.utf8
+            guard let done = text.utf8.withContiguousStorageIfAvailable({ utf8 -> Bool in
+                writeText(utf8, into: &buffer, at: start, length: length)
+            }) else { return false }
+            return done
+        default:
+            return false
+        }
+    }
+
+    @inline(__always)
+    private func writeText(_ utf8: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8], at start: Int, length: Int) -> Bool {
             guard utf8.count <= length, let first = utf8.first, let last = utf8.last,
                   !(trimLeft && (first == 0x20 || first == 0x09)), !(trimRight && (last == 0x20 || last == 0x09)) else { return false }
             return buffer.withUnsafeMutableBufferPointer { out in
@@ -539,9 +572,6 @@ struct FieldWrite {
                 }
                 return true
             }
-        default:
-            return false
-        }
     }
 
     /// Digits from the slot's right end, the point `scale` places in (unless implied), then
