@@ -43,6 +43,7 @@ bench: deps
 	$(SWIFT) run -c release reckon-bench ingest
 	$(SWIFT) run -c release reckon-bench plan
 	$(SWIFT) run -c release reckon-bench reconcile --size 100000 --size 1000000
+	$(SWIFT) run -c release reckon-bench settle
 
 clean:
 	rm -rf .build

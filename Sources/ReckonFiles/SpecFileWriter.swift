@@ -37,11 +37,21 @@ public final class SpecFileWriter {
     private var buffer: [UInt8] = []
     private var size = 0
     private var finished = false
+    /// The file's digest as its bytes go out, when they go out in order (no header to
+    /// write in place); nil when it is taken from the file at the end.
+    private var streamedHash: SHA256?
+    /// Header values given up front (the header was written first).
+    private var headerWritten = false
     private static let bufferBytes = 1 << 20
 
     /// Refuses a spec that cannot render what it declares (RenderError naming kind and field).
     /// Writes `path` (created or truncated); its folder must exist.
-    public init(spec: MappingSpec, path: String) throws {
+    ///
+    /// `header`: the header's values, when they are known before the details and the
+    /// header carries no control total (a settlement file's business date and bank code):
+    /// the header is then written first and the file is hashed as it is written, instead of
+    /// reserved, written in place and read back. `finish` then takes no header values.
+    public init(spec: MappingSpec, path: String, header: [String: FieldValue]? = nil) throws {
         self.spec = spec
         self.path = path
         renderer = try FileRenderer(plan: try RenderPlan(spec: spec))
@@ -68,11 +78,22 @@ public final class SpecFileWriter {
             bodyPath = nil
             bodyDescriptor = -1
             buffer += renderer.prologue()
-            if let reserved = renderer.fixedHeaderBytes {
+            if let header, !renderer.headerComputesTotals {
+                buffer += try renderer.header(header)
+                headerWritten = true
+                streamedHash = SHA256()
+            } else if let reserved = renderer.fixedHeaderBytes {
                 buffer += repeatElement(0x20, count: reserved)
+            } else {
+                streamedHash = SHA256()
             }
         }
+        if let header, !headerWritten {
+            earlyHeader = header
+        }
     }
+
+    private var earlyHeader: [String: FieldValue]?
 
     deinit {
         close(descriptor)
@@ -101,8 +122,12 @@ public final class SpecFileWriter {
     public func finish(header: [String: FieldValue] = [:], trailer: [String: FieldValue] = [:]) throws -> RenderedFile {
         precondition(!finished, "finish twice")
         finished = true
+        if (headerWritten || earlyHeader != nil) && !header.isEmpty {
+            throw RenderError(kind: renderer.plan.headerKind?.name ?? "-", field: nil, reason: "the header's values were given when the writer was made; finish takes none")
+        }
+        let header = earlyHeader ?? header
         try renderer.checkOccurrences()
-        let opening = try renderer.header(header)
+        let opening = headerWritten ? [] : try renderer.header(header)
         buffer += try renderer.trailer(trailer, header: header)
         var hash = SHA256()
         if bodyDescriptor >= 0 {
@@ -130,12 +155,16 @@ public final class SpecFileWriter {
             size += closing.count
         } else {
             try flush()
-            if let reserved = renderer.fixedHeaderBytes {
-                precondition(opening.count == reserved)
-                let start = renderer.prologue().count
-                try writeAll(descriptor, opening, at: start, what: "the \(spec.name) file")
+            if let streamed = streamedHash {
+                hash = streamed
+            } else {
+                if let reserved = renderer.fixedHeaderBytes {
+                    precondition(opening.count == reserved)
+                    let start = renderer.prologue().count
+                    try writeAll(descriptor, opening, at: start, what: "the \(spec.name) file")
+                }
+                hash = try Self.sha256(of: descriptor, size: size, path: path)
             }
-            hash = try Self.sha256(of: descriptor, size: size, path: path)
         }
         guard fsync(descriptor) == 0 else { throw FileWriteError(path: path, what: "the \(spec.name) file", errno: errno) }
         return RenderedFile(path: path, sizeBytes: size, recordCount: renderer.recordCount,
@@ -145,20 +174,23 @@ public final class SpecFileWriter {
 
     private func flush() throws {
         let target = bodyDescriptor >= 0 ? bodyDescriptor : descriptor
+        streamedHash?.update(data: buffer)
         try writeAll(target, buffer[...], at: nil, what: bodyDescriptor >= 0 ? "the body of the \(spec.name) file" : "the \(spec.name) file")
         if bodyDescriptor < 0 { size += buffer.count }
         buffer.removeAll(keepingCapacity: true)
     }
 
     private func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>, at position: Int?, what: String) throws {
-        let bytes = Array(bytes)
+        try bytes.withContiguousStorageIfAvailable { try writeAll(fd, $0, at: position, what: what) }
+            ?? Array(bytes).withUnsafeBufferPointer { try writeAll(fd, $0, at: position, what: what) }
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>, at position: Int?, what: String) throws {
         var done = 0
         while done < bytes.count {
-            let written = bytes.withUnsafeBytes { raw -> Int in
-                let base = raw.baseAddress! + done
-                if let position { return pwrite(fd, base, raw.count - done, off_t(position + done)) }
-                return Glibc.write(fd, base, raw.count - done)
-            }
+            let base = UnsafeRawPointer(bytes.baseAddress!) + done
+            let written = position.map { pwrite(fd, base, bytes.count - done, off_t($0 + done)) }
+                ?? Glibc.write(fd, base, bytes.count - done)
             if written < 0 && errno == EINTR { continue }
             guard written > 0 else { throw FileWriteError(path: fd == descriptor ? path : (bodyPath ?? path), what: what, errno: errno) }
             done += written

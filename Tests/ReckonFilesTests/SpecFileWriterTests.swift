@@ -30,8 +30,8 @@ struct SpecFileWriterTests {
     ]
 
     /// `count` settlement details with amounts from a simple sequence, and their sums.
-    static func writeSettlement(_ path: String, count: Int) throws -> (RenderedFile, totals: [Int64]) {
-        let writer = try SpecFileWriter(spec: try spec("bank-settlement.yaml"), path: path)
+    static func writeSettlement(_ path: String, count: Int, headerFirst: Bool = false) throws -> (RenderedFile, totals: [Int64]) {
+        let writer = try SpecFileWriter(spec: try spec("bank-settlement.yaml"), path: path, header: headerFirst ? settlementHeader : nil)
         let kind = try writer.kind(named: "repayment")
         var totals: [Int64] = [0, 0, 0]
         for index in 0..<count {
@@ -52,7 +52,7 @@ struct SpecFileWriterTests {
             }
             try writer.add(kind, values: values)
         }
-        return (try writer.finish(header: settlementHeader), totals)
+        return (try writer.finish(header: headerFirst ? [:] : settlementHeader), totals)
     }
 
     /// A file larger than the writer's buffer, its header written in place at the end:
@@ -88,6 +88,20 @@ struct SpecFileWriterTests {
         #expect(FileManager.default.contents(atPath: folder.path + "/a.txt") == FileManager.default.contents(atPath: folder.path + "/b.txt"))
         // Only the file itself is left: the writer keeps nothing beside it.
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["a.txt", "b.txt"])
+    }
+
+    /// A header known up front is written first and the file hashed as it goes: the same
+    /// bytes and digest as a header reserved and written in place at the end.
+    @Test func aHeaderGivenUpFrontGivesTheSameFile() throws {
+        let folder = ScratchFolder()
+        let (inPlace, _) = try Self.writeSettlement(folder.path + "/a.txt", count: 6_000)
+        let (first, _) = try Self.writeSettlement(folder.path + "/b.txt", count: 6_000, headerFirst: true)
+        #expect(first.sha256Hex == inPlace.sha256Hex && first.sizeBytes == inPlace.sizeBytes)
+        let digest = try systemSHA256(folder.path + "/b.txt")
+        #expect(first.sha256Hex == digest)
+        let writer = try SpecFileWriter(spec: try spec("bank-settlement.yaml"), path: folder.path + "/c.txt", header: Self.settlementHeader)
+        let refusal = #expect(throws: RenderError.self) { try writer.finish(header: Self.settlementHeader) }
+        #expect(refusal?.description == "record kind 'header': the header's values were given when the writer was made; finish takes none")
     }
 
     /// A delimited header row that carries totals is written before the body: the body

@@ -28,6 +28,13 @@ public struct FileRenderer {
         return layout.recordLength + lineBreak.count
     }
 
+    /// Whether the header holds a total computed from the details (it can then only be
+    /// written last).
+    public var headerComputesTotals: Bool {
+        guard let header = plan.headerKind else { return false }
+        return !plan.computed[header.index].isEmpty
+    }
+
     /// Detail records added so far.
     public var recordCount: Int {
         counts.enumerated().reduce(0) { total, entry in

@@ -38,9 +38,12 @@ public struct RecordRenderer {
     private let columnCount: Int
     /// Per kind and field: canonical value → partner code, first code (in code order) wins.
     private let reverseCodes: [[[(canonical: String, code: String)]]]
+    /// Per kind and field: what the common cases need, as plain data.
+    private let writes: [[FieldWrite]]
 
     public init(spec: MappingSpec) throws(RenderError) {
         self.spec = spec
+        writes = spec.kinds.map { kind in kind.fields.map(FieldWrite.init) }
         reverseCodes = spec.kinds.map { kind in
             kind.fields.map { field in
                 (field.codes ?? [:]).sorted { $0.key < $1.key }.map { (canonical: $0.value, code: $0.key) }
@@ -145,9 +148,37 @@ public struct RecordRenderer {
             }
         }
         let fields = kind.fields, slices = kind.slices
-        for index in 0..<fields.count {
+        // The common cases straight into their slots (numbers, dates, plain ASCII text);
+        // the fields left take the general path below.
+        // Which fields need the general path: a bit per field (no allocation per record),
+        // a list past the 64th.
+        var generalBits: UInt64 = 0
+        var generalPast64: [Int] = []
+        writes[kind.index].withUnsafeBufferPointer { writes in
+            slices.withUnsafeBufferPointer { slices in
+                values.withUnsafeBufferPointer { values in
+                    for index in 0..<writes.count {
+                        let slice = slices[index]
+                        guard slice.start >= 0 else { continue }
+                        if !writes[index].write(values[index], into: &buffer, at: base + slice.start, length: slice.length) {
+                            if index < 64 { generalBits |= 1 << UInt64(index) } else { generalPast64.append(index) }
+                        }
+                    }
+                }
+            }
+        }
+        var remaining = generalBits
+        var pastIndex = 0
+        while remaining != 0 || pastIndex < generalPast64.count {
+            let index: Int
+            if remaining != 0 {
+                index = remaining.trailingZeroBitCount
+                remaining &= remaining - 1
+            } else {
+                index = generalPast64[pastIndex]
+                pastIndex += 1
+            }
             let slice = slices[index]
-            guard slice.start >= 0 else { continue }
             let field = fields[index]
             scratch.removeAll(keepingCapacity: true)
             try encode(kind, index, field, values[index], into: &scratch)
@@ -459,6 +490,150 @@ extension DateTimeFormat {
                     out.append(UInt8(ascii: "Z"))
                 }
             }
+        }
+    }
+}
+
+/// One fixed-width field's writing as plain data, for the common cases: a number that fits
+/// (digits written from the slot's right end), a date, ASCII text with no code map or
+/// check. Anything else (and every error) takes the general path.
+struct FieldWrite {
+    let plan: ValuePlan
+    let padByte: UInt8
+    let alignRight: Bool
+    let required: Bool
+    /// Text: no code map, checks or affixes in the way.
+    let plainText: Bool
+    /// Numbers: no pattern or length check (a range is checked here).
+    let plainNumber: Bool
+    let minimumUnits: Int64
+    let maximumUnits: Int64
+    let trimLeft: Bool
+    let trimRight: Bool
+
+    init(_ field: FieldSpec) {
+        plan = field.plan
+        padByte = field.padding.byte
+        alignRight = field.padding.alignRight
+        required = field.required
+        plainText = field.codes == nil && !field.hasChecks
+        plainNumber = field.pattern == nil && field.minLength == nil && field.maxLength == nil
+            && (field.minimum == nil || field.minimumUnits != nil) && (field.maximum == nil || field.maximumUnits != nil)
+        minimumUnits = field.minimumUnits ?? .min
+        maximumUnits = field.maximumUnits ?? .max
+        trimLeft = field.trim == .both || field.trim == .left
+        trimRight = field.trim == .both || field.trim == .right
+    }
+
+    /// Writes the value into `buffer[at..<at+length]` (already spaces) when it is a common
+    /// case that fits; false to take the general path.
+    @inline(__always)
+    func write(_ value: FieldValue, into buffer: inout [UInt8], at start: Int, length: Int) -> Bool {
+        switch value {
+        case .empty:
+            return !required
+        case .integer(let n):
+            guard plan.tag == .integer, plainNumber, n >= 0, n >= minimumUnits, n <= maximumUnits else { return false }
+            return digits(UInt64(n), scale: 0, point: nil, into: &buffer, at: start, length: length)
+        case .decimal(let amount):
+            guard plan.tag == .decimal, plainNumber, amount.scale == plan.scale, amount.units >= 0,
+                  amount.units >= minimumUnits, amount.units <= maximumUnits else { return false }
+            return digits(UInt64(amount.units), scale: plan.scale, point: plan.implied ? nil : plan.point,
+                          into: &buffer, at: start, length: length)
+        case .date(let date):
+            guard plan.tag == .date, plainNumber, minimumUnits == .min, maximumUnits == .max, !alignRight, padByte == 0x20 else { return false }
+            return dateWrite(date, into: &buffer, at: start, length: length)
+        case .text(let text):
+            guard plan.tag == .string, plainText else { return false }
+            guard let done = text.utf8.withContiguousStorageIfAvailable({ utf8 -> Bool in
+                writeText(utf8, into: &buffer, at: start, length: length)
+            }) else { return false }
+            return done
+        default:
+            return false
+        }
+    }
+
+    @inline(__always)
+    private func writeText(_ utf8: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8], at start: Int, length: Int) -> Bool {
+            guard utf8.count <= length, let first = utf8.first, let last = utf8.last,
+                  !(trimLeft && (first == 0x20 || first == 0x09)), !(trimRight && (last == 0x20 || last == 0x09)) else { return false }
+            return buffer.withUnsafeMutableBufferPointer { out in
+                var at = alignRight ? start + length - utf8.count : start
+                for byte in utf8 {
+                    // Non-ASCII may need another encoding; a line break is an error: both general.
+                    if byte >= 0x80 || byte == 0x0A || byte == 0x0D { return false }
+                    out[at] = byte
+                    at += 1
+                }
+                if padByte != 0x20 {
+                    let padding = alignRight ? start..<(start + length - utf8.count) : (start + utf8.count)..<(start + length)
+                    for position in padding { out[position] = padByte }
+                }
+                return true
+            }
+    }
+
+    /// Digits from the slot's right end, the point `scale` places in (unless implied), then
+    /// padding; false when they do not fit or the field is not right-aligned.
+    @inline(__always)
+    private func digits(_ magnitude: UInt64, scale: Int, point: UInt8?, into buffer: inout [UInt8], at start: Int, length: Int) -> Bool {
+        guard alignRight else { return false }
+        return buffer.withUnsafeMutableBufferPointer { out in
+            var value = magnitude
+            var at = start + length - 1
+            var written = 0
+            let minimumDigits = point != nil && scale > 0 ? scale + 1 : 1
+            repeat {
+                if let point, scale > 0, written == scale {
+                    guard at >= start else { return false }
+                    out[at] = point
+                    at -= 1
+                }
+                guard at >= start else { return false }
+                out[at] = UInt8(truncatingIfNeeded: value % 10) &+ 0x30
+                value /= 10
+                at -= 1
+                written += 1
+            } while value > 0 || written < minimumDigits
+            while at >= start { out[at] = padByte; at -= 1 }
+            return true
+        }
+    }
+
+    @inline(__always)
+    private func dateWrite(_ date: CivilDate, into buffer: inout [UInt8], at start: Int, length: Int) -> Bool {
+        guard plan.tokens.count <= length else { return false }
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch) { raw -> Bool in
+            var count = 0
+            for token in plan.tokens {
+                guard count + 4 <= raw.count else { return false }
+                switch token {
+                case .year4:
+                    let year = date.year
+                    raw[count] = UInt8(year / 1000 % 10) + 0x30
+                    raw[count + 1] = UInt8(year / 100 % 10) + 0x30
+                    raw[count + 2] = UInt8(year / 10 % 10) + 0x30
+                    raw[count + 3] = UInt8(year % 10) + 0x30
+                    count += 4
+                case .year2, .month, .day:
+                    let n = token == .month ? date.month : token == .day ? date.day : date.year % 100
+                    raw[count] = UInt8(n / 10) + 0x30
+                    raw[count + 1] = UInt8(n % 10) + 0x30
+                    count += 2
+                case .literal(let c):
+                    raw[count] = c
+                    count += 1
+                default:
+                    return false
+                }
+            }
+            guard count <= length else { return false }
+            buffer.withUnsafeMutableBufferPointer { out in
+                for index in 0..<count { out[start + index] = raw[index] }
+            }
+            return true
         }
     }
 }
