@@ -225,6 +225,7 @@ final class SideCursor: IteratorProtocol {
 
     init(_ db: Database, sql: String, arguments: [DatabaseValue], kinds: [ReconFieldKind], grouped: Bool,
          failedTests: [(index: Int, condition: FieldCondition)] = [], json: JSONFieldPlan? = nil) throws {
+        if json != nil { FlatJSONFields.register(db) }
         statement = try db.makeStatement(sql: sql)
         try statement.setArguments(StatementArguments(arguments))
         self.kinds = kinds
@@ -234,8 +235,10 @@ final class SideCursor: IteratorProtocol {
         headline = kinds.firstIndex(of: .amount)
     }
 
+    /// The JSON fields of the row at hand (kept between rows for its storage).
+    private var extracted: [String?] = []
+
     func next() -> ReconItem? {
-        var extracted: [String?] = []
         while true {
             guard failure == nil else { return nil }
             switch sqlite3_step(handle) {
@@ -248,14 +251,13 @@ final class SideCursor: IteratorProtocol {
             guard let json else { break }
             let column = Int32(5 + kinds.count)
             guard let pointer = sqlite3_column_text(handle, column),
-                  let values = JSONFieldPlan.scalars(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column)))),
-                  values.count == json.paths.count else {
+                  JSONFieldPlan.scalars(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column))), into: &extracted),
+                  extracted.count == json.paths.count else {
                 failure = LedgerError("the reconciliation query's fields could not be read back")
                 return nil
             }
-            extracted = values
             // The side's own conditions on these fields, as SQL would have applied them.
-            if json.filters.allSatisfy({ $0.condition.holds(values[$0.path]) }) { break }
+            if json.filters.allSatisfy({ $0.condition.holds(extracted[$0.path]) }) { break }
         }
         count += 1
         let ref = text(0) ?? ""
@@ -469,16 +471,22 @@ struct JSONFieldPlan: @unchecked Sendable {
     /// nil when it is not a flat array of scalars.
     static func scalars(_ bytes: UnsafeBufferPointer<UInt8>) -> [String?]? {
         var values: [String?] = []
+        return scalars(bytes, into: &values) ? values : nil
+    }
+
+    /// ``scalars(_:)`` into `values` (emptied first, its storage kept); false when refused.
+    static func scalars(_ bytes: UnsafeBufferPointer<UInt8>, into values: inout [String?]) -> Bool {
+        values.removeAll(keepingCapacity: true)
         var index = 0
         func skipSpace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x09 { index += 1 } }
         skipSpace()
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return nil }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return false }
         index += 1
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { return values }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { return true }
         while index < bytes.count {
             skipSpace()
-            guard index < bytes.count else { return nil }
+            guard index < bytes.count else { return false }
             if bytes[index] == UInt8(ascii: "\"") {
                 let start = index
                 index += 1
@@ -487,12 +495,12 @@ struct JSONFieldPlan: @unchecked Sendable {
                     if bytes[index] == UInt8(ascii: "\\") { escaped = true; index += 1 }
                     index += 1
                 }
-                guard index < bytes.count else { return nil }
+                guard index < bytes.count else { return false }
                 index += 1
                 let literal = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 if escaped {
                     // Rare: let Foundation undo the escapes.
-                    guard let text = try? JSONSerialization.jsonObject(with: Data(literal), options: .fragmentsAllowed) as? String else { return nil }
+                    guard let text = try? JSONSerialization.jsonObject(with: Data(literal), options: .fragmentsAllowed) as? String else { return false }
                     values.append(text)
                 } else {
                     values.append(String(decoding: UnsafeBufferPointer(rebasing: literal.dropFirst().dropLast()), as: UTF8.self))
@@ -502,15 +510,15 @@ struct JSONFieldPlan: @unchecked Sendable {
                 while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "]") { index += 1 }
                 let word = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
                     .trimmingCharacters(in: .whitespaces)
-                guard !word.isEmpty else { return nil }
+                guard !word.isEmpty else { return false }
                 values.append(word == "null" ? nil : word)
             }
             skipSpace()
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: "]") { return values }
-            guard bytes[index] == UInt8(ascii: ",") else { return nil }
+            guard index < bytes.count else { return false }
+            if bytes[index] == UInt8(ascii: "]") { return true }
+            guard bytes[index] == UInt8(ascii: ",") else { return false }
             index += 1
         }
-        return nil
+        return false
     }
 }

@@ -332,7 +332,7 @@ struct ReconcileStep {
                 sideConditions = keptConditions
                 failedConditions = keptFailed
                 for slot in jsonValues { values[slot.compared] = "NULL AS v\(slot.compared)" }
-                values.append("json_extract(e.other_fields, \(plan.paths.map { "'$.\(ReconSources.quoted($0))'" }.joined(separator: ", "))) AS j")
+                values.append("\(FlatJSONFields.sql("e.other_fields", keys: plan.paths)) AS j")
             }
         }
         // A failed-attempt condition on a text field the rule compares is tested on the value
