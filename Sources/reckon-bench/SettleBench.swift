@@ -55,7 +55,9 @@ struct SettleBench: ParsableCommand {
             let render = try best(["measure-settle", "--spec", specPath, "--records", String(count), path])
             let core = try best(["measure-settle", "--spec", specPath, "--records", String(count), "--core-only", path])
             let parse = try best(["measure", "--mode", "parse", "--spec", specPath, path])
+            let input = try best(["measure-settle", "--spec", specPath, "--records", String(count), "--values-only", path])
             rows.append(ResultRow(file: label, task: "parse + validate", measurement: parse, ceiling: nil))
+            rows.append(ResultRow(file: label, task: "building the values only (render's input)", measurement: input, ceiling: parse))
             rows.append(ResultRow(file: label, task: "render, bytes only (FileRenderer)", measurement: core, ceiling: parse))
             rows.append(ResultRow(file: label, task: "render to disk (SpecFileWriter, SHA-256, fsync)", measurement: render, ceiling: parse))
             unlink(path)
@@ -72,6 +74,8 @@ struct MeasureSettle: ParsableCommand {
     @Option var records: Int
     @Flag(help: "Render the bytes through FileRenderer and drop them: no file, digest or fsync.")
     var coreOnly = false
+    @Flag(help: "Only build the values, render nothing: the render figures' input, which parsing has no counterpart of.")
+    var valuesOnly = false
     @Argument var file: String
 
     func run() throws {
@@ -82,6 +86,21 @@ struct MeasureSettle: ParsableCommand {
         let start = Clock.now()
         if coreOnly {
             try renderBytes(loaded, day: day, loans: loans, start: start)
+            return
+        }
+        if valuesOnly {
+            let kind = try FileRenderer(plan: try RenderPlan(spec: loaded)).detailKind(named: "repayment")
+            let at = FieldIndexes(kind)
+            var values = [FieldValue](repeating: .empty, count: kind.fields.count)
+            var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+            var checksum = 0
+            for record in 0..<records {
+                fill(&values, record: record, seed: &seed, at: at, day: day, loans: loans)
+                // Keeps the optimiser from dropping the work.
+                if case .decimal(let total) = values[at.total] { checksum &+= Int(total.units) }
+            }
+            let seconds = Clock.now() - start
+            print("\(seconds) \(checksum == 42 ? 1 : 0) \(records) \(PeakMemory.kibibytes())")
             return
         }
         // The header's values are known up front (it holds no totals): written first, the

@@ -17,6 +17,7 @@ public struct FileRenderer {
         records = try RecordRenderer(spec: plan.spec)
         controls = ControlTotals(plans: plan.controls, kindCount: plan.spec.kinds.count)
         counts = Array(repeating: 0, count: plan.spec.kinds.count)
+        lineBreak = Self.lineBreak(plan.spec)
         scratch.reserveCapacity(256)
         xml = plan.xml.map { XMLDocumentWriter(plan: $0, records: records) }
     }
@@ -45,9 +46,12 @@ public struct FileRenderer {
     /// Each control's measured total over the file, in the spec's control order.
     public var controlTotals: [ControlTotalValue] { controls.values }
 
-    private var lineBreak: [UInt8] {
-        if case .fixedWidth(let layout) = plan.spec.format, layout.separator == .none { return [] }
-        return plan.spec.output.lineBreak
+    /// Worked out once: reading it from the spec per record costs reference counting.
+    private let lineBreak: [UInt8]
+
+    private static func lineBreak(_ spec: MappingSpec) -> [UInt8] {
+        if case .fixedWidth(let layout) = spec.format, layout.separator == .none { return [] }
+        return spec.output.lineBreak
     }
 
     /// The bytes before the header: a delimited file's column names row.

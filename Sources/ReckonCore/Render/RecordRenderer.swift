@@ -40,13 +40,25 @@ public struct RecordRenderer {
     private let reverseCodes: [[[(canonical: String, code: String)]]]
     /// Per kind and field: what the common cases need, as plain data.
     private let writes: [[FieldWrite]]
+    /// Owns the code tables the `writes` point into.
+    private let storage: FieldWrite.Storage
+    /// Whether fixed-width records take the in-place fast path; tests turn it off to
+    /// compare it with the general path, its oracle.
+    var inPlace = true
 
     public init(spec: MappingSpec) throws(RenderError) {
         self.spec = spec
-        writes = spec.kinds.map { kind in kind.fields.map(FieldWrite.init) }
-        reverseCodes = spec.kinds.map { kind in
+        let reverseCodes = spec.kinds.map { kind in
             kind.fields.map { field in
                 (field.codes ?? [:]).sorted { $0.key < $1.key }.map { (canonical: $0.value, code: $0.key) }
+            }
+        }
+        self.reverseCodes = reverseCodes
+        let storage = FieldWrite.Storage()
+        self.storage = storage
+        writes = spec.kinds.map { kind in
+            kind.fields.enumerated().map { index, field in
+                FieldWrite(field, reverseCodes: reverseCodes[kind.index][index], storage: storage)
             }
         }
         guard case .delimited(let layout) = spec.format else {
@@ -160,7 +172,7 @@ public struct RecordRenderer {
                     for index in 0..<writes.count {
                         let slice = slices[index]
                         guard slice.start >= 0 else { continue }
-                        if !writes[index].write(values[index], into: &buffer, at: base + slice.start, length: slice.length) {
+                        if !inPlace || !writes[index].write(values[index], into: &buffer, at: base + slice.start, length: slice.length) {
                             if index < 64 { generalBits |= 1 << UInt64(index) } else { generalPast64.append(index) }
                         }
                     }
@@ -504,6 +516,26 @@ struct FieldWrite {
     let required: Bool
     /// Text: no code map, checks or affixes in the way.
     let plainText: Bool
+    /// Text: the checks are a byte-level pattern at most (and lengths), which the fast path
+    /// runs on the bytes written, as the general path would on the same text.
+    let cheapTextChecks: Bool
+    /// Unowned, so copying a FieldWrite costs no reference counting: the field (and so the
+    /// renderer's spec) holds the pattern.
+    let pattern: Unmanaged<SpecRegex>?
+    let minLength: Int
+    let maxLength: Int
+    /// Text with a code map: per canonical value (UTF-8), the code written for it, when
+    /// that code is ASCII and passes the field's checks; any other value takes the general
+    /// path. Only the first canonical value of each spelling (as `String` compares) is
+    /// listed, so a byte match picks the code the general path picks. Packed as
+    /// [canonical length, canonical…, code length, code…]… in memory `Storage` owns.
+    let codeTable: UnsafeBufferPointer<UInt8>?
+
+    /// Frees the code tables with the renderer.
+    final class Storage: @unchecked Sendable {
+        var tables: [UnsafeMutableBufferPointer<UInt8>] = []
+        deinit { for table in tables { table.deallocate() } }
+    }
     /// Numbers: no pattern or length check (a range is checked here).
     let plainNumber: Bool
     let minimumUnits: Int64
@@ -511,12 +543,42 @@ struct FieldWrite {
     let trimLeft: Bool
     let trimRight: Bool
 
-    init(_ field: FieldSpec) {
+    init(_ field: FieldSpec, reverseCodes: [(canonical: String, code: String)], storage: Storage) {
         plan = field.plan
         padByte = field.padding.byte
         alignRight = field.padding.alignRight
         required = field.required
         plainText = field.codes == nil && !field.hasChecks
+        cheapTextChecks = field.minimum == nil && field.maximum == nil && (field.pattern?.matchesOnBytes ?? true)
+        pattern = field.pattern.map(Unmanaged.passUnretained)
+        minLength = field.minLength ?? 0
+        maxLength = field.maxLength ?? .max
+        let trimsLeft = field.trim == .both || field.trim == .left
+        let trimsRight = field.trim == .both || field.trim == .right
+        if field.codes != nil, cheapTextChecks {
+            var packed: [UInt8] = []
+            var seen: [String] = []
+            for (canonical, code) in reverseCodes {
+                // A later code of an equal value is never chosen (the first one wins).
+                if seen.contains(canonical) { continue }
+                seen.append(canonical)
+                let bytes = Array(code.utf8)
+                guard let first = bytes.first, let last = bytes.last,
+                      bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0A && $0 != 0x0D }),
+                      !(trimsLeft && (first == 0x20 || first == 0x09)), !(trimsRight && (last == 0x20 || last == 0x09)),
+                      bytes.count >= (field.minLength ?? 0), bytes.count <= (field.maxLength ?? .max),
+                      field.pattern.map({ $0.matchesWhole(code) }) ?? true else { continue }
+                let canonicalBytes = Array(canonical.utf8)
+                guard canonicalBytes.count < 256, bytes.count < 256 else { continue }
+                packed += [UInt8(canonicalBytes.count)] + canonicalBytes + [UInt8(bytes.count)] + bytes
+            }
+            let table = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: packed.count)
+            _ = table.initialize(from: packed)
+            storage.tables.append(table)
+            codeTable = UnsafeBufferPointer(table)
+        } else {
+            codeTable = nil
+        }
         plainNumber = field.pattern == nil && field.minLength == nil && field.maxLength == nil
             && (field.minimum == nil || field.minimumUnits != nil) && (field.maximum == nil || field.maximumUnits != nil)
         minimumUnits = field.minimumUnits ?? .min
@@ -544,14 +606,47 @@ struct FieldWrite {
             guard plan.tag == .date, plainNumber, minimumUnits == .min, maximumUnits == .max, !alignRight, padByte == 0x20 else { return false }
             return dateWrite(date, into: &buffer, at: start, length: length)
         case .text(let text):
-            guard plan.tag == .string, plainText else { return false }
+            guard plan.tag == .string else { return false }
+            if plainText {
+                guard let done = text.utf8.withContiguousStorageIfAvailable({ utf8 -> Bool in
+                    writeText(utf8, into: &buffer, at: start, length: length)
+                }) else { return false }
+                return done
+            }
+            if let codeTable {
+                guard let code = text.utf8.withContiguousStorageIfAvailable({ utf8 -> UnsafeBufferPointer<UInt8>? in
+                    Self.code(for: utf8, in: codeTable)
+                }), let code else { return false }
+                return writeText(code, into: &buffer, at: start, length: length)
+            }
+            guard cheapTextChecks else { return false }
             guard let done = text.utf8.withContiguousStorageIfAvailable({ utf8 -> Bool in
-                writeText(utf8, into: &buffer, at: start, length: length)
+                // ASCII only here (writeText refuses the rest), so characters are bytes.
+                guard utf8.count >= minLength, utf8.count <= maxLength,
+                      pattern.map({ $0._withUnsafeGuaranteedRef { $0.matchesWhole(utf8: UnsafeRawBufferPointer(utf8)) } }) ?? true else { return false }
+                return writeText(utf8, into: &buffer, at: start, length: length)
             }) else { return false }
             return done
         default:
             return false
         }
+    }
+
+    /// The code packed for these canonical bytes, nil when the table has none.
+    private static func code(for text: UnsafeBufferPointer<UInt8>, in table: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        var at = 0
+        while at < table.count {
+            let canonicalCount = Int(table[at])
+            let codeAt = at + 1 + canonicalCount
+            let codeCount = Int(table[codeAt])
+            if canonicalCount == text.count {
+                var same = true
+                for index in 0..<canonicalCount where table[at + 1 + index] != text[index] { same = false; break }
+                if same { return UnsafeBufferPointer(rebasing: table[(codeAt + 1)..<(codeAt + 1 + codeCount)]) }
+            }
+            at = codeAt + 1 + codeCount
+        }
+        return nil
     }
 
     @inline(__always)

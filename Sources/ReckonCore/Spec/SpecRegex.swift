@@ -34,6 +34,10 @@ public final class SpecRegex: @unchecked Sendable, CustomStringConvertible {
 
     public var description: String { source }
 
+    /// Whether matching runs on bytes (``SimplePattern``), the same for a `String` as for
+    /// its UTF-8: cheap enough for the renderer's per-value fast path.
+    var matchesOnBytes: Bool { simple != nil }
+
     /// True when the whole of `text` matches.
     public func matchesWhole(_ text: String) -> Bool {
         if let simple {
