@@ -21,6 +21,8 @@ public enum AlertCode: String, Sendable, CaseIterable, Codable {
     case balanceBelowWarning = "balance_below_warning"
     // Alerts themselves
     case alertCommandFailed = "alert_command_failed"
+    // Partners' drops
+    case sftpHostKeyRefused = "sftp_host_key_refused"
 }
 
 /// What an alert code means, how much it matters, when it is raised and what to do about it:
@@ -112,6 +114,10 @@ public enum AlertCatalogue {
             return entry(.warning, "The command configured for an alert code failed: the alert was not passed on.",
                          when: "after a batch, when an alert command exits non-zero, runs past its time limit or cannot be started",
                          do: "fix the command (its error is in the message) and pass the alert on by hand")
+        case .sftpHostKeyRefused:
+            return entry(.critical, "A partner's SFTP server presented a host key known_hosts does not pin: nothing was fetched from it.",
+                         when: "by the collect step, per partner and day; the message names the host and both fingerprints",
+                         do: "ask the partner, out of band, whether the key changed; pin the new key in known_hosts only if it did")
         }
     }
 }

@@ -16,9 +16,10 @@ public struct BatchOptions: Sendable {
     public var dryRun: Bool
     public var maximumWaitSeconds: Double
     /// Fetches the partners' remote (SFTP) drops into their local ones before the local
-    /// collect rules run; returns what went wrong, one line each (the run then fails). The
-    /// CLI sets it for configurations with SFTP drops (ReckonSFTP's SFTPDropFetcher).
-    public var fetchRemoteDrops: (@Sendable (_ date: CivilDate, _ partner: String?) -> [String])?
+    /// collect rules run; returns what went wrong (the run then fails) and which servers'
+    /// host keys were refused (an alert each). The CLI sets it for configurations with SFTP
+    /// drops (ReckonSFTP's SFTPDropFetcher).
+    public var fetchRemoteDrops: (@Sendable (_ date: CivilDate, _ partner: String?) -> RemoteDropsFetched)?
 
     public init(date: CivilDate, steps: [BatchStep] = BatchStep.allCases, partner: String? = nil,
                 dryRun: Bool = false, maximumWaitSeconds: Double = 30) {
@@ -143,7 +144,11 @@ public enum Batch {
         do {
             let collectStep = runID == nil ? nil : try ledger.startStep(runID!, .collect)
             progress(RunProgress(.collect, "collect: the partners' files for \(options.date)", isStage: true))
-            if let fetch = options.fetchRemoteDrops { report.errors += fetch(options.date, options.partner) }
+            if let fetch = options.fetchRemoteDrops {
+                let fetched = fetch(options.date, options.partner)
+                report.errors += fetched.problems
+                if !options.dryRun { try ledger.recordHostKeyAlerts(fetched, date: options.date) }
+            }
             report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
                 .collect(date: options.date, partner: options.partner)
             if let collectStep {

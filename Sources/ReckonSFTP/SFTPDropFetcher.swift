@@ -18,6 +18,11 @@ public struct SFTPFetchReport: Sendable {
     public var movedToDone: [String] = []
     /// One line per failure: the partner, and the error (which names the server).
     public var problems: [String] = []
+    /// Partners whose server presented a host key known_hosts does not pin (mismatched or
+    /// unknown), with the error that names the host and the fingerprints: an alert each.
+    public var hostKeyRefusals: [(partner: String, message: String)] = []
+    /// Partners whose drop was fetched without a failure.
+    public var fetchedPartners: [String] = []
 
     public init() {}
 }
@@ -73,8 +78,13 @@ public struct SFTPDropFetcher {
             defer { client.close() }
             do {
                 try fetch(partner, drop, into: folder, date: date, client: client, report: &report)
+                report.fetchedPartners.append(partner.id)
             } catch {
                 report.problems.append("the SFTP drop of \(partner.id): \(error)")
+                switch error {
+                case .hostKeyMismatch, .hostKeyUnknown: report.hostKeyRefusals.append((partner.id, "\(error)"))
+                default: break
+                }
             }
         }
         return report

@@ -101,5 +101,33 @@ struct SFTPBatchTests {
         #expect(run.status == 1)
         #expect(run.output.contains("the SFTP drop of platform: the SFTP server 127.0.0.1:\(fixture.server.port) presented the host key "
             + "\(try fixture.server.hostKey.fingerprint) (ssh-ed25519), but known_hosts"), "\(run.output)")
+
+        // It is an alert of the day too, naming the host and both fingerprints; a later
+        // fetch with the right key pinned clears it.
+        func alerts() throws -> [[String: Any]] {
+            let listed = try reckon(["alerts", "list", "--date", "2024-12-16", "--code", "sftp_host_key_refused", "--json",
+                                     "--config", config], scratch: fixture.scratch)
+            let object = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: Any]
+            return object?["alerts"] as? [[String: Any]] ?? []
+        }
+        let raised = try alerts()
+        #expect(raised.count == 1)
+        #expect(raised.first?["severity"] as? String == "critical")
+        #expect(raised.first?["subject"] as? String == "platform/sftp")
+        let message = raised.first?["message"] as? String ?? ""
+        let presented = try fixture.server.hostKey.fingerprint, pinnedBefore = try impostor.fingerprint
+        #expect(message.contains("127.0.0.1:\(fixture.server.port)") && message.contains(presented) && message.contains(pinnedBefore),
+                "\(message)")
+        #expect(raised.first?["cleared_on"] is NSNull)
+
+        let pinned = try fixture.server.knownHosts()
+        let yaml = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "known_hosts: \(try fixture.server.knownHosts(pinning: impostor))", with: "")
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.contains("known_hosts: ") ? Substring($0.prefix { $0 == " " } + "known_hosts: \(pinned)") : $0 }
+        try lines.joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let again = try reckon(["batch", "--date", "2024-12-16", "--steps", "collect,ingest", "--config", config], scratch: fixture.scratch)
+        #expect(!again.output.contains("host key"), "\(again.output)")
+        #expect(try alerts().first?["cleared_on"] as? String == "2024-12-16")
     }
 }

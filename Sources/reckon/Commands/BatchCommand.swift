@@ -93,7 +93,9 @@ struct BatchCommand: ParsableCommand {
         if config.partners.contains(where: { $0.sftp != nil }) {
             // SFTP drops are fetched into the local ones first; their log lines go to stderr.
             batchOptions.fetchRemoteDrops = { date, partner in
-                SFTPDropFetcher(config: config, log: { printError($0) }).fetch(date: date, partner: partner).problems
+                let report = SFTPDropFetcher(config: config, log: { printError($0) }).fetch(date: date, partner: partner)
+                return RemoteDropsFetched(problems: report.problems, hostKeyRefusals: report.hostKeyRefusals,
+                                          fetchedPartners: report.fetchedPartners)
             }
         }
         do {
