@@ -5,7 +5,7 @@ import ReckonFiles
 
 /// The steps of a business day that exist so far, in their order.
 public enum BatchStep: String, Sendable, CaseIterable {
-    case collect, ingest, plan, reconcile, settle
+    case collect, ingest, plan, reconcile, settle, deliver
 }
 
 public struct BatchOptions: Sendable {
@@ -20,6 +20,9 @@ public struct BatchOptions: Sendable {
     /// host keys were refused (an alert each). The CLI sets it for configurations with SFTP
     /// drops (ReckonSFTP's SFTPDropFetcher).
     public var fetchRemoteDrops: (@Sendable (_ date: CivilDate, _ partner: String?) -> RemoteDropsFetched)?
+    /// Uploads a partner's outbound set to its server (the deliver step), in order, stopping
+    /// at the first failure. The CLI sets it for configurations with `deliver:` (ReckonSFTP).
+    public var deliverOutbound: (@Sendable (OutboundDelivery) -> OutboundDelivered)?
 
     public init(date: CivilDate, steps: [BatchStep] = BatchStep.allCases, partner: String? = nil,
                 dryRun: Bool = false, maximumWaitSeconds: Double = 30) {
@@ -78,6 +81,8 @@ public struct BatchReport: Sendable {
     public var reconciliation: ReconcileReport?
     /// The settle step's outcome, when it ran: the outbound files written per partner.
     public var settlement: SettleReport?
+    /// The deliver step's outcome, when it ran: what each partner's server was sent.
+    public var delivery: DeliverReport?
     /// Where the day's files stand after the run (when it ingested): expected files missing,
     /// files waiting for an operator, files set aside.
     public var day: DayFiles?
@@ -230,6 +235,11 @@ public enum Batch {
             if options.steps.contains(.settle), let runID {
                 try settle(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
             }
+            // Only partners that have their sets delivered (`deliver:`) make a deliver step.
+            if options.steps.contains(.deliver), let runID,
+               config.partners.contains(where: { $0.outbound?.deliverPath != nil && (options.partner == nil || $0.id == options.partner) }) {
+                try deliver(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
+            }
         } catch {
             if let runID { try? record(ledger, runID, status: .failed, summary: "\(error)", at: timestamp(), writer: writer) }
             throw error
@@ -262,6 +272,27 @@ public enum Batch {
         } catch {
             report.errors.append("settle step: \(error)")
             try ledger.finishStep(settleStep, status: "failed", detail: "\(error)")
+        }
+    }
+
+    /// The deliver step: each partner's current set to its server, once per version. A set
+    /// that could not be delivered whole fails the step and the run; the others still go.
+    private static func deliver(_ options: BatchOptions, config: ReckonConfig, ledger: Ledger, runID: Int64, report: inout BatchReport,
+                                progress: @escaping @Sendable (RunProgress) -> Void) throws(LedgerError) {
+        let deliverStep = try ledger.startStep(runID, .deliver)
+        progress(RunProgress(.deliver, "deliver \(options.date): the outbound sets", isStage: true))
+        do {
+            guard let deliverer = options.deliverOutbound else { throw LedgerError("no deliverer is set up for deliver:") }
+            let delivered = try ledger.runDeliverStep(date: options.date, config: config, partner: options.partner) { delivery in
+                progress(RunProgress(.deliver, "deliver \(options.date): \(delivery.partner)", isStage: false))
+                return deliverer(delivery)
+            }
+            report.delivery = delivered
+            report.errors += delivered.errors.map { "deliver step: \($0)" }
+            try ledger.finishStep(deliverStep, status: delivered.errors.isEmpty ? "succeeded" : "failed", detail: delivered.summary)
+        } catch {
+            report.errors.append("deliver step: \(error)")
+            try ledger.finishStep(deliverStep, status: "failed", detail: "\(error)")
         }
     }
 
@@ -356,6 +387,7 @@ public enum Batch {
             parts.append("reconciled: " + reconciliation.summary)
         }
         if let settlement = report.settlement, !settlement.partners.isEmpty { parts.append("settled: " + settlement.summary) }
+        if let delivery = report.delivery, !delivery.partners.isEmpty { parts.append("delivered: " + delivery.summary) }
         if let commands = report.alertCommands, commands.ran > 0 {
             parts.append("\(Plural.count(commands.ran, "alert command")) run, \(AmountText.grouped(commands.failures.count)) failed")
         }

@@ -222,7 +222,7 @@ struct ConsistentCommandsTests {
                 == ["batch run #5 f", "batch run #4 f", "batch run #3 f"])
         let oldest = try sample.run("status", "--date", "2024-11-06")
         let lines = oldest.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first == "batch run #1 for 2024-11-06 (collect,ingest,plan,reconcile,settle): succeeded")
+        #expect(lines.first == "batch run #1 for 2024-11-06 (collect,ingest,plan,reconcile,settle,deliver): succeeded")
         #expect(lines.filter { $0.hasPrefix("batch run #") }.count == 1)
         #expect(lines.contains("day 2024-11-06: complete"))
         #expect(lines.contains("files received for 2024-11-06:"))

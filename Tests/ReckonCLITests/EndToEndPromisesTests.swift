@@ -115,7 +115,7 @@ struct EndToEndPromisesTests {
                      ("core", "CORE_ORG_20241216.txt", 6), ("core", "CORE_RATE_20241216.txt", 4), ("core", "CORE_LOAN_20241216.txt", 42)]
         var lines = dry.stdout.split(separator: "\n").map(String.init)
         let span = lines.count > 2 ? lines.remove(at: lines.count - 2) : ""
-        #expect(lines == ["dry run for 2024-12-16 (collect,ingest,plan,reconcile,settle)", "collected: 9 ready, 0 waiting"]
+        #expect(lines == ["dry run for 2024-12-16 (collect,ingest,plan,reconcile,settle,deliver)", "collected: 9 ready, 0 waiting"]
                 + files.map { "✓ \(inputs.path)/\($0.0)/\($0.1): \($0.2) records read, 0 rejected" }
                 + ["dry run: nothing posted, nothing recorded; 9 files read, 0 not clean, 0 could not be read"], "\(dry.stdout)")
         #expect(span.range(of: #"^dry run started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00, finished \d\d:\d\d:\d\d \((under 1 s|\d+ s)\)$"#,

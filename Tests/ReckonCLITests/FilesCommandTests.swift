@@ -40,7 +40,7 @@ struct FilesCommandTests {
         let status = try reckon("status", "--date", "2024-12-17", "--config", config)
         #expect(status.status == 0, "\(status.stderr)")
         let lines = status.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first == "batch run #5 for 2024-12-17 (collect,ingest,plan,reconcile,settle): incomplete")
+        #expect(lines.first == "batch run #5 for 2024-12-17 (collect,ingest,plan,reconcile,settle,deliver): incomplete")
         #expect(lines.dropFirst(2).first == "  0 posted, 0 repeated, 0 rejected, 0 failed, 0 waiting", "\(status.stdout)")
         #expect(lines.contains("day 2024-12-17: 7 expected files missing"))
         #expect(lines.contains("  ✗ missing: platform/repayments PLAT_REPAY_20241217.csv (expected every day from 2024-12-16)"))
@@ -195,14 +195,14 @@ struct FilesCommandTests {
             running = try reckon("status", "--config", config).stdout
             if !running.contains(": running: collect") { usleep(100_000) }
         }
-        #expect(running.hasPrefix("batch run #1 for 2024-12-15 (collect,ingest,plan,reconcile,settle): running: collect (pid \(process.processIdentifier) on "), "\(running)")
+        #expect(running.hasPrefix("batch run #1 for 2024-12-15 (collect,ingest,plan,reconcile,settle,deliver): running: collect (pid \(process.processIdentifier) on "), "\(running)")
         let busy = try reckon("batch", "--date", "2024-12-15", "--config", config)
         #expect(busy.status == 1 && busy.stderr.contains("another reckon process is writing the ledger"), "\(busy.stderr)")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 
         let gone = try reckon("status", "--config", config)
-        #expect(gone.stdout.hasPrefix("batch run #1 for 2024-12-15 (collect,ingest,plan,reconcile,settle): interrupted during collect (pid \(process.processIdentifier) on "), "\(gone.stdout)")
+        #expect(gone.stdout.hasPrefix("batch run #1 for 2024-12-15 (collect,ingest,plan,reconcile,settle,deliver): interrupted during collect (pid \(process.processIdentifier) on "), "\(gone.stdout)")
         #expect(squeezed(gone.stdout).contains(" is gone; the next run records it) started "), "\(gone.stdout)")
         let goneJSON = try json(try reckon("status", "--json", "--config", config).stdout)
         #expect((goneJSON["runs"] as? [[String: Any]])?.first?["status"] as? String == "interrupted")
@@ -211,10 +211,10 @@ struct FilesCommandTests {
         try yamlQuick.write(toFile: config, atomically: true, encoding: .utf8)
         let next = try reckon("batch", "--date", "2024-12-15", "--partner", "platform", "--config", config)
         #expect(next.status == 0, "\(next.stdout)")
-        #expect(next.stdout.hasPrefix("batch run #2 for 2024-12-15 (collect,ingest,plan,reconcile,settle)\n"
+        #expect(next.stdout.hasPrefix("batch run #2 for 2024-12-15 (collect,ingest,plan,reconcile,settle,deliver)\n"
                                       + "recovered: run 1 of 2024-12-15 was interrupted during collect (pid \(process.processIdentifier) on "), "\(next.stdout)")
         let after = try reckon("status", "--config", config)
-        let interrupted = after.stdout.components(separatedBy: "batch run #1 for 2024-12-15 (collect,ingest,plan,reconcile,settle): interrupted\n").last ?? ""
+        let interrupted = after.stdout.components(separatedBy: "batch run #1 for 2024-12-15 (collect,ingest,plan,reconcile,settle,deliver): interrupted\n").last ?? ""
         #expect(interrupted.split(separator: "\n").dropFirst().first?.hasPrefix("  run 1 of 2024-12-15 was interrupted during collect") == true,
                 "\(after.stdout)")
     }
@@ -253,7 +253,7 @@ struct FilesCommandTests {
             // The latest run: its line, then its times and summary, indented.
             let lines = status.stdout.split(separator: "\n").map(String.init)
             let run = ([lines.first ?? ""] + lines.dropFirst().prefix { $0.hasPrefix("  ") }).joined(separator: "\n")
-            #expect(run.hasPrefix("batch run #4 for 2024-12-16 (collect,ingest,plan,reconcile,settle): failed"), "\(freeKiB) KiB free: \(status.stdout)")
+            #expect(run.hasPrefix("batch run #4 for 2024-12-16 (collect,ingest,plan,reconcile,settle,deliver): failed"), "\(freeKiB) KiB free: \(status.stdout)")
             #expect(squeezed(run).contains("database or disk is full") || squeezed(run).contains("There isn’t enough space"),
                     "\(freeKiB) KiB free: \(run)")
             // With room again, the next run records it and takes the day in.
@@ -261,7 +261,7 @@ struct FilesCommandTests {
             let next = try reckon("batch", "--date", "2024-12-16", "--config", config)
             #expect(next.status == 0, "\(freeKiB) KiB free: \(next.stdout)\(next.stderr)")
             let after = try reckon("status", "--config", config)
-            #expect(after.stdout.contains("batch run #4 for 2024-12-16 (collect,ingest,plan,reconcile,settle): failed\n  started "), "\(after.stdout)")
+            #expect(after.stdout.contains("batch run #4 for 2024-12-16 (collect,ingest,plan,reconcile,settle,deliver): failed\n  started "), "\(after.stdout)")
         }
     }
 

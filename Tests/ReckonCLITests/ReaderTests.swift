@@ -58,14 +58,14 @@ struct ReaderTests {
 
         let during = try look(config, loan: loan)
         // Readers see what is committed: the run that started, not the file being posted.
-        #expect(during["status"]?.contains("batch run #2 for 2024-12-16 (collect,ingest,plan,reconcile,settle): running") == true, "\(during["status"] ?? "")")
+        #expect(during["status"]?.contains("batch run #2 for 2024-12-16 (collect,ingest,plan,reconcile,settle,deliver): running") == true, "\(during["status"] ?? "")")
         #expect(during["status"]?.contains("PLAT_LOAN_20241216.csv") == false)
         for name in ["ledger balance", "ledger verify", "plan show \(loan)"] {
             #expect(during[name] == before[name], "\(name) changed while nothing was committed")
         }
         // The export differs from before only by the run log's new line.
         #expect(during["ledger export --runs"] == (before["ledger export --runs"] ?? "")
-                + "2024-12-16\tcollect,ingest,plan,reconcile,settle\t-\trunning\tcollect succeeded, ingest running\t-\n")
+                + "2024-12-16\tcollect,ingest,plan,reconcile,settle,deliver\t-\trunning\tcollect succeeded, ingest running\t-\n")
     }
 
     @Test(.enabled(if: permissionsCanBeTested, "as root, nobody must be able to run reckon from this checkout (setpriv)"))
@@ -93,7 +93,7 @@ struct ReaderTests {
         #expect(crashed.signalled && crashed.status == SIGKILL, "\(crashed.stdout)\(crashed.stderr)")
         #expect(FileManager.default.fileExists(atPath: var_ + "/reckon.sqlite-wal"))
         let afterCrash = try look(config, loan: loan)
-        #expect(afterCrash["ledger export --runs"]?.contains("2024-12-17\tcollect,ingest,plan,reconcile,settle\t-\tsucceeded") == true)
+        #expect(afterCrash["ledger export --runs"]?.contains("2024-12-17\tcollect,ingest,plan,reconcile,settle,deliver\t-\tsucceeded") == true)
         try assertReadOnlyLooksTheSame(var_, config: config, loan: loan, expected: afterCrash)
         try setWritable(var_, true)
     }

@@ -7,11 +7,16 @@ public struct OutboundConfig: Sendable {
     public let zipName: FileNamePattern?
     /// The marker written after everything else (`RECKON_{yyyyMMdd}.done`).
     public let doneName: FileNamePattern?
+    /// The folder on the partner's SFTP server the day's set is delivered to
+    /// (`deliver: {path: …}`); nil: the set is not delivered.
+    public let deliverPath: String?
 
-    public init(files: [OutboundFileConfig], zipName: FileNamePattern? = nil, doneName: FileNamePattern? = nil) {
+    public init(files: [OutboundFileConfig], zipName: FileNamePattern? = nil, doneName: FileNamePattern? = nil,
+                deliverPath: String? = nil) {
         self.files = files
         self.zipName = zipName
         self.doneName = doneName
+        self.deliverPath = deliverPath
     }
 }
 
@@ -85,7 +90,7 @@ public enum OutboundFileKind: String, Sendable, CaseIterable {
 extension ConfigLoader {
     /// `outbound: {files: {settlement: {spec: …, name: …}, …}, zip: …, done: …}`.
     static func outbound(_ node: SpecNode, path: (String) -> String) throws(SpecError) -> OutboundConfig {
-        let map = try node.mapping(allowed: ["files", "zip", "done"])
+        let map = try node.mapping(allowed: ["files", "zip", "done", "deliver"])
         var files: [OutboundFileConfig] = []
         let filesNode = try map.required("files")
         for (key, fileNode) in try filesNode.entries() {
@@ -106,8 +111,17 @@ extension ConfigLoader {
         for file in files where !names.insert(file.name.pattern).inserted {
             throw filesNode.error("two outbound files are named '\(file.name.pattern)'")
         }
+        var deliverPath: String?
+        if let deliverNode = map["deliver"] {
+            let pathNode = try deliverNode.mapping(allowed: ["path"]).required("path")
+            let remote = try pathNode.string()
+            guard !remote.isEmpty, !remote.contains(where: { $0.isNewline || $0 == "\0" }) else {
+                throw pathNode.error("'\(remote)' is not a folder on the SFTP server")
+            }
+            deliverPath = remote
+        }
         return OutboundConfig(files: files, zipName: try map["zip"].map { n throws(SpecError) in try pattern(n) },
-                              doneName: try map["done"].map { n throws(SpecError) in try pattern(n) })
+                              doneName: try map["done"].map { n throws(SpecError) in try pattern(n) }, deliverPath: deliverPath)
     }
 
     /// A name with the business date in it: an outbound file, its zip or marker.

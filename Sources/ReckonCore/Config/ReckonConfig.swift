@@ -283,9 +283,14 @@ public enum ConfigLoader {
                     sftp = try dropMap["sftp"].map { n throws(SpecError) in try SFTPDropConfig.load(n, path: path) }
                 }
             }
+            let outboundConfig = try map["outbound"].map { n throws(SpecError) in try outbound(n, path: path) }
+            // The set is delivered over the partner's SFTP drop: its server, user and key.
+            if outboundConfig?.deliverPath != nil, sftp == nil, let outboundNode = map["outbound"] {
+                throw outboundNode.error("deliver: needs the partner's drop to be an SFTP drop (drop: {folder: …, sftp: {…}})")
+            }
             partners.append(PartnerConfig(id: id, name: try map["name"]?.string() ?? id, role: role,
                                           drop: drop, sftp: sftp, channelCode: channelCode, files: files,
-                                          outbound: try map["outbound"].map { n throws(SpecError) in try outbound(n, path: path) }))
+                                          outbound: outboundConfig))
         }
         guard !partners.isEmpty else { throw try top.required("partners").error("name at least one partner") }
 

@@ -66,7 +66,8 @@ struct BatchCommand: ParsableCommand {
         in reckon status --json), started_at, finished_at, \
         duration_seconds, recovered, ready, waiting, unknown, files (each as reckon ingest --json), checked \
         (a dry run's files), failed, day (as in reckon status --json), plans, reconciliation (rules as in reckon \
-        reconcile --json, new_alerts, summary), incomplete_repayments, \
+        reconcile --json, new_alerts, summary), delivery (partners: partner, version, uploaded \
+        remote paths; uploaded: their count; summary), incomplete_repayments, \
         alert_commands (ran, failed: the failures' messages), alert_file (path, alerts), errors, summary. The exit status is the same.
         """)
     var json = false
@@ -97,6 +98,9 @@ struct BatchCommand: ParsableCommand {
                 return RemoteDropsFetched(problems: report.problems, hostKeyRefusals: report.hostKeyRefusals,
                                           fetchedPartners: report.fetchedPartners)
             }
+        }
+        if config.partners.contains(where: { $0.outbound?.deliverPath != nil }) {
+            batchOptions.deliverOutbound = { delivery in SFTPDelivery.deliver(delivery, config: config) }
         }
         do {
             report = try Batch.run(batchOptions, config: config, ledger: ledger) { progress.show($0) }
@@ -157,6 +161,10 @@ enum BatchText {
             print(line)
             if reconciliation.openBreaks > 0 { print("  breaks: reckon breaks list; the day's report: reckon report --date \(date)") }
         }
+        if let delivery = report.delivery {
+            print("delivery: \(delivery.summary)")
+            for path in delivery.partners.flatMap(\.uploaded) { print("  ↑ \(path)") }
+        }
         if let commands = report.alertCommands, commands.ran > 0 {
             print("alert commands: \(AmountText.grouped(commands.ran)) run, \(AmountText.grouped(commands.failures.count)) failed")
         }
@@ -203,6 +211,12 @@ enum BatchText {
                 J.object([("rules", J.array(reconciliation.rules.map(ReconcileText.rule))),
                           ("new_alerts", J.number(reconciliation.newAlerts)), ("summary", J.string(reconciliation.summary))])
             } ?? "null"),
+            ("delivery", report.delivery.map { delivery in
+                J.object([("partners", J.array(delivery.partners.map { partner in
+                    J.object([("partner", J.string(partner.partner)), ("version", J.number(partner.version)),
+                              ("uploaded", J.strings(partner.uploaded))])
+                })), ("uploaded", String(delivery.uploadCount)), ("summary", J.string(delivery.summary))])
+            } ?? "null"),
             ("incomplete_repayments", J.strings(report.incompleteRepayments)),
             ("alert_commands", report.alertCommands.map {
                 J.object([("ran", String($0.ran)), ("failed", J.strings($0.failures))])
@@ -211,5 +225,28 @@ enum BatchText {
             ("errors", J.strings(report.errors)),
             ("summary", dryRun ? "null" : J.string(Batch.summary(report))),
         ])
+    }
+}
+
+/// The deliver step's uploads over a partner's SFTP drop (its server, user, key and pinned
+/// host key): each file written under a temporary name and renamed (``SFTPClient/upload``),
+/// in order, stopping at the first failure so that the marker never goes after a failed file.
+enum SFTPDelivery {
+    static func deliver(_ delivery: OutboundDelivery, config: ReckonConfig) -> OutboundDelivered {
+        guard let drop = config.partner(delivery.partner)?.sftp else {
+            return OutboundDelivered(problem: "\(delivery.partner) has no SFTP drop to deliver to")
+        }
+        let client = SFTPClient(settings: SFTPDropFetcher.settings(drop), log: { printError($0) })
+        defer { client.close() }
+        var result = OutboundDelivered()
+        for file in delivery.files {
+            do {
+                result.remotePaths[file.name] = try client.upload(file.localPath, to: delivery.remoteFolder, as: file.name).remotePath
+            } catch {
+                result.problem = "the SFTP delivery of \(file.name): \(error)"
+                break
+            }
+        }
+        return result
     }
 }
