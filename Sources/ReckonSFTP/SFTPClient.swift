@@ -143,6 +143,21 @@ public final class SFTPClient {
         return UploadedFile(remotePath: target, sizeBytes: sizeBytes)
     }
 
+    /// Removes `folder/name` when it is there; whether it was. The deliver step withdraws a
+    /// set's `.done` marker this way before the set's new version goes up, so the partner
+    /// never sees a marker beside a half-replaced set.
+    public func removeIfPresent(_ name: String, in folder: String) throws(SFTPError) -> Bool {
+        let name = try RemoteName.checked(name)
+        let path = RemotePath.join(folder, name)
+        let removed = try using { connection throws(SFTPError) -> Bool in
+            guard try connection.stat(path) != nil else { return false }
+            try connection.remove(path)
+            return true
+        }
+        if removed { log("sftp \(settings.endpoint): removed \(path)") }
+        return removed
+    }
+
     /// Moves a picked-up file into `folder/doneFolder/` (made when missing). A file of the
     /// same name already there (an earlier send) is kept: the new one gets the UTC time it
     /// was moved appended (`NAME.20241216T083000Z`). Returns the new remote path.

@@ -93,6 +93,11 @@ struct SFTPDeliveryTests {
         try corrected.write(toFile: file, atomically: true, encoding: .utf8)
         let third = try reckon(["batch", "--date", "2024-12-16", "--config", config], scratch: fixture.scratch)
         #expect(third.output.contains("delivery: platform v2 (4 files uploaded)\n"), "\(third.output)\n\(third.errors)")
+        // The first version's marker was withdrawn before the new files went up.
+        let log = third.errors.components(separatedBy: "\n")
+        let withdrawn = try #require(log.firstIndex { $0.hasSuffix(": removed \(delivered)/RECKON_20241216.done") }, "\(third.errors)")
+        let firstUpload = try #require(log.firstIndex { $0.contains(": uploaded ") }, "\(third.errors)")
+        #expect(withdrawn < firstUpload)
         for name in names { #expect(try bytes(delivered + "/" + name) == bytes(outbox + "/" + name), "\(name)") }
         let records = try listed(config, fixture.scratch)
         #expect(records["RECKON_RESULT_20241216.csv v2"] == (delivered + "/RECKON_RESULT_20241216.csv"))

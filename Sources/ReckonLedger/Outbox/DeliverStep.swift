@@ -16,6 +16,9 @@ public struct OutboundDelivery: Sendable {
     public let date: CivilDate
     public let remoteFolder: String
     public let files: [File]
+    /// The set's `.done` marker (the last file), withdrawn from the server before the others
+    /// go up: an earlier version's marker never stands beside a half-replaced set.
+    public let markerName: String?
 }
 
 /// What a deliverer did: the remote path of each file fully uploaded and renamed into place,
@@ -82,14 +85,16 @@ extension Ledger {
             }
             let day = OutboxDay(outboxRoot: config.outboxFolder, archiveRoot: config.archiveFolder + "/outbound", partner: partner.id, date: date)
             let files: [OutboundDelivery.File]
+            let marker: String?
             do {
-                files = try Self.deliveryFiles(day, version: version, due: Set(due.map(\.name)))
+                (files, marker) = try Self.deliveryFiles(day, version: version, due: Set(due.map(\.name)))
             } catch {
                 report.errors.append("\(partner.id) \(date): \(error)")
                 report.partners.append(.init(partner: partner.id, version: version, uploaded: []))
                 continue
             }
-            let delivered = deliver(OutboundDelivery(partner: partner.id, date: date, remoteFolder: remoteFolder, files: files))
+            let delivered = deliver(OutboundDelivery(partner: partner.id, date: date, remoteFolder: remoteFolder, files: files,
+                                                      markerName: marker))
             let stamp = timestamp()
             try write { db in
                 for row in due {
@@ -109,7 +114,7 @@ extension Ledger {
 
     /// The installed set's files to upload, in order: the due manifest-listed ones (each
     /// checked by size and SHA-256 against the manifest), the zip, the manifest, the marker.
-    static func deliveryFiles(_ day: OutboxDay, version: Int, due: Set<String>) throws -> [OutboundDelivery.File] {
+    static func deliveryFiles(_ day: OutboxDay, version: Int, due: Set<String>) throws -> ([OutboundDelivery.File], marker: String?) {
         guard let manifest = try day.installedManifest() else {
             throw LedgerError("\(day.manifestPath): no installed set, though the ledger records version \(version)")
         }
@@ -132,6 +137,6 @@ extension Ledger {
         for name in [manifest.zip, OutboxManifest.fileName, manifest.doneMarker].compactMap({ $0 }) {
             files.append(.init(localPath: day.dayFolder + "/" + name, name: name))
         }
-        return files
+        return (files, manifest.doneMarker)
     }
 }

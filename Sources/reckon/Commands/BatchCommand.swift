@@ -239,6 +239,13 @@ enum SFTPDelivery {
         let client = SFTPClient(settings: SFTPDropFetcher.settings(drop), log: { printError($0) })
         defer { client.close() }
         var result = OutboundDelivered()
+        if let marker = delivery.markerName {
+            do {
+                _ = try client.removeIfPresent(marker, in: delivery.remoteFolder)
+            } catch {
+                return OutboundDelivered(problem: "the SFTP delivery could not withdraw the earlier \(marker): \(error)")
+            }
+        }
         for file in delivery.files {
             do {
                 result.remotePaths[file.name] = try client.upload(file.localPath, to: delivery.remoteFolder, as: file.name).remotePath
