@@ -56,18 +56,7 @@ struct SFTPBatchTests {
             try FileManager.default.copyItem(atPath: repositoryRoot + "/inbox/platform/" + name, toPath: fixture.remote + "/" + name)
         }
         let local = try workspace(fixture.scratch, "by-folder", platformDrop: "    drop: inbox/platform\n")
-        let overSFTP = try workspace(fixture.scratch, "sftp", platformDrop: """
-                drop:
-                  folder: \(fixture.local)
-                  sftp:
-                    host: 127.0.0.1
-                    port: \(fixture.server.port)
-                    user: \(fixture.server.user)
-                    key: \(fixture.userKey.privatePath)
-                    known_hosts: \(try fixture.server.knownHosts())
-                    path: \(fixture.remote)
-
-            """)
+        let overSFTP = try workspace(fixture.scratch, "sftp", platformDrop: try fixture.platformDrop())
         let arguments = ["batch", "--date", "2024-12-16", "--steps", "collect,ingest"]
         let byFolder = try reckon(arguments + ["--config", local], scratch: fixture.scratch)
         let bySFTP = try reckon(arguments + ["--config", overSFTP], scratch: fixture.scratch)
@@ -85,18 +74,8 @@ struct SFTPBatchTests {
     @Test func aRefusedHostKeyFailsTheRunSayingWhy() throws {
         let fixture = try SFTPFixture()
         let impostor = try KeyPair(in: fixture.scratch.folder("other"), name: "other_host")
-        let config = try workspace(fixture.scratch, "sftp", platformDrop: """
-                drop:
-                  folder: \(fixture.local)
-                  sftp:
-                    host: 127.0.0.1
-                    port: \(fixture.server.port)
-                    user: \(fixture.server.user)
-                    key: \(fixture.userKey.privatePath)
-                    known_hosts: \(try fixture.server.knownHosts(pinning: impostor))
-                    path: \(fixture.remote)
-
-            """)
+        let wrongPin = try fixture.server.knownHosts(pinning: impostor)
+        let config = try workspace(fixture.scratch, "sftp", platformDrop: try fixture.platformDrop(knownHosts: wrongPin))
         let run = try reckon(["batch", "--date", "2024-12-16", "--steps", "collect,ingest", "--config", config], scratch: fixture.scratch)
         #expect(run.status == 1)
         #expect(run.output.contains("the SFTP drop of platform: the SFTP server 127.0.0.1:\(fixture.server.port) presented the host key "
@@ -120,12 +99,10 @@ struct SFTPBatchTests {
                 "\(message)")
         #expect(raised.first?["cleared_on"] is NSNull)
 
-        let pinned = try fixture.server.knownHosts()
         let yaml = try String(contentsOfFile: config, encoding: .utf8)
-            .replacingOccurrences(of: "known_hosts: \(try fixture.server.knownHosts(pinning: impostor))", with: "")
-        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.contains("known_hosts: ") ? Substring($0.prefix { $0 == " " } + "known_hosts: \(pinned)") : $0 }
-        try lines.joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(yaml.contains("known_hosts: \(wrongPin)\n"))
+        try yaml.replacingOccurrences(of: "known_hosts: \(wrongPin)\n", with: "known_hosts: \(try fixture.server.knownHosts())\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
         let again = try reckon(["batch", "--date", "2024-12-16", "--steps", "collect,ingest", "--config", config], scratch: fixture.scratch)
         #expect(!again.output.contains("host key"), "\(again.output)")
         #expect(try alerts().first?["cleared_on"] as? String == "2024-12-16")

@@ -39,6 +39,23 @@ final class SFTPFixture {
         }
     }
 
+    /// The platform's `drop:` in reckon.yaml, fetching from this server with `knownHosts`
+    /// pinned (the server's own key by default).
+    func platformDrop(knownHosts: String? = nil) throws -> String {
+        """
+                drop:
+                  folder: \(local)
+                  sftp:
+                    host: 127.0.0.1
+                    port: \(server.port)
+                    user: \(server.user)
+                    key: \(userKey.privatePath)
+                    known_hosts: \(try knownHosts ?? server.knownHosts())
+                    path: \(remote)
+
+            """
+    }
+
     /// Writes a file on the server's side.
     func put(_ name: String, _ bytes: [UInt8]) throws {
         try Data(bytes).write(to: URL(fileURLWithPath: remote + "/" + name))

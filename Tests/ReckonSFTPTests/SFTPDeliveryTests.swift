@@ -9,18 +9,7 @@ struct SFTPDeliveryTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/inbox/platform") {
             try FileManager.default.copyItem(atPath: repositoryRoot + "/inbox/platform/" + name, toPath: fixture.remote + "/" + name)
         }
-        let config = try SFTPBatchTests().workspace(fixture.scratch, "sftp", platformDrop: """
-                drop:
-                  folder: \(fixture.local)
-                  sftp:
-                    host: 127.0.0.1
-                    port: \(fixture.server.port)
-                    user: \(fixture.server.user)
-                    key: \(fixture.userKey.privatePath)
-                    known_hosts: \(try fixture.server.knownHosts())
-                    path: \(fixture.remote)
-
-            """)
+        let config = try SFTPBatchTests().workspace(fixture.scratch, "sftp", platformDrop: try fixture.platformDrop())
         let yaml = try String(contentsOfFile: config, encoding: .utf8)
         let platformDone = "      done: \"RECKON_{yyyyMMdd}.done\"\n\n  bank:"
         #expect(yaml.contains(platformDone))
