@@ -7,6 +7,7 @@ import ReckonCore
 public enum AlertCode: String, Sendable, CaseIterable, Codable {
     // Files
     case fileMissing = "file_missing"
+    case fileLate = "file_late"
     case earlierVersionResent = "earlier_version_resent"
     case repaymentsIncomplete = "repayments_incomplete"
     // Plans
@@ -68,6 +69,11 @@ public enum AlertCatalogue {
                          when: "by a batch of the day, for each file type expected that day whose file is not in its drop; "
                              + "cleared when it comes or is set aside",
                          do: "ask the partner for the file, or `reckon files set-aside --date D --partner P --type T --reason …`")
+        case .fileLate:
+            return entry(.warning, "An expected partner file is past its deadline and has not come complete.",
+                         when: "by a batch (at its end) or the daemon, once the file type's deadline (expected: by:, in reckon.yaml's "
+                             + "timezone) has passed without the day's file received; cleared when it comes or is set aside",
+                         do: "ask the partner for the file; the run that takes it in processes it and clears the alert")
         case .earlierVersionResent:
             return entry(.warning, "An earlier version of a day's file was sent again after its correction.",
                          when: "at ingest, when the bytes are those of a version a correction replaced; nothing is posted; "

@@ -23,6 +23,11 @@ public struct BatchOptions: Sendable {
     /// Uploads a partner's outbound set to its server (the deliver step), in order, stopping
     /// at the first failure. The CLI sets it for configurations with `deliver:` (ReckonSFTP).
     public var deliverOutbound: (@Sendable (OutboundDelivery) -> OutboundDelivered)?
+    /// The wall clock the run checks the expected files' deadlines against at its end
+    /// (``Ledger/checkDeadlines(config:reference:now:)``); tests set the time.
+    public var now: @Sendable () -> Date = { Date() }
+    /// How long to wait for another writer's lock before refusing (``WriterLock``).
+    public var lockWaitSeconds: Double = 0
 
     public init(date: CivilDate, steps: [BatchStep] = BatchStep.allCases, partner: String? = nil,
                 dryRun: Bool = false, maximumWaitSeconds: Double = 30) {
@@ -98,10 +103,29 @@ public struct BatchReport: Sendable {
     /// Earlier runs found interrupted (or failed without recording it) when this one
     /// started, and what became of their work.
     public var recovered: [String] = []
+    /// The steps of the run that were paused (``Ledger/pausedSteps()``): skipped, or
+    /// stopped at a file boundary; the run is incomplete. In the steps' order.
+    public var pausedSteps: [BatchStep] { pausedSwitches.map(\.step) }
+    /// Their switches as the run found them: who paused each, when and why.
+    public var pausedSwitches: [StepSwitch] = []
+    /// Whether the ingest step was paused while it ran, and the files it left in their drops.
+    public var filesLeftByPause: [String] = []
+    /// Expected files past their deadline and not complete, found at the end of the run
+    /// (``Ledger/checkDeadlines(config:reference:now:)``).
+    public var lateFiles: [LateFile] = []
     /// When the run started and ended, UTC as recorded (`2024-12-16T01:00:01Z`); a dry run's
     /// too, though it records nothing.
     public var startedAt = ""
     public var finishedAt: String?
+    /// The run's business day (its late files count against it).
+    public var runDate: CivilDate?
+
+    /// Notes a paused step once.
+    mutating func notePaused(_ paused: StepSwitch) {
+        guard !pausedSwitches.contains(where: { $0.step == paused.step }) else { return }
+        pausedSwitches.append(paused)
+        pausedSwitches.sort { BatchStep.allCases.firstIndex(of: $0.step)! < BatchStep.allCases.firstIndex(of: $1.step)! }
+    }
 
     /// How a run ends; `reckon batch` exits 0, 1 and 3 for them.
     public enum Outcome: String, Sendable {
@@ -110,7 +134,8 @@ public struct BatchReport: Sendable {
         /// Something needs an operator: a file refused, failed or not posted whole, an
         /// earlier version sent again, a refused file of the day still waiting, a step failed.
         case failed
-        /// Nothing failed, but expected files have not come (or are not complete yet).
+        /// Nothing failed, but expected files have not come (or are not complete yet, or are
+        /// past their deadline), or a step was paused.
         case incomplete
     }
 
@@ -120,7 +145,8 @@ public struct BatchReport: Sendable {
             || !(day?.refused.isEmpty ?? true) || !(day?.stale.isEmpty ?? true) {
             return .failed
         }
-        if !(day?.missing.isEmpty ?? true) || !waitingExpected.isEmpty { return .incomplete }
+        if !(day?.missing.isEmpty ?? true) || !waitingExpected.isEmpty || !pausedSwitches.isEmpty { return .incomplete }
+        if let date = runDate, lateFiles.contains(where: { $0.date == date }) { return .incomplete }
         return .succeeded
     }
 
@@ -139,31 +165,56 @@ public enum Batch {
                            progress: @escaping @Sendable (RunProgress) -> Void = { _ in }) throws(LedgerError) -> BatchReport {
         var report = BatchReport()
         report.startedAt = timestamp()
-        let writer = options.dryRun ? nil : try WriterLock.acquire(ledger)
+        report.runDate = options.date
+        let writer = options.dryRun ? nil : try WriterLock.acquire(ledger, waitSeconds: options.lockWaitSeconds)
         defer { writer?.release() }
         if let writer { report.recovered = try ledger.recoverInterruptedRuns(lock: writer, date: options.date) }
         let runID = options.dryRun ? nil : try ledger.startRun(options, at: report.startedAt)
         report.runID = runID
         // The calendar (expected working days) and base-rate history (plans), read once.
         let reference = Result { try ReferenceData.load(config) }
-        do {
-            let collectStep = runID == nil ? nil : try ledger.startStep(runID!, .collect)
-            progress(RunProgress(.collect, "collect: the partners' files for \(options.date)", isStage: true))
-            if let fetch = options.fetchRemoteDrops {
-                let fetched = fetch(options.date, options.partner)
-                report.errors += fetched.problems
-                if !options.dryRun { try ledger.recordHostKeyAlerts(fetched, date: options.date) }
+        // The console switches, read at the start, before each step and at each file boundary:
+        // a paused step is skipped (recorded as such), and the run is incomplete.
+        // (Paused while it runs, a step keeps its own row: `recordingStep` is false.)
+        func paused(_ step: BatchStep, recordingStep: Bool = true) throws(LedgerError) -> Bool {
+            guard let found = try ledger.stepSwitches().first(where: { $0.step == step && $0.paused }) else { return false }
+            let first = !report.pausedSteps.contains(step)
+            report.notePaused(found)
+            if first, recordingStep, let runID {
+                let row = try ledger.startStep(runID, step)
+                try ledger.finishStep(row, status: "skipped", detail: "paused: \(found)")
             }
-            report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
-                .collect(date: options.date, partner: options.partner)
-            if let collectStep {
-                try ledger.finishStep(collectStep, status: "succeeded", detail: describe(report.collected))
+            progress(RunProgress(step, "\(step.rawValue): paused, skipped (\(found))", isStage: true))
+            return true
+        }
+        do {
+            // Collect always runs (it is what the other steps work on), unless it is paused:
+            // then nothing is fetched or taken, and the day's files are not judged.
+            let collectPaused = try paused(.collect)
+            if !collectPaused {
+                let collectStep = runID == nil ? nil : try ledger.startStep(runID!, .collect)
+                progress(RunProgress(.collect, "collect: the partners' files for \(options.date)", isStage: true))
+                if let fetch = options.fetchRemoteDrops {
+                    let fetched = fetch(options.date, options.partner)
+                    report.errors += fetched.problems
+                    if !options.dryRun { try ledger.recordHostKeyAlerts(fetched, date: options.date) }
+                }
+                report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
+                    .collect(date: options.date, partner: options.partner)
+                if let collectStep {
+                    try ledger.finishStep(collectStep, status: "succeeded", detail: describe(report.collected))
+                }
             }
 
-            if options.steps.contains(.ingest) {
+            if options.steps.contains(.ingest), !collectPaused, try !paused(.ingest) {
                 let ingestStep = runID == nil ? nil : try ledger.startStep(runID!, .ingest)
                 let ready = report.collected.ready
                 for (index, file) in ready.enumerated() {
+                    // A file boundary: a pause of ingest since the last file stops here.
+                    if index > 0, try paused(.ingest, recordingStep: false) {
+                        report.filesLeftByPause = ready[index...].map(\.path)
+                        break
+                    }
                     guard let partner = config.partner(file.partner), let type = partner.fileType(file.fileType) else { continue }
                     let stage = "\(options.dryRun ? "ingest (dry run, reading only)" : "ingest") \(index + 1) of \(ready.count): \(file.path)"
                     progress(RunProgress(.ingest, stage, isStage: true))
@@ -189,7 +240,12 @@ public enum Batch {
                 if let ingestStep {
                     let ingestFailed = !report.failedFiles.isEmpty
                         || report.ingested.contains { $0.outcome == .rejected || $0.outcome == .stale || $0.recordsNotPosted > 0 }
-                    try ledger.finishStep(ingestStep, status: ingestFailed ? "failed" : "succeeded", detail: describe(report))
+                    var detail = describe(report)
+                    if !report.filesLeftByPause.isEmpty {
+                        detail += "\npaused before \(Plural.count(report.filesLeftByPause.count, "file")): "
+                            + report.filesLeftByPause.joined(separator: ", ")
+                    }
+                    try ledger.finishStep(ingestStep, status: ingestFailed ? "failed" : "succeeded", detail: detail)
                 }
             }
 
@@ -198,7 +254,7 @@ public enum Batch {
             // repayments file was refused or has not come, the run says the plans are
             // incomplete and an alert names the file.
             var planned = false
-            if options.steps.contains(.plan), let runID {
+            if options.steps.contains(.plan), let runID, try !paused(.plan) {
                 let planStep = try ledger.startStep(runID, .plan)
                 progress(RunProgress(.plan, "plan \(options.date): started", isStage: true))
                 do {
@@ -213,7 +269,7 @@ public enum Batch {
                 }
             }
             // Reconciliation reads what the ledger holds, whatever an earlier step did.
-            if options.steps.contains(.reconcile), let runID {
+            if options.steps.contains(.reconcile), let runID, try !paused(.reconcile) {
                 let reconcileStep = try ledger.startStep(runID, .reconcile)
                 progress(RunProgress(.reconcile, "reconcile \(options.date): \(Plural.count(config.reconciliation.rules.count, "rule"))", isStage: true))
                 do {
@@ -232,18 +288,22 @@ public enum Batch {
             }
             // Outbound files last, from everything the day's steps left in the ledger (its
             // alerts included).
-            if options.steps.contains(.settle), let runID {
+            if options.steps.contains(.settle), let runID, try !paused(.settle) {
                 try settle(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
             }
             // Only partners that have their sets delivered (`deliver:`) make a deliver step.
             if options.steps.contains(.deliver), let runID,
-               config.partners.contains(where: { $0.outbound?.deliverPath != nil && (options.partner == nil || $0.id == options.partner) }) {
+               config.partners.contains(where: { $0.outbound?.deliverPath != nil && (options.partner == nil || $0.id == options.partner) }),
+               try !paused(.deliver) {
                 try deliver(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
             }
         } catch {
             if let runID { try? record(ledger, runID, status: .failed, summary: "\(error)", at: timestamp(), writer: writer) }
             throw error
         }
+        // The expected files' deadlines, against the wall clock: late ones raise file_late
+        // (announced and written out with the day's other alerts), arrived ones clear it.
+        if runID != nil { checkDeadlines(options, config: config, reference: reference, ledger: ledger, report: &report) }
         // Last, with every step committed: the day's alerts passed on and written out.
         if runID != nil { finishAlerts(options.date, config: config, ledger: ledger, report: &report) }
         report.finishedAt = timestamp()
@@ -352,6 +412,16 @@ public enum Batch {
         if count(.stale) > 0 { files += ", \(Plural.count(count(.stale), "earlier version")) sent again" }
         if count(.setAside) > 0 { files += ", \(grouped(count(.setAside))) set aside before" }
         var parts = [files]
+        if !report.pausedSwitches.isEmpty {
+            parts.append("paused: " + report.pausedSwitches.map { "\($0.step.rawValue) (by \($0.changedBy ?? "?") at \($0.changedAt ?? "?"))" }
+                .joined(separator: ", "))
+        }
+        if !report.filesLeftByPause.isEmpty {
+            parts.append("ingest paused before \(Plural.count(report.filesLeftByPause.count, "file")), left in their drops")
+        }
+        if !report.lateFiles.isEmpty {
+            parts.append("\(Plural.count(report.lateFiles.count, "file")) late: " + report.lateFiles.map(\.slot).joined(separator: ", "))
+        }
         let notPosted = report.ingested.reduce(0) { $0 + $1.recordsNotPosted }
         if notPosted > 0 {
             let duplicates = report.ingested.filter { $0.outcome == .posted }.reduce(0) { $0 + $1.duplicateCount }

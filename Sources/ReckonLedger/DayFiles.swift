@@ -52,6 +52,8 @@ public struct DayFiles: Sendable {
     public var stale: [AwaitingFile] = []
     /// Operators' set-asides for the day.
     public var setAside: [FileAction] = []
+    /// Expected files past their deadline, not come (their `file_late` alert is open).
+    public var late: [LateFile] = []
     /// Slots (`partner/type`) of the day that were posted or set aside: their missing-file and
     /// incomplete-repayment alerts are cleared.
     var settled: [String] = []
@@ -105,6 +107,7 @@ extension Ledger {
                                                     rule: type.expected.description))
                 }
             }
+            day.late = try lateFiles(db, date: date, config: config, calendar: calendar).filter { ids.contains($0.partner) }
             return day
         }
     }

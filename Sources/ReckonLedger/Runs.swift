@@ -12,13 +12,24 @@ import Glibc
 ///
 /// The lock file also keeps a run's last words: when a run cannot record its own end in the
 /// ledger (a full disk), it writes them here, into space reserved when the lock was taken,
-/// and the next run records them.
+/// and the next run records them. After them, the holder: its pid, host, since when and
+/// what it is (`reckon files set-aside`, the daemon), so that a refused writer names it,
+/// batch run or not.
+///
+/// A second writer waits a bounded time for the lock when asked (`--wait-for-lock`),
+/// polling it, then refuses naming the holder. A lock left by a killed process is no lock:
+/// the kernel let it go with the process, and the next writer takes it at once and records
+/// the dead run as interrupted.
 public final class WriterLock: @unchecked Sendable {
     public let path: String
     private var descriptor: Int32
 
     /// Space reserved for last words.
     static let noteBytes = 4096
+    /// Space after it for the holder's record.
+    static let holderBytes = 512
+    /// How often a waiting writer tries the lock again.
+    public static let pollSeconds = 0.1
 
     // Open file description locks: owned by this open file, not the process, so a second
     // Ledger in the same process conflicts, and closing another descriptor of the file does
@@ -33,32 +44,72 @@ public final class WriterLock: @unchecked Sendable {
         self.descriptor = descriptor
     }
 
-    /// Takes the ledger's writer lock, or says who holds it.
-    public static func acquire(_ ledger: Ledger) throws(LedgerError) -> WriterLock {
+    /// Takes the ledger's writer lock, or says who holds it. With `waitSeconds`, a lock held
+    /// by another writer is tried again every ``pollSeconds`` until it is free or the time
+    /// (on the monotonic clock) is up. `purpose` is what the holder's record says it is.
+    public static func acquire(_ ledger: Ledger, waitSeconds: Double = 0,
+                               purpose: String = WriterLock.commandPurpose) throws(LedgerError) -> WriterLock {
         let path = path(forLedger: ledger.path)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw LedgerError("cannot open the ledger's writer lock \(path): \(String(cString: strerror(errno)))")
         }
-        var lock = Self.wholeFile(F_WRLCK)
-        guard fcntl(descriptor, setLock, &lock) == 0 else {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(Int64((max(0, waitSeconds) * 1000).rounded())))
+        while true {
+            var lock = Self.wholeFile(F_WRLCK)
+            if fcntl(descriptor, setLock, &lock) == 0 { break }
             let reason = errno
-            close(descriptor)
-            if reason == EAGAIN || reason == EACCES {
-                let holder = (try? ledger.runningRun()).flatMap { $0 }
-                    .map { " (batch run #\($0.id) for \($0.businessDate), pid \($0.pid.map(String.init) ?? "?") on \($0.host ?? "?"), started \($0.startedAt))" } ?? ""
-                throw LedgerError("another reckon process is writing the ledger \(ledger.path)\(holder); one writer at a time: try again when it ends")
+            guard reason == EAGAIN || reason == EACCES else {
+                close(descriptor)
+                throw LedgerError("cannot lock the ledger's writer lock \(path): \(String(cString: strerror(reason)))")
             }
-            throw LedgerError("cannot lock the ledger's writer lock \(path): \(String(cString: strerror(reason)))")
+            if clock.now < deadline {
+                usleep(useconds_t(pollSeconds * 1_000_000))
+                continue
+            }
+            close(descriptor)
+            let waited = waitSeconds > 0 ? "it still held the lock after \(secondsText(waitSeconds)) s of waiting; " : ""
+            throw LedgerError("another reckon process is writing the ledger \(ledger.path)\(holderText(ledger)); "
+                              + "one writer at a time: \(waited)try again when it ends")
         }
         let held = WriterLock(path: path, descriptor: descriptor)
         held.reserveNoteSpace()
+        held.writeHolder(Holder(pid: Int64(getpid()), host: ProcessState.hostName, since: timestamp(), purpose: purpose))
         return held
+    }
+
+    /// ` (batch run #7 for 2024-12-16, pid 4242 on host, started …)` when the holder is a
+    /// batch run, ` (reckon files set-aside, pid 4242 on host, since …)` for another holder;
+    /// empty when the holder cannot be told (it has only just taken the lock).
+    static func holderText(_ ledger: Ledger) -> String {
+        let holder = Self.holder(ledgerPath: ledger.path)
+        if let run = (try? ledger.runningRun()).flatMap({ $0 }),
+           holder == nil || (holder?.pid == run.pid && holder?.host == run.host) {
+            return " (batch run #\(run.id) for \(run.businessDate), pid \(run.pid.map(String.init) ?? "?") on \(run.host ?? "?"), started \(run.startedAt))"
+        }
+        guard let holder else { return "" }
+        // A record left by a process that is gone: the new holder has not written its own yet.
+        if holder.host == ProcessState.hostName && !ProcessState.isAlive(Int32(truncatingIfNeeded: holder.pid)) { return "" }
+        return " (\(holder.purpose), pid \(holder.pid) on \(holder.host), since \(holder.since))"
+    }
+
+    /// `2`, `1.5`: seconds as given.
+    static func secondsText(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int64(seconds)) : String(seconds)
+    }
+
+    /// What this process is, for the holder's record: `reckon files set-aside`, the command's
+    /// words before its first option (never its options: nothing secret goes in the file).
+    public static var commandPurpose: String {
+        let words = CommandLine.arguments.dropFirst().prefix { !$0.hasPrefix("-") }.prefix(2)
+        return (["reckon"] + words).joined(separator: " ")
     }
 
     /// Lets the lock go (also when the value is released).
     public func release() {
         guard descriptor >= 0 else { return }
+        clearHolder()
         // Unlocked before closing: a child process being spawned by another thread holds a
         // copy of this descriptor until it execs, and with it the lock, had it only been
         // closed here (the next writer of the ledger would find it taken).
@@ -89,6 +140,46 @@ public final class WriterLock: @unchecked Sendable {
         lock.l_len = 0
         lock.l_pid = 0
         return lock
+    }
+
+    // MARK: The holder
+
+    /// Who holds the lock: written when it is taken, cleared when it is let go (a killed
+    /// holder's record stays, and is told apart by its pid).
+    public struct Holder: Sendable, Equatable {
+        public let pid: Int64
+        public let host: String
+        /// UTC, as recorded (`2026-12-01T02:10:00Z`).
+        public let since: String
+        public let purpose: String
+    }
+
+    private func writeHolder(_ holder: Holder) {
+        let line = [String(holder.pid), holder.host, holder.since, holder.purpose]
+            .map { $0.map { $0 == "\n" || $0 == "\t" ? " " : $0 } }.map { String($0) }.joined(separator: "\t")
+        var bytes = Array(line.utf8.prefix(Self.holderBytes - 1))
+        bytes += [UInt8](repeating: 0, count: Self.holderBytes - bytes.count)
+        _ = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(Self.noteBytes)) }
+    }
+
+    private func clearHolder() {
+        let zeros = [UInt8](repeating: 0, count: Self.holderBytes)
+        _ = zeros.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(Self.noteBytes)) }
+    }
+
+    /// The holder's record in a ledger's lock file, if any. (It says who took the lock last;
+    /// whether the lock is held is ``isHeld(ledgerPath:)``'s to say.)
+    public static func holder(ledgerPath: String) -> Holder? {
+        let descriptor = open(path(forLedger: ledgerPath), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: holderBytes)
+        let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(noteBytes)) }
+        guard count > 0 else { return nil }
+        let text = String(decoding: bytes.prefix(count).prefix { $0 != 0 }, as: UTF8.self)
+        let parts = text.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, let pid = Int64(parts[0]) else { return nil }
+        return Holder(pid: pid, host: parts[1], since: parts[2], purpose: parts[3])
     }
 
     // MARK: Last words

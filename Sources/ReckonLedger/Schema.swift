@@ -541,6 +541,27 @@ enum Schema {
                 CREATE INDEX recon_break_by_settle_day ON recon_break(settle_on) WHERE settle_on IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("016 switches: steps paused from the console, and every change") { db in
+            // Seed 000 §17's console switches: one row per step that was ever switched (a
+            // step without a row runs), and every pause and resume with who, when and why.
+            try db.execute(sql: """
+                CREATE TABLE step_switch (
+                    step TEXT PRIMARY KEY,
+                    paused INTEGER NOT NULL CHECK (paused IN (0, 1)),
+                    changed_by TEXT NOT NULL,
+                    changed_at TEXT NOT NULL,
+                    note TEXT
+                );
+                CREATE TABLE step_switch_change (
+                    id INTEGER PRIMARY KEY,
+                    step TEXT NOT NULL,
+                    action TEXT NOT NULL CHECK (action IN ('pause', 'resume')),
+                    actor TEXT NOT NULL,
+                    changed_at TEXT NOT NULL,
+                    note TEXT
+                );
+                """)
+        }
         return migrator
     }
 }

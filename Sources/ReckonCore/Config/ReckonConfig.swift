@@ -24,6 +24,15 @@ public struct ReckonConfig: Sendable {
     public let baseRateSpecPath: String?
     /// Reconciliation rules, the approval threshold and alert commands (`reconciliation:`).
     public var reconciliation = ReconciliationConfig()
+    /// The time zone of the business: deadlines of expected files (`by:`) are in it, and
+    /// "now"'s business day is its date (`timezone:`, default Asia/Shanghai).
+    public var timeZone = ReckonConfig.defaultTimeZone
+
+    /// China's time, where the partnership works.
+    public static let defaultTimeZone = TimeZone(identifier: "Asia/Shanghai")!
+    /// How long a writing command waits for another writer of the ledger before refusing
+    /// (`ledger: {wait_for_lock_seconds: …}`; `--wait-for-lock` overrides it). 0: refuse at once.
+    public var writerLockWaitSeconds = 0.0
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
     public func product(_ code: String) -> ProductConfig? { products.first { $0.code == code } }
@@ -82,10 +91,14 @@ public struct ExpectedFiles: Sendable, Equatable {
 
     public let days: Days
     public let from: CivilDate?
+    /// By when the file must be complete (`by: "08:30"`), in the configuration's time zone;
+    /// nil: by the end of the day's batch (only missing, never late).
+    public let by: FileDeadline?
 
-    public init(days: Days, from: CivilDate? = nil) {
+    public init(days: Days, from: CivilDate? = nil, by: FileDeadline? = nil) {
         self.days = days
         self.from = from
+        self.by = by
     }
 
     public static let onDemand = ExpectedFiles(days: .onDemand)
@@ -108,7 +121,7 @@ public struct ExpectedFiles: Sendable, Equatable {
         case .workingDays: text = "on working days"
         case .onDemand: text = "on demand"
         }
-        return from.map { text + " from \($0)" } ?? text
+        return (from.map { text + " from \($0)" } ?? text) + (by.map { " by \($0)" } ?? "")
     }
 }
 
@@ -223,12 +236,14 @@ public enum ConfigLoader {
         func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
         let top = try root.mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates",
-                                                "reconciliation"])
+                                                "reconciliation", "timezone"])
 
         var databasePath = path("var/reckon.sqlite")
+        var lockWait = 0.0
         var currency = "CNY"
         if let ledger = top["ledger"] {
-            let map = try ledger.mapping(allowed: ["database", "currency"])
+            let map = try ledger.mapping(allowed: ["database", "currency", "wait_for_lock_seconds"])
+            if let node = map["wait_for_lock_seconds"] { lockWait = Double(try node.int(in: 0...86_400)) }
             if let node = map["database"] { databasePath = path(try node.string()) }
             if let node = map["currency"] {
                 currency = try node.string()
@@ -325,6 +340,15 @@ public enum ConfigLoader {
                                   archiveFolder: archive, quarantineFolder: quarantine, outboxFolder: outbox,
                                   balanceWarning: warning, partners: partners, products: products,
                                   calendarPath: calendarPath, baseRateHistoryPath: historyPath, baseRateSpecPath: rateSpecPath)
+        config.writerLockWaitSeconds = lockWait
+        if let node = top["timezone"] {
+            let name = try node.string()
+            // TimeZone accepts offsets like GMT+8 too; only IANA names say which rules apply.
+            guard name.contains("/") || name == "UTC", let zone = TimeZone(identifier: name) else {
+                throw node.error("'\(name)' is not a time zone of the IANA database, like Asia/Shanghai")
+            }
+            config.timeZone = zone
+        }
         if let node = top["reconciliation"] {
             config.reconciliation = try ReconRuleLoader.load(node, partners: partners, calendarPath: calendarPath,
                                                              balanceWarningMinor: warning.rescaled(to: 2)?.units ?? 50_000_000)
@@ -373,12 +397,22 @@ public enum ConfigLoader {
                               expected: try map["expected"].map { n throws(SpecError) in try expected(n, hasCalendar: hasCalendar) } ?? .onDemand)
     }
 
-    /// `expected: working-days`, or `expected: {days: every-day, from: 2024-12-16}`.
+    /// `expected: working-days`, or `expected: {days: every-day, from: 2024-12-16, by: "08:30"}`.
     private static func expected(_ node: SpecNode, hasCalendar: Bool) throws(SpecError) -> ExpectedFiles {
         var daysNode = node
         var from: CivilDate?
+        var by: FileDeadline?
+        var byNode: SpecNode?
         if !node.isScalar {
-            let map = try node.mapping(allowed: ["days", "from"])
+            let map = try node.mapping(allowed: ["days", "from", "by"])
+            if let node = map["by"] {
+                byNode = node
+                let text = try node.string()
+                guard let deadline = FileDeadline(text: text) else {
+                    throw node.error("'\(text)' is not a deadline: HH:mm on the day (08:30), or next-day 08:30, or next-working-day 08:30")
+                }
+                by = deadline
+            }
             daysNode = try map.required("days")
             if let fromNode = map["from"] {
                 let text = try fromNode.string()
@@ -394,7 +428,13 @@ public enum ConfigLoader {
         if days == .workingDays && !hasCalendar {
             throw daysNode.error("working-days needs the working-day calendar, but reckon.yaml names none (calendar: data/calendar-cn.yaml)")
         }
-        return ExpectedFiles(days: days, from: from)
+        if let byNode, let by {
+            if days == .onDemand { throw byNode.error("a file sent on demand has no deadline: give days: every-day or working-days") }
+            if by.day == .nextWorkingDay && !hasCalendar {
+                throw byNode.error("next-working-day needs the working-day calendar, but reckon.yaml names none (calendar: data/calendar-cn.yaml)")
+            }
+        }
+        return ExpectedFiles(days: days, from: from, by: by)
     }
 
     static func decimal(_ node: SpecNode, scale: Int) throws(SpecError) -> DecimalAmount {

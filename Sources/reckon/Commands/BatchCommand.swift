@@ -42,7 +42,15 @@ struct BatchCommand: ParsableCommand {
             failed; or another run holds the ledger;
               2  the configuration cannot be used;
               3  incomplete: nothing failed, but expected files have not come (or are not \
-            complete yet).
+            complete yet), a file is past its deadline, or a step was paused.
+
+            Console switches: a step paused with reckon pause is skipped (a run already doing it \
+            stops before its next file), and the run is incomplete and says which steps were paused \
+            and by whom (reckon resume, reckon switches). At its end the run checks the expected \
+            files' deadlines (expected: {…, by: "08:30"}, in reckon.yaml's timezone) against the \
+            clock: a file past its deadline and not received raises file_late; one received since \
+            clears it. When another process holds the ledger, --wait-for-lock waits for it a bounded \
+            time; the refusal names the holder (pid, host, since when).
             """
     )
 
@@ -72,6 +80,8 @@ struct BatchCommand: ParsableCommand {
         """)
     var json = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
@@ -91,6 +101,7 @@ struct BatchCommand: ParsableCommand {
         let report: BatchReport
         var batchOptions = BatchOptions(date: date.date, steps: chosen, partner: partner, dryRun: dryRun,
                                         maximumWaitSeconds: waitSeconds)
+        batchOptions.lockWaitSeconds = lockWait.seconds(config)
         if config.partners.contains(where: { $0.sftp != nil }) {
             // SFTP drops are fetched into the local ones first; their log lines go to stderr.
             batchOptions.fetchRemoteDrops = { date, partner in
@@ -133,6 +144,11 @@ enum BatchText {
     static func show(_ report: BatchReport, date: CivilDate, steps: [BatchStep], dryRun: Bool) {
         let run = dryRun ? "dry run" : "batch run #\(report.runID ?? 0)"
         print("\(run) for \(date) (\(steps.map(\.rawValue).joined(separator: ",")))")
+        if !report.pausedSwitches.isEmpty { print("⏸ " + SwitchText.paused(report.pausedSwitches) + "; skipped (reckon resume STEP)") }
+        if !report.filesLeftByPause.isEmpty {
+            print("⏸ ingest paused while the run took the files: \(Plural.count(report.filesLeftByPause.count, "file")) left in their drops")
+            for path in report.filesLeftByPause { print("  … \(DisplayText.escaped(path))") }
+        }
         for line in report.recovered { print("recovered: \(line)") }
         print("collected: \(AmountText.grouped(report.collected.ready.count)) ready, \(AmountText.grouped(report.collected.waiting.count)) waiting")
         for file in report.collected.waiting { print("  … \(file.path): waiting, \(file.reason)") }
@@ -168,6 +184,7 @@ enum BatchText {
         if let commands = report.alertCommands, commands.ran > 0 {
             print("alert commands: \(AmountText.grouped(commands.ran)) run, \(AmountText.grouped(commands.failures.count)) failed")
         }
+        for file in report.lateFiles { print("⏰ late: \(file)") }
         if let path = report.alertFile { print("alerts of the day: \(Plural.count(report.alertFileCount, "alert")) in \(path)") }
         let fileErrors = Set(report.failedFiles.map(\.description))
         for error in report.errors where !fileErrors.contains(error) { print("✗ \(error)") }
@@ -218,6 +235,9 @@ enum BatchText {
                 })), ("uploaded", String(delivery.uploadCount)), ("summary", J.string(delivery.summary))])
             } ?? "null"),
             ("incomplete_repayments", J.strings(report.incompleteRepayments)),
+            ("paused_steps", J.array(report.pausedSwitches.map { J.object(SwitchText.item($0)) })),
+            ("left_by_pause", J.strings(report.filesLeftByPause)),
+            ("late", J.array(report.lateFiles.map(DayText.late))),
             ("alert_commands", report.alertCommands.map {
                 J.object([("ran", String($0.ran)), ("failed", J.strings($0.failures))])
             } ?? "null"),

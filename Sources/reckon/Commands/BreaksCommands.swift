@@ -164,6 +164,7 @@ struct BreaksShow: ParsableCommand {
 /// The part every action shares: take the writer lock, act, print what was done.
 protocol BreakActionCommand {
     var options: ConfigOptions { get }
+    var lockWait: LockWaitOption { get }
     var json: Bool { get }
 }
 
@@ -173,7 +174,7 @@ extension BreakActionCommand {
         let ledger = try options.ledger(config)
         let outcome: BreakActionOutcome
         do {
-            let writer = try WriterLock.acquire(ledger)
+            let writer = try WriterLock.acquire(ledger, waitSeconds: lockWait.seconds(config))
             defer { writer.release() }
             outcome = try body(ledger, config)
         } catch {
@@ -208,6 +209,8 @@ struct BreaksMatch: ParsableCommand, BreakActionCommand {
 
     @Flag(help: "Print one JSON object instead of text (see above).")
     var json = false
+
+    @OptionGroup var lockWait: LockWaitOption
 
     @OptionGroup var options: ConfigOptions
 
@@ -244,6 +247,8 @@ struct BreaksResolve: ParsableCommand, BreakActionCommand {
 
     @Flag(help: "Print one JSON object instead of text (see reckon breaks match).")
     var json = false
+
+    @OptionGroup var lockWait: LockWaitOption
 
     @OptionGroup var options: ConfigOptions
 
@@ -294,6 +299,8 @@ struct BreaksReopen: ParsableCommand, BreakActionCommand {
     @Flag(help: "Print one JSON object instead of text (see reckon breaks match).")
     var json = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
@@ -317,6 +324,8 @@ struct BreaksApprove: ParsableCommand, BreakActionCommand {
 
     @Flag(help: "Print one JSON object instead of text (see reckon breaks match).")
     var json = false
+
+    @OptionGroup var lockWait: LockWaitOption
 
     @OptionGroup var options: ConfigOptions
 

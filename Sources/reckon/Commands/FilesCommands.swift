@@ -93,6 +93,8 @@ struct FilesSetAside: ParsableCommand {
     @Flag(help: "Print the decision as one JSON object (action, file_id, business_date, partner, file_type, reason, by, at).")
     var json = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var options: ConfigOptions
 
     func validate() throws {
@@ -108,7 +110,7 @@ struct FilesSetAside: ParsableCommand {
         let config = try options.load()
         let ledger = try options.ledger(config)
         do {
-            let writer = try WriterLock.acquire(ledger)
+            let writer = try WriterLock.acquire(ledger, waitSeconds: lockWait.seconds(config))
             defer { writer.release() }
             let action: FileAction
             if let id {
@@ -152,6 +154,8 @@ struct FilesReinstate: ParsableCommand {
     @Flag(help: "Print one JSON object: reinstated (the number given), by, reason, and file (the posting, as reckon ingest --json).")
     var json = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
@@ -159,7 +163,7 @@ struct FilesReinstate: ParsableCommand {
         let ledger = try options.ledger(config)
         let result: IngestResult
         do {
-            let writer = try WriterLock.acquire(ledger)
+            let writer = try WriterLock.acquire(ledger, waitSeconds: lockWait.seconds(config))
             defer { writer.release() }
             result = try ledger.reinstate(fileID: id, reason: decision.reason, actor: decision.name, config: config)
         } catch {

@@ -102,6 +102,8 @@ struct IngestCommand: ParsableCommand {
         """)
     var json = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
@@ -118,7 +120,7 @@ struct IngestCommand: ParsableCommand {
         let progress = ProgressLine()
         let result: IngestResult
         do {
-            let writer = try WriterLock.acquire(ledger)
+            let writer = try WriterLock.acquire(ledger, waitSeconds: lockWait.seconds(config))
             defer { writer.release() }
             progress.show("ingest \(file) (\(partner)/\(type))", isStage: true)
             result = try ledger.ingest(IngestRequest(path: file, partner: partnerConfig, fileType: fileType, businessDate: date?.date),
@@ -342,7 +344,9 @@ struct StatusCommand: ParsableCommand {
             and its summary. A run recorded as running whose process is gone shows as interrupted. \
             For each day shown, every expected file that has not come, every refused file awaiting \
             an operator (reckon files set-aside) and every earlier version sent again (reckon files \
-            reinstate) is listed, with what was set aside, by whom and why.
+            reinstate) is listed, with what was set aside, by whom and why, and every expected file \
+            past its deadline (late). Paused steps (reckon pause) are shown first, with who paused \
+            them and when.
             """)
 
     @Option(help: "Only this business day.")
@@ -350,7 +354,8 @@ struct StatusCommand: ParsableCommand {
 
     @Flag(help: """
         Print one JSON object instead of text: runs (id, business_date, status, started_at, finished_at, \
-        duration_seconds, summary, …), days (missing, refused, sent_again, set_aside), open_alerts, files.
+        duration_seconds, summary, …), days (missing, late, refused, sent_again, set_aside), open_alerts, files, \
+        switches (step, paused, by, at, note).
         """)
     var json = false
 
@@ -360,7 +365,7 @@ struct StatusCommand: ParsableCommand {
         let config = try options.load()
         guard FileManager.default.fileExists(atPath: config.databasePath) else {
             if json {
-                print(#"{"runs":[],"days":[],"open_alerts":[],"files":[]}"#)
+                print(#"{"runs":[],"days":[],"open_alerts":[],"files":[],"switches":[]}"#)
                 return
             }
             print("no ledger yet at \(config.databasePath): no runs, no files received")

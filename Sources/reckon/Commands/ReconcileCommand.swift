@@ -33,6 +33,8 @@ struct ReconcileCommand: ParsableCommand {
     @Flag(help: "Print one JSON object: business_date, rules (each: rule, partner, skipped, left_items, right_items, matched, matched_minor, pending, pending_minor, breaks, breaks_minor, new_breaks, closed_breaks), currency, summary.")
     var json = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
@@ -46,7 +48,7 @@ struct ReconcileCommand: ParsableCommand {
         let report: ReconcileReport
         do {
             let reference = try ReferenceData.load(config)
-            let writer = try WriterLock.acquire(ledger)
+            let writer = try WriterLock.acquire(ledger, waitSeconds: lockWait.seconds(config))
             defer { writer.release() }
             report = try ledger.runReconcileStep(date: date.date, config: config, reference: reference, rule: rule)
         } catch {

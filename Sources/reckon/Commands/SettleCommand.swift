@@ -41,6 +41,8 @@ struct SettleCommand: ParsableCommand {
     @Flag(help: "Print one JSON object (see above).")
     var json = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
@@ -61,7 +63,7 @@ struct SettleCommand: ParsableCommand {
         let report: SettleReport
         do {
             // A dry run stages too, in the folder a real run uses: one at a time.
-            let writer = try WriterLock.acquire(ledger)
+            let writer = try WriterLock.acquire(ledger, waitSeconds: lockWait.seconds(config))
             defer { writer.release() }
             report = try ledger.runSettleStep(date: date.date, config: config, partner: partner, dryRun: dryRun)
         } catch {

@@ -9,6 +9,7 @@ enum DayText {
     static func render(_ day: DayFiles, skipping: Set<Int64> = []) -> String {
         var text = ""
         for file in day.missing { text += "  ✗ missing: \(file)\n" }
+        for file in day.late { text += "  ⏰ late: \(file)\n" }
         for file in day.refused where !skipping.contains(file.fileID) { text += "  ✗ refused, awaiting action: \(Describe.awaiting(file))\n" }
         for file in day.stale where !skipping.contains(file.fileID) { text += "  ✗ sent again, awaiting a decision: \(Describe.awaiting(file))\n" }
         for action in day.setAside {
@@ -21,10 +22,18 @@ enum DayText {
     static func headline(_ day: DayFiles) -> String {
         var parts: [String] = []
         if !day.missing.isEmpty { parts.append(Plural.count(day.missing.count, "expected file") + " missing") }
+        if !day.late.isEmpty { parts.append(AmountText.grouped(day.late.count) + " late") }
         if !day.refused.isEmpty { parts.append(Plural.count(day.refused.count, "refused file") + " awaiting action") }
         if !day.stale.isEmpty { parts.append(Plural.count(day.stale.count, "earlier version") + " sent again") }
         if !day.setAside.isEmpty { parts.append(AmountText.grouped(day.setAside.count) + " set aside") }
         return "day \(day.date): " + (day.isComplete ? "complete" + (parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))") : parts.joined(separator: ", "))
+    }
+
+    static func late(_ file: LateFile) -> String {
+        typealias J = JSONShape
+        return J.object([("partner", J.string(file.partner)), ("file_type", J.string(file.fileType)),
+                         ("business_date", J.string(file.date.description)), ("name", J.string(file.name)),
+                         ("deadline", J.string(file.deadline))])
     }
 
     static func json(_ day: DayFiles) -> String {
@@ -42,6 +51,7 @@ enum DayText {
         return J.object([
             ("business_date", J.string(day.date.description)), ("complete", J.bool(day.isComplete)),
             ("missing", J.array(missing)),
+            ("late", J.array(day.late.map(late))),
             ("refused", J.array(day.refused.map(file))),
             ("sent_again", J.array(day.stale.map(file))),
             ("set_aside", J.array(day.setAside.map(JSONShape.action))),
@@ -104,11 +114,14 @@ enum StatusText {
         let alerts = try ledger.openAlerts()
         let files = try ledger.receivedFiles(date: date)
         let actions = try ledger.fileActions(date: date)
+        let switches = try ledger.stepSwitches()
         if json {
-            print(self.json(runs: runs, days: days, alerts: alerts, files: files, actions: actions))
+            print(self.json(runs: runs, days: days, alerts: alerts, files: files, actions: actions, switches: switches))
             return
         }
         var lines: [String] = []
+        let paused = switches.filter(\.paused)
+        if !paused.isEmpty { lines.append("⏸ " + SwitchText.paused(paused) + " (reckon resume STEP; reckon switches)") }
         if runs.isEmpty { lines.append(date.map { "no batch runs for \($0)" } ?? "no batch runs") }
         for run in runs { lines += self.lines(run) }
         for day in days {
@@ -152,7 +165,7 @@ enum StatusText {
     }
 
     static func json(runs: [Ledger.BatchRun], days: [DayFiles], alerts: [(kind: String, count: Int)],
-                     files: [Ledger.ReceivedFile], actions: [FileAction]) -> String {
+                     files: [Ledger.ReceivedFile], actions: [FileAction], switches: [StepSwitch]) -> String {
         typealias J = JSONShape
         let runItems = runs.map { run in
             J.object([
@@ -171,6 +184,7 @@ enum StatusText {
             ("days", J.array(days.map(DayText.json))),
             ("open_alerts", J.array(alertItems)),
             ("files", J.array(files.map { FilesTable.json($0, actions: actions) })),
+            ("switches", J.array(switches.map { J.object(SwitchText.item($0)) })),
         ])
     }
 }
