@@ -100,9 +100,10 @@ public final class WriterLock: @unchecked Sendable {
     }
 
     /// What this process is, for the holder's record: `reckon files set-aside`, the command's
-    /// words before its first option (never its options: nothing secret goes in the file).
+    /// leading words (never its arguments or options: nothing secret goes in the file).
     public static var commandPurpose: String {
-        let words = CommandLine.arguments.dropFirst().prefix { !$0.hasPrefix("-") }.prefix(2)
+        let words = CommandLine.arguments.dropFirst()
+            .prefix { word in !word.isEmpty && word.allSatisfy { ("a"..."z").contains($0) || $0 == "-" } && !word.hasPrefix("-") }.prefix(2)
         return (["reckon"] + words).joined(separator: " ")
     }
 

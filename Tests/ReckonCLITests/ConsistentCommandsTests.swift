@@ -34,7 +34,7 @@ struct ConsistentCommandsTests {
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
             "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "settle", "report", "alerts list", "alerts read", "breaks list", "breaks show", "breaks match",
             "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "outbox list", "ledger balance", "ledger verify", "ledger export",
-            "status",
+            "status", "pause", "resume", "switches",
         ])
         for leaf in leaves {
             let name = "reckon " + leaf.joined(separator: " ")

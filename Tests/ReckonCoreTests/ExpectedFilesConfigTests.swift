@@ -61,7 +61,7 @@ struct ExpectedFilesConfigTests {
         #expect(problem("{days: every-day, from: 2024-13-01}") == "/srv/reckon/reckon.yaml:8: partners.platform.files.repayments.expected.from: "
                 + "'2024-13-01' is not a date like 2024-12-16")
         #expect(problem("{days: every-day, since: 2024-12-01}") == "/srv/reckon/reckon.yaml:8: partners.platform.files.repayments.expected.since: "
-                + "unknown key 'since'; allowed here: days, from")
+                + "unknown key 'since'; allowed here: days, from, by")
         #expect(problem("{from: 2024-12-01}") == "/srv/reckon/reckon.yaml:8: partners.platform.files.repayments.expected: "
                 + "'days' is required here")
         #expect(problem("working-days", calendar: false) == "/srv/reckon/reckon.yaml:8: partners.platform.files.repayments.expected: "
