@@ -71,8 +71,8 @@ public enum AlertCatalogue {
                          do: "ask the partner for the file, or `reckon files set-aside --date D --partner P --type T --reason …`")
         case .fileLate:
             return entry(.warning, "An expected partner file is past its deadline and has not come complete.",
-                         when: "by a batch (at its end) or the daemon, once the file type's deadline (expected: by:, in reckon.yaml's "
-                             + "timezone) has passed without the day's file received; cleared when it comes or is set aside",
+                         when: "by a batch (at its end) or the daemon, once the file type's deadline (`expected: {…, by: …}`, in "
+                             + "reckon.yaml's `timezone:`) has passed without the day's file received; cleared when it comes or is set aside",
                          do: "ask the partner for the file; the run that takes it in processes it and clears the alert")
         case .earlierVersionResent:
             return entry(.warning, "An earlier version of a day's file was sent again after its correction.",

@@ -54,7 +54,7 @@ struct ConsistentCommandsTests {
         let sample = try sample
         let status = try sample.run("status", "--json")
         #expect(status.status == 0)
-        #expect(try jsonObject(status.stdout).keys.sorted() == ["days", "files", "open_alerts", "runs"])
+        #expect(try jsonObject(status.stdout).keys.sorted() == ["days", "files", "open_alerts", "runs", "switches"])
 
         let files = try jsonObject(try sample.run("files", "list", "--json").stdout)
         #expect((files["files"] as? [[String: Any]])?.count == 15)
