@@ -209,7 +209,7 @@ struct AlertsCommandTests {
         let refused = try cli(["batch", "--date", "2024-12-17", "--config", config])
         #expect(refused.status == 2)
         #expect(refused.stderr.hasPrefix("reckon: \(config): reconciliation.alert_commands: 'fle_missing' is not an alert code; "
-                                         + "the codes are file_missing, earlier_version_resent,"), "\(refused.stderr)")
+                                         + "the codes are file_missing, file_late, earlier_version_resent,"), "\(refused.stderr)")
     }
 }
 
