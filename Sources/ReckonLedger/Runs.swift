@@ -46,9 +46,10 @@ public final class WriterLock: @unchecked Sendable {
 
     /// Takes the ledger's writer lock, or says who holds it. With `waitSeconds`, a lock held
     /// by another writer is tried again every ``pollSeconds`` until it is free or the time
-    /// (on the monotonic clock) is up. `purpose` is what the holder's record says it is.
-    public static func acquire(_ ledger: Ledger, waitSeconds: Double = 0,
-                               purpose: String = WriterLock.commandPurpose) throws(LedgerError) -> WriterLock {
+    /// (on the monotonic clock) is up. `purpose` is what the holder's record says it is;
+    /// `whileBusy` is called each time the lock was found held and is waited for (tests).
+    public static func acquire(_ ledger: Ledger, waitSeconds: Double = 0, purpose: String = WriterLock.commandPurpose,
+                               whileBusy: (() -> Void)? = nil) throws(LedgerError) -> WriterLock {
         let path = path(forLedger: ledger.path)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -65,6 +66,7 @@ public final class WriterLock: @unchecked Sendable {
                 throw LedgerError("cannot lock the ledger's writer lock \(path): \(String(cString: strerror(reason)))")
             }
             if clock.now < deadline {
+                whileBusy?()
                 usleep(useconds_t(pollSeconds * 1_000_000))
                 continue
             }

@@ -114,6 +114,8 @@ extension Batch {
         do {
             report.lateFiles = try ledger.checkDeadlines(config: config, reference: try reference.get(), now: options.now())
                 .filter { options.partner == nil || $0.partner == options.partner }
+            // The day's files were judged before the check: its late ones are the check's.
+            report.day?.late = report.lateFiles.filter { $0.date == options.date }
         } catch {
             report.errors.append("deadlines: \(error)")
         }

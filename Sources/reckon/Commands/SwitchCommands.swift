@@ -36,10 +36,13 @@ enum SwitchCommand {
 
     static func run(_ step: BatchStep, paused: Bool, who: SwitchActor, json: Bool, options: ConfigOptions) throws {
         let config = try options.load()
-        let ledger = try options.ledger(config)
         let change: StepSwitchChange?
         let now: StepSwitch
         do {
+            // Opened without recording the partners: the switch is the one write. (A file
+            // being posted holds SQLite's write lock until it commits; the switch waits for
+            // that, up to Ledger.busyTimeoutSeconds: the file boundary a run stops at.)
+            let ledger = try Ledger(path: config.databasePath)
             change = try ledger.setStep(step, paused: paused, actor: who.name, note: who.note)
             now = try ledger.stepSwitches().first { $0.step == step }!
         } catch {
