@@ -365,7 +365,9 @@ struct StatusCommand: ParsableCommand {
         let config = try options.load()
         guard FileManager.default.fileExists(atPath: config.databasePath) else {
             if json {
-                print(#"{"runs":[],"days":[],"open_alerts":[],"files":[],"switches":[]}"#)
+                let switches = BatchStep.allCases.map { StepSwitch(step: $0, paused: false, changedBy: nil, changedAt: nil, note: nil) }
+                print(#"{"runs":[],"days":[],"open_alerts":[],"files":[],"switches":"#
+                      + JSONShape.array(switches.map { JSONShape.object(SwitchText.item($0)) }) + "}")
                 return
             }
             print("no ledger yet at \(config.databasePath): no runs, no files received")
