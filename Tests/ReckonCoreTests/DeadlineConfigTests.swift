@@ -72,4 +72,21 @@ struct DeadlineConfigTests {
                 + "'Mars/Olympus_Mons' is not a time zone of the IANA database, like Asia/Shanghai")
         #expect(problem("every-day", timezone: "GMT+8")?.hasSuffix("'GMT+8' is not a time zone of the IANA database, like Asia/Shanghai") == true)
     }
+
+    @Test func theWriterLockWaitDefaultsToNoneAndIsSetUnderLedger() throws {
+        #expect(try load("every-day").writerLockWaitSeconds == 0)
+        let yaml = """
+            ledger:
+              wait_for_lock_seconds: 30
+            partners:
+              bank: {role: bank}
+            """
+        #expect(try ConfigLoader.load(yaml: yaml, origin: "/srv/reckon/reckon.yaml").writerLockWaitSeconds == 30)
+        do {
+            _ = try ConfigLoader.load(yaml: yaml.replacingOccurrences(of: "30", with: "-1"), origin: "/srv/reckon/reckon.yaml")
+            Issue.record("a negative wait was taken")
+        } catch {
+            #expect("\(error)".hasPrefix("/srv/reckon/reckon.yaml:2: ledger.wait_for_lock_seconds: "), "\(error)")
+        }
+    }
 }
