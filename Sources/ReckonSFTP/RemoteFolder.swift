@@ -38,6 +38,19 @@ public struct RemoteListing: Sendable, Equatable {
 
 /// A remote path: a folder and a name in it.
 enum RemotePath {
+    /// The parts of a remote folder path to make (`.` and empty parts dropped), or an error
+    /// when a part would climb (`..`) or cannot be shown safely.
+    static func checkedFolder(_ path: String) throws(SFTPError) -> [String] {
+        let shown = DisplayText.escaped(path)
+        if path.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            throw .unsafeRemoteName(name: shown, reason: "the folder's path contains a control character")
+        }
+        if path.contains("\\") { throw .unsafeRemoteName(name: shown, reason: "the folder's path contains a backslash") }
+        let parts = path.split(separator: "/").map(String.init).filter { $0 != "." }
+        if parts.contains("..") { throw .unsafeRemoteName(name: shown, reason: "the folder's path climbs with ..") }
+        return parts
+    }
+
     static func join(_ folder: String, _ name: String) -> String {
         if folder.isEmpty || folder == "." { return name }
         return folder.hasSuffix("/") ? folder + name : folder + "/" + name

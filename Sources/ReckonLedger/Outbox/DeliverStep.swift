@@ -96,7 +96,7 @@ extension Ledger {
             let delivered = deliver(OutboundDelivery(partner: partner.id, date: date, remoteFolder: remoteFolder, files: files,
                                                       markerName: marker))
             let stamp = timestamp()
-            try write { db in
+            try write(crashBefore: .deliverRecordBefore, crashAfter: .deliverRecorded) { db in
                 for row in due {
                     guard let remote = delivered.remotePaths[row.name] else { continue }
                     try db.execute(sql: """
