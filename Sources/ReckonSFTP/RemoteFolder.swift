@@ -154,8 +154,10 @@ extension SFTPConnection {
         if result == 0 { return }
         var attributes = LIBSSH2_SFTP_ATTRIBUTES()
         let exists = try call("reading") { libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attributes) }
-        guard exists == 0, attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR) else {
-            throw failure(result, doing: "making the folder", path: path)
+        guard exists == 0 else { throw failure(result, doing: "making the folder", path: path) }
+        guard attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR) else {
+            throw .remoteFailed(endpoint: endpoint.description, doing: "making the folder", path: path,
+                                reason: "something that is not a folder has that name")
         }
     }
 }
