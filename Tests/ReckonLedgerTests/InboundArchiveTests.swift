@@ -16,12 +16,12 @@ struct InboundArchiveTests {
 
     /// The sample configuration with the bank dropping `BANK_{yyyyMMdd}.zip` (ready at once),
     /// and nothing in the drops.
-    func day(limits: String = "") throws -> DayFolder {
+    func day(limits: String = "", ready: String = "{stable_seconds: 0}") throws -> DayFolder {
         try DayFolder(copy: false) { yaml in
             yaml.replacingOccurrences(of: "    drop: inbox/bank\n", with: """
                     drop: inbox/bank
                     archives:
-                      daily: {name: "BANK_{yyyyMMdd}.zip", ready: {stable_seconds: 0}\(limits)}
+                      daily: {name: "BANK_{yyyyMMdd}.zip", ready: \(ready)\(limits)}
 
                 """)
         }
@@ -105,6 +105,23 @@ struct InboundArchiveTests {
         #expect(third.archives?.unpacked.map(\.entries) == [[Self.settlement, "README.txt"]])
         #expect(names(drop) == ["BANK_20241215.zip", Self.settlement, "README.txt"])
         #expect(third.collected.unknown == [drop + "/README.txt"])
+    }
+
+    @Test func anArchiveWaitsForItsMarkerAsAFileWould() throws {
+        let day = try day(ready: #"{marker: "{name}.ok"}"#)
+        let drop = day.root + "/inbox/bank"
+        try Self.zip([.file(Self.settlement, try Self.fixture(Self.settlement))], at: drop + "/BANK_20241215.zip")
+        let waiting = try run(day)
+        #expect(waiting.archives == nil)
+        #expect(waiting.collected.waiting.map { "\($0.path) \($0.partner)/\($0.fileType): \($0.reason)" }
+                == ["\(drop)/BANK_20241215.zip bank/daily: no marker file BANK_20241215.zip.ok yet"])
+        #expect(waiting.collected.unknown.isEmpty)
+        #expect(names(drop) == ["BANK_20241215.zip"])
+        day.write("inbox/bank/BANK_20241215.zip.ok", "")
+        let ready = try run(day)
+        #expect(ready.archives?.unpacked.map(\.entries) == [[Self.settlement]])
+        #expect(ready.ingested.map(\.outcome) == [.posted])
+        #expect(ready.collected.unknown.isEmpty, "the marker is the archive's: \(ready.collected.unknown)")
     }
 
     /// Refused archives, each checked the same way: the reason as the report and the run

@@ -124,6 +124,11 @@ struct DeliverHardeningTests {
         #expect(unsafe.problem == "\(fixture.local)/A.csv cannot be delivered as ../A.csv: the remote name '../A.csv' is refused: "
                 + "it is a path, not a plain file name (it could leave the drop folder); nothing of the set was sent")
         #expect(unsafe.remotePaths.isEmpty)
+        // So is a folder that climbs (reckon.yaml refuses it at load; the deliverer again).
+        let climbing = SFTPSetDelivery(sleeper: RecordingSleeper())
+            .deliver([SetFile(localPath: fixture.local + "/A.csv", name: "A.csv")], to: "out/../../etc", marker: nil, settings: try fixture.settings())
+        #expect(climbing.problem == "the SFTP delivery folder out/../../etc cannot be made: the remote name 'out/../../etc' is refused: "
+                + "the folder's path climbs with ..")
     }
 
     @Test func settleDeliversWhenAsked() throws {

@@ -14,7 +14,10 @@ struct BatchCommand: ParsableCommand {
         discussion: """
             collect takes every partner file for the day from its drop once it is complete (its \
             marker file is there, its size has stayed the same for its type's time, or its trailer \
-            record is present); ingest archives each, reads it through its spec and posts it in one \
+            record is present), after unpacking the partners' zip archives of the day (archives: in \
+            reckon.yaml) into their drops, each once; a refused archive (a limit, a name with .., \
+            a link) is quarantined whole with a report, raises inbound_archive_refused and fails \
+            the run. ingest archives each file, reads it through its spec and posts it in one \
             transaction. Running a day again posts nothing twice: repeated files are recognised, and \
             a corrected re-send supersedes the earlier file. plan makes and stores the plans of the \
             loans disbursed that day, applies the day's repayments to plan lines, accrues overdue \
@@ -64,7 +67,9 @@ struct BatchCommand: ParsableCommand {
     @Flag(help: """
         Print one JSON object instead of text: run_id, business_date, status (succeeded, failed, incomplete; as \
         in reckon status --json), started_at, finished_at, \
-        duration_seconds, recovered, ready, waiting, unknown, files (each as reckon ingest --json), checked \
+        duration_seconds, recovered, archives (the day's inbound zips: unpacked, each with path, partner, archive, \
+        entries, earlier; refused, each with path, partner, archive, entry, reason, quarantine, report, earlier; \
+        null when none was ready), ready, waiting, unknown, files (each as reckon ingest --json), checked \
         (a dry run's files), failed, day (as in reckon status --json), plans, reconciliation (rules as in reckon \
         reconcile --json, new_alerts, summary), delivery (partners: partner, version, uploaded \
         remote paths; uploaded: their count; summary), incomplete_repayments, \
