@@ -131,6 +131,53 @@ struct DeliverHardeningTests {
                 + "the folder's path climbs with ..")
     }
 
+    /// The server refuses the set's marker (a folder stands where its temporary file goes):
+    /// every file before it went up, but the set is not whole, so it is not recorded delivered
+    /// and every run fails the same way (before, the next run found the listed files recorded
+    /// and said "already delivered", the marker never on the server). Once the server takes
+    /// it, the set goes whole and is recorded.
+    @Test func aSetWhoseMarkerTheServerRefusesStaysDueAndFailsEveryRun() throws {
+        let fixture = try SFTPFixture()
+        let delivered = try fixture.scratch.folder("to-platform")
+        let blocking = try fixture.scratch.folder("to-platform/.RECKON_20241216.done.partial")
+        let config = try SFTPDeliveryTests().deliveringWorkspace(fixture, to: delivered)
+        let refusal = "deliver step: platform 2024-12-16: the SFTP delivery of RECKON_20241216.done: the SFTP server "
+            + "127.0.0.1:\(fixture.server.port) refused creating \(delivered)/.RECKON_20241216.done.partial: "
+        for attempt in 1...2 {
+            let run = try reckon(["batch", "--date", "2024-12-16", "--json", "--config", config], scratch: fixture.scratch)
+            #expect(run.status == 1, "attempt \(attempt): \(run.output)")
+            let errors = try json(run.output)["errors"] as? [String] ?? []
+            #expect(errors.contains { $0.hasPrefix(refusal) && $0.hasSuffix("; RECKON_20241216.done and the files after it are not "
+                + "delivered, and every run fails the same way until the server takes the name (ask the partner) or the file is "
+                + "named otherwise in reckon.yaml (outbound:)") }, "attempt \(attempt): \(errors)")
+            #expect(try SFTPDeliveryTests().listed(config, fixture.scratch)
+                    == ["RECKON_ALERT_20241216.csv v1": "-", "RECKON_RESULT_20241216.csv v1": "-"], "attempt \(attempt)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: delivered).sorted()
+                    == [".RECKON_20241216.done.partial", "MANIFEST.json", "RECKON_ALERT_20241216.csv", "RECKON_RESULT_20241216.csv"])
+        }
+        try FileManager.default.removeItem(atPath: blocking)
+        let fixed = try reckon(["batch", "--date", "2024-12-16", "--json", "--config", config], scratch: fixture.scratch)
+        let delivery = try #require(try json(fixed.output)["delivery"] as? [String: Any], "\(fixed.output)")
+        #expect(delivery["summary"] as? String == "platform v1 (4 files uploaded)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: delivered).sorted() == names)
+        #expect(try SFTPDeliveryTests().listed(config, fixture.scratch)
+                == ["RECKON_ALERT_20241216.csv v1": delivered + "/RECKON_ALERT_20241216.csv",
+                    "RECKON_RESULT_20241216.csv v1": delivered + "/RECKON_RESULT_20241216.csv"])
+    }
+
+    /// An upload killed between moving the earlier file aside and renaming the new one in
+    /// left `.NAME.replaced` on the server: the next upload of the name removes it.
+    @Test func aFileMovedAsideByAKilledUploadIsRemovedByTheNext() throws {
+        let fixture = try SFTPFixture()
+        try Data("new\n".utf8).write(to: URL(fileURLWithPath: fixture.local + "/A.csv"))
+        try fixture.put(".A.csv.replaced", Array("old\n".utf8))
+        let result = SFTPSetDelivery(sleeper: RecordingSleeper())
+            .deliver([SetFile(localPath: fixture.local + "/A.csv", name: "A.csv")], to: fixture.remote, marker: nil, settings: try fixture.settings())
+        #expect(result.problem == nil)
+        #expect(try fixture.remoteNames() == ["A.csv"])
+        #expect(FileManager.default.contents(atPath: fixture.remote + "/A.csv") == Data("new\n".utf8))
+    }
+
     @Test func settleDeliversWhenAsked() throws {
         let fixture = try SFTPFixture()
         let delivered = try fixture.scratch.folder("to-platform")
