@@ -65,10 +65,12 @@ public enum InboundArchive {
         return UnpackedArchive(entries: entries, alreadyThere: alreadyThere)
     }
 
-    /// Removes what an earlier unpacking of `name` left behind (a process killed half way).
+    /// Removes what an earlier unpacking of `name` left behind (a process killed half way);
+    /// a live process's staging folder (a dry run beside a real one) is its own.
     static func removeStaging(of name: String, in drop: String) {
         let prefix = ".unpack-" + name + "-"
         for leftover in (try? FileManager.default.contentsOfDirectory(atPath: drop)) ?? [] where leftover.hasPrefix(prefix) {
+            if let pid = Int32(leftover.dropFirst(prefix.count)), pid > 0, pid != getpid(), kill(pid, 0) == 0 || errno == EPERM { continue }
             try? FileManager.default.removeItem(atPath: drop + "/" + leftover)
         }
     }

@@ -124,6 +124,33 @@ struct InboundArchiveTests {
         #expect(ready.collected.unknown.isEmpty, "the marker is the archive's: \(ready.collected.unknown)")
     }
 
+    @Test func aDryRunUnpacksButRecordsAndQuarantinesNothing() throws {
+        let day = try day()
+        let drop = day.root + "/inbox/bank"
+        try Self.zip([.file(Self.settlement, try Self.fixture(Self.settlement))], at: drop + "/BANK_20241215.zip")
+        let ledger = try day.ledger()
+        let dry = try Batch.run(BatchOptions(date: sampleDay, steps: [.collect, .ingest], dryRun: true, maximumWaitSeconds: 0),
+                                config: day.config, ledger: ledger)
+        #expect(dry.archives?.unpacked.map(\.entries) == [[Self.settlement]])
+        #expect(dry.checked.map(\.isClean) == [true])
+        let queue = try DatabaseQueue(path: day.config.databasePath)
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM inbound_archive") } == 0)
+        // The real run finds the entry there, the same bytes, and records the archive.
+        let real = try run(day)
+        #expect(real.archives?.unpacked.map(\.earlier) == [false])
+        #expect(real.ingested.map(\.outcome) == [.posted])
+        #expect(try queue.read { try String.fetchAll($0, sql: "SELECT name || ' ' || status || ' ' || entries FROM inbound_archive") }
+                == ["BANK_20241215.zip unpacked \(Self.settlement)"])
+
+        // A refused archive in a dry run: said, not quarantined.
+        try Self.zip([.file("../x", Array("x\n".utf8))], at: drop + "/BANK_20241215.zip")
+        let refused = try Batch.run(BatchOptions(date: sampleDay, steps: [.collect, .ingest], dryRun: true, maximumWaitSeconds: 0),
+                                    config: day.config, ledger: ledger)
+        #expect(refused.errors == ["inbound archive \(drop)/BANK_20241215.zip refused: entry \"../x\": its name climbs out of the folder (..)"])
+        #expect(refused.outcome == .failed)
+        #expect(!FileManager.default.fileExists(atPath: day.config.quarantineFolder))
+    }
+
     /// Refused archives, each checked the same way: the reason as the report and the run
     /// say it, the archive quarantined whole with its report, nothing of it in the drop, the
     /// alert, a failed run; and a re-run names it again without quarantining it twice.
