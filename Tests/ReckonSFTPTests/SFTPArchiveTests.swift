@@ -53,6 +53,31 @@ struct SFTPArchiveTests {
         #expect(!again.errors.contains("downloaded"), "\(again.errors)")
     }
 
+    /// An entry named `../…` in an archive fetched from the server: refused before anything
+    /// is written, nothing above the drop, the archive quarantined whole.
+    @Test func aTraversalArchiveOnTheServerIsRefused() throws {
+        let fixture = try SFTPFixture()
+        let climbing = "../../PLAT_LOAN_20241216.csv"
+        try DayZip.write(entries: [(name: "PLAT_REPAY_20241216.csv", path: repositoryRoot + "/inbox/platform/PLAT_REPAY_20241216.csv"),
+                                   (name: climbing, path: repositoryRoot + "/inbox/platform/PLAT_LOAN_20241216.csv")],
+                         to: fixture.remote + "/PLAT_20241216.zip", date: Self.date)
+        let config = try workspace(fixture)
+        let above = try FileManager.default.contentsOfDirectory(atPath: fixture.scratch.path).sorted()
+        let run = try reckon(["batch", "--date", "2024-12-16", "--steps", "collect,ingest", "--json", "--config", config],
+                             scratch: fixture.scratch)
+        #expect(run.status == 1, "\(run.output)\n\(run.errors)")
+        let workspace = URL(fileURLWithPath: config).deletingLastPathComponent().path
+        let quarantined = workspace + "/var/quarantine/2024-12-16/platform/archives/PLAT_20241216.zip"
+        #expect(try json(run.output)["errors"] as? [String] == [
+            "inbound archive \(fixture.local)/PLAT_20241216.zip refused: entry \"\(climbing)\": its name climbs out of the folder (..); "
+                + "quarantined whole as \(quarantined) with its report \(quarantined).report.txt"])
+        #expect(try fixture.localNames() == ["PLAT_20241216.zip"])
+        // Nothing new above the drop but the run's own output files.
+        let added = Set(try FileManager.default.contentsOfDirectory(atPath: fixture.scratch.path)).subtracting(above)
+        #expect(added.allSatisfy { $0.hasPrefix("out-") || $0.hasPrefix("err-") }, "\(added.sorted())")
+        #expect(FileManager.default.contents(atPath: quarantined) == FileManager.default.contents(atPath: fixture.remote + "/PLAT_20241216.zip"))
+    }
+
     @Test func aZipBombOnTheServerIsRefusedInBoundedMemoryAndQuarantinedWhole() throws {
         let fixture = try SFTPFixture()
         let zeros = fixture.scratch.path + "/zeros.bin"
