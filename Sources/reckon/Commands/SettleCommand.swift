@@ -78,7 +78,7 @@ struct SettleCommand: ParsableCommand {
             let writer = try WriterLock.acquire(ledger)
             defer { writer.release() }
             report = try ledger.runSettleStep(date: date.date, config: config, partner: partner, dryRun: dryRun)
-            // Only a set installed whole is delivered; a partner whose set failed keeps its last.
+            // Delivered only when every set was installed whole (a failed settle delivers nothing).
             if deliver && report.succeeded {
                 delivery = try ledger.runDeliverStep(date: date.date, config: config, partner: partner) { delivery in
                     SFTPDelivery.deliver(delivery, config: config)
