@@ -103,14 +103,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ReckonLedgerTests",
-            dependencies: ["ReckonCore", "ReckonFiles", "ReckonLedger",
+            dependencies: ["ReckonCore", "ReckonFiles", "ReckonLedger", "CLibZip",
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Against a real OpenSSH sshd on 127.0.0.1, started and stopped by the tests; runs the
         // built `reckon` too (a batch with an SFTP drop).
         .testTarget(
             name: "ReckonSFTPTests",
-            dependencies: ["reckon", "ReckonCore", "ReckonFiles", "ReckonSFTP", "CLibSSH2"]
+            dependencies: ["reckon", "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP", "CLibSSH2"]
         ),
         // Runs the built `reckon` binary; depending on it makes `swift test` build it.
         // ReckonLedger for its list of crash points (CrashPoint.allCases); GRDB to write a

@@ -84,6 +84,14 @@ public struct Collector {
                     }
                 }
             }
+            // The partner's archives (and their markers) are known too: the collect step
+            // unpacks them before this runs (``Collector/collectArchives``).
+            for archive in partner.archives {
+                for name in names where archive.name.match(name).matches {
+                    claimed.insert(name)
+                    if case .marker(let pattern) = archive.readiness { claimed.insert(Self.markerName(pattern, for: name)) }
+                }
+            }
             result.unknown += names.filter { !claimed.contains($0) && !$0.hasPrefix(".") }.map { drop + "/" + $0 }
         }
         let (stable, changing) = waitForStableSizes(stableCandidates)
@@ -94,6 +102,47 @@ public struct Collector {
             partner.files.enumerated().map { ("\(partner.id)/\($0.element.id)", p * 1000 + $0.offset) }
         })
         result.ready.sort { (order["\($0.partner)/\($0.fileType)"] ?? 0, $0.path) < (order["\($1.partner)/\($1.fileType)"] ?? 0, $1.path) }
+        return result
+    }
+
+    /// The day's inbound archives in the partners' drops (or one partner's), by the same
+    /// readiness rules as files (marker or stable size; an archive has no trailer). A ready
+    /// one is a ``CollectedFile`` whose `fileType` is the archive's id in `archives:`.
+    public func collectArchives(date: CivilDate, partner only: String? = nil) -> Result {
+        var result = Result()
+        var stableCandidates: [(CollectedFile, Int)] = []
+        for partner in config.partners where (only == nil || partner.id == only) && !partner.archives.isEmpty {
+            guard let drop = partner.drop else { continue }
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: drop)) ?? []).sorted()
+            for archive in partner.archives {
+                for name in names where !name.hasPrefix(".") {
+                    let match = archive.name.match(name)
+                    guard match.matches, match.date == nil || match.date == date else { continue }
+                    let path = drop + "/" + name
+                    var isFolder: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+                    let file = CollectedFile(path: path, partner: partner.id, fileType: archive.id)
+                    switch archive.readiness {
+                    case .marker(let pattern):
+                        let marker = Self.markerName(pattern, for: name)
+                        if FileManager.default.fileExists(atPath: drop + "/" + marker) {
+                            result.ready.append(file)
+                        } else {
+                            result.waiting.append(WaitingFile(path: path, partner: partner.id, fileType: archive.id,
+                                                              reason: "no marker file \(marker) yet"))
+                        }
+                    case .stable(let seconds):
+                        stableCandidates.append((file, seconds))
+                    case .trailer:
+                        result.waiting.append(WaitingFile(path: path, partner: partner.id, fileType: archive.id,
+                                                          reason: "an archive has no trailer record to wait for"))
+                    }
+                }
+            }
+        }
+        let (stable, changing) = waitForStableSizes(stableCandidates)
+        result.ready += stable
+        result.waiting += changing
         return result
     }
 

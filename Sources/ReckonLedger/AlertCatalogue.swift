@@ -24,6 +24,7 @@ public enum AlertCode: String, Sendable, CaseIterable, Codable {
     case alertCommandFailed = "alert_command_failed"
     // Partners' drops
     case sftpHostKeyRefused = "sftp_host_key_refused"
+    case inboundArchiveRefused = "inbound_archive_refused"
 }
 
 /// What an alert code means, how much it matters, when it is raised and what to do about it:
@@ -124,6 +125,11 @@ public enum AlertCatalogue {
             return entry(.critical, "A partner's SFTP server presented a host key known_hosts does not pin: nothing was fetched from it.",
                          when: "by the collect step, per partner and day; the message names the host and both fingerprints",
                          do: "ask the partner, out of band, whether the key changed; pin the new key in known_hosts only if it did")
+        case .inboundArchiveRefused:
+            return entry(.critical, "A partner's zip archive was refused: nothing of it was unpacked; it is quarantined whole with a report.",
+                         when: "by the collect step, per partner and archive; the message names the entry and the limit or rule it broke",
+                         do: "read the report beside the quarantined archive; ask the partner for a proper archive (or raise the "
+                             + "archive's limits in reckon.yaml if they are too tight), then remove the refused one from the drop")
         }
     }
 }

@@ -72,6 +72,8 @@ public struct FailedFile: Sendable, Equatable, CustomStringConvertible {
 public struct BatchReport: Sendable {
     public var runID: Int64?
     public var collected = Collector.Result()
+    /// The day's inbound archives the collect step unpacked or refused (nil: none ready).
+    public var archives: InboundArchivesReport?
     public var ingested: [IngestResult] = []
     /// Dry runs: the files as read, without posting.
     public var checked: [FileReport] = []
@@ -199,10 +201,20 @@ public enum Batch {
                     report.errors += fetched.problems
                     if !options.dryRun { try ledger.recordHostKeyAlerts(fetched, date: options.date) }
                 }
-                report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
-                    .collect(date: options.date, partner: options.partner)
+                let collector = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
+                // Archives first: their entries are then collected as the partner's files.
+                let archives = collector.collectArchives(date: options.date, partner: options.partner)
+                if !archives.ready.isEmpty {
+                    let unpacked = try ledger.unpackArchives(archives.ready, date: options.date, config: config, dryRun: options.dryRun)
+                    report.archives = unpacked
+                    report.errors += unpacked.refused.map(\.description) + unpacked.errors
+                }
+                report.collected = collector.collect(date: options.date, partner: options.partner)
+                report.collected.waiting += archives.waiting
                 if let collectStep {
-                    try ledger.finishStep(collectStep, status: "succeeded", detail: describe(report.collected))
+                    let archivesFailed = !(report.archives?.refused.isEmpty ?? true) || !(report.archives?.errors.isEmpty ?? true)
+                    try ledger.finishStep(collectStep, status: archivesFailed ? "failed" : "succeeded",
+                                          detail: describe(report.collected, archives: report.archives))
                 }
             }
 
@@ -422,6 +434,11 @@ public enum Batch {
         if !report.lateFiles.isEmpty {
             parts.append("\(Plural.count(report.lateFiles.count, "file")) late: " + report.lateFiles.map(\.slot).joined(separator: ", "))
         }
+        if let archives = report.archives {
+            let unpacked = archives.unpacked.filter { !$0.earlier }.count
+            if unpacked > 0 { parts.append("\(Plural.count(unpacked, "archive")) unpacked") }
+            if !archives.refused.isEmpty { parts.append("\(Plural.count(archives.refused.count, "archive")) refused") }
+        }
         let notPosted = report.ingested.reduce(0) { $0 + $1.recordsNotPosted }
         if notPosted > 0 {
             let duplicates = report.ingested.filter { $0.outcome == .posted }.reduce(0) { $0 + $1.duplicateCount }
@@ -465,8 +482,10 @@ public enum Batch {
     }
 
     /// The collect step's record: one line per file, waiting ones with the rule holding them.
-    static func describe(_ result: Collector.Result) -> String {
-        (result.ready.map { "ready\t\($0.partner)/\($0.fileType)\t\($0.path)" }
+    static func describe(_ result: Collector.Result, archives: InboundArchivesReport? = nil) -> String {
+        ((archives?.unpacked ?? []).map { "unpacked\t\($0.partner)/\($0.archiveType)\t\($0.path)\t\($0.entries.joined(separator: ","))" }
+            + (archives?.refused ?? []).map { "refused\t\($0.partner)/\($0.archiveType)\t\($0.path)\t\($0)" }
+            + result.ready.map { "ready\t\($0.partner)/\($0.fileType)\t\($0.path)" }
             + result.waiting.map { "waiting\t\($0.partner)/\($0.fileType)\t\($0.path)\t\($0.reason)" }
             + result.unknown.map { "unknown\t-\t\($0)" }).joined(separator: "\n")
     }

@@ -63,6 +63,13 @@ public enum CrashPoint: String, CaseIterable, Sendable {
     case settleStaged = "settle-staged"
     /// The settle step has recorded a partner's installed files in the ledger.
     case settleRecorded = "settle-recorded"
+    /// The deliver step has uploaded one file of a partner's set and renamed it into place on
+    /// the server (the CLI's SFTP deliverer hits it); nothing is recorded delivered yet.
+    case deliverFileUploaded = "deliver-file-uploaded"
+    /// The deliver step has written a partner's delivered files and is about to commit.
+    case deliverRecordBefore = "deliver-record-before"
+    /// The deliver step has committed a partner's delivered files.
+    case deliverRecorded = "deliver-recorded"
 }
 
 /// Dies at a named crash point when a hidden environment variable asks for it, for tests:

@@ -562,6 +562,28 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("018 archives: inbound zips unpacked or refused") { db in
+            // Each inbound archive the collect step took, by partner, name and content: a
+            // re-run finds it here and neither unpacks nor quarantines it again. status is
+            // `unpacked` (entries: its entry names, one a line) or `refused` (reason, and
+            // where the archive and its report were quarantined).
+            try db.execute(sql: """
+                CREATE TABLE inbound_archive (
+                    partner TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    business_date TEXT NOT NULL,
+                    archive_type TEXT NOT NULL,
+                    size_bytes INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    entries TEXT NOT NULL,
+                    reason TEXT,
+                    quarantine_path TEXT,
+                    recorded_at TEXT NOT NULL,
+                    PRIMARY KEY (partner, name, sha256)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -38,6 +38,19 @@ public struct RemoteListing: Sendable, Equatable {
 
 /// A remote path: a folder and a name in it.
 enum RemotePath {
+    /// The parts of a remote folder path to make (`.` and empty parts dropped), or an error
+    /// when a part would climb (`..`) or cannot be shown safely.
+    static func checkedFolder(_ path: String) throws(SFTPError) -> [String] {
+        let shown = DisplayText.escaped(path)
+        if path.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            throw .unsafeRemoteName(name: shown, reason: "the folder's path contains a control character")
+        }
+        if path.contains("\\") { throw .unsafeRemoteName(name: shown, reason: "the folder's path contains a backslash") }
+        let parts = path.split(separator: "/").map(String.init).filter { $0 != "." }
+        if parts.contains("..") { throw .unsafeRemoteName(name: shown, reason: "the folder's path climbs with ..") }
+        return parts
+    }
+
     static func join(_ folder: String, _ name: String) -> String {
         if folder.isEmpty || folder == "." { return name }
         return folder.hasSuffix("/") ? folder + name : folder + "/" + name
@@ -141,8 +154,10 @@ extension SFTPConnection {
         if result == 0 { return }
         var attributes = LIBSSH2_SFTP_ATTRIBUTES()
         let exists = try call("reading") { libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attributes) }
-        guard exists == 0, attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR) else {
-            throw failure(result, doing: "making the folder", path: path)
+        guard exists == 0 else { throw failure(result, doing: "making the folder", path: path) }
+        guard attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR) else {
+            throw .remoteFailed(endpoint: endpoint.description, doing: "making the folder", path: path,
+                                reason: "something that is not a folder has that name")
         }
     }
 }

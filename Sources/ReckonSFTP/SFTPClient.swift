@@ -143,6 +143,21 @@ public final class SFTPClient {
         return UploadedFile(remotePath: target, sizeBytes: sizeBytes)
     }
 
+    /// Makes `path` and the folders above it that are missing, as `mkdir -p` does (the
+    /// deliver step's remote folder). The path is checked first: no `..` part, no control
+    /// character or backslash; an existing file where a folder should be is an error.
+    public func makeFolders(_ path: String) throws(SFTPError) {
+        let parts = try RemotePath.checkedFolder(path)
+        guard !parts.isEmpty else { return }
+        try using { connection throws(SFTPError) in
+            var current = path.hasPrefix("/") ? "" : "."
+            for part in parts {
+                current = current == "." ? part : current + "/" + part
+                try connection.makeFolder(current)
+            }
+        }
+    }
+
     /// Removes `folder/name` when it is there; whether it was. The deliver step withdraws a
     /// set's `.done` marker this way before the set's new version goes up, so the partner
     /// never sees a marker beside a half-replaced set.
@@ -258,12 +273,16 @@ public final class SFTPClient {
     /// Renames `temporary` over `target`, moving an existing target aside when the server
     /// will not overwrite.
     private static func replace(_ target: String, with temporary: String, over connection: SFTPConnection) throws(SFTPError) {
-        if try connection.rename(temporary, to: target, overwrite: true) { return }
+        let folder = (target as NSString).deletingLastPathComponent
+        let aside = RemotePath.join(folder, "." + (target as NSString).lastPathComponent + ".replaced")
+        if try connection.rename(temporary, to: target, overwrite: true) {
+            // An earlier upload killed between its two renames left the old file aside.
+            if try connection.stat(aside) != nil { try? connection.remove(aside) }
+            return
+        }
         guard try connection.stat(target) != nil else {
             throw connection.failure(LIBSSH2_ERROR_SFTP_PROTOCOL, doing: "renaming", path: temporary)
         }
-        let folder = (target as NSString).deletingLastPathComponent
-        let aside = RemotePath.join(folder, "." + (target as NSString).lastPathComponent + ".replaced")
         if try connection.stat(aside) != nil { try connection.remove(aside) }
         guard try connection.rename(target, to: aside, overwrite: false) else {
             throw connection.failure(LIBSSH2_ERROR_SFTP_PROTOCOL, doing: "moving the earlier version aside of", path: target)

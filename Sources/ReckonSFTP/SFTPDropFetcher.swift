@@ -101,13 +101,17 @@ public struct SFTPDropFetcher {
             try retry.run(sleeper: sleeper, onRetry: onRetry) { _ throws(SFTPError) in try client.list(folder: drop.remotePath) }
         }
         var latest = RemoteListing()
-        let rules = partner.files.map { RemoteReadiness.Rule(id: $0.id, name: $0.name, readiness: $0.readiness) }
+        // The partner's inbound archives are fetched by the same rules as its files (the
+        // collect step unpacks them locally); their ids cannot clash with a file type's.
+        let kinds = partner.files.map { (id: $0.id, name: $0.name, readiness: $0.readiness) }
+            + partner.archives.map { (id: "archives/" + $0.id, name: $0.name, readiness: $0.readiness) }
+        let rules = kinds.map { RemoteReadiness.Rule(id: $0.id, name: $0.name, readiness: $0.readiness) }
         let decisions = try RemoteReadiness(clock: clock, sleeper: sleeper).decide(rules, date: date) { () throws(SFTPError) in
             latest = try list()
             return latest
         }
         for name in latest.refused.map(\.description) { report.problems.append("the SFTP drop of \(partner.id): \(name)") }
-        for type in partner.files {
+        for type in kinds {
             guard let decision = decisions[type.id] else { continue }
             for waiting in decision.waiting {
                 report.waiting.append(.init(partner: partner.id, fileType: type.id, name: waiting.file.name, reason: waiting.reason))

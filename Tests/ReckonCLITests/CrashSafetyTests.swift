@@ -143,7 +143,9 @@ struct CrashSafetyTests {
         // (SettleCrashTests kills a settle that replaces one at every settle and outbox point,
         // OutboxCommandTests an install at every outbox point).
         let hits = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
-        for point in CrashPoint.allCases where point != .outboxOldFileArchived {
+        // Nor delivering over SFTP (no server here: DeliverCrashTests in ReckonSFTPTests kills a
+        // delivery at each deliver point).
+        for point in CrashPoint.allCases where point != .outboxOldFileArchived && !point.rawValue.hasPrefix("deliver-") {
             #expect(hits.contains(point.rawValue), "the test's day never reaches the crash point \(point.rawValue)")
         }
         func position(_ point: CrashPoint, _ nth: Int) -> Int {

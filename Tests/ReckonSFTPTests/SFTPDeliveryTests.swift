@@ -94,17 +94,6 @@ struct SFTPDeliveryTests {
         #expect(records["RECKON_RESULT_20241216.csv v1"] == (delivered + "/RECKON_RESULT_20241216.csv"))
     }
 
-    @Test func aFailedUploadFailsTheRunAndRecordsNothingDelivered() throws {
-        let fixture = try SFTPFixture()
-        let config = try deliveringWorkspace(fixture, to: fixture.scratch.path + "/no-such-folder")
-        let run = try reckon(["batch", "--date", "2024-12-16", "--json", "--config", config], scratch: fixture.scratch)
-        #expect(run.status == 1)
-        let report = try json(run.output)
-        let errors = report["errors"] as? [String] ?? []
-        #expect(errors.contains { $0.hasPrefix("deliver step: platform 2024-12-16: the SFTP delivery of RECKON_ALERT_20241216.csv: ") }, "\(errors)")
-        #expect(try listed(config, fixture.scratch) == ["RECKON_ALERT_20241216.csv v1": "-", "RECKON_RESULT_20241216.csv v1": "-"])
-    }
-
     @Test func deliverWithoutAnSFTPDropIsRefusedAtLoad() throws {
         let scratch = try Scratch()
         let config = try SFTPBatchTests().workspace(scratch, "local", platformDrop: "    drop: inbox/platform\n")

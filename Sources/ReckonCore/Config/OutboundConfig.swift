@@ -118,6 +118,10 @@ extension ConfigLoader {
             guard !remote.isEmpty, !remote.contains(where: { $0.isNewline || $0 == "\0" }) else {
                 throw pathNode.error("'\(remote)' is not a folder on the SFTP server")
             }
+            // Made when missing (as mkdir -p): never anywhere a `..` would lead.
+            guard !remote.split(separator: "/").contains("..") else {
+                throw pathNode.error("'\(remote)' climbs with ..: give the folder on the SFTP server without .. parts")
+            }
             deliverPath = remote
         }
         return OutboundConfig(files: files, zipName: try map["zip"].map { n throws(SpecError) in try pattern(n) },

@@ -59,6 +59,9 @@ public struct PartnerConfig: Sendable {
     public let files: [FileTypeConfig]
     /// What reckon sends the partner each business day (`outbound:`), if anything.
     public var outbound: OutboundConfig?
+    /// Zip archives the partner drops, unpacked into `drop` by the collect step; their
+    /// entries are then collected as the partner's files (`archives:`).
+    public var archives: [InboundArchiveConfig] = []
 
     public func fileType(_ id: String) -> FileTypeConfig? { files.first { $0.id == id } }
 }
@@ -268,7 +271,7 @@ public enum ConfigLoader {
         var partners: [PartnerConfig] = []
         var channelCodes = Set<String>()
         for (id, node) in try top.required("partners").entries() {
-            let map = try node.mapping(allowed: ["name", "role", "drop", "channel_code", "files", "outbound"])
+            let map = try node.mapping(allowed: ["name", "role", "drop", "channel_code", "files", "outbound", "archives"])
             let roleNode = try map.required("role")
             guard let role = PartnerRole(rawValue: try roleNode.string()) else {
                 throw roleNode.error("unknown role '\((try? roleNode.string()) ?? "")'; expected \(PartnerRole.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -303,9 +306,18 @@ public enum ConfigLoader {
             if outboundConfig?.deliverPath != nil, sftp == nil, let outboundNode = map["outbound"] {
                 throw outboundNode.error("deliver: needs the partner's drop to be an SFTP drop (drop: {folder: …, sftp: {…}})")
             }
-            partners.append(PartnerConfig(id: id, name: try map["name"]?.string() ?? id, role: role,
-                                          drop: drop, sftp: sftp, channelCode: channelCode, files: files,
-                                          outbound: outboundConfig))
+            var archives: [InboundArchiveConfig] = []
+            if let archivesNode = map["archives"] {
+                guard drop != nil else { throw archivesNode.error("archives: needs the partner's drop: they are unpacked into it") }
+                for (archiveID, archiveNode) in try archivesNode.entries() {
+                    archives.append(try InboundArchiveConfig.load(archiveID, archiveNode))
+                }
+            }
+            var partnerConfig = PartnerConfig(id: id, name: try map["name"]?.string() ?? id, role: role,
+                                              drop: drop, sftp: sftp, channelCode: channelCode, files: files,
+                                              outbound: outboundConfig)
+            partnerConfig.archives = archives
+            partners.append(partnerConfig)
         }
         guard !partners.isEmpty else { throw try top.required("partners").error("name at least one partner") }
 

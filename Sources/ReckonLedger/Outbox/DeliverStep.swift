@@ -66,8 +66,9 @@ extension Ledger {
     /// The deliver step: for each partner whose `outbound:` has `deliver:`, the day's current
     /// set goes to its server unless every file of that version is recorded delivered. The
     /// files the manifest lists are checked against it (size, SHA-256) first; what was fully
-    /// uploaded is recorded delivered (`delivered_at`, `remote_name`) for that version, so a
-    /// new version is delivered again and an unchanged one is not.
+    /// uploaded is recorded delivered (`delivered_at`, `remote_name`) for that version once the
+    /// whole set went up, so a new version is delivered again, an unchanged one is not, and
+    /// one cut short is delivered again whole.
     public func runDeliverStep(date: CivilDate, config: ReckonConfig, partner only: String? = nil,
                                deliver: (OutboundDelivery) -> OutboundDelivered) throws(LedgerError) -> DeliverReport {
         var report = DeliverReport()
@@ -96,7 +97,11 @@ extension Ledger {
             let delivered = deliver(OutboundDelivery(partner: partner.id, date: date, remoteFolder: remoteFolder, files: files,
                                                       markerName: marker))
             let stamp = timestamp()
-            try write { db in
+            // Recorded only once the whole set is on the server, marker last: a set cut short
+            // (a file or the marker refused) stays due, so every run delivers it again and
+            // fails until it goes whole; never "already delivered" without its marker.
+            try write(crashBefore: .deliverRecordBefore, crashAfter: .deliverRecorded) { db in
+                guard delivered.problem == nil else { return }
                 for row in due {
                     guard let remote = delivered.remotePaths[row.name] else { continue }
                     try db.execute(sql: """

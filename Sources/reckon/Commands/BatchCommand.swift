@@ -14,7 +14,10 @@ struct BatchCommand: ParsableCommand {
         discussion: """
             collect takes every partner file for the day from its drop once it is complete (its \
             marker file is there, its size has stayed the same for its type's time, or its trailer \
-            record is present); ingest archives each, reads it through its spec and posts it in one \
+            record is present), after unpacking the partners' zip archives of the day (archives: in \
+            reckon.yaml) into their drops, each once; a refused archive (a limit, a name with .., \
+            a link) is quarantined whole with a report, raises inbound_archive_refused and fails \
+            the run. ingest archives each file, reads it through its spec and posts it in one \
             transaction. Running a day again posts nothing twice: repeated files are recognised, and \
             a corrected re-send supersedes the earlier file. plan makes and stores the plans of the \
             loans disbursed that day, applies the day's repayments to plan lines, accrues overdue \
@@ -72,7 +75,9 @@ struct BatchCommand: ParsableCommand {
     @Flag(help: """
         Print one JSON object instead of text: run_id, business_date, status (succeeded, failed, incomplete; as \
         in reckon status --json), started_at, finished_at, \
-        duration_seconds, recovered, ready, waiting, unknown, files (each as reckon ingest --json), checked \
+        duration_seconds, recovered, archives (the day's inbound zips: unpacked, each with path, partner, archive, \
+        entries, earlier; refused, each with path, partner, archive, entry, reason, quarantine, report, earlier; \
+        null when none was ready), ready, waiting, unknown, files (each as reckon ingest --json), checked \
         (a dry run's files), failed, day (as in reckon status --json), plans, reconciliation (rules as in reckon \
         reconcile --json, new_alerts, summary), delivery (partners: partner, version, uploaded \
         remote paths; uploaded: their count; summary), incomplete_repayments, \
@@ -150,6 +155,11 @@ enum BatchText {
             for path in report.filesLeftByPause { print("  … \(DisplayText.escaped(path))") }
         }
         for line in report.recovered { print("recovered: \(line)") }
+        for archive in report.archives?.unpacked ?? [] {
+            print("  ⇣ \(DisplayText.escaped(archive.path)) (\(archive.partner)/\(archive.archiveType)): "
+                  + (archive.earlier ? "unpacked on an earlier run" : "unpacked \(Plural.count(archive.entries.count, "entry"))")
+                  + ": " + archive.entries.map { DisplayText.escaped($0) }.joined(separator: ", "))
+        }
         print("collected: \(AmountText.grouped(report.collected.ready.count)) ready, \(AmountText.grouped(report.collected.waiting.count)) waiting")
         for file in report.collected.waiting { print("  … \(file.path): waiting, \(file.reason)") }
         for path in report.collected.unknown { print("  ? \(path): fits no file type of its partner") }
@@ -200,6 +210,16 @@ enum BatchText {
         }
     }
 
+    /// The deliver step's outcome: partners (partner, version, uploaded remote paths),
+    /// uploaded (their count), summary.
+    static func delivery(_ delivery: DeliverReport) -> String {
+        typealias J = JSONShape
+        return J.object([("partners", J.array(delivery.partners.map { partner in
+            J.object([("partner", J.string(partner.partner)), ("version", J.number(partner.version)),
+                      ("uploaded", J.strings(partner.uploaded))])
+        })), ("uploaded", String(delivery.uploadCount)), ("summary", J.string(delivery.summary))])
+    }
+
     static func json(_ report: BatchReport, date: CivilDate, steps: [BatchStep], partner: String?, dryRun: Bool) -> String {
         typealias J = JSONShape
         let ready = report.collected.ready.map {
@@ -221,6 +241,20 @@ enum BatchText {
             ("started_at", J.string(report.startedAt)), ("finished_at", J.string(report.finishedAt)),
             ("duration_seconds", J.number(TimeText.seconds(from: report.startedAt, to: report.finishedAt))),
             ("recovered", J.strings(report.recovered)),
+            ("archives", report.archives.map { archives in
+                J.object([
+                    ("unpacked", J.array(archives.unpacked.map {
+                        J.object([("path", J.string($0.path)), ("partner", J.string($0.partner)), ("archive", J.string($0.archiveType)),
+                                  ("entries", J.strings($0.entries)), ("earlier", J.bool($0.earlier))])
+                    })),
+                    ("refused", J.array(archives.refused.map {
+                        J.object([("path", J.string($0.path)), ("partner", J.string($0.partner)), ("archive", J.string($0.archiveType)),
+                                  ("entry", J.string($0.entry)), ("reason", J.string($0.reason)),
+                                  ("quarantine", J.string($0.quarantinePath)), ("report", J.string($0.reportPath)),
+                                  ("earlier", J.bool($0.earlier))])
+                    })),
+                ])
+            } ?? "null"),
             ("ready", J.array(ready)), ("waiting", J.array(waiting)), ("unknown", J.strings(report.collected.unknown)),
             ("files", J.array(report.ingested.map(J.ingest))), ("checked", J.array(checked)), ("failed", J.array(failed)),
             ("day", report.day.map(DayText.json) ?? "null"), ("plans", report.plans.map(J.plans) ?? "null"),
@@ -228,12 +262,7 @@ enum BatchText {
                 J.object([("rules", J.array(reconciliation.rules.map(ReconcileText.rule))),
                           ("new_alerts", J.number(reconciliation.newAlerts)), ("summary", J.string(reconciliation.summary))])
             } ?? "null"),
-            ("delivery", report.delivery.map { delivery in
-                J.object([("partners", J.array(delivery.partners.map { partner in
-                    J.object([("partner", J.string(partner.partner)), ("version", J.number(partner.version)),
-                              ("uploaded", J.strings(partner.uploaded))])
-                })), ("uploaded", String(delivery.uploadCount)), ("summary", J.string(delivery.summary))])
-            } ?? "null"),
+            ("delivery", report.delivery.map(delivery) ?? "null"),
             ("incomplete_repayments", J.strings(report.incompleteRepayments)),
             ("paused_steps", J.array(report.pausedSwitches.map { J.object(SwitchText.item($0)) })),
             ("left_by_pause", J.strings(report.filesLeftByPause)),
@@ -249,31 +278,20 @@ enum BatchText {
 }
 
 /// The deliver step's uploads over a partner's SFTP drop (its server, user, key and pinned
-/// host key): each file written under a temporary name and renamed (``SFTPClient/upload``),
-/// in order, stopping at the first failure so that the marker never goes after a failed file.
+/// host key), through ReckonSFTP's ``SFTPSetDelivery``: names checked first, the remote folder
+/// made when missing, each upload tried again with backoff on a retryable error, in order,
+/// stopping at the first failure so that the marker never goes after a failed file. The
+/// deliver step's crash points are hit here, where the files go up.
 enum SFTPDelivery {
     static func deliver(_ delivery: OutboundDelivery, config: ReckonConfig) -> OutboundDelivered {
         guard let drop = config.partner(delivery.partner)?.sftp else {
             return OutboundDelivered(problem: "\(delivery.partner) has no SFTP drop to deliver to")
         }
-        let client = SFTPClient(settings: SFTPDropFetcher.settings(drop), log: { printError($0) })
-        defer { client.close() }
-        var result = OutboundDelivered()
-        if let marker = delivery.markerName {
-            do {
-                _ = try client.removeIfPresent(marker, in: delivery.remoteFolder)
-            } catch {
-                return OutboundDelivered(problem: "the SFTP delivery could not withdraw the earlier \(marker): \(error)")
+        let files = delivery.files.map { SetFile(localPath: $0.localPath, name: $0.name) }
+        let delivered = SFTPSetDelivery(log: { printError($0) })
+            .deliver(files, to: delivery.remoteFolder, marker: delivery.markerName, settings: SFTPDropFetcher.settings(drop)) { _ in
+                CrashPoints.hit(.deliverFileUploaded)
             }
-        }
-        for file in delivery.files {
-            do {
-                result.remotePaths[file.name] = try client.upload(file.localPath, to: delivery.remoteFolder, as: file.name).remotePath
-            } catch {
-                result.problem = "the SFTP delivery of \(file.name): \(error)"
-                break
-            }
-        }
-        return result
+        return OutboundDelivered(remotePaths: delivered.remotePaths, problem: delivered.problem)
     }
 }

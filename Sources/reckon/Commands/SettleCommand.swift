@@ -2,6 +2,7 @@ import ArgumentParser
 import ReckonCore
 import ReckonFiles
 import ReckonLedger
+import ReckonSFTP
 
 struct SettleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,9 +24,14 @@ struct SettleCommand: ParsableCommand {
             spec, size_bytes, record_count, sha256, control_totals of name and value), errors, \
             summary.
 
-            Exit status: 0 every partner's files written; 1 a partner's files could not all be \
-            written (its previous set stays), or another run holds the ledger; 2 the \
-            configuration cannot be used or names no such partner.
+            --deliver then delivers each partner's current set to its SFTP server, as reckon \
+            batch's deliver step does (outbound: deliver: {path: …}; once per version, retried \
+            with backoff, the remote folder made when missing); --json then adds delivery \
+            (partners: partner, version, uploaded remote paths; uploaded; summary).
+
+            Exit status: 0 every partner's files written (and delivered); 1 a partner's files \
+            could not all be written (its previous set stays) or delivered, or another run holds \
+            the ledger; 2 the configuration cannot be used or names no such partner.
             """
     )
 
@@ -40,6 +46,9 @@ struct SettleCommand: ParsableCommand {
 
     @Flag(help: "Print one JSON object (see above).")
     var json = false
+
+    @Flag(help: "Then deliver the partners' sets to their SFTP servers (outbound: deliver:), as reckon batch's deliver step does.")
+    var deliver = false
 
     @OptionGroup var lockWait: LockWaitOption
 
@@ -60,23 +69,42 @@ struct SettleCommand: ParsableCommand {
             }
         }
         let ledger = try options.ledger(config)
+        if deliver && dryRun {
+            printError("reckon: --deliver delivers installed sets; a dry run installs none")
+            throw ExitCode(2)
+        }
         let report: SettleReport
+        var delivery: DeliverReport?
         do {
             // A dry run stages too, in the folder a real run uses: one at a time.
             let writer = try WriterLock.acquire(ledger, waitSeconds: lockWait.seconds(config))
             defer { writer.release() }
             report = try ledger.runSettleStep(date: date.date, config: config, partner: partner, dryRun: dryRun)
+            // Delivered only when every set was installed whole (a failed settle delivers nothing).
+            if deliver && report.succeeded {
+                delivery = try ledger.runDeliverStep(date: date.date, config: config, partner: partner) { delivery in
+                    SFTPDelivery.deliver(delivery, config: config)
+                }
+            }
         } catch {
             printError("reckon: \(error)")
             throw ExitCode.failure
         }
         if json {
-            print(SettleText.json(report))
+            print(SettleText.json(report, delivery: delivery))
         } else {
             SettleText.show(report)
+            if let delivery {
+                print("delivery: \(delivery.summary)")
+                for path in delivery.partners.flatMap(\.uploaded) { print("  ↑ \(path)") }
+            }
         }
         if !report.succeeded {
             if !json { for error in report.errors { printError("reckon: settle: \(error)") } }
+            throw ExitCode.failure
+        }
+        if let delivery, !delivery.errors.isEmpty {
+            if !json { for error in delivery.errors { printError("reckon: deliver: \(error)") } }
             throw ExitCode.failure
         }
     }
@@ -107,15 +135,17 @@ enum SettleText {
         print((report.succeeded ? "settled: " : "failed: ") + report.summary)
     }
 
-    static func json(_ report: SettleReport) -> String {
+    static func json(_ report: SettleReport, delivery: DeliverReport? = nil) -> String {
         typealias J = JSONShape
-        return J.object([
+        var fields = [
             ("business_date", J.string(report.date.description)),
             ("dry_run", J.bool(report.dryRun)),
             ("partners", J.array(report.partners.map(partner))),
-            ("errors", J.strings(report.errors)),
+            ("errors", J.strings(report.errors + (delivery?.errors.map { "deliver: \($0)" } ?? []))),
             ("summary", J.string(report.summary)),
-        ])
+        ]
+        if let delivery { fields.append(("delivery", BatchText.delivery(delivery))) }
+        return J.object(fields)
     }
 
     static func partner(_ partner: SettledPartner) -> String {
