@@ -24,6 +24,8 @@ public struct ReckonConfig: Sendable {
     public let baseRateSpecPath: String?
     /// Reconciliation rules, the approval threshold and alert commands (`reconciliation:`).
     public var reconciliation = ReconciliationConfig()
+    /// Scheduled tasks (`tasks:`, seed 000 §15), in the file's order.
+    public var tasks: [TaskConfig] = []
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
     public func product(_ code: String) -> ProductConfig? { products.first { $0.code == code } }
@@ -223,7 +225,7 @@ public enum ConfigLoader {
         func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
         let top = try root.mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates",
-                                                "reconciliation"])
+                                                "reconciliation", "tasks"])
 
         var databasePath = path("var/reckon.sqlite")
         var currency = "CNY"
@@ -328,6 +330,9 @@ public enum ConfigLoader {
         if let node = top["reconciliation"] {
             config.reconciliation = try ReconRuleLoader.load(node, partners: partners, calendarPath: calendarPath,
                                                              balanceWarningMinor: warning.rescaled(to: 2)?.units ?? 50_000_000)
+        }
+        if let node = top["tasks"] {
+            config.tasks = try TaskConfigLoader.load(node, hasCalendar: calendarPath != nil, partners: partners)
         }
         return config
     }
