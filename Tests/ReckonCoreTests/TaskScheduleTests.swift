@@ -143,9 +143,12 @@ struct TaskScheduleTests {
     @Test func nextAfterAgreesWithAMinuteByMinuteOracle() throws {
         var rng = SplitMix64(seed: 0x5EED_0012)
         let windowMinutes = 40 * 24 * 60
+        var found = 0
         for round in 0..<120 {
             let minute = Self.item(0...59, &rng), hour = Self.item(0...23, &rng)
-            let monthDay = Self.item(1...31, &rng), month = Self.item(1...12, &rng), weekDay = Self.item(0...7, &rng)
+            // Half the rounds leave the month open, so most find their time inside the window.
+            let monthDay = Self.item(1...31, &rng), weekDay = Self.item(0...7, &rng)
+            let month = round % 2 == 0 ? FieldItem(text: "*", values: Set(1...12)) : Self.item(1...12, &rng)
             let dayRules: [ScheduleDays] = [.everyDay, .workingDays, .nonWorkingDays, .nthWorkingDay(Int.random(in: 1...5, using: &rng)),
                                             .workingDayOnOrAfter(Int.random(in: 1...31, using: &rng))]
             var days = dayRules[Int.random(in: 0..<dayRules.count, using: &rng)]
@@ -180,10 +183,15 @@ struct TaskScheduleTests {
             }
             let got = schedule.next(after: start, calendar: Self.calendar)
             if let expected {
+                found += 1
                 #expect(got == expected, "'\(text)' \(days) after \(start)")
             } else {
                 #expect(got.map { $0 > probe } ?? true, "'\(text)' \(days) after \(start): \(got?.description ?? "nil") inside the window")
+                // Beyond the window, what it gives is at least a time the oracle allows.
+                if let got { #expect(oracle(got), "'\(text)' \(days) after \(start): \(got) is not a time of the schedule") }
             }
         }
+        // Most rounds find their time inside the window: the comparison is not vacuous.
+        #expect(found >= 80, "\(found) of 120")
     }
 }
