@@ -245,6 +245,39 @@ struct TaskRunnerTests {
         #expect(pulled.outcome == .succeeded, "\(pulled.result)")
         #expect(pulled.result.hasPrefix("batch run #1 for 2024-12-15 (collect,ingest): succeeded: 1 posted, 0 repeated"), "\(pulled.result)")
         #expect(try ledger.receivedFiles().map(\.name) == ["PAY_BILL_20241215.csv"])
+        #expect(results.map(\.outcome) == [.succeeded, .succeeded, .succeeded, .succeeded])
+        #expect(results[2].result == "batch run #3 for 2024-12-15 (settle,deliver): succeeded: "
+                + "settled: platform v1 (2 files, 0 records), bank v1 (2 files, 0 records)")
+    }
+
+    /// Seed 000 §15 f: the day after a disbursement, the check finds the loans no partner
+    /// sent a plan for (the sample day's bank plan file is held back here). The shipped
+    /// configuration compares plans in a reconciliation rule, so its reconcile step raises.
+    @Test func theMissingPlanCheckFindsTheLoansWithoutAPartnerPlan() throws {
+        let folder = try Self.folder(tasks: """
+              missing_plans:
+                name: missing plans
+                schedule: "0 10 * * *"
+                method: missing_plan_check
+            """)
+        for partner in ["platform", "bank", "channel", "core"] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/inbox/" + partner) where !name.hasPrefix("BANK_PLAN_") {
+                try FileManager.default.copyItem(atPath: repositoryRoot + "/inbox/\(partner)/\(name)", toPath: folder.root + "/inbox/\(partner)/\(name)")
+            }
+        }
+        let ledger = try folder.ledger()
+        let day = CivilDate(year: 2024, month: 12, day: 16)!
+        _ = try Batch.run(BatchOptions(date: day), config: folder.config, ledger: ledger)
+        #expect(try Self.alerts(ledger, "missing_partner_plan").isEmpty)
+        let runner = try TaskRunner(config: folder.config, ledger: ledger)
+        try Self.enable("missing_plans", folder, ledger, at: Self.at("2024-12-17 00:00"))
+        let result = try #require(runner.runDue(now: Self.at("2024-12-17 10:00")).first)
+        #expect(result.outcome == .succeeded)
+        #expect(result.result.hasPrefix("batch run #2 for 2024-12-17 (plan,reconcile): succeeded: "), "\(result.result)")
+        #expect(result.result.hasSuffix("; 20 loans without a partner plan (missing_partner_plan)"), "\(result.result)")
+        let alerts = try Self.alerts(ledger, "missing_partner_plan")
+        #expect(alerts.count == 20 && alerts.first?.hasPrefix("L202412160001 2024-12-17 cleared=-: loan L202412160001 was disbursed on 2024-12-16") == true,
+                "\(alerts)")
     }
 
     final class Asked: @unchecked Sendable {

@@ -55,7 +55,12 @@ struct TaskMethods {
         let options = hooks.makeBatchOptions(date, steps, partner)
         let report = try Batch.run(options, config: config, ledger: ledger)
         let what = "batch run #\(report.runID ?? 0) for \(date) (\(options.steps.map(\.rawValue).joined(separator: ",")))"
-        var text = "\(what): \(report.outcome.rawValue): " + Batch.summary(report)
+        var summary = Batch.summary(report)
+        // The files' counts say nothing of a batch that took in no files.
+        if !steps.contains(.collect) && !steps.contains(.ingest), let cut = summary.range(of: "; ") {
+            summary = String(summary[cut.upperBound...])
+        }
+        var text = "\(what): \(report.outcome.rawValue): " + summary
         let errors = report.errors.filter { !text.contains($0) }
         if !errors.isEmpty { text += "; " + errors.joined(separator: "; ") }
         return TaskMethodOutcome(succeeded: report.outcome == .succeeded, text: text)
@@ -78,7 +83,7 @@ struct TaskMethods {
             return TaskMethodOutcome(succeeded: true, text: "the calendar \(path) has \(next)")
         }
         let message = "the working-day calendar \(path) has no holidays for \(next): add them from the State Council's notice"
-        try ledger.database.write { db in
+        _ = try ledger.database.write { db in
             try AlertBook.raise(db, .calendarNextYearMissing, subject: subject, day: day.description, message: message)
         }
         return TaskMethodOutcome(succeeded: true, text: "the calendar \(path) lacks \(next): calendar_next_year_missing raised")
@@ -104,7 +109,7 @@ struct TaskMethods {
             return TaskMethodOutcome(succeeded: true, text: "the LPR of \(month) is in the base-rate history (published \(days.joined(separator: ", ")))")
         }
         let message = "no LPR fixing of \(month) is in the base-rate history: add it (\(config.baseRateHistoryPath ?? "base_rates: history")) or ingest the base-rate file"
-        try ledger.database.write { db in
+        _ = try ledger.database.write { db in
             try AlertBook.raise(db, .lprFixingMissing, subject: subject, day: day.description, message: message)
         }
         return TaskMethodOutcome(succeeded: true, text: "no LPR fixing of \(month) yet: lpr_fixing_missing raised")
