@@ -171,7 +171,9 @@ struct TaskRunnerTests {
         // 2026-12-20 is a Sunday: the reminder comes on Monday the 21st.
         _ = try TaskRegistry.setEnabled(false, id: "lpr_reminder", tasks: folder.config.tasks, ledger: ledger, by: "alice", at: "2026-12-01T00:00:00Z")
         _ = try TaskRegistry.setEnabled(true, id: "lpr_reminder", tasks: folder.config.tasks, ledger: ledger, by: "alice", at: "2026-12-01T00:00:00Z")
-        #expect(try runner.nextRun(of: "lpr_reminder")?.description == "2025-06-20 10:00") // from its last run
+        // Enabled again: counted from then, not from its run of May 2025.
+        #expect(try runner.nextRun(of: "lpr_reminder")?.description == "2026-12-21 10:00")
+        #expect(runner.runDue(now: Self.at("2026-12-20 10:00")).isEmpty)
         #expect(runner.runDue(now: Self.at("2026-12-21 10:00")).map(\.result) == ["no LPR fixing of 2026-12 yet: lpr_fixing_missing raised"])
         #expect(try Self.alerts(ledger, "lpr_fixing_missing") == [
             "2026-12 2026-12-21 cleared=-: no LPR fixing of 2026-12 is in the base-rate history: add it "

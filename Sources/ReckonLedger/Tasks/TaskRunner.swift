@@ -55,8 +55,8 @@ public struct TaskRunResult: Sendable {
 /// clears it.
 ///
 /// A task missed while nothing ran (the daemon down over several of its times) runs once
-/// when next due, not once per missed time: what is due is measured from its last run. A
-/// task never run counts from when it was enabled.
+/// when next due, not once per missed time: what is due is measured from its last run, or
+/// from its enabling when that is later (never run, or enabled again since).
 public final class TaskRunner: Sendable {
     // CONTRACT-12: the configuration's `timezone:` (switches helper) replaces this default at merge.
     public static let defaultTimeZone = TimeZone(identifier: "Asia/Shanghai")!
@@ -93,10 +93,12 @@ public final class TaskRunner: Sendable {
     }
 
     /// When a task listed with its state is next due (local, in `timeZone`): its schedule's
-    /// first time after its last run, or after it was enabled; nil while it is disabled.
+    /// first time after its last run or its enabling, whichever is later; nil while it is
+    /// disabled.
     public static func nextRun(of task: TaskConfig, status: TaskStatus, calendar: BusinessCalendar,
                                timeZone: TimeZone = TaskRunner.defaultTimeZone) -> LocalDateTime? {
-        guard status.enabled, let from = (status.lastRunAt ?? status.enabledChangedAt).flatMap(StoredTime.moment) else { return nil }
+        guard status.enabled, let from = [status.lastRunAt, status.enabledChangedAt].compactMap({ $0 }).max().flatMap(StoredTime.moment)
+        else { return nil }
         return task.schedule.next(after: LocalDateTime(from, in: timeZone), calendar: calendar)
     }
 
@@ -142,14 +144,19 @@ public final class TaskRunner: Sendable {
 
     private struct State {
         let enabled: Bool
-        /// The last run's start, else when it was enabled.
+        /// The later of the last run's start and when it was last enabled (a task enabled
+        /// again counts from then, not from a run before it was disabled).
         let reference: String?
     }
 
     private func state(_ id: String) throws(LedgerError) -> State? {
         do {
             return try ledger.database.read { db in
-                try Row.fetchOne(db, sql: "SELECT enabled, coalesce(last_run_at, enabled_changed_at) FROM task WHERE id = ? AND in_config = 1",
+                // Stored times are ISO UTC of one width: their text order is their time order.
+                try Row.fetchOne(db, sql: """
+                    SELECT enabled, nullif(max(coalesce(last_run_at, ''), coalesce(enabled_changed_at, '')), '')
+                    FROM task WHERE id = ? AND in_config = 1
+                    """,
                                  arguments: [id]).map { State(enabled: $0[0], reference: $0[1]) }
             }
         } catch {

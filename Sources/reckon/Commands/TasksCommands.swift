@@ -186,6 +186,7 @@ protocol TaskSwitchCommand: ParsableCommand {
     static var enabling: Bool { get }
     var id: String { get }
     var who: String? { get }
+    var now: TaskMoment? { get }
     var json: Bool { get }
     var options: ConfigOptions { get }
 }
@@ -203,7 +204,7 @@ extension TaskSwitchCommand {
         let config = try options.load()
         let ledger = try options.ledger(config)
         let by = actingUser(who)
-        let at = TimeText.storedNow()
+        let at = now.map { TimeText.stored(Int($0.date.timeIntervalSince1970)) } ?? TimeText.storedNow()
         let change: TaskRegistry.Change
         do {
             change = try TaskRegistry.setEnabled(Self.enabling, id: id, tasks: config.tasks, ledger: ledger, by: by, at: at)
@@ -235,6 +236,9 @@ struct TasksEnable: TaskSwitchCommand {
     @Option(name: .customLong("as"), help: ArgumentHelp("Who enables it (default: $USER).", valueName: "name"))
     var who: String?
 
+    @Option(help: .hidden)
+    var now: TaskMoment?
+
     @Flag(help: "Print one JSON object instead of text (see above).")
     var json = false
 
@@ -253,6 +257,9 @@ struct TasksDisable: TaskSwitchCommand {
 
     @Option(name: .customLong("as"), help: ArgumentHelp("Who disables it (default: $USER).", valueName: "name"))
     var who: String?
+
+    @Option(help: .hidden)
+    var now: TaskMoment?
 
     @Flag(help: "Print one JSON object instead of text (see above).")
     var json = false
