@@ -123,6 +123,52 @@ struct TaskRunnerTests {
         #expect(status.successes == 1 && status.failures == 1 && status.successRateText == "50.0%" && status.successRate == Decimal(string: "0.5"))
     }
 
+    /// Seed 000 §15 1: the identifier never changes, the method and the rest may; a task
+    /// gone from reckon.yaml is neither listed nor run, and keeps its history for when it
+    /// comes back.
+    @Test func reckonYAMLsChangesAreMergedByIdentifier() throws {
+        let folder = try Self.folder(tasks: """
+              checks:
+                name: checks
+                schedule: "0 * * * *"
+                method: balance_check
+            """)
+        let ledger = try folder.ledger()
+        var runner = try TaskRunner(config: folder.config, ledger: ledger)
+        try Self.enable("checks", folder, ledger, at: Self.at("2026-12-01 08:00"))
+        #expect(runner.runDue(now: Self.at("2026-12-01 09:00")).map(\.method) == ["balance_check"])
+        func row() throws -> String? {
+            try ledger.database.read {
+                try String.fetchOne($0, sql: "SELECT name || '|' || schedule || '|' || method || '|' || parameters || '|' || in_config || '|' || enabled FROM task WHERE id = 'checks'")
+            }
+        }
+        // Renamed, rescheduled, another method: the same task, still enabled, its runs kept.
+        let changed = try Self.replacingTasks(folder.config, with: """
+              checks:
+                name: the plan check
+                schedule: {cron: "0 10 * * *", days: working-days}
+                method: lpr_reminder
+            """)
+        runner = try TaskRunner(config: changed, ledger: ledger)
+        #expect(try row() == "the plan check|0 10 * * * on working-days|lpr_reminder||1|1")
+        #expect(try TaskRegistry.list(changed.tasks, ledger: ledger).map { "\($0.name) \($0.enabled) \($0.successes)" } == ["the plan check true 1"])
+        // Gone from reckon.yaml: kept, not run.
+        let gone = try Self.replacingTasks(folder.config, with: """
+              other:
+                name: other
+                schedule: "0 * * * *"
+                method: balance_check
+            """)
+        runner = try TaskRunner(config: gone, ledger: ledger)
+        #expect(try row() == "the plan check|0 10 * * * on working-days|lpr_reminder||0|1")
+        #expect(runner.runDue(now: Self.at("2026-12-02 12:00")).isEmpty)
+        #expect(try TaskRegistry.list(gone.tasks, ledger: ledger).map(\.id) == ["other"])
+        // Back: its state and counts with it.
+        runner = try TaskRunner(config: changed, ledger: ledger)
+        #expect(try row() == "the plan check|0 10 * * * on working-days|lpr_reminder||1|1")
+        #expect(try TaskRegistry.list(changed.tasks, ledger: ledger).map(\.successes) == [1])
+    }
+
     /// The configuration with another `tasks:` block (same folder and ledger).
     static func replacingTasks(_ config: ReckonConfig, with tasks: String) throws -> ReckonConfig {
         let text = try String(contentsOfFile: config.origin, encoding: .utf8)
