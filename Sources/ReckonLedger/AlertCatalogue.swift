@@ -25,6 +25,10 @@ public enum AlertCode: String, Sendable, CaseIterable, Codable {
     // Partners' drops
     case sftpHostKeyRefused = "sftp_host_key_refused"
     case inboundArchiveRefused = "inbound_archive_refused"
+    // Scheduled tasks
+    case taskFailed = "task_failed"
+    case calendarNextYearMissing = "calendar_next_year_missing"
+    case lprFixingMissing = "lpr_fixing_missing"
 }
 
 /// What an alert code means, how much it matters, when it is raised and what to do about it:
@@ -130,6 +134,20 @@ public enum AlertCatalogue {
                          when: "by the collect step, per partner and archive; the message names the entry and the limit or rule it broke",
                          do: "read the report beside the quarantined archive; ask the partner for a proper archive (or raise the "
                              + "archive's limits in reckon.yaml if they are too tight), then remove the refused one from the drop")
+        case .taskFailed:
+            return entry(.warning, "A scheduled task's run failed: what it should have done is not done.",
+                         when: "by a task's run (scheduled or by hand), per task; the message gives its result; cleared by its next successful run",
+                         do: "read the result (`reckon tasks list`), fix the cause, then `reckon tasks run ID`")
+        case .calendarNextYearMissing:
+            return entry(.warning, "The working-day calendar has no holidays for next year (seed 000 §15 c).",
+                         when: "by the calendar_next_year task (November by default) when the calendar file lacks next year; "
+                             + "cleared by its next run after the year is added",
+                         do: "add next year's holidays and make-up working days from the State Council notice to data/calendar-cn.yaml")
+        case .lprFixingMissing:
+            return entry(.warning, "No LPR fixing of this month is in the base-rate history (seed 000 §15 d).",
+                         when: "by the lpr_reminder task (the 20th, or the next working day) when neither the shipped history "
+                             + "nor an ingested base-rate file has a fixing published this month; cleared by its next run after one is",
+                         do: "add the month's fixing to the base-rate history (data/lpr-history.csv) or ingest the core system's base-rate file")
         }
     }
 }

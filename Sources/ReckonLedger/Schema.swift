@@ -541,6 +541,51 @@ enum Schema {
                 CREATE INDEX recon_break_by_settle_day ON recon_break(settle_on) WHERE settle_on IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("015 tasks") { db in
+            // Scheduled tasks (seed 000 §15): reckon.yaml declares them, the ledger keeps their
+            // state: enabled or not (new ones start disabled; each change kept with who and
+            // when in task_change), their counts and last run (failures included); every run
+            // is a task_run row. A task gone from reckon.yaml keeps its rows (in_config = 0).
+            try db.execute(sql: """
+                CREATE TABLE task (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    schedule TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    parameters TEXT NOT NULL,
+                    in_config INTEGER NOT NULL DEFAULT 1,
+                    created_at TEXT NOT NULL,
+                    enabled INTEGER NOT NULL DEFAULT 0,
+                    enabled_changed_at TEXT,
+                    enabled_changed_by TEXT,
+                    successes INTEGER NOT NULL DEFAULT 0,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    last_run_at TEXT,
+                    last_outcome TEXT CHECK (last_outcome IN ('succeeded', 'failed')),
+                    last_result TEXT
+                ) WITHOUT ROWID;
+                CREATE TABLE task_change (
+                    id INTEGER PRIMARY KEY,
+                    task TEXT NOT NULL,
+                    enabled INTEGER NOT NULL,
+                    changed_by TEXT NOT NULL,
+                    changed_at TEXT NOT NULL
+                );
+                CREATE TABLE task_run (
+                    id INTEGER PRIMARY KEY,
+                    task TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    trigger TEXT NOT NULL CHECK (trigger IN ('schedule', 'hand')),
+                    run_by TEXT,
+                    business_date TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed')),
+                    result TEXT NOT NULL
+                );
+                CREATE INDEX task_run_by_task ON task_run(task, id);
+                """)
+        }
         migrator.registerMigration("016 switches: steps paused from the console, and every change") { db in
             // Seed 000 §17's console switches: one row per step that was ever switched (a
             // step without a row runs), and every pause and resume with who, when and why.

@@ -33,7 +33,8 @@ struct ConsistentCommandsTests {
         #expect(leaves.map { $0.joined(separator: " ") } == [
             "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
             "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "settle", "report", "alerts list", "alerts read", "breaks list", "breaks show", "breaks match",
-            "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "outbox list", "ledger balance", "ledger verify", "ledger export",
+            "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "outbox list", "tasks list", "tasks run", "tasks enable",
+            "tasks disable", "ledger balance", "ledger verify", "ledger export",
             "status", "pause", "resume", "switches",
         ])
         for leaf in leaves {

@@ -33,6 +33,8 @@ public struct ReckonConfig: Sendable {
     /// How long a writing command waits for another writer of the ledger before refusing
     /// (`ledger: {wait_for_lock_seconds: …}`; `--wait-for-lock` overrides it). 0: refuse at once.
     public var writerLockWaitSeconds = 0.0
+    /// Scheduled tasks (`tasks:`, seed 000 §15), in the file's order.
+    public var tasks: [TaskConfig] = []
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
     public func product(_ code: String) -> ProductConfig? { products.first { $0.code == code } }
@@ -239,7 +241,7 @@ public enum ConfigLoader {
         func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
         let top = try root.mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates",
-                                                "reconciliation", "timezone"])
+                                                "reconciliation", "timezone", "tasks"])
 
         var databasePath = path("var/reckon.sqlite")
         var lockWait = 0.0
@@ -364,6 +366,9 @@ public enum ConfigLoader {
         if let node = top["reconciliation"] {
             config.reconciliation = try ReconRuleLoader.load(node, partners: partners, calendarPath: calendarPath,
                                                              balanceWarningMinor: warning.rescaled(to: 2)?.units ?? 50_000_000)
+        }
+        if let node = top["tasks"] {
+            config.tasks = try TaskConfigLoader.load(node, hasCalendar: calendarPath != nil, partners: partners)
         }
         return config
     }
