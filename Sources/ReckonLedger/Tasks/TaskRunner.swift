@@ -58,9 +58,6 @@ public struct TaskRunResult: Sendable {
 /// when next due, not once per missed time: what is due is measured from its last run, or
 /// from its enabling when that is later (never run, or enabled again since).
 public final class TaskRunner: Sendable {
-    // CONTRACT-12: the configuration's `timezone:` (switches helper) replaces this default at merge.
-    public static let defaultTimeZone = TimeZone(identifier: "Asia/Shanghai")!
-
     public let config: ReckonConfig
     public let ledger: Ledger
     public let hooks: TaskHooks
@@ -70,12 +67,13 @@ public final class TaskRunner: Sendable {
 
     /// Reads the configuration's working-day calendar and records reckon.yaml's tasks in
     /// the ledger (new ones disabled).
+    /// Schedules are read in the configuration's time zone (`timezone:`) unless told another.
     public init(config: ReckonConfig, ledger: Ledger, hooks: TaskHooks = TaskHooks(),
-                timeZone: TimeZone = TaskRunner.defaultTimeZone) throws(LedgerError) {
+                timeZone: TimeZone? = nil) throws(LedgerError) {
         self.config = config
         self.ledger = ledger
         self.hooks = hooks
-        self.timeZone = timeZone
+        self.timeZone = timeZone ?? config.timeZone
         do {
             calendar = try TaskRunner.loadCalendar(config) ?? TaskSchedule.weekdayCalendar
         } catch {
@@ -96,7 +94,7 @@ public final class TaskRunner: Sendable {
     /// first time after its last run or its enabling, whichever is later; nil while it is
     /// disabled.
     public static func nextRun(of task: TaskConfig, status: TaskStatus, calendar: BusinessCalendar,
-                               timeZone: TimeZone = TaskRunner.defaultTimeZone) -> LocalDateTime? {
+                               timeZone: TimeZone) -> LocalDateTime? {
         guard status.enabled, let from = [status.lastRunAt, status.enabledChangedAt].compactMap({ $0 }).max().flatMap(StoredTime.moment)
         else { return nil }
         return task.schedule.next(after: LocalDateTime(from, in: timeZone), calendar: calendar)

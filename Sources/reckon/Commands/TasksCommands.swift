@@ -72,8 +72,7 @@ struct TasksList: ParsableCommand {
             printError("reckon: \(error)")
             throw ExitCode.failure
         }
-        // CONTRACT-12: the configuration's `timezone:` (switches helper) at merge.
-        let zone = TaskRunner.defaultTimeZone
+        let zone = config.timeZone
         let nextRuns = zip(config.tasks, statuses).map { TaskRunner.nextRun(of: $0, status: $1, calendar: calendar, timeZone: zone) }
         if json {
             typealias J = JSONShape
