@@ -23,6 +23,14 @@ public struct BatchOptions: Sendable {
     /// Uploads a partner's outbound set to its server (the deliver step), in order, stopping
     /// at the first failure. The CLI sets it for configurations with `deliver:` (ReckonSFTP).
     public var deliverOutbound: (@Sendable (OutboundDelivery) -> OutboundDelivered)?
+    /// Asked before each file and between steps: when true the run stops cleanly (nothing
+    /// half-posted), says so (``BatchReport/stopped``) and is not a success. A file being
+    /// posted when it turns true is abandoned whole (its transaction rolled back), so the
+    /// next run takes it again. The daemon sets it on SIGTERM and SIGINT.
+    public var shouldStop: (@Sendable () -> Bool)?
+    /// The `stable` readiness rule's looks at files, kept across runs (the daemon's ticks), so
+    /// that a file seen stable before counts at once; nil for a run's own watch.
+    public var stabilityWatch: SharedStabilityWatch?
 
     public init(date: CivilDate, steps: [BatchStep] = BatchStep.allCases, partner: String? = nil,
                 dryRun: Bool = false, maximumWaitSeconds: Double = 30) {
@@ -102,6 +110,9 @@ public struct BatchReport: Sendable {
     /// too, though it records nothing.
     public var startedAt = ""
     public var finishedAt: String?
+    /// The run was asked to stop (``BatchOptions/shouldStop``) before it had done everything:
+    /// the steps and files after that point were not run; a file being posted was abandoned.
+    public var stopped = false
 
     /// How a run ends; `reckon batch` exits 0, 1 and 3 for them.
     public enum Outcome: String, Sendable {
@@ -120,7 +131,7 @@ public struct BatchReport: Sendable {
             || !(day?.refused.isEmpty ?? true) || !(day?.stale.isEmpty ?? true) {
             return .failed
         }
-        if !(day?.missing.isEmpty ?? true) || !waitingExpected.isEmpty { return .incomplete }
+        if stopped || !(day?.missing.isEmpty ?? true) || !waitingExpected.isEmpty { return .incomplete }
         return .succeeded
     }
 
@@ -154,16 +165,18 @@ public enum Batch {
                 report.errors += fetched.problems
                 if !options.dryRun { try ledger.recordHostKeyAlerts(fetched, date: options.date) }
             }
-            report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
+            report.collected = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds,
+                                         watch: options.stabilityWatch)
                 .collect(date: options.date, partner: options.partner)
             if let collectStep {
                 try ledger.finishStep(collectStep, status: "succeeded", detail: describe(report.collected))
             }
 
-            if options.steps.contains(.ingest) {
+            if options.steps.contains(.ingest), !report.stopIfAsked(options) {
                 let ingestStep = runID == nil ? nil : try ledger.startStep(runID!, .ingest)
                 let ready = report.collected.ready
                 for (index, file) in ready.enumerated() {
+                    if report.stopIfAsked(options) { break }
                     guard let partner = config.partner(file.partner), let type = partner.fileType(file.fileType) else { continue }
                     let stage = "\(options.dryRun ? "ingest (dry run, reading only)" : "ingest") \(index + 1) of \(ready.count): \(file.path)"
                     progress(RunProgress(.ingest, stage, isStage: true))
@@ -178,9 +191,14 @@ public enum Batch {
                     do {
                         var request = IngestRequest(path: file.path, partner: partner, fileType: type, businessDate: options.date)
                         request.runID = runID
+                        request.shouldAbandon = options.shouldStop
                         report.ingested.append(try ledger.ingest(request, config: config) { stored in
                             progress(RunProgress(.ingest, "\(stage): \(Plural.count(stored, "record")) stored", isStage: false))
                         })
+                    } catch where error.abandoned {
+                        // Rolled back whole: the next run takes the file again.
+                        report.stopped = true
+                        break
                     } catch {
                         report.fail(file, error.message)
                     }
@@ -198,7 +216,7 @@ public enum Batch {
             // repayments file was refused or has not come, the run says the plans are
             // incomplete and an alert names the file.
             var planned = false
-            if options.steps.contains(.plan), let runID {
+            if options.steps.contains(.plan), let runID, !report.stopIfAsked(options) {
                 let planStep = try ledger.startStep(runID, .plan)
                 progress(RunProgress(.plan, "plan \(options.date): started", isStage: true))
                 do {
@@ -213,7 +231,7 @@ public enum Batch {
                 }
             }
             // Reconciliation reads what the ledger holds, whatever an earlier step did.
-            if options.steps.contains(.reconcile), let runID {
+            if options.steps.contains(.reconcile), let runID, !report.stopIfAsked(options) {
                 let reconcileStep = try ledger.startStep(runID, .reconcile)
                 progress(RunProgress(.reconcile, "reconcile \(options.date): \(Plural.count(config.reconciliation.rules.count, "rule"))", isStage: true))
                 do {
@@ -225,18 +243,18 @@ public enum Batch {
                     try ledger.finishStep(reconcileStep, status: "failed", detail: "\(error)")
                 }
             }
-            if runID != nil, let day = report.day {
+            if runID != nil, let day = report.day, !report.stopped {
                 // (The plan step read every spec already when it ran.)
                 let repayments = planned ? (try? repaymentTypes(config)) ?? [] : []
                 report.incompleteRepayments = try ledger.recordDayAlerts(day, repaymentTypes: repayments, planned: planned)
             }
             // Outbound files last, from everything the day's steps left in the ledger (its
             // alerts included).
-            if options.steps.contains(.settle), let runID {
+            if options.steps.contains(.settle), let runID, !report.stopIfAsked(options) {
                 try settle(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
             }
             // Only partners that have their sets delivered (`deliver:`) make a deliver step.
-            if options.steps.contains(.deliver), let runID,
+            if options.steps.contains(.deliver), let runID, !report.stopIfAsked(options),
                config.partners.contains(where: { $0.outbound?.deliverPath != nil && (options.partner == nil || $0.id == options.partner) }) {
                 try deliver(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
             }
@@ -352,6 +370,7 @@ public enum Batch {
         if count(.stale) > 0 { files += ", \(Plural.count(count(.stale), "earlier version")) sent again" }
         if count(.setAside) > 0 { files += ", \(grouped(count(.setAside))) set aside before" }
         var parts = [files]
+        if report.stopped { parts.append("stopped before the end (asked to stop); the next run takes up the rest") }
         let notPosted = report.ingested.reduce(0) { $0 + $1.recordsNotPosted }
         if notPosted > 0 {
             let duplicates = report.ingested.filter { $0.outcome == .posted }.reduce(0) { $0 + $1.duplicateCount }
@@ -410,6 +429,12 @@ public enum Batch {
 }
 
 extension BatchReport {
+    /// Whether the run must stop here (asked to, now or before); records that it stopped.
+    mutating func stopIfAsked(_ options: BatchOptions) -> Bool {
+        if !stopped, options.shouldStop?() == true { stopped = true }
+        return stopped
+    }
+
     mutating func fail(_ file: CollectedFile, _ reason: String) {
         // Errors about a file often start with its path already.
         let reason = reason.hasPrefix(file.path + ": ") ? String(reason.dropFirst(file.path.count + 2)) : reason

@@ -24,6 +24,8 @@ public struct ReckonConfig: Sendable {
     public let baseRateSpecPath: String?
     /// Reconciliation rules, the approval threshold and alert commands (`reconciliation:`).
     public var reconciliation = ReconciliationConfig()
+    /// How `reckon run` runs (`daemon:`): its poll interval and its /healthz and /metrics address.
+    public var daemon = DaemonConfig()
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
     public func product(_ code: String) -> ProductConfig? { products.first { $0.code == code } }
@@ -223,7 +225,7 @@ public enum ConfigLoader {
         func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
         let top = try root.mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates",
-                                                "reconciliation"])
+                                                "reconciliation", "daemon"])
 
         var databasePath = path("var/reckon.sqlite")
         var currency = "CNY"
@@ -325,6 +327,7 @@ public enum ConfigLoader {
                                   archiveFolder: archive, quarantineFolder: quarantine, outboxFolder: outbox,
                                   balanceWarning: warning, partners: partners, products: products,
                                   calendarPath: calendarPath, baseRateHistoryPath: historyPath, baseRateSpecPath: rateSpecPath)
+        if let node = top["daemon"] { config.daemon = try DaemonConfig.load(node) }
         if let node = top["reconciliation"] {
             config.reconciliation = try ReconRuleLoader.load(node, partners: partners, calendarPath: calendarPath,
                                                              balanceWarningMinor: warning.rescaled(to: 2)?.units ?? 50_000_000)

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ReckonCore
+import ReckonDaemon
+import ReckonFiles
+import ReckonLedger
+import ServiceLifecycle
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon: take each complete file as it arrives and run the day's steps for it.",
+        discussion: """
+            Every daemon.poll_seconds (reckon.yaml, 5 by default) the daemon fetches the partners' \
+            SFTP drops, looks at the local drops, and for each business day with complete files it \
+            has not taken yet runs the same steps as reckon batch: collect, ingest, plan and \
+            reconcile (each file posted once: a file already in the ledger is recognised and posts \
+            nothing). A file is complete by its type's readiness rule, as for reckon batch; a `stable` \
+            rule is judged over successive looks, so no look waits. Then it runs the scheduled \
+            tasks that are due and checks the expected files' deadlines.
+
+            SIGTERM or SIGINT stops it gracefully: the file being posted is abandoned whole (nothing \
+            of it is kept; the next start takes it again) or, between files, the run stops there; \
+            the run is recorded incomplete. Logs go to standard error, one line each, with \
+            partner, file, business_date and task as metadata.
+
+            Exit status: 0 when it stopped as asked (a signal, or --exit-when-idle); 1 when it \
+            could not run; 2 when the configuration cannot be used.
+            """
+    )
+
+    @Option(help: "Pin the business day (replay, tests, the demo): every tick works on it. Without it, today's in the configured time zone.")
+    var date: BusinessDate?
+
+    @Flag(help: "Stop once every complete file present has been processed.")
+    var exitWhenIdle = false
+
+    @Flag(help: """
+        Settle (and deliver, where configured) the business day once its files are all in and its run succeeded, \
+        and again whenever a later file changes it.
+        """)
+    var settle = false
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let ledger = try options.ledger(config)
+        DaemonLogging.bootstrap()
+        let logger = Logger(label: "reckon")
+        var settings = DaemonSettings(pollSeconds: config.daemon.pollSeconds)
+        settings.pinnedDate = date?.date
+        settings.exitWhenIdle = exitWhenIdle
+        settings.settle = settle
+        settings.idleMarker = ProcessInfo.processInfo.environment[DaemonSettings.idleMarkerVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let sftpLogger = logger
+        var hooks = DaemonHooks { date, steps, partner in
+            BatchHooks.options(date, steps: steps, partner: partner, config: config,
+                               log: { sftpLogger.notice("\($0)") })
+        }
+        // CONTRACT-12: hooks.pausedSteps = { (try? ledger.pausedSteps()) ?? [] } (switches helper);
+        // hooks.runDueTasks = TaskRunner(config:, ledger:, hooks: TaskHooks(makeBatchOptions: …)).runDue(now:)
+        // mapped to TaskRan (tasks helper); hooks.checkDeadlines = ledger.checkDeadlines(config:, reference:, now:)
+        // (switches helper).
+        hooks.pausedSteps = { [] }
+        let daemon = DaemonService(config: config, ledger: ledger, settings: settings, hooks: hooks, logger: logger)
+        // CONTRACT-12: when config.daemon.http is set, ReckonHTTP's MonitoringServer (http helper) joins the
+        // group: Monitoring.bootstrap() once, then MonitoringServer(address:, port:, registry:, health:).
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup,
+                  failureTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try AsyncBridge.wait { try await group.run() }
+        } catch {
+            printError("reckon: the daemon stopped on an error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// swift-log to standard error, once per process: `reckon run`'s structured lines.
+enum DaemonLogging {
+    private static let once: Void = {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+    }()
+
+    static func bootstrap() { _ = once }
+}
+
+/// Runs async work from a synchronous command and waits for it (the CLI's `main` is
+/// synchronous; only `reckon run` needs the concurrency runtime's services).
+enum AsyncBridge {
+    static func wait(_ work: @escaping @Sendable () async throws -> Void) throws {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox()
+        Task.detached {
+            do {
+                try await work()
+            } catch {
+                outcome.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
+    }
+
+    private final class OutcomeBox: @unchecked Sendable {
+        var error: (any Error)?
+    }
+}
