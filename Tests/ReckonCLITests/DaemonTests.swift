@@ -143,17 +143,26 @@ struct DaemonTests {
             for (path, bytes) in stage { try Self.drop(inputs.path + "/" + path, into: drops + "/" + path, bytes: bytes) }
         }
 
-        // The daemon: each stage dropped while it holds at an idle point, then let go.
-        let config = daemonFolder.path + "/reckon.yaml"
+        // The daemon: each stage dropped while it holds at an idle point, then let go. The
+        // batch on the same files as they arrived: the day's steps after each arrival,
+        // everything (settle included) after the last. At each idle point the two ledgers
+        // and their breaks are the same.
+        let config = daemonFolder.path + "/reckon.yaml", batchConfig = batchFolder.path + "/reckon.yaml"
         let idle = daemonFolder.path + "/idle"
         try arrive(stages[0], into: daemonDrops)
         let daemon = try DaemonProcess(["run", "--date", Self.day, "--settle", "--config", config],
                                        environment: ["RECKON_IDLE_MARKER": idle])
         for (number, stage) in stages.enumerated() {
-            let point = "\(number + 1)\n"
-            try #require(daemon.waitFor { (try? String(contentsOfFile: idle, encoding: .utf8)) == point },
+            let last = number + 1 == stages.count
+            try arrive(stage, into: batchDrops)
+            let batch = try cli(["batch", "--date", Self.day, "--config", batchConfig] + (last ? [] : ["--steps", "collect,ingest,plan,reconcile"]))
+            #expect(batch.status == (last ? 0 : 3), "stage \(number + 1): \(batch.stdout)")
+            try #require(daemon.waitFor { (try? String(contentsOfFile: idle, encoding: .utf8)) == "\(number + 1)\n" },
                          "no idle point \(number + 1): \(daemon.finish().stderr)")
-            if number + 1 < stages.count {
+            let daemonState = try Self.endState(daemonFolder), batchState = try Self.endState(batchFolder)
+            #expect(daemonState.ledger == batchState.ledger, "stage \(number + 1): the ledgers differ")
+            #expect(daemonState.breaks == batchState.breaks, "stage \(number + 1): the breaks differ")
+            if !last {
                 try arrive(stages[number + 1], into: daemonDrops)
                 try FileManager.default.removeItem(atPath: idle)
             }
@@ -163,19 +172,7 @@ struct DaemonTests {
         #expect(ended.status == 0, "\(ended.stderr)")
         // Settled once, when the late file had made the day complete.
         #expect(ended.stderr.components(separatedBy: "steps=settle").count == 2, "\(ended.stderr)")
-
-        // The batch on the same files as they arrived: the day's steps after each arrival,
-        // everything (settle included) after the last.
-        let batchConfig = batchFolder.path + "/reckon.yaml"
-        for (number, stage) in stages.enumerated() {
-            try arrive(stage, into: batchDrops)
-            let last = number + 1 == stages.count
-            let batch = try cli(["batch", "--date", Self.day, "--config", batchConfig] + (last ? [] : ["--steps", "collect,ingest,plan,reconcile"]))
-            #expect(batch.status == (last ? 0 : 3), "stage \(number + 1): \(batch.stdout)")
-        }
         let daemonState = try Self.endState(daemonFolder), batchState = try Self.endState(batchFolder)
-        #expect(daemonState.ledger == batchState.ledger)
-        #expect(daemonState.breaks == batchState.breaks)
         #expect(!daemonState.outbound.isEmpty && daemonState.outbound == batchState.outbound,
                 "\(daemonState.outbound.keys.sorted()) against \(batchState.outbound.keys.sorted())")
         #expect(daemonState.ledger.contains("superseded"), "the corrected re-send superseded nothing")
