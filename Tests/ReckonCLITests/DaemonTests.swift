@@ -90,9 +90,18 @@ struct DaemonTests {
             try Self.drop(inputs.path + "/\(partner)/\(name)", into: cleanDrops + "/\(partner)/\(name)")
             try Self.drop(inputs.path + "/\(partner)/\(name)", into: stoppedDrops + "/\(partner)/\(name)")
         }
-        let uninterrupted = try cli(["run", "--date", Self.day, "--exit-when-idle", "--config", clean.path + "/reckon.yaml"])
+        // Its log as JSON lines: each line one object, the file's partner, type and day as fields.
+        let uninterrupted = try cli(["run", "--date", Self.day, "--exit-when-idle", "--json", "--config", clean.path + "/reckon.yaml"])
         #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
-        #expect(uninterrupted.stderr.contains("idle: every complete file present is processed"), "\(uninterrupted.stderr)")
+        let lines = try jsonLines(uninterrupted.stderr)
+        #expect(lines.first?["message"] as? String == "daemon started" && lines.last?["message"] as? String == "daemon stopped")
+        #expect(lines.contains { $0["message"] as? String == "idle: every complete file present is processed" })
+        let loans = try #require(lines.first { ($0["file"] as? String)?.hasSuffix("/platform/PLAT_LOAN_20241216.csv") == true },
+                                 "\(uninterrupted.stderr)")
+        #expect(loans["message"] as? String == "file posted" && loans["level"] as? String == "info")
+        #expect(loans["partner"] as? String == "platform" && loans["file_type"] as? String == "loans"
+                && loans["business_date"] as? String == Self.day)
+        #expect(loans["events"] as? String == "20" && loans["entries"] as? String == "34")
 
         // Held inside the second file's transaction (every row written, not committed), then
         // SIGTERM: the file is rolled back whole and the daemon stops.

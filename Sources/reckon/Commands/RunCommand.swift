@@ -42,12 +42,17 @@ struct RunCommand: ParsableCommand {
         """)
     var settle = false
 
+    @Flag(help: """
+        Log JSON lines on standard error instead of text: one JSON object per line with time (UTC), level, message         and the metadata as strings (business_date, partner, file_type, file, task, run_id, …), keys sorted.
+        """)
+    var json = false
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
         let config = try options.load()
         let ledger = try options.ledger(config)
-        DaemonLogging.bootstrap()
+        DaemonLogging.bootstrap(json: json)
         let logger = Logger(label: "reckon")
         var settings = DaemonSettings(pollSeconds: config.daemon.pollSeconds)
         settings.pinnedDate = date?.date
@@ -63,7 +68,6 @@ struct RunCommand: ParsableCommand {
         // hooks.runDueTasks = TaskRunner(config:, ledger:, hooks: TaskHooks(makeBatchOptions: …)).runDue(now:)
         // mapped to TaskRan (tasks helper); hooks.checkDeadlines = ledger.checkDeadlines(config:, reference:, now:)
         // (switches helper).
-        hooks.pausedSteps = { [] }
         let daemon = DaemonService(config: config, ledger: ledger, settings: settings, hooks: hooks, logger: logger)
         // CONTRACT-12: when config.daemon.http is set, ReckonHTTP's MonitoringServer (http helper) joins the
         // group: Monitoring.bootstrap() once, then MonitoringServer(address:, port:, registry:, health:).
@@ -82,17 +86,17 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// swift-log to standard error, once per process: `reckon run`'s structured lines.
+/// swift-log to standard error, once per process: `reckon run`'s structured lines, as text
+/// (`key=value` metadata) or JSON lines.
 enum DaemonLogging {
-    private static let once: Void = {
+    static func bootstrap(json: Bool) {
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler() }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
             return handler
         }
-    }()
-
-    static func bootstrap() { _ = once }
+    }
 }
 
 /// Runs async work from a synchronous command and waits for it (the CLI's `main` is
