@@ -25,7 +25,7 @@ echo "══ reckon batch --date 2024-12-16"
 "$reckon" batch --date 2024-12-16
 echo
 echo "══ the daemon: reckon run --date 2024-12-16 --exit-when-idle (it takes each complete file once and runs the"
-echo "   day's steps for it; the day's files are in the ledger already, so each is recognised and nothing posts twice)"
+echo "   day's steps for it; the day's files are in the ledger already, known by their SHA-256: nothing to do)"
 "$reckon" run --date 2024-12-16 --exit-when-idle 2>&1 | sed 's/^/  /'
 echo "   For real: reckon run (today's business day, every daemon.poll_seconds, until SIGTERM): README, \"Running the daemon\","
 echo "   has a systemd unit."

@@ -29,6 +29,13 @@ final class DaemonTick: @unchecked Sendable {
         self.logger = logger
         metrics = DaemonMetrics()
         watch = DropWatch(config: config)
+        var daySucceeded: [CivilDate: Bool] = [:]
+        watch.knownToLedger = { path, partner, date in
+            let succeeded = daySucceeded[date] ?? ((try? ledger.batchRuns(limit: 1, date: date).first?.state) == "succeeded")
+            daySucceeded[date] = succeeded
+            guard succeeded, let digest = try? FileDigest(path: path) else { return false }
+            return (try? ledger.hasReceived(sha256: digest.hex, partner: partner)) ?? false
+        }
         remote = RemotePoll(config: config, hooks: hooks, metrics: metrics, logger: logger)
         processor = DayProcessor(config: config, ledger: ledger, hooks: hooks, metrics: metrics, logger: logger)
     }

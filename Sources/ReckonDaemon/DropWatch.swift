@@ -8,8 +8,11 @@ import ReckonLedger
 /// ``SharedStabilityWatch`` kept across ticks, so a `stable` rule is judged over successive
 /// looks and never blocks a tick). A file is taken once a run has dealt with it; a file
 /// whose size, time or inode changes (a corrected re-send under the same name) is new again.
-/// At start every file in the drops is new: the first runs find the ones the ledger holds
-/// already repeated, which costs a digest each.
+/// At start, a file the ledger already has (``knownToLedger``: its SHA-256 received from the
+/// partner, not refused, and its day's last run succeeded) is taken, so a restart does not
+/// run again every day whose files are still in the drops; every other file is new, and a
+/// day whose last run was stopped, interrupted or incomplete runs again. (Later arrivals are never judged by
+/// digest: an earlier version sent again must reach ingest, which says so.)
 ///
 /// A day whose files are still settling (a `stable` rule not yet met) waits for them, as
 /// `reckon batch` waits up to its `--wait-seconds` (30 s) before it collects: the day runs
@@ -25,6 +28,10 @@ public struct DropWatch {
     private var settlingSince: [String: UInt64] = [:]
     /// How long a day waits for its settling files before it runs without them.
     public var settleWaitSeconds: Double = 30
+    /// Whether the ledger has a file's bytes from its partner already and its day's last run
+    /// succeeded (asked at the first look).
+    public var knownToLedger: ((_ path: String, _ partner: String, _ date: CivilDate) -> Bool)?
+    private var firstLook = true
 
     public init(config: ReckonConfig) {
         self.config = config
@@ -42,6 +49,12 @@ public struct DropWatch {
     /// are in the drops).
     public mutating func look(today: CivilDate, onlyToday: Bool, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Look {
         let present = presentFiles()
+        if firstLook, let knownToLedger {
+            for (path, file) in present where knownToLedger(path, file.partner, file.date ?? today) {
+                taken[path] = file.signature
+            }
+        }
+        firstLook = false
         stability.keepOnly(Set(present.keys))
         taken = taken.filter { present[$0.key] != nil }
         readySince = readySince.filter { present[$0.key] != nil }
@@ -81,6 +94,7 @@ public struct DropWatch {
 
     private struct Present {
         let signature: FileSignature
+        let partner: String
         let date: CivilDate?
     }
 
@@ -93,7 +107,7 @@ public struct DropWatch {
                 guard let type = partner.files.first(where: { $0.name.match(name).matches }) else { continue }
                 let path = drop + "/" + name
                 guard let signature = FileSignature(path: path) else { continue }
-                present[path] = Present(signature: signature, date: type.name.match(name).date)
+                present[path] = Present(signature: signature, partner: partner.id, date: type.name.match(name).date)
             }
         }
         return present

@@ -131,6 +131,40 @@ struct DaemonTests {
         #expect(stoppedState.breaks == cleanState.breaks)
     }
 
+    @Test func aDaemonStoppedBetweenStepsRunsTheRestOfTheDayOnRestartAndAFinishedDayNotAgain() throws {
+        let inputs = try Self.sampleDay()
+        let (clean, cleanDrops) = try Self.workspace(from: inputs)
+        let (stopped, stoppedDrops) = try Self.workspace(from: inputs)
+        for (partner, name) in try Self.files(in: inputs) where name.contains("20241216") {
+            try Self.drop(inputs.path + "/\(partner)/\(name)", into: cleanDrops + "/\(partner)/\(name)")
+            try Self.drop(inputs.path + "/\(partner)/\(name)", into: stoppedDrops + "/\(partner)/\(name)")
+        }
+        let uninterrupted = try cli(["run", "--date", Self.day, "--exit-when-idle", "--config", clean.path + "/reckon.yaml"])
+        #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
+        let cleanState = try Self.endState(clean)
+        // Started again over a day that succeeded: every file is known to the ledger, no run.
+        let again = try cli(["run", "--date", Self.day, "--exit-when-idle", "--config", clean.path + "/reckon.yaml"])
+        #expect(again.status == 0 && !again.stderr.contains("run started"), "\(again.stderr)")
+        #expect(try Self.endState(clean) == cleanState)
+
+        // Held as the plan step starts (the collect, ingest and plan steps' rows), then SIGTERM:
+        // the plan step finishes, reconcile does not run.
+        let marker = stopped.path + "/held"
+        let daemon = try DaemonProcess(["run", "--date", Self.day, "--config", stopped.path + "/reckon.yaml"],
+                                       environment: ["RECKON_HOLD_AT": "step-started:3", "RECKON_HOLD_MARKER": marker])
+        try #require(daemon.waitFor { FileManager.default.fileExists(atPath: marker) }, "never held: \(daemon.finish().stderr)")
+        daemon.signal(SIGTERM)
+        let ended = daemon.finish()
+        #expect(ended.status == 0 && ended.stderr.contains("run incomplete: 9 posted"), "\(ended.stderr)")
+        #expect(!ended.stderr.contains("reconciled:"), "\(ended.stderr)")
+        #expect(try Self.endState(stopped) != cleanState)
+
+        // Every file is in the ledger, but the day's last run did not succeed: it runs again.
+        let restarted = try cli(["run", "--date", Self.day, "--exit-when-idle", "--config", stopped.path + "/reckon.yaml"])
+        #expect(restarted.status == 0 && restarted.stderr.contains("run succeeded: 0 posted, 9 repeated"), "\(restarted.stderr)")
+        #expect(try Self.endState(stopped) == cleanState)
+    }
+
     @Test func filesArrivingAtDifferentTimesEndAsTheBatchOnTheSameFiles() throws {
         let inputs = try Self.sampleDay()
         let (daemonFolder, daemonDrops) = try Self.workspace(from: inputs)
