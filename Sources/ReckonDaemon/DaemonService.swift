@@ -12,12 +12,14 @@ import ServiceLifecycle
 public struct DaemonService: Service {
     let tick: DaemonTick
     let settings: DaemonSettings
+    let hooks: DaemonHooks
     let logger: Logger
     private let worker = DispatchQueue(label: "reckon-daemon")
 
     public init(config: ReckonConfig, ledger: Ledger, settings: DaemonSettings, hooks: DaemonHooks, logger: Logger) {
         tick = DaemonTick(config: config, ledger: ledger, settings: settings, hooks: hooks, logger: logger)
         self.settings = settings
+        self.hooks = hooks
         self.logger = logger
     }
 
@@ -41,6 +43,7 @@ public struct DaemonService: Service {
         var wasIdle = false
         while !stop.isRequested {
             let outcome = await onWorker { [tick] in tick.once(now: Date(), stop: stop) }
+            hooks.tickFinished?(Date(), outcome.problems)
             if stop.isRequested { break }
             if outcome.idle {
                 if !wasIdle { logger.info("idle: every complete file present is processed") }

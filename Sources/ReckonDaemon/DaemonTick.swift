@@ -47,6 +47,8 @@ final class DaemonTick: @unchecked Sendable {
         var ran = false
         /// Runs whose outcome was not success.
         var runsNotSucceeded = 0
+        /// What went wrong in the tick, one line each (a run that could not finish, SFTP).
+        var problems: [String] = []
     }
 
     func once(now: Date, stop: StopRequest) -> Outcome {
@@ -54,6 +56,7 @@ final class DaemonTick: @unchecked Sendable {
         let today = settings.businessDay(at: now)
         let paused = hooks.pausedSteps()
         let fetched = remote.poll(today, paused: paused)
+        outcome.problems += fetched?.problems ?? []
         let look = watch.look(today: today, onlyToday: settings.pinnedDate != nil)
         if look.settling > 0 { outcome.idle = false }
         for (date, files) in look.days {
@@ -63,6 +66,7 @@ final class DaemonTick: @unchecked Sendable {
             guard let report = processor.run(date, steps: DayProcessor.processingSteps, fetched: date == today ? fetched : nil,
                                               stability: watch.stability, shouldStop: { stop.isRequested }) else {
                 outcome.runsNotSucceeded += 1
+                outcome.problems.append("the run of \(date) could not finish (see the log)")
                 continue
             }
             if report.outcome != .succeeded { outcome.runsNotSucceeded += 1 }
