@@ -23,7 +23,7 @@ struct DaemonTests {
 
     /// A workspace with drops of its own holding the earlier days' files, its earlier days
     /// run as batches; `daemon:` polls every second.
-    static func workspace(from inputs: ScratchFolder) throws -> (folder: ScratchFolder, drops: String) {
+    static func workspace(from inputs: ScratchFolder, runEarlierDays: Bool = true) throws -> (folder: ScratchFolder, drops: String) {
         let drops = ScratchFolder()
         kept.append(drops)
         for partner in try FileManager.default.contentsOfDirectory(atPath: inputs.path) {
@@ -38,7 +38,7 @@ struct DaemonTests {
         try #require(yaml.contains("daemon:\n  poll_seconds: 5\n"))
         try yaml.replacingOccurrences(of: "daemon:\n  poll_seconds: 5\n", with: "daemon:\n  poll_seconds: 1\n")
             .write(toFile: config, atomically: true, encoding: .utf8)
-        for earlier in earlierDays {
+        for earlier in earlierDays where runEarlierDays {
             let run = try cli(["batch", "--date", earlier, "--config", config])
             try #require(run.status == 0, "batch \(earlier): \(run.stdout)\(run.stderr)")
         }
@@ -163,6 +163,30 @@ struct DaemonTests {
         let restarted = try cli(["run", "--date", Self.day, "--exit-when-idle", "--config", stopped.path + "/reckon.yaml"])
         #expect(restarted.status == 0 && restarted.stderr.contains("run succeeded: 0 posted, 9 repeated"), "\(restarted.stderr)")
         #expect(try Self.endState(stopped) == cleanState)
+    }
+
+    @Test func withoutAPinnedDayEveryDayWithFilesInTheDropsRunsOnceInDateOrder() throws {
+        let inputs = try Self.sampleDay()
+        let (daemonFolder, daemonDrops) = try Self.workspace(from: inputs, runEarlierDays: false)
+        let (batchFolder, batchDrops) = try Self.workspace(from: inputs, runEarlierDays: false)
+        for (partner, name) in try Self.files(in: inputs) where name.contains("20241216") {
+            try Self.drop(inputs.path + "/\(partner)/\(name)", into: daemonDrops + "/\(partner)/\(name)")
+            try Self.drop(inputs.path + "/\(partner)/\(name)", into: batchDrops + "/\(partner)/\(name)")
+        }
+        // Today (2026 or later) has no files; the sample's days are earlier days whose files came.
+        let daemon = try cli(["run", "--exit-when-idle", "--config", daemonFolder.path + "/reckon.yaml"])
+        #expect(daemon.status == 0, "\(daemon.stderr)")
+        let started = daemon.stderr.split(separator: "\n").filter { $0.hasSuffix("run started") }
+            .compactMap { $0.split(separator: " ").first { $0.hasPrefix("business_date=") } }
+        #expect(started == ["business_date=2024-11-06", "business_date=2024-11-13", "business_date=2024-11-16",
+                            "business_date=2024-12-16"], "\(daemon.stderr)")
+        for day in Self.earlierDays + [Self.day] {
+            let batch = try cli(["batch", "--date", day, "--steps", "collect,ingest,plan,reconcile", "--config", batchFolder.path + "/reckon.yaml"])
+            #expect(batch.status == 0, "\(day): \(batch.stdout)")
+        }
+        let daemonState = try Self.endState(daemonFolder), batchState = try Self.endState(batchFolder)
+        #expect(daemonState.ledger == batchState.ledger)
+        #expect(daemonState.breaks == batchState.breaks)
     }
 
     @Test func filesArrivingAtDifferentTimesEndAsTheBatchOnTheSameFiles() throws {
