@@ -20,6 +20,8 @@ final class DaemonTick: @unchecked Sendable {
     /// Days whose ledger changed since they were last settled (settle mode), with whether
     /// their last run succeeded.
     private var unsettled: [CivilDate: Bool] = [:]
+    /// The partners whose host key was refused, as the ledger's alerts last heard it.
+    private var refusedRecorded: Set<String> = []
 
     init(config: ReckonConfig, ledger: Ledger, settings: DaemonSettings, hooks: DaemonHooks, logger: Logger) {
         self.config = config
@@ -79,12 +81,28 @@ final class DaemonTick: @unchecked Sendable {
             if settings.settle, !report.stopped { unsettled[date] = report.outcome == .succeeded }
         }
         if stop.isRequested { return outcome }
+        if let fetched {
+            let refused = Set(fetched.hostKeyRefusals.map(\.partner))
+            if refused != refusedRecorded && !look.days.contains(where: { $0.date == today }) {
+                recordFetch(fetched, today, stop: stop)
+                outcome.idle = false
+                outcome.ran = true
+            }
+            refusedRecorded = refused
+        }
         if settleIfDue(today, stop: stop) {
             outcome.idle = false
             outcome.ran = true
         }
         runScheduledWork(now: now)
         return outcome
+    }
+
+    /// A refused host key is an alert of the day even when no file comes: a collect-only run
+    /// records what the fetch found (raised, or cleared once the key is accepted again). Run
+    /// when the refused servers change, not every tick.
+    private func recordFetch(_ fetched: RemoteDropsFetched, _ today: CivilDate, stop: StopRequest) {
+        _ = processor.run(today, steps: [.collect], fetched: fetched, stability: watch.stability, shouldStop: { stop.isRequested })
     }
 
     /// Settles the day when its last run succeeded (its files all in and posted) and

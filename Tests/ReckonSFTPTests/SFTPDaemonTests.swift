@@ -39,3 +39,22 @@ struct SFTPDaemonTests {
         #expect(exportByDaemon.output == exportByBatch.output)
     }
 }
+
+extension SFTPDaemonTests {
+    /// A day no file comes on: the refused host key is still an alert of the day, recorded
+    /// once (a collect-only run), not at every tick.
+    @Test func aRefusedHostKeyIsAnAlertEvenWhenNoFileComes() throws {
+        let fixture = try SFTPFixture()
+        let impostor = try KeyPair(in: fixture.scratch.folder("other"), name: "other_host")
+        let wrongPin = try fixture.server.knownHosts(pinning: impostor)
+        let config = try SFTPBatchTests().workspace(fixture.scratch, "sftp", platformDrop: try fixture.platformDrop(knownHosts: wrongPin))
+        let daemon = try reckon(["run", "--date", "2024-12-17", "--exit-when-idle", "--config", config], scratch: fixture.scratch)
+        #expect(daemon.status == 0, "\(daemon.errors)")
+        #expect(daemon.errors.components(separatedBy: "steps=collect [ReckonDaemon] run started").count == 2, "\(daemon.errors)")
+        let listed = try reckon(["alerts", "list", "--date", "2024-12-17", "--code", "sftp_host_key_refused", "--json",
+                                 "--config", config], scratch: fixture.scratch)
+        let alerts = (try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: Any])?["alerts"] as? [[String: Any]]
+        #expect(alerts?.count == 1 && alerts?.first?["subject"] as? String == "platform/sftp", "\(listed.output)")
+        #expect((alerts?.first?["message"] as? String)?.contains(try impostor.fingerprint) == true, "\(listed.output)")
+    }
+}
