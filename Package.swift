@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The daemon (`reckon run`): graceful stop on SIGTERM/SIGINT, structured logs, metrics.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // libxml2 behind a thin shim (see Sources/CLibXML2/shim.h for the ICU clash it avoids).
@@ -79,10 +83,23 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The daemon (`reckon run`): watches the drops, polls SFTP, processes each complete
+        // file once through the batch's steps, ticks scheduled work, stops gracefully.
+        .target(
+            name: "ReckonDaemon",
+            dependencies: [
+                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .executableTarget(
             name: "reckon",
             dependencies: [
-                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP",
+                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP", "ReckonDaemon",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

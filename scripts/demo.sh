@@ -24,6 +24,16 @@ echo
 echo "══ reckon batch --date 2024-12-16"
 "$reckon" batch --date 2024-12-16
 echo
+echo "══ the daemon: reckon run --date 2024-12-16 --exit-when-idle (it takes each complete file once and runs the"
+echo "   day's steps for it; the day's files are in the ledger already, known by their SHA-256: nothing to do)"
+"$reckon" run --date 2024-12-16 --exit-when-idle 2>&1 | sed 's/^/  /'
+echo "══ the daemon against a local sshd (scripts/demo-sftp.sh): the platform's files fetched over SFTP, the day"
+echo "   settled and the platform's set delivered to its server (a ledger of its own in var/demo-sftp/)"
+./scripts/demo-sftp.sh "$reckon"
+echo
+echo "   For real: reckon run (today's business day, every daemon.poll_seconds, until SIGTERM): README, \"Running the daemon\","
+echo "   has a systemd unit."
+echo
 echo "══ reckon ledger balance (the programme's accounts; --loan L shows one loan's, --json gives minor units)"
 for account in bank channel guarantor income expense margin:available; do
   "$reckon" ledger balance --account "$account" | grep -v "^no balances" || true

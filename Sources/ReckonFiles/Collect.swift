@@ -25,11 +25,15 @@ public struct Collector {
     /// How long to keep watching files whose size is not yet known to be stable.
     public let maximumWaitSeconds: Double
     private let now: () -> UInt64
+    /// Looks at files kept from earlier collects (the daemon's ticks): a file seen stable
+    /// before counts at once, so a wait of 0 never blocks. Nil: this collect's own looks.
+    private let watch: SharedStabilityWatch?
 
-    public init(config: ReckonConfig, maximumWaitSeconds: Double = 30,
+    public init(config: ReckonConfig, maximumWaitSeconds: Double = 30, watch: SharedStabilityWatch? = nil,
                 now: @escaping () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.config = config
         self.maximumWaitSeconds = maximumWaitSeconds
+        self.watch = watch
         self.now = now
     }
 
@@ -151,7 +155,7 @@ public struct Collector {
     private func waitForStableSizes(_ candidates: [(CollectedFile, Int)]) -> ([CollectedFile], [WaitingFile]) {
         guard !candidates.isEmpty else { return ([], []) }
         let start = now()
-        var watch = StabilityWatch()
+        let watch = self.watch ?? SharedStabilityWatch()
         var stable: Set<String> = []
         while true {
             let time = now()
@@ -199,6 +203,30 @@ public struct Collector {
     }
 }
 
+/// A ``StabilityWatch`` shared across collects and threads (the daemon keeps one for its
+/// whole run), forgetting files that have left the drops.
+public final class SharedStabilityWatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var watch = StabilityWatch()
+
+    public init() {}
+
+    /// ``StabilityWatch/observe(_:size:also:atNanoseconds:requiredSeconds:)``, under a lock.
+    public func observe(_ key: String, size: Int64, atNanoseconds time: UInt64, requiredSeconds: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return watch.observe(key, size: size, atNanoseconds: time, requiredSeconds: requiredSeconds)
+    }
+
+    /// Forgets every file but these (the ones still in the drops), so a long run's memory
+    /// does not grow with the files it has seen.
+    public func keepOnly(_ keys: Set<String>) {
+        lock.lock()
+        defer { lock.unlock() }
+        watch.keepOnly(keys)
+    }
+}
+
 /// The `stable` readiness rule over successive looks at files (a local drop's sizes, an SFTP
 /// listing's sizes and times): a file counts once what was seen of it has not changed for
 /// the required time, measured on the monotonic clock between looks. A change starts the
@@ -218,5 +246,10 @@ public struct StabilityWatch: Sendable {
         }
         observed[key] = (signature, time)
         return requiredSeconds == 0
+    }
+
+    /// Forgets every key but these.
+    public mutating func keepOnly(_ keys: Set<String>) {
+        observed = observed.filter { keys.contains($0.key) }
     }
 }

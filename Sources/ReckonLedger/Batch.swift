@@ -28,6 +28,14 @@ public struct BatchOptions: Sendable {
     public var now: @Sendable () -> Date = { Date() }
     /// How long to wait for another writer's lock before refusing (``WriterLock``).
     public var lockWaitSeconds: Double = 0
+    /// Asked before each file and between steps: when true the run stops cleanly (nothing
+    /// half-posted), says so (``BatchReport/stopped``) and is not a success. A file being
+    /// posted when it turns true is abandoned whole (its transaction rolled back), so the
+    /// next run takes it again. The daemon sets it on SIGTERM and SIGINT.
+    public var shouldStop: (@Sendable () -> Bool)?
+    /// The `stable` readiness rule's looks at files, kept across runs (the daemon's ticks), so
+    /// that a file seen stable before counts at once; nil for a run's own watch.
+    public var stabilityWatch: SharedStabilityWatch?
 
     public init(date: CivilDate, steps: [BatchStep] = BatchStep.allCases, partner: String? = nil,
                 dryRun: Bool = false, maximumWaitSeconds: Double = 30) {
@@ -128,6 +136,9 @@ public struct BatchReport: Sendable {
         pausedSwitches.append(paused)
         pausedSwitches.sort { BatchStep.allCases.firstIndex(of: $0.step)! < BatchStep.allCases.firstIndex(of: $1.step)! }
     }
+    /// The run was asked to stop (``BatchOptions/shouldStop``) before it had done everything:
+    /// the steps and files after that point were not run; a file being posted was abandoned.
+    public var stopped = false
 
     /// How a run ends; `reckon batch` exits 0, 1 and 3 for them.
     public enum Outcome: String, Sendable {
@@ -147,7 +158,7 @@ public struct BatchReport: Sendable {
             || !(day?.refused.isEmpty ?? true) || !(day?.stale.isEmpty ?? true) {
             return .failed
         }
-        if !(day?.missing.isEmpty ?? true) || !waitingExpected.isEmpty || !pausedSwitches.isEmpty { return .incomplete }
+        if !(day?.missing.isEmpty ?? true) || !waitingExpected.isEmpty || !pausedSwitches.isEmpty || stopped { return .incomplete }
         if let date = runDate, lateFiles.contains(where: { $0.date == date }) { return .incomplete }
         return .succeeded
     }
@@ -201,7 +212,8 @@ public enum Batch {
                     report.errors += fetched.problems
                     if !options.dryRun { try ledger.recordHostKeyAlerts(fetched, date: options.date) }
                 }
-                let collector = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds)
+                let collector = Collector(config: config, maximumWaitSeconds: options.maximumWaitSeconds,
+                                          watch: options.stabilityWatch)
                 // Archives first: their entries are then collected as the partner's files.
                 let archives = collector.collectArchives(date: options.date, partner: options.partner)
                 if !archives.ready.isEmpty {
@@ -218,10 +230,11 @@ public enum Batch {
                 }
             }
 
-            if options.steps.contains(.ingest), !collectPaused, try !paused(.ingest) {
+            if options.steps.contains(.ingest), !collectPaused, !report.stopIfAsked(options), try !paused(.ingest) {
                 let ingestStep = runID == nil ? nil : try ledger.startStep(runID!, .ingest)
                 let ready = report.collected.ready
                 for (index, file) in ready.enumerated() {
+                    if report.stopIfAsked(options) { break }
                     // A file boundary: a pause of ingest since the last file stops here.
                     if index > 0, try paused(.ingest, recordingStep: false) {
                         report.filesLeftByPause = ready[index...].map(\.path)
@@ -241,9 +254,14 @@ public enum Batch {
                     do {
                         var request = IngestRequest(path: file.path, partner: partner, fileType: type, businessDate: options.date)
                         request.runID = runID
+                        request.shouldAbandon = options.shouldStop
                         report.ingested.append(try ledger.ingest(request, config: config) { stored in
                             progress(RunProgress(.ingest, "\(stage): \(Plural.count(stored, "record")) stored", isStage: false))
                         })
+                    } catch where error.abandoned {
+                        // Rolled back whole: the next run takes the file again.
+                        report.stopped = true
+                        break
                     } catch {
                         report.fail(file, error.message)
                     }
@@ -266,7 +284,7 @@ public enum Batch {
             // repayments file was refused or has not come, the run says the plans are
             // incomplete and an alert names the file.
             var planned = false
-            if options.steps.contains(.plan), let runID, try !paused(.plan) {
+            if options.steps.contains(.plan), let runID, !report.stopIfAsked(options), try !paused(.plan) {
                 let planStep = try ledger.startStep(runID, .plan)
                 progress(RunProgress(.plan, "plan \(options.date): started", isStage: true))
                 do {
@@ -281,7 +299,7 @@ public enum Batch {
                 }
             }
             // Reconciliation reads what the ledger holds, whatever an earlier step did.
-            if options.steps.contains(.reconcile), let runID, try !paused(.reconcile) {
+            if options.steps.contains(.reconcile), let runID, !report.stopIfAsked(options), try !paused(.reconcile) {
                 let reconcileStep = try ledger.startStep(runID, .reconcile)
                 progress(RunProgress(.reconcile, "reconcile \(options.date): \(Plural.count(config.reconciliation.rules.count, "rule"))", isStage: true))
                 do {
@@ -293,18 +311,18 @@ public enum Batch {
                     try ledger.finishStep(reconcileStep, status: "failed", detail: "\(error)")
                 }
             }
-            if runID != nil, let day = report.day {
+            if runID != nil, let day = report.day, !report.stopped {
                 // (The plan step read every spec already when it ran.)
                 let repayments = planned ? (try? repaymentTypes(config)) ?? [] : []
                 report.incompleteRepayments = try ledger.recordDayAlerts(day, repaymentTypes: repayments, planned: planned)
             }
             // Outbound files last, from everything the day's steps left in the ledger (its
             // alerts included).
-            if options.steps.contains(.settle), let runID, try !paused(.settle) {
+            if options.steps.contains(.settle), let runID, !report.stopIfAsked(options), try !paused(.settle) {
                 try settle(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
             }
             // Only partners that have their sets delivered (`deliver:`) make a deliver step.
-            if options.steps.contains(.deliver), let runID,
+            if options.steps.contains(.deliver), let runID, !report.stopIfAsked(options),
                config.partners.contains(where: { $0.outbound?.deliverPath != nil && (options.partner == nil || $0.id == options.partner) }),
                try !paused(.deliver) {
                 try deliver(options, config: config, ledger: ledger, runID: runID, report: &report, progress: progress)
@@ -439,6 +457,7 @@ public enum Batch {
             if unpacked > 0 { parts.append("\(Plural.count(unpacked, "archive")) unpacked") }
             if !archives.refused.isEmpty { parts.append("\(Plural.count(archives.refused.count, "archive")) refused") }
         }
+        if report.stopped { parts.append("stopped before the end (asked to stop); the next run takes up the rest") }
         let notPosted = report.ingested.reduce(0) { $0 + $1.recordsNotPosted }
         if notPosted > 0 {
             let duplicates = report.ingested.filter { $0.outcome == .posted }.reduce(0) { $0 + $1.duplicateCount }
@@ -499,6 +518,12 @@ public enum Batch {
 }
 
 extension BatchReport {
+    /// Whether the run must stop here (asked to, now or before); records that it stopped.
+    mutating func stopIfAsked(_ options: BatchOptions) -> Bool {
+        if !stopped, options.shouldStop?() == true { stopped = true }
+        return stopped
+    }
+
     mutating func fail(_ file: CollectedFile, _ reason: String) {
         // Errors about a file often start with its path already.
         let reason = reason.hasPrefix(file.path + ": ") ? String(reason.dropFirst(file.path.count + 2)) : reason

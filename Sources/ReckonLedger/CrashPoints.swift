@@ -79,11 +79,22 @@ public enum CrashPoint: String, CaseIterable, Sendable {
 /// - `RECKON_STOP_AT=<point>[:<nth hit>]` stops it there (SIGSTOP) until it is continued or
 ///   killed: a writer held in the middle of its work, for tests of what readers see;
 /// - `RECKON_CRASH_TRACE=<file>` appends each point reached to the file, one per line, so a
-///   test learns how often a run reaches each point.
+///   test learns how often a run reaches each point;
+/// - `RECKON_HOLD_AT=<point>[:<nth hit>]` with `RECKON_HOLD_MARKER=<file>` holds the thread
+///   there: it writes the marker file (the point's name) and waits until the process is
+///   asked to stop (``releaseHolds()``: the daemon's SIGTERM), then goes on — a graceful stop
+///   landing at a known place, for the daemon's stop test.
 public enum CrashPoints {
     public static let crashVariable = "RECKON_CRASH_AT"
     public static let stopVariable = "RECKON_STOP_AT"
     public static let traceVariable = "RECKON_CRASH_TRACE"
+    public static let holdVariable = "RECKON_HOLD_AT"
+    public static let holdMarkerVariable = "RECKON_HOLD_MARKER"
+
+    /// Lets a thread held at a point (`RECKON_HOLD_AT`) go on; later holds do not wait.
+    public static func releaseHolds() {
+        Plan.current?.releaseHolds()
+    }
 
     /// Routes ReckonFiles' outbox install steps to the crash points of the same names (called
     /// once at process start: ReckonFiles cannot see ``CrashPoint``).
@@ -106,21 +117,31 @@ public enum CrashPoints {
         let crash: (point: CrashPoint, hit: Int)?
         let stop: (point: CrashPoint, hit: Int)?
         let trace: Int32?
+        let hold: (point: CrashPoint, hit: Int)?
+        let holdMarker: String?
         private let lock = NSLock()
         private var hits: [CrashPoint: Int] = [:]
+        private let released = NSCondition()
+        private var isReleased = false
 
         static let current: Plan? = {
             let environment = ProcessInfo.processInfo.environment
             func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
             let crash = value(CrashPoints.crashVariable), stop = value(CrashPoints.stopVariable)
             let trace = value(CrashPoints.traceVariable)
-            guard crash != nil || stop != nil || trace != nil else { return nil }
-            return Plan(crash: crash, stop: stop, trace: trace)
+            let hold = value(CrashPoints.holdVariable)
+            guard crash != nil || stop != nil || trace != nil || hold != nil else { return nil }
+            return Plan(crash: crash, stop: stop, trace: trace, hold: hold, holdMarker: value(CrashPoints.holdMarkerVariable))
         }()
 
-        init(crash: String?, stop: String?, trace: String?) {
+        init(crash: String?, stop: String?, trace: String?, hold: String?, holdMarker: String?) {
             self.crash = crash.map { Self.target($0, variable: CrashPoints.crashVariable) }
             self.stop = stop.map { Self.target($0, variable: CrashPoints.stopVariable) }
+            self.hold = hold.map { Self.target($0, variable: CrashPoints.holdVariable) }
+            if hold != nil && holdMarker == nil {
+                Self.refuse("\(CrashPoints.holdVariable) needs \(CrashPoints.holdMarkerVariable)=<file>, written when the point is held")
+            }
+            self.holdMarker = holdMarker
             if let trace {
                 let descriptor = open(trace, O_WRONLY | O_CREAT | O_APPEND, 0o644)
                 guard descriptor >= 0 else { Self.refuse("\(CrashPoints.traceVariable)=\(trace): cannot be opened") }
@@ -156,6 +177,19 @@ public enum CrashPoints {
             if let stop, stop.point == point, stop.hit == count {
                 kill(getpid(), SIGSTOP)
             }
+            if let hold, let holdMarker, hold.point == point, hold.hit == count {
+                _ = FileManager.default.createFile(atPath: holdMarker, contents: Data((point.rawValue + "\n").utf8))
+                released.lock()
+                while !isReleased { released.wait() }
+                released.unlock()
+            }
+        }
+
+        func releaseHolds() {
+            released.lock()
+            isReleased = true
+            released.broadcast()
+            released.unlock()
         }
 
         private static func refuse(_ message: String) -> Never {

@@ -151,6 +151,7 @@ final class FilePosting {
                 }
                 if options.stopAtFirstError && !refusals.isEmpty { break batches }
                 progress(events + duplicateCount)
+                if request.shouldAbandon?() == true { throw Abandoned() }
             }
         }
         var check = channel.waitForReader()

@@ -12,6 +12,10 @@ public struct IngestRequest: Sendable {
     public let businessDate: CivilDate?
     /// The batch run taking the file in, recorded with it (nil outside a run).
     public var runID: Int64?
+    /// Asked between batches of records and before the commit: when true the file is
+    /// abandoned, its transaction rolled back whole, and ingest throws an error whose
+    /// ``LedgerError/abandoned`` is true (the daemon's graceful stop).
+    public var shouldAbandon: (@Sendable () -> Bool)?
     /// Set when an operator makes an earlier version current again (``Ledger/reinstate``):
     /// its archived copy is posted although its bytes were received before.
     var reinstatement: Reinstatement?
@@ -214,9 +218,12 @@ extension Ledger {
                 if finished.rejected { throw Rollback() }
                 try archived()
                 CrashPoints.hit(.fileCommitBefore)
+                if request.shouldAbandon?() == true { throw Abandoned() }
             }
         } catch is Rollback {
             // Fall through to quarantine below.
+        } catch is Abandoned {
+            throw LedgerError.abandoned(shownPath)
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -281,3 +288,15 @@ extension Ledger {
 }
 
 private struct Rollback: Error {}
+
+/// A file abandoned on request (``IngestRequest/shouldAbandon``): its transaction rolls back.
+struct Abandoned: Error {}
+
+extension LedgerError {
+    /// The error of a file abandoned whole on request: nothing of it was kept.
+    static func abandoned(_ shownPath: String) -> LedgerError {
+        var error = LedgerError("\(shownPath): abandoned (asked to stop); nothing of it was posted, the next run takes it again")
+        error.abandoned = true
+        return error
+    }
+}

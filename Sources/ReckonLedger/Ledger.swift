@@ -6,6 +6,8 @@ import ReckonCore
 /// Why the ledger could not do what was asked, with what it was doing.
 public struct LedgerError: Error, Sendable, CustomStringConvertible {
     public let message: String
+    /// A file abandoned on request (a graceful stop), rolled back whole: not a failure of it.
+    public internal(set) var abandoned = false
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }

@@ -27,7 +27,7 @@ struct Reckon: ParsableCommand {
             `make demo` runs the earlier days of the sample loans too and shows balances and plans.
             """,
         version: "0.1.0",
-        subcommands: [SpecCommand.self, BatchCommand.self, DemoCommand.self, IngestCommand.self, FilesCommand.self, PlanCommand.self, ReconcileCommand.self, SettleCommand.self, ReportCommand.self, AlertsCommand.self, BreaksCommand.self, OutboxCommand.self, TasksCommand.self, LedgerCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, SwitchesCommand.self]
+        subcommands: [SpecCommand.self, BatchCommand.self, RunCommand.self, DemoCommand.self, IngestCommand.self, FilesCommand.self, PlanCommand.self, ReconcileCommand.self, SettleCommand.self, ReportCommand.self, AlertsCommand.self, BreaksCommand.self, OutboxCommand.self, TasksCommand.self, LedgerCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, SwitchesCommand.self]
     )
 
     /// ArgumentParser's `main`, with standard output written line by line and checked (see

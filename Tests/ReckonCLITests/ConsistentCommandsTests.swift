@@ -31,7 +31,7 @@ struct ConsistentCommandsTests {
     @Test func everyCommandTakesJSONAndItsHelpSaysTheShape() throws {
         let leaves = try leafCommands()
         #expect(leaves.map { $0.joined(separator: " ") } == [
-            "spec check", "spec test", "batch", "demo", "ingest", "files list", "files set-aside", "files reinstate",
+            "spec check", "spec test", "batch", "run", "demo", "ingest", "files list", "files set-aside", "files reinstate",
             "plan preview", "plan show", "plan alerts", "plan differences", "reconcile", "settle", "report", "alerts list", "alerts read", "breaks list", "breaks show", "breaks match",
             "breaks resolve", "breaks reopen", "breaks approve", "breaks audit", "outbox list", "tasks list", "tasks run", "tasks enable",
             "tasks disable", "ledger balance", "ledger verify", "ledger export",
@@ -45,7 +45,7 @@ struct ConsistentCommandsTests {
             #expect(!help.contains("--as-of"), "\(name) still shows --as-of")
         }
         // The business day is --date wherever a command takes one.
-        for leaf in [["batch"], ["status"], ["files", "list"], ["files", "set-aside"], ["ingest"], ["ledger", "export"],
+        for leaf in [["batch"], ["run"], ["status"], ["files", "list"], ["files", "set-aside"], ["ingest"], ["ledger", "export"],
                      ["plan", "alerts"], ["plan", "differences"], ["plan", "show"], ["demo"], ["alerts", "list"], ["alerts", "read"], ["breaks", "list"], ["breaks", "show"], ["outbox", "list"]] {
             #expect(try reckon(leaf + ["--help"]).stdout.contains("--date <date>"), "reckon \(leaf.joined(separator: " "))")
         }

@@ -35,6 +35,8 @@ public struct ReckonConfig: Sendable {
     public var writerLockWaitSeconds = 0.0
     /// Scheduled tasks (`tasks:`, seed 000 §15), in the file's order.
     public var tasks: [TaskConfig] = []
+    /// How `reckon run` runs (`daemon:`): its poll interval and its /healthz and /metrics address.
+    public var daemon = DaemonConfig()
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
     public func product(_ code: String) -> ProductConfig? { products.first { $0.code == code } }
@@ -241,7 +243,7 @@ public enum ConfigLoader {
         func path(_ text: String) -> String { text.hasPrefix("/") || folder == "." ? text : folder + "/" + text }
 
         let top = try root.mapping(allowed: ["ledger", "folders", "thresholds", "partners", "products", "calendar", "base_rates",
-                                                "reconciliation", "timezone", "tasks"])
+                                                "reconciliation", "timezone", "tasks", "daemon"])
 
         var databasePath = path("var/reckon.sqlite")
         var lockWait = 0.0
@@ -363,6 +365,7 @@ public enum ConfigLoader {
             }
             config.timeZone = zone
         }
+        if let node = top["daemon"] { config.daemon = try DaemonConfig.load(node) }
         if let node = top["reconciliation"] {
             config.reconciliation = try ReconRuleLoader.load(node, partners: partners, calendarPath: calendarPath,
                                                              balanceWarningMinor: warning.rescaled(to: 2)?.units ?? 50_000_000)

@@ -104,20 +104,10 @@ struct BatchCommand: ParsableCommand {
         let ledger = try options.ledger(config)
         let progress = ProgressLine()
         let report: BatchReport
-        var batchOptions = BatchOptions(date: date.date, steps: chosen, partner: partner, dryRun: dryRun,
-                                        maximumWaitSeconds: waitSeconds)
+        var batchOptions = BatchHooks.options(date.date, steps: chosen, partner: partner, config: config)
+        batchOptions.dryRun = dryRun
+        batchOptions.maximumWaitSeconds = waitSeconds
         batchOptions.lockWaitSeconds = lockWait.seconds(config)
-        if config.partners.contains(where: { $0.sftp != nil }) {
-            // SFTP drops are fetched into the local ones first; their log lines go to stderr.
-            batchOptions.fetchRemoteDrops = { date, partner in
-                let report = SFTPDropFetcher(config: config, log: { printError($0) }).fetch(date: date, partner: partner)
-                return RemoteDropsFetched(problems: report.problems, hostKeyRefusals: report.hostKeyRefusals,
-                                          fetchedPartners: report.fetchedPartners)
-            }
-        }
-        if config.partners.contains(where: { $0.outbound?.deliverPath != nil }) {
-            batchOptions.deliverOutbound = { delivery in SFTPDelivery.deliver(delivery, config: config) }
-        }
         do {
             report = try Batch.run(batchOptions, config: config, ledger: ledger) { progress.show($0) }
         } catch {

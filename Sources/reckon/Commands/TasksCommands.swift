@@ -271,20 +271,9 @@ struct TasksDisable: TaskSwitchCommand {
 
 extension TaskHooks {
     /// The batches tasks run get the SFTP fetch and deliver hooks `reckon batch` gives its own.
-    static func cli(_ config: ReckonConfig) -> TaskHooks {
+    static func cli(_ config: ReckonConfig, log: @escaping @Sendable (String) -> Void = { printError($0) }) -> TaskHooks {
         TaskHooks { date, steps, partner in
-            var options = BatchOptions(date: date, steps: steps, partner: partner)
-            if config.partners.contains(where: { $0.sftp != nil }) {
-                options.fetchRemoteDrops = { date, partner in
-                    let report = SFTPDropFetcher(config: config, log: { printError($0) }).fetch(date: date, partner: partner)
-                    return RemoteDropsFetched(problems: report.problems, hostKeyRefusals: report.hostKeyRefusals,
-                                              fetchedPartners: report.fetchedPartners)
-                }
-            }
-            if config.partners.contains(where: { $0.outbound?.deliverPath != nil }) {
-                options.deliverOutbound = { delivery in SFTPDelivery.deliver(delivery, config: config) }
-            }
-            return options
+            BatchHooks.options(date, steps: steps, partner: partner, config: config, log: log)
         }
     }
 }

@@ -1,0 +1,59 @@
+import Foundation
+
+/// How `reckon run` (the daemon) runs (`daemon:` in reckon.yaml): how often it looks at the
+/// drops and its scheduled work, and where it serves /healthz and /metrics, if anywhere.
+public struct DaemonConfig: Sendable, Equatable {
+    /// Seconds between two looks (ticks): the drops, SFTP, due tasks, deadlines.
+    public var pollSeconds: Int
+    /// Where /healthz and /metrics are served; nil: no server.
+    public var http: HTTPEndpoint?
+
+    public struct HTTPEndpoint: Sendable, Equatable {
+        /// A loopback address (`127.0.0.1`, `::1`, `localhost`): refused otherwise at load.
+        public let address: String
+        public let port: Int
+
+        public init(address: String, port: Int) {
+            self.address = address
+            self.port = port
+        }
+    }
+
+    public static let defaultPollSeconds = 5
+
+    public init(pollSeconds: Int = DaemonConfig.defaultPollSeconds, http: HTTPEndpoint? = nil) {
+        self.pollSeconds = pollSeconds
+        self.http = http
+    }
+
+    /// Whether an address stays on this machine: 127.0.0.0/8, ::1 or localhost.
+    public static func isLoopback(_ address: String) -> Bool {
+        if address == "localhost" || address == "::1" || address == "[::1]" { return true }
+        let parts = address.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts.first == "127" else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && Int(part).map { (0...255).contains($0) } == true
+        }
+    }
+}
+
+extension DaemonConfig {
+    /// The `daemon:` mapping, checked: `poll_seconds` 1 to 3,600; `http:` a loopback address
+    /// and a port (the metrics endpoint is never exposed beyond the machine by reckon itself).
+    static func load(_ node: SpecNode) throws(SpecError) -> DaemonConfig {
+        let map = try node.mapping(allowed: ["poll_seconds", "http"])
+        var config = DaemonConfig()
+        if let poll = map["poll_seconds"] { config.pollSeconds = try poll.int(in: 1...3600) }
+        if let httpNode = map["http"] {
+            let http = try httpNode.mapping(allowed: ["address", "port"])
+            let addressNode = try http.required("address")
+            let address = try addressNode.string()
+            guard isLoopback(address) else {
+                throw addressNode.error("'\(address)' is not a loopback address; /healthz and /metrics are served on "
+                                        + "127.0.0.1, ::1 or localhost only (put a proxy in front to reach them from elsewhere)")
+            }
+            config.http = HTTPEndpoint(address: address, port: try http.required("port").int(in: 1...65_535))
+        }
+        return config
+    }
+}

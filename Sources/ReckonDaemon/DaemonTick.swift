@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import ReckonCore
+import ReckonFiles
+import ReckonLedger
+
+/// One look at everything the daemon watches, run on the daemon's worker thread: the SFTP
+/// drops fetched, the local drops looked at, each day with new complete files run through
+/// its steps, the day settled when asked, then the scheduled tasks due and the deadlines.
+final class DaemonTick: @unchecked Sendable {
+    let config: ReckonConfig
+    let ledger: Ledger
+    let settings: DaemonSettings
+    let hooks: DaemonHooks
+    let metrics: DaemonMetrics
+    let logger: Logger
+    private var watch: DropWatch
+    private let remote: RemotePoll
+    private let processor: DayProcessor
+    /// Days whose ledger changed since they were last settled (settle mode), with whether
+    /// their last run succeeded.
+    private var unsettled: [CivilDate: Bool] = [:]
+    /// The partners whose host key was refused, as the ledger's alerts last heard it.
+    private var refusedRecorded: Set<String> = []
+
+    init(config: ReckonConfig, ledger: Ledger, settings: DaemonSettings, hooks: DaemonHooks, logger: Logger) {
+        self.config = config
+        self.ledger = ledger
+        self.settings = settings
+        self.hooks = hooks
+        self.logger = logger
+        metrics = DaemonMetrics()
+        watch = DropWatch(config: config)
+        var daySucceeded: [CivilDate: Bool] = [:]
+        watch.knownToLedger = { path, partner, date in
+            let succeeded = daySucceeded[date] ?? ((try? ledger.batchRuns(limit: 1, date: date).first?.state) == "succeeded")
+            daySucceeded[date] = succeeded
+            guard succeeded, let digest = try? FileDigest(path: path) else { return false }
+            return (try? ledger.hasReceived(sha256: digest.hex, partner: partner)) ?? false
+        }
+        remote = RemotePoll(config: config, hooks: hooks, metrics: metrics, logger: logger)
+        processor = DayProcessor(config: config, ledger: ledger, hooks: hooks, metrics: metrics, logger: logger)
+    }
+
+    struct Outcome: Sendable {
+        /// Nothing new was found or done, and no file is still settling.
+        var idle = true
+        /// A run was made: the next look comes at once (more may have arrived meanwhile).
+        var ran = false
+        /// Runs whose outcome was not success.
+        var runsNotSucceeded = 0
+        /// What went wrong in the tick, one line each (a run that could not finish, SFTP).
+        var problems: [String] = []
+    }
+
+    func once(now: Date, stop: StopRequest) -> Outcome {
+        var outcome = Outcome()
+        let today = settings.businessDay(at: now)
+        let paused = hooks.pausedSteps()
+        let fetched = remote.poll(today, paused: paused)
+        outcome.problems += fetched?.problems ?? []
+        let look = watch.look(today: today, onlyToday: settings.pinnedDate != nil)
+        if look.settling > 0 { outcome.idle = false }
+        for (date, files) in look.days {
+            if stop.isRequested { return outcome }
+            outcome.idle = false
+            outcome.ran = true
+            guard let report = processor.run(date, steps: DayProcessor.processingSteps, fetched: date == today ? fetched : nil,
+                                              stability: watch.stability, shouldStop: { stop.isRequested }) else {
+                outcome.runsNotSucceeded += 1
+                outcome.problems.append("the run of \(date) could not finish (see the log)")
+                continue
+            }
+            if report.outcome != .succeeded { outcome.runsNotSucceeded += 1 }
+            // What the run dealt with is taken; a file it did not reach (a stop) is not.
+            let dealt = Set(report.ingested.map(\.file) + report.failedFiles.map(\.path))
+            watch.markTaken(files.map(\.path).filter(dealt.contains))
+            for result in report.ingested where result.outcome == .posted {
+                if let seconds = watch.secondsSinceReady(result.file) { metrics.recordLatency(seconds: seconds) }
+            }
+            if settings.settle, !report.stopped { unsettled[date] = report.outcome == .succeeded }
+        }
+        if stop.isRequested { return outcome }
+        if let fetched {
+            let refused = Set(fetched.hostKeyRefusals.map(\.partner))
+            if refused != refusedRecorded && !look.days.contains(where: { $0.date == today }) {
+                recordFetch(fetched, today, stop: stop)
+                outcome.idle = false
+                outcome.ran = true
+            }
+            refusedRecorded = refused
+        }
+        if settleIfDue(today, stop: stop) {
+            outcome.idle = false
+            outcome.ran = true
+        }
+        runScheduledWork(now: now)
+        return outcome
+    }
+
+    /// A refused host key is an alert of the day even when no file comes: a collect-only run
+    /// records what the fetch found (raised, or cleared once the key is accepted again). Run
+    /// when the refused servers change, not every tick.
+    private func recordFetch(_ fetched: RemoteDropsFetched, _ today: CivilDate, stop: StopRequest) {
+        _ = processor.run(today, steps: [.collect], fetched: fetched, stability: watch.stability, shouldStop: { stop.isRequested })
+    }
+
+    /// Settles the day when its last run succeeded (its files all in and posted) and
+    /// something changed since it was last settled; true when it ran.
+    private func settleIfDue(_ today: CivilDate, stop: StopRequest) -> Bool {
+        guard settings.settle, unsettled[today] == true else { return false }
+        unsettled[today] = nil
+        var steps: [BatchStep] = [.settle]
+        if config.partners.contains(where: { $0.outbound?.deliverPath != nil }) { steps.append(.deliver) }
+        _ = processor.run(today, steps: steps, fetched: nil, stability: watch.stability, shouldStop: { stop.isRequested })
+        return true
+    }
+
+    /// The scheduled tasks due now and the expected files' deadlines (seams until issue
+    /// 12's tasks and deadlines are merged: see ``DaemonHooks``).
+    private func runScheduledWork(now: Date) {
+        if let runDue = hooks.runDueTasks {
+            for task in runDue(now) {
+                metrics.record(task, at: now)
+                let line = logger.with(["task": "\(task.task)"])
+                if task.outcome == "succeeded" {
+                    line.info("task \(task.outcome): \(task.message)")
+                } else {
+                    line.error("task \(task.outcome): \(task.message)")
+                }
+            }
+        }
+        if let checkDeadlines = hooks.checkDeadlines {
+            do {
+                for late in try checkDeadlines(now) { logger.warning("file late: \(late)") }
+            } catch {
+                logger.error("the deadlines could not be checked: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import ReckonCore
+import ReckonFiles
+import ReckonLedger
+
+/// Runs a business day's steps for files that arrived: the same ``Batch/run`` as
+/// `reckon batch`, with the steps collect, ingest, plan and reconcile (settle and deliver
+/// when the daemon settles). Ingest is idempotent, so a file already in the ledger costs a
+/// digest and posts nothing twice.
+struct DayProcessor: Sendable {
+    let config: ReckonConfig
+    let ledger: Ledger
+    let hooks: DaemonHooks
+    let metrics: DaemonMetrics
+    let logger: Logger
+
+    static let processingSteps: [BatchStep] = [.collect, .ingest, .plan, .reconcile]
+
+    /// One run of the day's steps; nil when the run could not start or ended in an error
+    /// (logged). `fetched` is this tick's SFTP fetch, recorded by the run as its own.
+    func run(_ date: CivilDate, steps: [BatchStep], fetched: RemoteDropsFetched?, stability: SharedStabilityWatch,
+             shouldStop: @escaping @Sendable () -> Bool) -> BatchReport? {
+        var options = hooks.makeBatchOptions(date, steps, nil)
+        // The tick fetched already: the run records what that found (alerts, problems).
+        if let fetched {
+            options.fetchRemoteDrops = { @Sendable _, _ in fetched }
+        } else {
+            options.fetchRemoteDrops = nil
+        }
+        options.maximumWaitSeconds = 0
+        options.stabilityWatch = stability
+        options.shouldStop = shouldStop
+        let day = logger.with(["business_date": "\(date)"])
+        day.info("run started", metadata: ["steps": "\(steps.map(\.rawValue).joined(separator: ","))"])
+        let report: BatchReport
+        do {
+            report = try Batch.run(options, config: config, ledger: ledger)
+        } catch {
+            day.error("run could not finish: \(error)")
+            return nil
+        }
+        log(report, logger: day)
+        metrics.record(report)
+        return report
+    }
+
+    private func log(_ report: BatchReport, logger: Logger) {
+        for result in report.ingested {
+            let file = logger.with(["partner": "\(result.partner)", "file_type": "\(result.fileType)",
+                                    "file": "\(DisplayText.escaped(result.file))"])
+            switch result.outcome {
+            case .posted where result.recordsNotPosted == 0:
+                file.info("file posted", metadata: ["events": "\(result.events)", "entries": "\(result.entries)"])
+            case .posted:
+                file.warning("file posted in part", metadata: ["records_not_posted": "\(result.recordsNotPosted)"])
+            case .repeated, .setAside:
+                file.info("file \(result.outcome.rawValue): nothing posted")
+            case .rejected, .stale:
+                file.error("file \(result.outcome.rawValue): nothing posted", metadata: ["report": "\(result.reportPath ?? "")"])
+            }
+        }
+        for failed in report.failedFiles {
+            logger.error("file could not be taken in: \(failed.reason)",
+                         metadata: ["partner": "\(failed.partner)", "file_type": "\(failed.fileType)",
+                                    "file": "\(DisplayText.escaped(failed.path))"])
+        }
+        let line: Logger.Message = "run \(report.outcome.rawValue): \(Batch.summary(report))"
+        let metadata: Logger.Metadata = ["run_id": "\(report.runID.map(String.init) ?? "-")"]
+        switch report.outcome {
+        case .succeeded: logger.info(line, metadata: metadata)
+        case .incomplete: logger.notice(line, metadata: metadata)
+        case .failed: logger.error(line, metadata: metadata)
+        }
+    }
+}
+
+extension Logger {
+    /// A copy with more metadata.
+    func with(_ metadata: Logger.Metadata) -> Logger {
+        var copy = self
+        for (key, value) in metadata { copy[metadataKey: key] = value }
+        return copy
+    }
+}
