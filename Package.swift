@@ -15,6 +15,14 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The daemon's /healthz and /metrics (Sources/ReckonHTTP/). Hummingbird's default traits
+        // (swift-configuration support, full Foundation) are off: nothing here needs them and
+        // swift-configuration would only lengthen the build.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // libxml2 behind a thin shim (see Sources/CLibXML2/shim.h for the ICU clash it avoids).
@@ -79,6 +87,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Adapter: the daemon's monitoring endpoint over HTTP (Hummingbird), GET /healthz and
+        // GET /metrics (Prometheus text), on a loopback address only. Nothing else depends on
+        // Hummingbird; the daemon emits metrics through swift-metrics (DaemonMetrics).
+        .target(
+            name: "ReckonHTTP",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "reckon",
             dependencies: [
@@ -111,6 +132,17 @@ let package = Package(
         .testTarget(
             name: "ReckonSFTPTests",
             dependencies: ["reckon", "ReckonCore", "ReckonFiles", "ReckonSFTP", "CLibSSH2"]
+        ),
+        // Starts the monitoring server on 127.0.0.1 (an ephemeral port) and reads it over a
+        // plain socket.
+        .testTarget(
+            name: "ReckonHTTPTests",
+            dependencies: [
+                "ReckonHTTP",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Runs the built `reckon` binary; depending on it makes `swift test` build it.
         // ReckonLedger for its list of crash points (CrashPoint.allCases); GRDB to write a
