@@ -86,12 +86,43 @@ import Testing
     }
 
     @Test func aNonLoopbackAddressIsRefusedBeforeBinding() async throws {
+        // Should the check ever let the server start, it is stopped at once, so the test fails
+        // rather than hangs.
+        let stopper = TaskStopper()
         let server = MonitoringServer(
             address: "0.0.0.0", port: 0, registry: PrometheusCollectorRegistry(),
             health: HealthState(ledgerPath: "/srv/reckon/ledger.sqlite", pollIntervalSeconds: 10),
-            onRunning: { _ in Issue.record("a server on 0.0.0.0 started") })
+            onRunning: { _ in
+                Issue.record("a server on 0.0.0.0 started")
+                stopper.stop()
+            })
+        let running = Task { try await server.run() }
+        stopper.watch(running)
         await #expect(throws: MonitoringAddressError.notLoopback(address: "0.0.0.0")) {
-            try await server.run()
+            try await running.value
         }
+    }
+}
+
+/// Cancels a task, even when asked before it knows the task.
+final class TaskStopper: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: Task<Void, any Error>?
+    private var stopped = false
+
+    func watch(_ task: Task<Void, any Error>) {
+        let cancelNow = lock.withLock {
+            self.task = task
+            return stopped
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    func stop() {
+        let task = lock.withLock {
+            stopped = true
+            return self.task
+        }
+        task?.cancel()
     }
 }
