@@ -26,12 +26,17 @@ public struct DaemonMetrics: Sendable {
         public static let fileLatency = "reckon_file_latency_seconds"
     }
 
-    private let factory: any MetricsFactory
+    private let givenFactory: (any MetricsFactory)?
 
-    /// - Parameter factory: where the metrics go; by default the process's, which
-    ///   `Monitoring.bootstrap()` must have set up first (else swift-metrics drops them).
-    public init(factory: any MetricsFactory = MetricsSystem.factory) {
-        self.factory = factory
+    /// - Parameter factory: where the metrics go; nil (the default) means swift-metrics'
+    ///   current factory, looked up at each call: the one `Monitoring.bootstrap()` set up (even
+    ///   when it runs after this init), or a test's bound with `withMetricsFactory`.
+    public init(factory: (any MetricsFactory)? = nil) {
+        self.givenFactory = factory
+    }
+
+    private var factory: any MetricsFactory {
+        givenFactory ?? MetricsSystem.factory
     }
 
     /// A complete partner file was taken in (before it is posted or refused).

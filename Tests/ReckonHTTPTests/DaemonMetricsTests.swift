@@ -66,6 +66,15 @@ import Testing
         #expect(lines.contains(#"reckon_file_latency_seconds_bucket{le="0.5"} 1"#))
     }
 
+    @Test func withoutAFactoryEachCallUsesTheCurrentOne() {
+        let metrics = DaemonMetrics()
+        // Made before the factory is known, as a daemon may make it before bootstrapping.
+        withMetricsFactory(PrometheusMetricsFactory(registry: registry)) {
+            metrics.sftpError(partner: "task-local")
+        }
+        #expect(lines() == ["# TYPE reckon_sftp_errors_total counter", #"reckon_sftp_errors_total{partner="task-local"} 1"#])
+    }
+
     @Test func bootstrapSetsUpOneRegistryForTheProcess() {
         let registry = Monitoring.bootstrap()
         #expect(Monitoring.bootstrap() === registry)
