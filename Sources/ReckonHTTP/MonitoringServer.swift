@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import Prometheus
@@ -34,15 +35,27 @@ public struct MonitoringServer: Service {
         self.onRunning = onRunning
     }
 
+    /// Serves until the ServiceGroup shuts down gracefully or the task is cancelled.
+    /// - Throws: `MonitoringAddressError` for a refused address; `MonitoringServerError` when
+    ///   the server cannot listen (the port taken, say).
     public func run() async throws {
         let bind = try MonitoringAddress.validate(address: address, port: port)
         let onRunning = self.onRunning
+        let listening = ListeningFlag()
         let app = Application(
             router: Self.router(registry: registry, health: health),
             configuration: .init(address: .hostname(bind.host, port: bind.port)),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? bind.port) },
+            onServerRunning: { channel in
+                listening.set()
+                await onRunning(channel.localAddress?.port ?? bind.port)
+            },
             logger: logger)
-        try await app.run()
+        do {
+            try await app.run()
+        } catch where !listening.isSet && !(error is CancellationError) {
+            // Hummingbird's bind error says what failed but not which endpoint it was for.
+            throw MonitoringServerError.cannotListen(address: address, port: port, reason: "\(error)")
+        }
     }
 
     static func router(registry: PrometheusCollectorRegistry, health: HealthState) -> Router<BasicRequestContext> {
@@ -62,4 +75,26 @@ public struct MonitoringServer: Service {
         }
         return router
     }
+}
+
+/// Why the monitoring server stopped.
+public enum MonitoringServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Binding the address failed; `reason` is the system's error.
+    case cannotListen(address: String, port: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let address, let port, let reason):
+            return "cannot serve /healthz and /metrics on \(address) port \(port): \(reason)"
+        }
+    }
+}
+
+/// Set once the server listens (errors before that are failures to bind).
+private final class ListeningFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

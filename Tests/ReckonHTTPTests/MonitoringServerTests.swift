@@ -85,6 +85,28 @@ import Testing
         #expect(!isListening(port: port))
     }
 
+    @Test func aTakenPortIsAnErrorNamingTheEndpoint() async throws {
+        let health = HealthState(ledgerPath: "/srv/reckon/ledger.sqlite", pollIntervalSeconds: 10)
+        try await withMonitoringServer(health: health, registry: PrometheusCollectorRegistry()) { port in
+            let stopper = TaskStopper()
+            let second = MonitoringServer(
+                address: "127.0.0.1", port: port, registry: PrometheusCollectorRegistry(), health: health,
+                logger: quietLogger(),
+                onRunning: { _ in
+                    Issue.record("a second server listened on the same port")
+                    stopper.stop()
+                })
+            let running = Task { try await second.run() }
+            stopper.watch(running)
+            let error = try #require(await #expect(throws: MonitoringServerError.self) { try await running.value })
+            guard case .cannotListen(let address, let failedPort, let reason) = error else { return }
+            #expect(address == "127.0.0.1")
+            #expect(failedPort == port)
+            #expect(reason.contains("Address already in use"))
+            #expect(error.description.hasPrefix("cannot serve /healthz and /metrics on 127.0.0.1 port \(port): "))
+        }
+    }
+
     @Test func aNonLoopbackAddressIsRefusedBeforeBinding() async throws {
         // Should the check ever let the server start, it is stopped at once, so the test fails
         // rather than hangs.

@@ -123,8 +123,7 @@ func withMonitoringServer(
     health: HealthState, registry: PrometheusCollectorRegistry,
     _ body: @Sendable (_ port: Int) async throws -> Void
 ) async throws {
-    var logger = Logger(label: "reckon.http.test")
-    logger.logLevel = .warning
+    let logger = quietLogger()
     let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
     let server = MonitoringServer(
         address: "127.0.0.1", port: 0, registry: registry, health: health, logger: logger,
@@ -146,4 +145,11 @@ func withMonitoringServer(
         await group.triggerGracefulShutdown()
         try await tasks.waitForAll()
     }
+}
+
+/// A logger that keeps the servers' start and stop lines out of the test output.
+func quietLogger() -> Logger {
+    var logger = Logger(label: "reckon.http.test")
+    logger.logLevel = .warning
+    return logger
 }
