@@ -60,7 +60,9 @@ public struct HealthReport: Sendable, Equatable {
     }
 
     public let status: Status
+    /// The ledger's path, as the daemon gave it.
     public let ledger: String
+    /// When the last tick finished; nil before the first.
     public let lastTick: Date?
     /// Why it is failing; nil when ok.
     public let reason: String?
