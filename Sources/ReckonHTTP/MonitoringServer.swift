@@ -51,7 +51,11 @@ public struct MonitoringServer: Service {
             },
             logger: logger)
         do {
-            try await app.run()
+            if #available(macOS 15.0, *) {
+                try await withTaskExecutorPreference(MonitoringExecutor()) { try await app.run() }
+            } else {
+                try await app.run()
+            }
         } catch where !listening.isSet && !(error is CancellationError) {
             // Hummingbird's bind error says what failed but not which endpoint it was for.
             throw MonitoringServerError.cannotListen(address: address, port: port, reason: "\(error)")

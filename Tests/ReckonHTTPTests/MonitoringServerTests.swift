@@ -71,6 +71,17 @@ import Testing
         }
     }
 
+    @Test func healthzAnswersWhileTheCooperativePoolIsBlocked() async throws {
+        let clock = TestClock(tickTime.addingTimeInterval(5))
+        let health = HealthState(ledgerPath: "/srv/reckon/ledger.sqlite", pollIntervalSeconds: 10, now: { clock.now })
+        health.tickSucceeded(at: tickTime)
+        try await withMonitoringServer(health: health, registry: PrometheusCollectorRegistry()) { port in
+            let reply = try await withCooperativePoolBlocked { try blockingHTTPGet(port: port, path: "/healthz") }
+            #expect(reply.statusCode == 200)
+            #expect(reply.body == #"{"status":"ok","ledger":"/srv/reckon/ledger.sqlite","last_tick":"2026-12-01T02:00:00Z"}"#)
+        }
+    }
+
     @Test func theServerStopsWithItsServiceGroup() async throws {
         let health = HealthState(ledgerPath: "/srv/reckon/ledger.sqlite", pollIntervalSeconds: 10)
         let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)

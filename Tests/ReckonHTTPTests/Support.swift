@@ -52,6 +52,62 @@ func httpGet(port: Int, path: String) async throws -> HTTPReply {
     }
 }
 
+/// Runs `body` on a thread of its own while every thread of Swift's cooperative pool (one per
+/// core) is held by a blocked task, then lets them go. Each blocker gives up after 60 s, so a
+/// test elsewhere that waits on the pool is delayed, never deadlocked; if one gave up before
+/// `body` ended, `body` may have had the pool after all, and this throws.
+func withCooperativePoolBlocked<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    let width = ProcessInfo.processInfo.activeProcessorCount
+    return try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            let started = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let ended = DispatchSemaphore(value: 0)
+            let gaveUp = GaveUpCount()
+            for _ in 0..<width {
+                Task.detached {
+                    started.signal()
+                    if release.wait(timeout: .now() + 60) == .timedOut { gaveUp.add() }
+                    ended.signal()
+                }
+            }
+            for _ in 0..<width { started.wait() }
+            let result = Result { try body() }
+            for _ in 0..<width { release.signal() }
+            for _ in 0..<width { ended.wait() }
+            if gaveUp.count > 0 {
+                continuation.resume(throwing: PoolBlockError.blockersGaveUp(gaveUp.count))
+            } else {
+                continuation.resume(with: result)
+            }
+        }.start()
+    }
+}
+
+enum PoolBlockError: Error, CustomStringConvertible {
+    case blockersGaveUp(Int)
+
+    var description: String {
+        if case .blockersGaveUp(let count) = self {
+            return "\(count) pool blocker(s) gave up after 60 s before the request was answered"
+        }
+        return ""
+    }
+}
+
+private final class GaveUpCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    var count: Int { lock.withLock { value } }
+    func add() { lock.withLock { value += 1 } }
+}
+
+/// GET on the calling thread (see `httpGet`).
+func blockingHTTPGet(port: Int, path: String) throws -> HTTPReply {
+    try blockingGet(port: port, path: path)
+}
+
 /// Whether anything accepts connections on 127.0.0.1:`port`.
 func isListening(port: Int) -> Bool {
     guard let fd = try? connectedSocket(port: port) else { return false }
