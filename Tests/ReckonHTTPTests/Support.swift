@@ -53,7 +53,8 @@ func httpGet(port: Int, path: String) async throws -> HTTPReply {
 }
 
 /// Runs `body` on a thread of its own while every thread of Swift's cooperative pool (one per
-/// core) is held by a blocked task, then lets them go. Each blocker gives up after 60 s, so a
+/// core) is held by a blocked task, then lets them go. The blockers give up 60 s after all have
+/// started (or 300 s after their own start, should the pool never free enough threads), so a
 /// test elsewhere that waits on the pool is delayed, never deadlocked; if one gave up before
 /// `body` ended, `body` may have had the pool after all, and this throws.
 func withCooperativePoolBlocked<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -63,20 +64,27 @@ func withCooperativePoolBlocked<T: Sendable>(_ body: @escaping @Sendable () thro
             let started = DispatchSemaphore(value: 0)
             let release = DispatchSemaphore(value: 0)
             let ended = DispatchSemaphore(value: 0)
-            let gaveUp = GaveUpCount()
+            let blockers = BlockerState()
             for _ in 0..<width {
                 Task.detached {
                     started.signal()
-                    if release.wait(timeout: .now() + 60) == .timedOut { gaveUp.add() }
+                    let since = Date()
+                    while release.wait(timeout: .now() + 1) == .timedOut {
+                        if blockers.shouldGiveUp(startedAlone: since) {
+                            blockers.gaveUp()
+                            break
+                        }
+                    }
                     ended.signal()
                 }
             }
             for _ in 0..<width { started.wait() }
+            blockers.allStarted()
             let result = Result { try body() }
             for _ in 0..<width { release.signal() }
             for _ in 0..<width { ended.wait() }
-            if gaveUp.count > 0 {
-                continuation.resume(throwing: PoolBlockError.blockersGaveUp(gaveUp.count))
+            if blockers.gaveUpCount > 0 {
+                continuation.resume(throwing: PoolBlockError.blockersGaveUp(blockers.gaveUpCount))
             } else {
                 continuation.resume(with: result)
             }
@@ -95,12 +103,21 @@ enum PoolBlockError: Error, CustomStringConvertible {
     }
 }
 
-private final class GaveUpCount: @unchecked Sendable {
+private final class BlockerState: @unchecked Sendable {
     private let lock = NSLock()
-    private var value = 0
+    private var allStartedAt: Date?
+    private var gaveUps = 0
 
-    var count: Int { lock.withLock { value } }
-    func add() { lock.withLock { value += 1 } }
+    var gaveUpCount: Int { lock.withLock { gaveUps } }
+    func allStarted() { lock.withLock { allStartedAt = Date() } }
+    func gaveUp() { lock.withLock { gaveUps += 1 } }
+
+    func shouldGiveUp(startedAlone: Date) -> Bool {
+        lock.withLock {
+            if let allStartedAt { return Date().timeIntervalSince(allStartedAt) > 60 }
+            return Date().timeIntervalSince(startedAlone) > 300
+        }
+    }
 }
 
 /// GET on the calling thread (see `httpGet`).
