@@ -15,10 +15,14 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        // The daemon (`reckon run`): graceful stop on SIGTERM/SIGINT, structured logs, metrics.
+        // The daemon's /healthz and /metrics (Sources/ReckonHTTP/). Hummingbird's default traits
+        // (swift-configuration support, full Foundation) are off: nothing here needs them and
+        // swift-configuration would only lengthen the build.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // libxml2 behind a thin shim (see Sources/CLibXML2/shim.h for the ICU clash it avoids).
@@ -88,16 +92,30 @@ let package = Package(
         .target(
             name: "ReckonDaemon",
             dependencies: [
-                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP",
+                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP", "ReckonHTTP",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // Adapter: the daemon's monitoring endpoint over HTTP (Hummingbird), GET /healthz and
+        // GET /metrics (Prometheus text), on a loopback address only; the daemon composes it and
+        // records its metrics through its typed facade (DaemonMetrics, over swift-metrics).
+        .target(
+            name: "ReckonHTTP",
+            dependencies: [
+                "ReckonCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "reckon",
             dependencies: [
-                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP", "ReckonDaemon",
+                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP", "ReckonDaemon", "ReckonHTTP",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -128,6 +146,17 @@ let package = Package(
         .testTarget(
             name: "ReckonSFTPTests",
             dependencies: ["reckon", "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP", "CLibSSH2"]
+        ),
+        // Starts the monitoring server on 127.0.0.1 (an ephemeral port) and reads it over a
+        // plain socket.
+        .testTarget(
+            name: "ReckonHTTPTests",
+            dependencies: [
+                "ReckonHTTP", "ReckonCore",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Runs the built `reckon` binary; depending on it makes `swift test` build it.
         // ReckonLedger for its list of crash points (CrashPoint.allCases); GRDB to write a

@@ -52,7 +52,6 @@ public struct DaemonHooks: Sendable {
     /// late files as lines.
     public var checkDeadlines: (@Sendable (_ now: Date) throws -> [String])?
     /// Hears each finished tick: when, and its problems (empty when none).
-    // CONTRACT-12: updates ReckonHTTP's HealthState (last tick, last error) for /healthz (http helper).
     public var tickFinished: (@Sendable (_ at: Date, _ problems: [String]) -> Void)?
 
     public init(makeBatchOptions: @escaping @Sendable (CivilDate, [BatchStep], String?) -> BatchOptions) {

@@ -12,7 +12,7 @@ final class DaemonTick: @unchecked Sendable {
     let ledger: Ledger
     let settings: DaemonSettings
     let hooks: DaemonHooks
-    let metrics: DaemonMetrics
+    let metrics: RunMetrics
     let logger: Logger
     private var watch: DropWatch
     private let remote: RemotePoll
@@ -29,7 +29,7 @@ final class DaemonTick: @unchecked Sendable {
         self.settings = settings
         self.hooks = hooks
         self.logger = logger
-        metrics = DaemonMetrics()
+        metrics = RunMetrics()
         watch = DropWatch(config: config)
         var daySucceeded: [CivilDate: Bool] = [:]
         watch.knownToLedger = { path, partner, date in

@@ -12,7 +12,7 @@ struct DayProcessor: Sendable {
     let config: ReckonConfig
     let ledger: Ledger
     let hooks: DaemonHooks
-    let metrics: DaemonMetrics
+    let metrics: RunMetrics
     let logger: Logger
 
     static let processingSteps: [BatchStep] = [.collect, .ingest, .plan, .reconcile]

@@ -10,7 +10,7 @@ import ReckonLedger
 struct RemotePoll: Sendable {
     let config: ReckonConfig
     let hooks: DaemonHooks
-    let metrics: DaemonMetrics
+    let metrics: RunMetrics
     let logger: Logger
 
     var hasRemoteDrops: Bool { config.partners.contains { $0.sftp != nil } }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// `reckon run`, the daemon, through the built binary (issue 12, items 4, 7, 8 and 9): a
@@ -244,6 +247,71 @@ struct DaemonTests {
                 "\(daemonState.outbound.keys.sorted()) against \(batchState.outbound.keys.sorted())")
         #expect(daemonState.ledger.contains("superseded"), "the corrected re-send superseded nothing")
     }
+    /// `daemon: {http: …}`: while the daemon runs, /healthz says it is well and /metrics counts
+    /// the files it posted, by partner and type, over HTTP on the loopback address.
+    @Test func theDaemonServesItsHealthAndMetricsOnTheLoopbackAddress() throws {
+        let inputs = try Self.sampleDay()
+        let (folder, drops) = try Self.workspace(from: inputs)
+        let config = folder.path + "/reckon.yaml", idle = folder.path + "/idle"
+        let port = try #require(freeLoopbackPort())
+        let yaml = try String(contentsOfFile: config, encoding: .utf8)
+        try yaml.replacingOccurrences(of: "daemon:\n  poll_seconds: 1\n",
+                                      with: "daemon:\n  poll_seconds: 1\n  http: {address: 127.0.0.1, port: \(port)}\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        for (partner, name) in try Self.files(in: inputs) where name.contains("20241216") {
+            try Self.drop(inputs.path + "/\(partner)/\(name)", into: drops + "/\(partner)/\(name)")
+        }
+        let daemon = try DaemonProcess(["run", "--date", Self.day, "--config", config], environment: ["RECKON_IDLE_MARKER": idle])
+        try #require(daemon.waitFor { FileManager.default.fileExists(atPath: idle) }, "no idle point: \(daemon.finish().stderr)")
+        var health: (status: Int, body: String)?
+        // The server may still be starting when the first tick ends: asked until it answers.
+        #expect(daemon.waitFor {
+            health = httpGet("http://127.0.0.1:\(port)/healthz")
+            return health != nil
+        }, "nothing answered on port \(port): \(daemon.finish().stderr)")
+        #expect(health?.status == 200)
+        #expect(health?.body.hasPrefix(#"{"status":"ok","ledger":""#) == true, "\(health?.body ?? "")")
+        let metrics = httpGet("http://127.0.0.1:\(port)/metrics")
+        #expect(metrics?.status == 200)
+        let lines = Set((metrics?.body ?? "").split(separator: "\n").map(String.init))
+        #expect(lines.contains(#"reckon_files_received_total{partner="platform",type="loans"} 1"#), "\(metrics?.body ?? "")")
+        #expect(lines.contains(#"reckon_records_posted_total{partner="platform",type="loans"} 20"#), "\(metrics?.body ?? "")")
+        daemon.signal(SIGTERM)
+        let ended = daemon.finish()
+        #expect(ended.status == 0, "\(ended.stderr)")
+        #expect(ended.stderr.contains("serving /healthz and /metrics"), "\(ended.stderr)")
+    }
+}
+
+/// A port nothing listens on now, from the kernel (bound to port 0, then let go).
+func freeLoopbackPort() -> Int? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
+    }
+    return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
+}
+
+/// One GET through URLSession: the status and body, or nil when nothing answered.
+func httpGet(_ url: String) -> (status: Int, body: String)? {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var reply: (Int, String)?
+    URLSession.shared.dataTask(with: URL(string: url)!) { data, response, _ in
+        if let response = response as? HTTPURLResponse {
+            reply = (response.statusCode, String(decoding: data ?? Data(), as: UTF8.self))
+        }
+        done.signal()
+    }.resume()
+    done.wait()
+    return reply
 }
 
 /// A `reckon` process left running (the daemon), its output in files, signalled by the test.

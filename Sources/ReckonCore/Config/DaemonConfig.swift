@@ -26,14 +26,10 @@ public struct DaemonConfig: Sendable, Equatable {
         self.http = http
     }
 
-    /// Whether an address stays on this machine: 127.0.0.0/8, ::1 or localhost.
+    /// Whether an address stays on this machine: 127.0.0.0/8, ::1 or localhost
+    /// (``MonitoringAddress``, the check the server makes again before it binds).
     public static func isLoopback(_ address: String) -> Bool {
-        if address == "localhost" || address == "::1" || address == "[::1]" { return true }
-        let parts = address.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts.first == "127" else { return false }
-        return parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && Int(part).map { (0...255).contains($0) } == true
-        }
+        MonitoringAddress.isLoopback(address)
     }
 }
 

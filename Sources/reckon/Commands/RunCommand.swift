@@ -4,6 +4,7 @@ import Logging
 import ReckonCore
 import ReckonDaemon
 import ReckonFiles
+import ReckonHTTP
 import ReckonLedger
 import ServiceLifecycle
 
@@ -82,13 +83,33 @@ struct RunCommand: ParsableCommand {
             let reference = try ReferenceData.load(config)
             return try ledger.checkDeadlines(config: config, reference: reference, now: now).map(\.description)
         }
+        // /healthz and /metrics when reckon.yaml asks for them (`daemon: {http: …}`, loopback only):
+        // metrics go to one Prometheus registry; each tick tells the health state how it went.
+        var monitoring: MonitoringServer?
+        if let endpoint = config.daemon.http {
+            let registry = Monitoring.bootstrap()
+            let health = HealthState(ledgerPath: config.databasePath, pollIntervalSeconds: Double(config.daemon.pollSeconds))
+            hooks.tickFinished = { at, problems in
+                if problems.isEmpty {
+                    health.tickSucceeded(at: at)
+                } else {
+                    health.tickFailed(at: at, error: problems.joined(separator: "; "))
+                }
+            }
+            monitoring = MonitoringServer(address: endpoint.address, port: endpoint.port, registry: registry, health: health,
+                                          logger: logger, onRunning: { port in
+                                              logger.info("serving /healthz and /metrics", metadata: ["address": "\(endpoint.address)", "port": "\(port)"])
+                                          })
+        }
         let daemon = DaemonService(config: config, ledger: ledger, settings: settings, hooks: hooks, logger: logger)
-        // CONTRACT-12: when config.daemon.http is set, ReckonHTTP's MonitoringServer (http helper) joins the
-        // group: Monitoring.bootstrap() once, then MonitoringServer(address:, port:, registry:, health:).
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup,
                   failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
+        if let monitoring {
+            services.append(.init(service: monitoring, successTerminationBehavior: .gracefullyShutdownGroup,
+                                  failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
