@@ -247,6 +247,30 @@ struct DaemonTests {
                 "\(daemonState.outbound.keys.sorted()) against \(batchState.outbound.keys.sorted())")
         #expect(daemonState.ledger.contains("superseded"), "the corrected re-send superseded nothing")
     }
+    /// The daemon runs each enabled task whose time has come, once, and only enabled ones:
+    /// a task enabled long ago (its next time long past) runs at the first tick; a disabled
+    /// one never does.
+    @Test func theDaemonRunsTheEnabledTasksThatAreDue() throws {
+        let inputs = try Self.sampleDay()
+        let (folder, _) = try Self.workspace(from: inputs)
+        let config = folder.path + "/reckon.yaml"
+        let enabled = try cli(["tasks", "enable", "calendar_next_year", "--as", "ops", "--now", "2025-11-01T00:00:00Z", "--config", config])
+        try #require(enabled.status == 0, "\(enabled.stdout)\(enabled.stderr)")
+        let run = try cli(["run", "--date", Self.day, "--exit-when-idle", "--config", config])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("task=calendar_next_year"), "\(run.stderr)")
+        #expect(!run.stderr.contains("task=balance_check"), "a disabled task ran: \(run.stderr)")
+        let listed = try cli(["tasks", "list", "--json", "--config", config])
+        let tasks = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])["tasks"] as? [[String: Any]]
+        let task = try #require(tasks?.first { $0["id"] as? String == "calendar_next_year" })
+        #expect((task["successes"] as? Int ?? 0) + (task["failures"] as? Int ?? 0) == 1, "\(task)")
+        let balance = try #require(tasks?.first { $0["id"] as? String == "balance_check" })
+        #expect(balance["successes"] as? Int == 0 && balance["failures"] as? Int == 0, "\(balance)")
+        // Run once: a second daemon run finds it done until its next time.
+        let again = try cli(["run", "--date", Self.day, "--exit-when-idle", "--config", config])
+        #expect(again.status == 0 && !again.stderr.contains("task=calendar_next_year"), "\(again.stderr)")
+    }
+
     /// `daemon: {http: …}`: while the daemon runs, /healthz says it is well and /metrics counts
     /// the files it posted, by partner and type, over HTTP on the loopback address.
     @Test func theDaemonServesItsHealthAndMetricsOnTheLoopbackAddress() throws {
