@@ -53,6 +53,9 @@ public struct DaemonHooks: Sendable {
     public var checkDeadlines: (@Sendable (_ now: Date) throws -> [String])?
     /// Hears each finished tick: when, and its problems (empty when none).
     public var tickFinished: (@Sendable (_ at: Date, _ problems: [String]) -> Void)?
+    /// Hears progress within a tick (a file begun, records stored), so a long tick reads as
+    /// busy rather than stuck.
+    public var tickProgressed: (@Sendable (_ at: Date) -> Void)?
 
     public init(makeBatchOptions: @escaping @Sendable (CivilDate, [BatchStep], String?) -> BatchOptions) {
         self.makeBatchOptions = makeBatchOptions

@@ -35,7 +35,8 @@ struct DayProcessor: Sendable {
         day.info("run started", metadata: ["steps": "\(steps.map(\.rawValue).joined(separator: ","))"])
         let report: BatchReport
         do {
-            report = try Batch.run(options, config: config, ledger: ledger)
+            let progressed = hooks.tickProgressed
+            report = try Batch.run(options, config: config, ledger: ledger) { _ in progressed?(Date()) }
         } catch {
             day.error("run could not finish: \(error)")
             return nil

@@ -13,6 +13,7 @@ public final class HealthState: @unchecked Sendable {
     private let startedAt: Date
     private var lastTickAt: Date?
     private var lastTickError: String?
+    private var lastProgressAt: Date?
 
     /// - Parameters:
     ///   - startedAt: staleness counts from here until the first tick; `now()` by default.
@@ -43,12 +44,18 @@ public final class HealthState: @unchecked Sendable {
         }
     }
 
+    /// A tick still under way made progress at `date` (a file begun, records stored): a long
+    /// tick, posting a big file, is busy, not stuck, as long as it keeps making progress.
+    public func working(at date: Date) {
+        lock.withLock { lastProgressAt = date }
+    }
+
     /// The health as of now.
     public func report() -> HealthReport {
-        let (lastTickAt, lastTickError) = lock.withLock { (self.lastTickAt, self.lastTickError) }
+        let (lastTickAt, lastTickError, lastProgressAt) = lock.withLock { (self.lastTickAt, self.lastTickError, self.lastProgressAt) }
         return HealthReport.evaluate(
             ledger: ledgerPath, pollIntervalSeconds: pollIntervalSeconds, startedAt: startedAt,
-            lastTickAt: lastTickAt, lastTickError: lastTickError, now: now())
+            lastTickAt: lastTickAt, lastTickError: lastTickError, lastProgressAt: lastProgressAt, now: now())
     }
 }
 
@@ -67,19 +74,23 @@ public struct HealthReport: Sendable, Equatable {
     /// Why it is failing; nil when ok.
     public let reason: String?
 
-    /// Failing when the last tick (or the start, before any tick) is more than
-    /// 3 × `pollIntervalSeconds` before `now`, or when the last tick failed; staleness first,
-    /// since a stuck daemon hides whatever its last tick said.
+    /// Failing when the last sign of life (the last tick, or the start before any tick, or
+    /// progress within a tick still under way) is more than 3 × `pollIntervalSeconds` before
+    /// `now`, or when the last tick failed; staleness first, since a stuck daemon hides
+    /// whatever its last tick said.
     public static func evaluate(
         ledger: String, pollIntervalSeconds: Double, startedAt: Date, lastTickAt: Date?,
-        lastTickError: String?, now: Date
+        lastTickError: String?, lastProgressAt: Date? = nil, now: Date
     ) -> HealthReport {
         let limitSeconds = 3 * pollIntervalSeconds
-        let ageSeconds = now.timeIntervalSince(lastTickAt ?? startedAt)
+        let alive = max(lastTickAt ?? startedAt, lastProgressAt ?? .distantPast)
+        let ageSeconds = now.timeIntervalSince(alive)
         let over = "over 3 × the \(seconds(pollIntervalSeconds)) poll interval"
         var reason: String?
         if ageSeconds > limitSeconds {
-            if let lastTickAt {
+            if let lastProgressAt, lastProgressAt > (lastTickAt ?? startedAt) {
+                reason = "the tick under way has made no progress since \(iso8601(lastProgressAt)), \(seconds(ageSeconds)) ago, \(over)"
+            } else if let lastTickAt {
                 reason = "last tick at \(iso8601(lastTickAt)) is \(seconds(ageSeconds)) old, \(over)"
             } else {
                 reason = "no tick since the start at \(iso8601(startedAt)), \(seconds(ageSeconds)) ago, \(over)"

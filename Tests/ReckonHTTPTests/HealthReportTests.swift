@@ -32,6 +32,18 @@ import Testing
             + #""reason":"last tick at 2026-12-01T02:00:00Z is 31 s old, over 3 × the 10 s poll interval"}"#)
     }
 
+    @Test func aLongTickThatKeepsMakingProgressIsBusyNotStale() {
+        let clock = TestClock(tickTime.addingTimeInterval(100))
+        let state = health(clock)
+        state.tickSucceeded(at: tickTime)
+        state.working(at: tickTime.addingTimeInterval(75))
+        #expect(state.report().status == .ok)
+        #expect(state.report().lastTick == tickTime)
+        clock.now = tickTime.addingTimeInterval(106)
+        #expect(state.report().reason
+            == "the tick under way has made no progress since 2026-12-01T02:01:15Z, 31 s ago, over 3 × the 10 s poll interval")
+    }
+
     @Test func beforeTheFirstTickStalenessCountsFromTheStart() {
         let clock = TestClock(tickTime.addingTimeInterval(29))
         let state = health(clock)

@@ -96,6 +96,7 @@ struct RunCommand: ParsableCommand {
                     health.tickFailed(at: at, error: problems.joined(separator: "; "))
                 }
             }
+            hooks.tickProgressed = { at in health.working(at: at) }
             monitoring = MonitoringServer(address: endpoint.address, port: endpoint.port, registry: registry, health: health,
                                           logger: logger, onRunning: { port in
                                               logger.info("serving /healthz and /metrics", metadata: ["address": "\(endpoint.address)", "port": "\(port)"])
