@@ -45,16 +45,7 @@ extension InboundArchiveConfig {
     static func load(_ id: String, _ node: SpecNode) throws(SpecError) -> InboundArchiveConfig {
         let map = try node.mapping(allowed: ["name", "ready", "limits"])
         let nameNode = try map.required("name")
-        let pattern: FileNamePattern
-        do {
-            pattern = try FileNamePattern(try nameNode.string())
-        } catch let problem as ConfigProblem {
-            throw nameNode.error(problem.message)
-        } catch let error as SpecError {
-            throw error
-        } catch {
-            throw nameNode.error("\(error)")
-        }
+        let pattern = try FileNamePattern.load(nameNode)
         var readiness = Readiness.stable(seconds: 2)
         if let readyNode = map["ready"] {
             let ready = try readyNode.mapping(allowed: ["marker", "stable_seconds"])

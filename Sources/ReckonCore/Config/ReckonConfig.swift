@@ -382,16 +382,7 @@ public enum ConfigLoader {
                                  path: (String) -> String) throws(SpecError) -> FileTypeConfig {
         let map = try node.mapping(allowed: ["spec", "name", "post", "mode", "ready", "expected"])
         let nameNode = try map.required("name")
-        let pattern: FileNamePattern
-        do {
-            pattern = try FileNamePattern(try nameNode.string())
-        } catch let problem as ConfigProblem {
-            throw nameNode.error(problem.message)
-        } catch let error as SpecError {
-            throw error
-        } catch {
-            throw nameNode.error("\(error)")
-        }
+        let pattern = try FileNamePattern.load(nameNode)
         var lenient = false
         if let modeNode = map["mode"] {
             switch try modeNode.string() {
@@ -468,4 +459,19 @@ public enum ConfigLoader {
     }
 
     static func money(_ node: SpecNode) throws(SpecError) -> DecimalAmount { try decimal(node, scale: 2) }
+}
+
+extension FileNamePattern {
+    /// A `name:` of reckon.yaml (a file type's, an archive's), refused with its key and why.
+    static func load(_ node: SpecNode) throws(SpecError) -> FileNamePattern {
+        do {
+            return try FileNamePattern(try node.string())
+        } catch let problem as ConfigProblem {
+            throw node.error(problem.message)
+        } catch let error as SpecError {
+            throw error
+        } catch {
+            throw node.error("\(error)")
+        }
+    }
 }

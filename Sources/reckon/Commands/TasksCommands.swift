@@ -181,13 +181,25 @@ struct TasksRun: ParsableCommand {
     }
 }
 
+/// What `tasks enable` and `tasks disable` take: the task, who, and --json.
+struct TaskSwitchArguments: ParsableArguments {
+    @Argument(help: "The task's identifier.")
+    var id: String
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Who makes the change (default: $USER).", valueName: "name"))
+    var who: String?
+
+    @Option(help: .hidden)
+    var now: TaskMoment?
+
+    @Flag(help: "Print one JSON object instead of text (see above).")
+    var json = false
+}
+
 /// `tasks enable` and `tasks disable`: the same but for the state they set.
 protocol TaskSwitchCommand: ParsableCommand {
     static var enabling: Bool { get }
-    var id: String { get }
-    var who: String? { get }
-    var now: TaskMoment? { get }
-    var json: Bool { get }
+    var arguments: TaskSwitchArguments { get }
     var options: ConfigOptions { get }
 }
 
@@ -200,11 +212,12 @@ extension TaskSwitchCommand {
         """
     }
 
-    func switchTask() throws {
+    func run() throws {
         let config = try options.load()
         let ledger = try options.ledger(config)
-        let by = actingUser(who)
-        let at = now.map { TimeText.stored(Int($0.date.timeIntervalSince1970)) } ?? TimeText.storedNow()
+        let id = arguments.id
+        let by = actingUser(arguments.who)
+        let at = arguments.now.map { TimeText.stored(Int($0.date.timeIntervalSince1970)) } ?? TimeText.storedNow()
         let change: TaskRegistry.Change
         do {
             change = try TaskRegistry.setEnabled(Self.enabling, id: id, tasks: config.tasks, ledger: ledger, by: by, at: at)
@@ -213,7 +226,7 @@ extension TaskSwitchCommand {
             throw ExitCode.failure
         }
         let state = Self.enabling ? "enabled" : "disabled"
-        if json {
+        if arguments.json {
             typealias J = JSONShape
             print(J.object([("task", J.string(id)), ("enabled", J.bool(Self.enabling)), ("changed", J.bool(change == .changed)),
                             ("by", J.string(by)), ("at", J.string(at))]))
@@ -230,21 +243,8 @@ struct TasksEnable: TaskSwitchCommand {
     static let configuration = CommandConfiguration(commandName: "enable", abstract: "Enable a task: the daemon runs it on its schedule.",
                                                     discussion: discussionText)
 
-    @Argument(help: "The task's identifier.")
-    var id: String
-
-    @Option(name: .customLong("as"), help: ArgumentHelp("Who enables it (default: $USER).", valueName: "name"))
-    var who: String?
-
-    @Option(help: .hidden)
-    var now: TaskMoment?
-
-    @Flag(help: "Print one JSON object instead of text (see above).")
-    var json = false
-
+    @OptionGroup var arguments: TaskSwitchArguments
     @OptionGroup var options: ConfigOptions
-
-    func run() throws { try switchTask() }
 }
 
 struct TasksDisable: TaskSwitchCommand {
@@ -252,21 +252,8 @@ struct TasksDisable: TaskSwitchCommand {
     static let configuration = CommandConfiguration(commandName: "disable", abstract: "Disable a task: nothing runs it.",
                                                     discussion: discussionText)
 
-    @Argument(help: "The task's identifier.")
-    var id: String
-
-    @Option(name: .customLong("as"), help: ArgumentHelp("Who disables it (default: $USER).", valueName: "name"))
-    var who: String?
-
-    @Option(help: .hidden)
-    var now: TaskMoment?
-
-    @Flag(help: "Print one JSON object instead of text (see above).")
-    var json = false
-
+    @OptionGroup var arguments: TaskSwitchArguments
     @OptionGroup var options: ConfigOptions
-
-    func run() throws { try switchTask() }
 }
 
 extension TaskHooks {
