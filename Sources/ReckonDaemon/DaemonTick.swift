@@ -20,6 +20,9 @@ final class DaemonTick: @unchecked Sendable {
     /// Days whose ledger changed since they were last settled (settle mode), with whether
     /// their last run succeeded.
     private var unsettled: [CivilDate: Bool] = [:]
+    /// Days whose new files are posted but whose plan and reconcile steps have not run since:
+    /// they run once the day is quiet (no new file in a look, none settling).
+    private var unplanned: Set<CivilDate> = []
     /// The partners whose host key was refused, as the ledger's alerts last heard it.
     private var refusedRecorded: Set<String> = []
 
@@ -33,7 +36,11 @@ final class DaemonTick: @unchecked Sendable {
         watch = DropWatch(config: config)
         var daySucceeded: [CivilDate: Bool] = [:]
         watch.knownToLedger = { path, partner, date in
-            let succeeded = daySucceeded[date] ?? ((try? ledger.batchRuns(limit: 1, date: date).first?.state) == "succeeded")
+            // The day's last run must be one that planned and reconciled it, and succeeded: a
+            // day stopped after its files were posted (before its plan and reconcile steps) runs again.
+            let succeeded = daySucceeded[date] ?? ((try? ledger.batchRuns(limit: 1, date: date).first).flatMap { $0 }.map {
+                $0.state == "succeeded" && $0.steps.split(separator: ",").contains("reconcile")
+            } ?? false)
             daySucceeded[date] = succeeded
             guard succeeded, let digest = try? FileDigest(path: path) else { return false }
             return (try? ledger.hasReceived(sha256: digest.hex, partner: partner)) ?? false
@@ -61,25 +68,43 @@ final class DaemonTick: @unchecked Sendable {
         outcome.problems += fetched?.problems ?? []
         let look = watch.look(today: today, onlyToday: settings.pinnedDate != nil)
         if look.settling > 0 { outcome.idle = false }
+        // New files first, only they, posted as soon as they are complete: a file's wait is
+        // its own posting, not the day's plan and reconcile steps or the day's other files.
         for (date, files) in look.days {
             if stop.isRequested { return outcome }
             outcome.idle = false
             outcome.ran = true
-            guard let report = processor.run(date, steps: DayProcessor.processingSteps, fetched: date == today ? fetched : nil,
+            let readySince = watch.readySinceSnapshot()
+            guard let report = processor.run(date, steps: DayProcessor.ingestSteps, only: Set(files.map(\.path)),
+                                              fetched: date == today ? fetched : nil, stability: watch.stability,
+                                              shouldStop: { stop.isRequested },
+                                              readySeconds: { DropWatch.secondsSince(readySince[$0]) }) else {
+                outcome.runsNotSucceeded += 1
+                outcome.problems.append("the run of \(date) could not finish (see the log)")
+                continue
+            }
+            // What the run dealt with is taken; a file it did not reach (a stop) is not.
+            let dealt = Set(report.ingested.map(\.file) + report.failedFiles.map(\.path))
+            watch.markTaken(files.map(\.path).filter(dealt.contains))
+            unplanned.insert(date)
+        }
+        // Then the day's plan and reconcile steps, once the day is quiet: every complete file
+        // in, none settling. The same steps as `reckon batch` (the files all known by now).
+        for date in unplanned.sorted() where !look.days.contains(where: { $0.date == date }) && !look.settlingDays.contains(date) {
+            if stop.isRequested { return outcome }
+            outcome.idle = false
+            outcome.ran = true
+            guard let report = processor.run(date, steps: DayProcessor.processingSteps, only: [], fetched: nil,
                                               stability: watch.stability, shouldStop: { stop.isRequested }) else {
                 outcome.runsNotSucceeded += 1
                 outcome.problems.append("the run of \(date) could not finish (see the log)")
                 continue
             }
             if report.outcome != .succeeded { outcome.runsNotSucceeded += 1 }
-            // What the run dealt with is taken; a file it did not reach (a stop) is not.
-            let dealt = Set(report.ingested.map(\.file) + report.failedFiles.map(\.path))
-            watch.markTaken(files.map(\.path).filter(dealt.contains))
-            for result in report.ingested where result.outcome == .posted {
-                if let seconds = watch.secondsSinceReady(result.file) { metrics.recordLatency(seconds: seconds) }
-            }
+            if !report.stopped { unplanned.remove(date) }
             if settings.settle, !report.stopped { unsettled[date] = report.outcome == .succeeded }
         }
+        if !unplanned.isEmpty { outcome.idle = false }
         if stop.isRequested { return outcome }
         if let fetched {
             let refused = Set(fetched.hostKeyRefusals.map(\.partner))

@@ -43,6 +43,9 @@ public struct DropWatch {
         public var days: [(date: CivilDate, files: [CollectedFile])] = []
         /// Files still watched for a stable size: the daemon is not idle while there are any.
         public var settling = 0
+        /// Days with files still settling, for less than the settle wait: their plan and
+        /// reconcile steps wait for them rather than run over half the day's files.
+        public var settlingDays: Set<CivilDate> = []
     }
 
     /// Looks at the drops for `today` (and, unless `onlyToday`, earlier days whose files
@@ -59,23 +62,26 @@ public struct DropWatch {
         taken = taken.filter { present[$0.key] != nil }
         readySince = readySince.filter { present[$0.key] != nil }
         settlingSince = settlingSince.filter { present[$0.key] != nil }
-        // Only days with something new are collected: a tick over old files costs a stat each.
+        // Only days with something new are collected, and only their new files judged: a
+        // tick over old files costs a stat each (a trailer rule reads a file).
         var days = Set<CivilDate>()
         for (path, file) in present where taken[path] != file.signature {
             let day = file.date ?? today
             if day == today || (!onlyToday && day < today) { days.insert(day) }
         }
         var look = Look()
+        let known = { [taken] (path: String) in taken[path] != nil && taken[path] == present[path]?.signature }
         for day in days.sorted() {
-            let collected = Collector(config: config, maximumWaitSeconds: 0, watch: stability).collect(date: day)
-            let fresh = collected.ready.filter { taken[$0.path] != present[$0.path]?.signature }
+            let collected = Collector(config: config, maximumWaitSeconds: 0, watch: stability).collect(date: day, skipping: known)
+            let fresh = collected.ready
             for file in collected.ready { settlingSince[file.path] = nil }
             for file in fresh where readySince[file.path] == nil { readySince[file.path] = now }
             let settling = collected.waiting.filter { $0.reason.hasPrefix("its size is still changing") }.map(\.path)
             for path in settling where settlingSince[path] == nil { settlingSince[path] = now }
             look.settling += settling.count
             let waitedEnough = settling.allSatisfy { Double(now &- (settlingSince[$0] ?? now)) / 1e9 >= settleWaitSeconds }
-            if !fresh.isEmpty && waitedEnough { look.days.append((day, fresh)) }
+            if !waitedEnough { look.settlingDays.insert(day) }
+            if !fresh.isEmpty { look.days.append((day, fresh)) }
         }
         return look
     }
@@ -89,7 +95,16 @@ public struct DropWatch {
 
     /// Seconds since the file was first seen complete, nil when it never was.
     public func secondsSinceReady(_ path: String, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Double? {
-        readySince[path].map { Double(now &- $0) / 1e9 }
+        Self.secondsSince(readySince[path], now: now)
+    }
+
+    /// When each file was first seen complete (monotonic nanoseconds), for a run to measure
+    /// its files' latency as it posts them.
+    public func readySinceSnapshot() -> [String: UInt64] { readySince }
+
+    /// Seconds from a monotonic time to now; nil for none.
+    public static func secondsSince(_ start: UInt64?, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Double? {
+        start.map { Double(now &- $0) / 1e9 }
     }
 
     private struct Present {

@@ -9,27 +9,26 @@ import ReckonLedger
 struct RunMetrics: Sendable {
     let metrics = DaemonMetrics()
 
-    /// A batch run's files and breaks.
-    func record(_ report: BatchReport) {
-        for result in report.ingested {
-            metrics.fileReceived(partner: result.partner, fileType: result.fileType)
-            switch result.outcome {
-            case .posted: metrics.recordsPosted(result.events, partner: result.partner, fileType: result.fileType)
-            case .rejected, .stale: metrics.fileFailed(partner: result.partner, fileType: result.fileType)
-            case .repeated, .setAside: break
-            }
+    /// A file taken in, as soon as it is; a posted one's time since it was first seen complete.
+    func record(_ result: IngestResult, secondsSinceReady: Double?) {
+        metrics.fileReceived(partner: result.partner, fileType: result.fileType)
+        switch result.outcome {
+        case .posted: metrics.recordsPosted(result.events, partner: result.partner, fileType: result.fileType)
+        case .rejected, .stale: metrics.fileFailed(partner: result.partner, fileType: result.fileType)
+        case .repeated, .setAside: break
         }
+        if let secondsSinceReady { metrics.fileLatency(.nanoseconds(Int64(secondsSinceReady * 1e9))) }
+    }
+
+    /// A batch run's files that could not be taken in at all, and its breaks (its files are
+    /// counted one by one as they are taken in).
+    func record(_ report: BatchReport) {
         for failed in report.failedFiles {
             metrics.fileFailed(partner: failed.partner, fileType: failed.fileType)
         }
         if let reconciliation = report.reconciliation {
             metrics.breaksOpen(reconciliation.openBreaks)
         }
-    }
-
-    /// A posted file's time from completion (first seen ready) to its posting.
-    func recordLatency(seconds: Double) {
-        metrics.fileLatency(.nanoseconds(Int64(seconds * 1e9)))
     }
 
     /// An SFTP drop that could not be fetched.

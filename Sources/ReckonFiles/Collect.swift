@@ -46,8 +46,10 @@ public struct Collector {
         public init() {}
     }
 
-    /// Collects the day's files of every partner (or one), in configuration order.
-    public func collect(date: CivilDate, partner only: String? = nil) -> Result {
+    /// Collects the day's files of every partner (or one), in configuration order. Files
+    /// `skipping` names are known to the caller (taken before, unchanged): they are neither
+    /// judged (no trailer read, no size watched) nor listed.
+    public func collect(date: CivilDate, partner only: String? = nil, skipping: ((String) -> Bool)? = nil) -> Result {
         var result = Result()
         var stableCandidates: [(CollectedFile, Int)] = []
         for partner in config.partners where only == nil || partner.id == only {
@@ -65,6 +67,7 @@ public struct Collector {
                     }
                     guard match.date == nil || match.date == date else { continue }
                     let path = drop + "/" + name
+                    if let skipping, skipping(path) { continue }
                     var isFolder: ObjCBool = false
                     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
                     let file = CollectedFile(path: path, partner: partner.id, fileType: type.id)

@@ -36,6 +36,12 @@ public struct BatchOptions: Sendable {
     /// The `stable` readiness rule's looks at files, kept across runs (the daemon's ticks), so
     /// that a file seen stable before counts at once; nil for a run's own watch.
     public var stabilityWatch: SharedStabilityWatch?
+    /// Only these files are collected and taken in (the daemon's files found new since its
+    /// last look); the day's other files are known and not judged again. nil: every file.
+    public var onlyFiles: Set<String>?
+    /// Hears each file as soon as it is taken in (posted, repeated, refused), before the run's
+    /// later steps: the daemon logs and counts a file when it is posted, not when its run ends.
+    public var fileIngested: (@Sendable (IngestResult) -> Void)?
 
     public init(date: CivilDate, steps: [BatchStep] = BatchStep.allCases, partner: String? = nil,
                 dryRun: Bool = false, maximumWaitSeconds: Double = 30) {
@@ -221,7 +227,9 @@ public enum Batch {
                     report.archives = unpacked
                     report.errors += unpacked.refused.map(\.description) + unpacked.errors
                 }
-                report.collected = collector.collect(date: options.date, partner: options.partner)
+                let only = options.onlyFiles
+                report.collected = collector.collect(date: options.date, partner: options.partner,
+                                                     skipping: only.map { only in { !only.contains($0) } })
                 report.collected.waiting += archives.waiting
                 if let collectStep {
                     let archivesFailed = !(report.archives?.refused.isEmpty ?? true) || !(report.archives?.errors.isEmpty ?? true)
@@ -255,9 +263,11 @@ public enum Batch {
                         var request = IngestRequest(path: file.path, partner: partner, fileType: type, businessDate: options.date)
                         request.runID = runID
                         request.shouldAbandon = options.shouldStop
-                        report.ingested.append(try ledger.ingest(request, config: config) { stored in
+                        let result = try ledger.ingest(request, config: config) { stored in
                             progress(RunProgress(.ingest, "\(stage): \(Plural.count(stored, "record")) stored", isStage: false))
-                        })
+                        }
+                        report.ingested.append(result)
+                        options.fileIngested?(result)
                     } catch where error.abandoned {
                         // Rolled back whole: the next run takes the file again.
                         report.stopped = true

@@ -150,15 +150,17 @@ struct DaemonTests {
         #expect(again.status == 0 && !again.stderr.contains("run started"), "\(again.stderr)")
         #expect(try Self.endState(clean) == cleanState)
 
-        // Held as the plan step starts (the collect, ingest and plan steps' rows), then SIGTERM:
-        // the plan step finishes, reconcile does not run.
+        // The new files are posted by a run of their own (collect, ingest: steps 1 and 2), then
+        // the day's steps run (collect, ingest, plan: 3 to 5). Held as the plan step starts,
+        // then SIGTERM: the plan step finishes, reconcile does not run.
         let marker = stopped.path + "/held"
         let daemon = try DaemonProcess(["run", "--date", Self.day, "--config", stopped.path + "/reckon.yaml"],
-                                       environment: ["RECKON_HOLD_AT": "step-started:3", "RECKON_HOLD_MARKER": marker])
+                                       environment: ["RECKON_HOLD_AT": "step-started:5", "RECKON_HOLD_MARKER": marker])
         try #require(daemon.waitFor { FileManager.default.fileExists(atPath: marker) }, "never held: \(daemon.finish().stderr)")
         daemon.signal(SIGTERM)
         let ended = daemon.finish()
-        #expect(ended.status == 0 && ended.stderr.contains("run incomplete: 9 posted"), "\(ended.stderr)")
+        #expect(ended.status == 0 && ended.stderr.contains("run succeeded: 9 posted"), "\(ended.stderr)")
+        #expect(ended.stderr.contains("run incomplete: 0 posted"), "\(ended.stderr)")
         #expect(!ended.stderr.contains("reconciled:"), "\(ended.stderr)")
         #expect(try Self.endState(stopped) != cleanState)
 
@@ -168,7 +170,7 @@ struct DaemonTests {
         #expect(try Self.endState(stopped) == cleanState)
     }
 
-    @Test func withoutAPinnedDayEveryDayWithFilesInTheDropsRunsOnceInDateOrder() throws {
+    @Test func withoutAPinnedDayEveryDayWithFilesInTheDropsIsPostedThenPlannedOnceInDateOrder() throws {
         let inputs = try Self.sampleDay()
         let (daemonFolder, daemonDrops) = try Self.workspace(from: inputs, runEarlierDays: false)
         let (batchFolder, batchDrops) = try Self.workspace(from: inputs, runEarlierDays: false)
@@ -181,8 +183,10 @@ struct DaemonTests {
         #expect(daemon.status == 0, "\(daemon.stderr)")
         let started = daemon.stderr.split(separator: "\n").filter { $0.hasSuffix("run started") }
             .compactMap { $0.split(separator: " ").first { $0.hasPrefix("business_date=") } }
-        #expect(started == ["business_date=2024-11-06", "business_date=2024-11-13", "business_date=2024-11-16",
-                            "business_date=2024-12-16"], "\(daemon.stderr)")
+        // Each day's files posted once, oldest day first, then each day's plan and reconcile
+        // steps once, in the same order.
+        let days = ["business_date=2024-11-06", "business_date=2024-11-13", "business_date=2024-11-16", "business_date=2024-12-16"]
+        #expect(started.map(String.init) == days + days, "\(daemon.stderr)")
         for day in Self.earlierDays + [Self.day] {
             let batch = try cli(["batch", "--date", day, "--steps", "collect,ingest,plan,reconcile", "--config", batchFolder.path + "/reckon.yaml"])
             #expect(batch.status == 0, "\(day): \(batch.stdout)")
