@@ -53,6 +53,8 @@ public struct FileReport: Sendable {
     public var counts: [KindCount]
     /// Records no kind matched (rejected unless the spec skips them).
     public var unmatched = 0
+    /// Empty lines in a fixed-width file, rejected (`blank_lines: reject`).
+    public var blankLines = 0
     /// Preamble, header, blank and skipped lines.
     public var skipped = 0
     public var problems: [ReportedProblem] = []
@@ -66,7 +68,7 @@ public struct FileReport: Sendable {
     public var stoppedEarly = false
 
     public var recordsRead: Int { counts.reduce(0) { $0 + $1.read } }
-    public var recordsRejected: Int { counts.reduce(0) { $0 + $1.rejected } + unmatched }
+    public var recordsRejected: Int { counts.reduce(0) { $0 + $1.rejected } + unmatched + blankLines }
     public var controlsHold: Bool { controls.allSatisfy(\.holds) }
 
     /// Every record was read and passed, every total held, the structure is as declared.
@@ -129,6 +131,8 @@ public struct FileCheck: Sendable {
                 for index in controls.indices {
                     controls[index].take(kindIndex: kindIndex, values: rejected.values, location: rejected.location, rejected: true)
                 }
+            } else if rejected.isBlankLine {
+                report.blankLines += 1
             } else {
                 report.unmatched += 1
             }
