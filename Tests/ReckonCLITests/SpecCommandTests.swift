@@ -36,6 +36,49 @@ struct SpecCommandTests {
         #expect(summary["read"] as? Int == 6)
     }
 
+    static let scaledSpec = """
+        format: delimited
+        records:
+          banner: {when: {column: 1, equals: "#"}, ignore: true}
+          row: {default: true, fields: {id: {column: 1}, amount: {column: 2, type: decimal, scale: 4}}}
+        """
+    static let scaledFile = "#,banner\n#,banner\na,-16.85\nb,1.0001\nc,2\n"
+
+    /// --show N: the first N records read, in file order, ignored kinds left out.
+    @Test func showListsTheFirstRecordsRead() throws {
+        let folder = ScratchFolder()
+        let spec = folder.write("scaled.yaml", Self.scaledSpec)
+        let file = folder.write("scaled.csv", Self.scaledFile)
+        let result = try reckon("spec", "check", spec, file, "--show", "2")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("banner 2 · row 3"))
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let first = try #require(lines.firstIndex(of: "  first 2 records"))
+        #expect(lines[first + 1].hasPrefix("    line  kind  id  amount"))
+        #expect(lines[first + 2].hasPrefix("    3     row   a"))
+        #expect(lines[first + 3].hasPrefix("    4     row   b"))
+        #expect(lines[first + 4] == "  verdict   ✓ clean")
+    }
+
+    /// --json honours --show; decimals are integers at the field's scale, which `scales` names.
+    @Test func jsonHonoursShowAndCarriesScales() throws {
+        let folder = ScratchFolder()
+        let spec = folder.write("scaled.yaml", Self.scaledSpec)
+        let file = folder.write("scaled.csv", Self.scaledFile)
+        let result = try reckon("spec", "check", "--json", spec, file, "--show", "2")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.map { $0["type"] as? String } == ["record", "record", "result"])
+        #expect(lines.prefix(2).map { $0["line"] as? Int } == [3, 4])
+        let fields = try #require(lines.first?["fields"] as? [String: Any])
+        #expect(fields["amount"] as? Int == -168500)
+        #expect((lines.first?["scales"] as? [String: Any])?["amount"] as? Int == 4)
+        #expect((lines[1]["fields"] as? [String: Any])?["amount"] as? Int == 10001)
+        #expect(lines.last?["read"] as? Int == 5)
+        let every = try reckon("spec", "check", "--json", spec, file)
+        #expect(every.stdout.split(separator: "\n").count == 4, "every record read (ignored kinds left out), then the result")
+    }
+
     @Test func rejectedRecordsExitOne() throws {
         let folder = ScratchFolder()
         let file = folder.write("repay.csv", """

@@ -89,4 +89,63 @@ struct ControlTotalTests {
         #expect(read(spec, "H,2\na\nb\nH,1\nc\n").report.controls.map(\.holds) == [true, true])
         #expect(read(spec, "H,2\na\nH,1\nc\nd\n").report.controls.map(\.holds) == [false, false])
     }
+
+    static let statements = """
+        format: delimited
+        records:
+          header: {when: {column: 1, equals: H}, fields: {id: {column: 2}}}
+          entry: {when: {column: 1, equals: E}, fields: {amount: {column: 2, type: decimal}}}
+          closing: {when: {column: 1, equals: C}, fields: {count: {column: 2, type: integer}, total: {column: 3, type: decimal}}}
+          trailer: {when: {column: 1, equals: T}, fields: {statements: {column: 2, type: integer}}}
+        controls:
+          - {name: entries, count: entry, equals: closing.count, scope: {to: closing}}
+          - {name: statement total, sum: entry.amount, equals: closing.total, scope: {to: closing}}
+          - {name: statements, count: closing, equals: trailer.statements}
+        """
+
+    /// `scope: {to: K}`: what follows the last closing record is a group only when it holds a
+    /// record the control counts, sums or reads its total from; a file trailer alone is not.
+    @Test func aTrailerAfterTheLastClosingRecordIsNoGroup() throws {
+        let spec = try loadSpec(Self.statements)
+        let (report, _) = read(spec, "H,S1\nE,1.50\nE,2.00\nC,2,3.50\nE,4.00\nC,1,4.00\nT,2\n")
+        #expect(report.controls.map(\.control) == ["entries", "entries", "statement total", "statement total", "statements"])
+        #expect(report.controls.allSatisfy { $0.holds })
+        #expect(report.controls.allSatisfy { $0.note == nil })
+        #expect(report.isClean)
+    }
+
+    @Test func entriesAfterTheLastClosingRecordAreATruncatedGroup() throws {
+        let spec = try loadSpec(Self.statements)
+        let (report, _) = read(spec, "E,1.50\nC,1,1.50\nE,4.00\nT,1\n")
+        let entries = report.controls.filter { $0.control == "entries" }
+        #expect(entries.map(\.holds) == [true, false])
+        #expect(entries.last?.note == "no value for closing.count in this group; the group has no closing record (truncated file?)")
+        #expect(!report.isClean)
+    }
+
+    /// A rejected trailer supplies no declared value: the control says it could not be
+    /// checked, instead of comparing with what the rejected record happened to hold.
+    @Test func aRejectedTrailerDeclaresNothing() throws {
+        let spec = try loadSpec("""
+            format: delimited
+            records:
+              row: {when: {column: 1, equals: R}, fields: {amount: {column: 2, type: decimal}}}
+              trailer: {when: {column: 1, equals: T}, fields: {count: {column: 2, type: integer}, total: {column: 3, type: decimal}, date: {column: 4, type: date, format: yyyyMMdd}}}
+            controls:
+              - {name: rows, count: row, equals: trailer.count}
+              - {name: total, sum: row.amount, equals: trailer.total}
+            """)
+        // The trailer's count and total read; its date does not, so the trailer is rejected.
+        let (report, _) = read(spec, "R,1.00\nR,2.00\nT,2,3.00,20241399\n")
+        #expect(report.count(of: "trailer")?.rejected == 1)
+        #expect(report.controls.map(\.holds) == [false, false])
+        let rows = try #require(report.controls.first)
+        #expect(rows.declared == nil)
+        #expect(rows.location?.line == 3)
+        #expect(rows.note == "could not be checked: the trailer record that declares trailer.count was rejected")
+        #expect(report.controls.last?.note == "could not be checked: the trailer record that declares trailer.total was rejected")
+        // A later trailer that reads supplies the value again.
+        let again = read(spec, "R,1.00\nT,1,1.00,20241399\nT,1,1.00,20241201\n").report
+        #expect(again.controls.map(\.holds) == [true, true])
+    }
 }

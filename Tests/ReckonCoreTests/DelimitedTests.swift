@@ -135,4 +135,40 @@ struct DelimitedTests {
         let (long, _) = read(spec, String(repeating: "x", count: 200) + "\n")
         #expect(long.failure?.reason.hasPrefix("no record end within 64 bytes") == true)
     }
+
+    static let taggedLines = """
+        format: delimited
+        delimiter: "|"
+        NEAR
+        records:
+          movement:
+            when: {line: '^:61:(\\d{6})([CD])(\\d+\\.\\d{2})$'}
+            fields:
+              booked_on: {capture: 1, type: date, format: yyMMdd}
+              mark: {capture: 2}
+              amount: {capture: 3, type: decimal}
+          other: {default: true, ignore: true}
+        """
+    static let taggedFile = ":20:STATEMENT\n:61:241215C100.00\n:61:241215X100.00\n:86:text\n"
+
+    /// `near_misses: reject`: a line that begins as a line kind's pattern does but misses the
+    /// rest is rejected as that kind instead of falling silently into an ignored kind.
+    @Test func nearMissesAreRejectedWhenTheSpecSaysSo() throws {
+        let lenient = try loadSpec(Self.taggedLines.replacingOccurrences(of: "NEAR", with: ""))
+        let silent = read(lenient, Self.taggedFile).report
+        #expect(silent.count(of: "movement").map { [$0.read, $0.rejected] } == [1, 0])
+        #expect(silent.count(of: "other")?.read == 3)
+        #expect(silent.recordsRejected == 0)
+
+        let strict = try loadSpec(Self.taggedLines.replacingOccurrences(of: "NEAR", with: "near_misses: reject"))
+        let report = read(strict, Self.taggedFile).report
+        #expect(report.count(of: "movement").map { [$0.read, $0.rejected] } == [1, 1])
+        #expect(report.count(of: "other")?.read == 2)
+        #expect(problemTexts(report) == [
+            "line 3: movement value = ':61:241215X100.00': the line begins ':61:' as record kind 'movement' does, but does not match its pattern ^:61:(\\d{6})([CD])(\\d+\\.\\d{2})$ (near_misses: reject)",
+        ])
+        #expect(!report.isClean)
+        #expect(specError(Self.taggedLines.replacingOccurrences(of: "NEAR", with: "near_misses: maybe"))?.description
+                == "test.yaml:3: near_misses: expected ignore or reject")
+    }
 }

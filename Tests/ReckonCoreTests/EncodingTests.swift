@@ -67,7 +67,7 @@ struct EncodingTests {
         #expect(records.first?.values == [.text("01"), .text("Aużtin"), .integer(42)])
         // Counting bytes, the same line is one byte too long, and the message says why.
         let (byBytes, _) = read(try nameLayout("utf-8"), "01Aużtin0042\n")
-        #expect(problemTexts(byBytes) == ["line 1: the record is 13 bytes long; this layout's records are 12 (the line has multibyte characters: if the partner counts characters, set positions: characters)"])
+        #expect(problemTexts(byBytes) == ["line 1: r the record is 13 bytes long; this layout's records are 12 (the line has multibyte characters: if the partner counts characters, set positions: characters)"])
         _ = line
     }
 

@@ -210,14 +210,47 @@ struct FixedWidthTests {
         #expect(problemTexts(cut).first?.hasPrefix("line 1: r field 'amount' = '000010': is cut after 6 of its 8 characters (the record is 6 characters long") == true)
     }
 
+    /// An over-long line is rejected as the kind its discriminator names and counts where
+    /// that kind's records count; one no kind matches says both things.
     @Test func overlongAndUnmatchedRecords() throws {
-        let lines = [Self.file[0], Self.file[1] + "XX", "X" + String(repeating: " ", count: 19), Self.file[3]]
+        let lines = [Self.file[0], Self.file[1] + "XX", "X" + String(repeating: " ", count: 19), "X" + String(repeating: " ", count: 21), Self.file[2], Self.file[3]]
         let (report, _) = read(try spec(), lines.joined(separator: "\n"))
         #expect(problemTexts(report) == [
-            "line 2: the record is 22 bytes long; this layout's records are 20",
+            "line 2: detail the record is 22 bytes long; this layout's records are 20",
             "line 3: value = 'X                   ': no record kind matches this record",
+            "line 4: value = 'X                     ': no record kind matches this record, and the record is 22 bytes long; this layout's records are 20",
         ])
         #expect(report.unmatched == 2)
+        #expect(report.count(of: "detail").map { [$0.read, $0.rejected] } == [1, 1])
+        // The trailer's count of 2 holds: the rejected detail is in the file and counts.
+        #expect(report.controls.first?.holds == true)
+        #expect(report.controls.first?.actual == DecimalAmount(units: 2, scale: 0))
+        #expect(report.controls.first?.note == "1 counted record was rejected")
+        #expect(report.recordsRejected == 3)
+    }
+
+    /// A fixed-width file has no empty records: an empty line is rejected and counted unless
+    /// the spec says `blank_lines: skip`. The final line break is not an empty line.
+    @Test func emptyLinesAreRejectedUnlessSkipped() throws {
+        let text = [Self.file[0], Self.file[1], "", Self.file[2], Self.file[3]].joined(separator: "\n") + "\n"
+        let (report, records) = read(try spec(), text)
+        #expect(problemTexts(report) == ["line 3: an empty line; this layout's records are 20 bytes (blank_lines: skip passes over empty lines)"])
+        #expect(report.blankLines == 1)
+        #expect(report.unmatched == 0)
+        #expect(report.recordsRejected == 1)
+        #expect(report.skipped == 0)
+        #expect(records.count == 4)
+        #expect(!report.isClean)
+        let rendered = ReportText.render(report, spec: try spec())
+        #expect(rendered.contains("records   4 read, 1 rejected (1 empty line)"))
+
+        let skipping = try loadSpec(Self.layout.replacingOccurrences(of: "SEPARATOR", with: "newline\nblank_lines: skip"))
+        let skipped = read(skipping, text).report
+        #expect(skipped.isClean)
+        #expect(skipped.skipped == 1)
+        #expect(skipped.blankLines == 0)
+        #expect(specError(Self.layout.replacingOccurrences(of: "SEPARATOR", with: "newline\nblank_lines: keep"))?.description
+                == "test.yaml:4: blank_lines: expected reject or skip")
     }
 
     @Test func everyBadFieldIsReported() throws {

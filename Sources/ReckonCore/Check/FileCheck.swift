@@ -53,6 +53,8 @@ public struct FileReport: Sendable {
     public var counts: [KindCount]
     /// Records no kind matched (rejected unless the spec skips them).
     public var unmatched = 0
+    /// Empty lines in a fixed-width file, rejected (`blank_lines: reject`).
+    public var blankLines = 0
     /// Preamble, header, blank and skipped lines.
     public var skipped = 0
     public var problems: [ReportedProblem] = []
@@ -66,7 +68,7 @@ public struct FileReport: Sendable {
     public var stoppedEarly = false
 
     public var recordsRead: Int { counts.reduce(0) { $0 + $1.read } }
-    public var recordsRejected: Int { counts.reduce(0) { $0 + $1.rejected } + unmatched }
+    public var recordsRejected: Int { counts.reduce(0) { $0 + $1.rejected } + unmatched + blankLines }
     public var controlsHold: Bool { controls.allSatisfy(\.holds) }
 
     /// Every record was read and passed, every total held, the structure is as declared.
@@ -129,6 +131,8 @@ public struct FileCheck: Sendable {
                 for index in controls.indices {
                     controls[index].take(kindIndex: kindIndex, values: rejected.values, location: rejected.location, rejected: true)
                 }
+            } else if rejected.isBlankLine {
+                report.blankLines += 1
             } else {
                 report.unmatched += 1
             }
@@ -228,7 +232,13 @@ struct ControlTracker: Sendable {
     private var overflowed = false
     private var rejectedInScope = 0
     private var recordsInScope = 0
+    /// Records of a kind the control measures or takes a declared value from: a trailing
+    /// part with none of them is outside any group (see `finish`).
+    private var relevantInScope = 0
     private var declared: [DecimalAmount?]
+    /// Per declared term: the rejected record that would have supplied it, if the last one
+    /// of its kind in the scope was rejected (its values are not trusted as a total).
+    private var declaredRejectedAt: [RecordLocation?]
     private var declaredAt: RecordLocation?
     private var verdicts: [ControlVerdict] = []
 
@@ -264,6 +274,7 @@ struct ControlTracker: Sendable {
             return (k, spec.kinds[k].fieldIndex(named: $0.field)!, $0.negated)
         }
         declared = Array(repeating: nil, count: control.declared.count)
+        declaredRejectedAt = Array(repeating: nil, count: control.declared.count)
         switch control.scope {
         case .file:
             fromKind = nil; toKind = nil; isFileScope = true; open = true
@@ -281,6 +292,7 @@ struct ControlTracker: Sendable {
         }
         guard open else { return }
         recordsInScope += 1
+        if measured[kindIndex] || declaredFields.contains(where: { $0.kind == kindIndex }) { relevantInScope += 1 }
         if measured[kindIndex] && (filterFields.isEmpty || passesFilter(kindIndex, values)) {
             if rejected { rejectedInScope += 1 }
             if let field = measuredField[kindIndex] {
@@ -290,9 +302,17 @@ struct ControlTracker: Sendable {
             }
         }
         for (term, declaredField) in declaredFields.enumerated() where declaredField.kind == kindIndex {
-            if let amount = values.amount(at: declaredField.field) {
-                declared[term] = declaredField.negated ? DecimalAmount(units: -amount.units, scale: amount.scale) : amount
+            if rejected {
+                // A rejected record's values are not a total to check against.
+                declared[term] = nil
+                declaredRejectedAt[term] = location
                 declaredAt = location
+            } else if let amount = values.amount(at: declaredField.field) {
+                declared[term] = declaredField.negated ? DecimalAmount(units: -amount.units, scale: amount.scale) : amount
+                declaredRejectedAt[term] = nil
+                declaredAt = location
+            } else {
+                declaredRejectedAt[term] = nil
             }
         }
         if kindIndex == toKind {
@@ -305,7 +325,10 @@ struct ControlTracker: Sendable {
     mutating func finish() -> [ControlVerdict] {
         if isFileScope {
             close(at: declaredAt, missingEnd: false)
-        } else if open && recordsInScope > 0 {
+        } else if open && relevantInScope > 0 {
+            // A part after the last closing record that holds nothing the control counts,
+            // sums or reads a total from (a file trailer after the last statement) is outside
+            // any group; one that does is a group cut off before its closing record.
             close(at: nil, missingEnd: toKind != nil)
         }
         if verdicts.isEmpty {
@@ -323,7 +346,9 @@ struct ControlTracker: Sendable {
         overflowed = false
         rejectedInScope = 0
         recordsInScope = 0
+        relevantInScope = 0
         declared = Array(repeating: nil, count: declared.count)
+        declaredRejectedAt = Array(repeating: nil, count: declared.count)
         declaredAt = nil
     }
 
@@ -364,6 +389,15 @@ struct ControlTracker: Sendable {
         if missingEnd { notes.append("the group has no closing record (truncated file?)") }
 
         guard declared.allSatisfy({ $0 != nil }) else {
+            let rejectedTerms = control.declared.indices.compactMap { term in
+                declaredRejectedAt[term].map { (control.declared[term], $0) }
+            }
+            if let (term, at) = rejectedTerms.first {
+                notes.insert("could not be checked: the \(term.kind) record that declares \(term.kind).\(term.field) was rejected", at: 0)
+                verdicts.append(ControlVerdict(control: control.name, location: at, declared: nil, actual: actual,
+                                               holds: false, note: notes.joined(separator: "; ")))
+                return
+            }
             let missing = zip(control.declared, declared).filter { $0.1 == nil }.map { "\($0.0.kind).\($0.0.field)" }
             notes.insert("no value for \(missing.joined(separator: ", ")) in this \(isFileScope ? "file" : "group")", at: 0)
             verdicts.append(ControlVerdict(control: control.name, location: location, declared: nil, actual: actual,

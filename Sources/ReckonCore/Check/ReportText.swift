@@ -15,7 +15,10 @@ public enum ReportText {
         let kinds = report.counts.filter { $0.total > 0 }
             .map { "\($0.kind) \($0.read)" + ($0.rejected > 0 ? " (+\($0.rejected) rejected)" : "") }
         var summary = "\(report.recordsRead) read, \(report.recordsRejected) rejected"
-        if report.unmatched > 0 { summary += " (\(report.unmatched) matching no kind)" }
+        var apart: [String] = []
+        if report.unmatched > 0 { apart.append("\(report.unmatched) matching no kind") }
+        if report.blankLines > 0 { apart.append(Plural.count(report.blankLines, "empty line")) }
+        if !apart.isEmpty { summary += " (\(apart.joined(separator: ", ")))" }
         if report.skipped > 0 { summary += ", \(Plural.count(report.skipped, "line")) skipped" }
         lines.append("  records   " + summary)
         if !kinds.isEmpty { lines.append("            " + kinds.joined(separator: " · ")) }

@@ -297,7 +297,11 @@ public struct DelimitedReader: RecordReader {
     // MARK: Records
 
     private mutating func process(_ record: UnsafeRawBufferPointer, location: RecordLocation) -> RecordEvent {
-        guard let kind = matchKind(record) else {
+        let matched = matchKind(record)
+        if matched?.ignored ?? (spec.unmatched == .skip), let (kind, problem) = spec.nearMiss(record) {
+            return .rejected(RejectedRecord(kindIndex: kind.index, location: location, problems: [problem], values: []))
+        }
+        guard let kind = matched else {
             if spec.unmatched == .skip { return .skipped(location) }
             return .rejected(RejectedRecord(kindIndex: nil, location: location, problems: [
                 FieldProblem(field: nil, rawValue: AssemblerText.preview(record), reason: "no record kind matches this record")

@@ -101,7 +101,14 @@ public struct FixedWidthReader: RecordReader {
                 }
             }
             guard let (bytes, offset, lineNumber) = try lines.next() else { return nil }
-            if bytes.isEmpty { return .skipped(RecordLocation(line: lineNumber, byteOffset: offset)) }
+            if bytes.isEmpty {
+                let location = RecordLocation(line: lineNumber, byteOffset: offset)
+                if layout.blankLines == .skip { return .skipped(location) }
+                return .rejected(RejectedRecord(kindIndex: nil, location: location, problems: [FieldProblem(
+                    field: nil, rawValue: nil,
+                    reason: "an empty line; this layout's records are \(layout.recordLength) \(layout.positions.rawValue) (blank_lines: skip passes over empty lines)")],
+                    values: [], isBlankLine: true))
+            }
             if layout.separator == .auto, let split = splitBackToBack(bytes), split.count > 1 {
                 pending = split
                 pendingLine = (Array(bytes), offset, lineNumber)
@@ -173,15 +180,23 @@ public struct FixedWidthReader: RecordReader {
             UTF8Validation.scalarStarts(record, into: &scalarStarts)
             recordLength = scalarStarts.count - 1
         }
+        let matched = matchKind(record, countsCharacters: countsCharacters)
         if recordLength > layout.recordLength {
+            // Rejected as the kind its discriminator names, so it counts where that kind's
+            // records count (a trailer's record count); as matching no kind otherwise.
             var reason = "the record is \(recordLength) \(layout.positions.rawValue) long; this layout's records are \(layout.recordLength)"
             if !isASCII && layout.positions == .bytes {
                 reason += " (the line has multibyte characters: if the partner counts characters, set positions: characters)"
             }
-            return reject(nil, location, FieldProblem(field: nil, rawValue: nil, reason: reason))
+            if matched == nil { reason = "no record kind matches this record, and " + reason }
+            return reject(matched.map { spec.kinds[$0] }, location,
+                          FieldProblem(field: nil, rawValue: matched == nil ? AssemblerText.preview(record) : nil, reason: reason))
         }
 
-        guard let kindIndex = matchKind(record, countsCharacters: countsCharacters) else {
+        if matched.map({ spec.kinds[$0].ignored }) ?? (spec.unmatched == .skip), let (kind, problem) = spec.nearMiss(record) {
+            return reject(kind, location, problem)
+        }
+        guard let kindIndex = matched else {
             if spec.unmatched == .skip { return .skipped(location) }
             return reject(nil, location, FieldProblem(field: nil, rawValue: AssemblerText.preview(record),
                                                       reason: "no record kind matches this record"))

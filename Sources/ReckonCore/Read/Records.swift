@@ -73,6 +73,9 @@ public struct RejectedRecord: Sendable {
     /// Values of the fields that did parse (`.empty` for the others), so control totals can
     /// still count and sum what is readable.
     public let values: [FieldValue]
+    /// An empty line in a fixed-width file (`blank_lines: reject`), counted apart from
+    /// records no kind matches.
+    public var isBlankLine = false
 }
 
 /// What a reader found next. A passed record is a view into the reader's memory, valid

@@ -22,8 +22,26 @@ public struct MappingSpec: Sendable {
     /// How files are written through the spec (`render:`): which kinds frame the details,
     /// and the line break.
     public let output: OutputLayout
+    /// Whether a line that begins as a line-pattern kind's pattern does but misses the rest
+    /// of it may fall into an ignored kind or be skipped (`near_misses:`).
+    public var nearMisses: NearMissPolicy = .ignore
 
     public func kind(named name: String) -> RecordKind? { kinds.first { $0.name == name } }
+
+    /// The kind a line that an ignored kind took, or that is skipped as unmatched, was meant
+    /// for under `near_misses: reject`: the first kind read by a `line:` pattern whose
+    /// anchored literal start (`:61:` of `^:61:(\d{6})…`) the line begins with. Nil otherwise.
+    func nearMiss(_ line: UnsafeRawBufferPointer) -> (kind: RecordKind, problem: FieldProblem)? {
+        guard nearMisses == .reject else { return nil }
+        for kind in kinds where !kind.ignored {
+            guard case .line(let pattern)? = kind.match, !pattern.anchoredPrefix.isEmpty,
+                  line.starts(with: pattern.anchoredPrefix) else { continue }
+            let prefix = String(decoding: pattern.anchoredPrefix, as: UTF8.self)
+            return (kind, FieldProblem(field: nil, rawValue: AssemblerText.preview(line),
+                reason: "the line begins '\(prefix)' as record kind '\(kind.name)' does, but does not match its pattern \(pattern.source) (near_misses: reject)"))
+        }
+        return nil
+    }
 
     public static let defaultMaxRecordBytes = 1 << 20
 }
@@ -70,6 +88,15 @@ public enum FileFormat: Sendable {
     }
 }
 
+/// What a line that begins as a kind's line pattern does, but misses the rest of it, may
+/// become (`near_misses:`).
+public enum NearMissPolicy: String, Sendable {
+    /// It goes where the other kinds send it: an ignored kind, or skipped (the default).
+    case ignore
+    /// It is rejected as the kind it was meant for, and counts where that kind counts.
+    case reject
+}
+
 /// What to do with a record no kind's discriminator matches.
 public enum UnmatchedRecordPolicy: String, Sendable {
     /// Reject it (the record is reported and the file fails).
@@ -87,6 +114,18 @@ public struct FixedWidthLayout: Sendable {
     public let positions: PositionUnit
     /// What a line shorter than `recordLength` means, unless its kind says otherwise.
     public let shortRecords: ShortRecordPolicy
+    /// What an empty line between records means (`blank_lines:`).
+    public var blankLines: BlankLinePolicy = .reject
+}
+
+/// What an empty line in a fixed-width file means (`blank_lines:`). A line break at the
+/// end of the file is not a blank line.
+public enum BlankLinePolicy: String, Sendable {
+    /// Rejected and counted: a fixed-width file has no empty records, so an empty line is a
+    /// record lost in transfer or a file put together by hand (the default).
+    case reject
+    /// Counted as skipped (for senders that separate blocks with empty lines).
+    case skip
 }
 
 /// What a fixed-width record shorter than the layout's `record_length` means

@@ -13,13 +13,13 @@ public enum SpecLoader {
 }
 
 private let topLevelKeys = [
-    "name", "description", "format", "encoding", "max_record_bytes", "unmatched",
-    "record_length", "separator", "positions", "short_records",
+    "name", "description", "format", "encoding", "max_record_bytes", "unmatched", "near_misses",
+    "record_length", "separator", "positions", "short_records", "blank_lines",
     "delimiter", "quote", "header",
     "namespaces", "prefixes",
     "records", "controls", "examples", "direction", "render",
 ]
-private let fixedWidthOnly = ["record_length", "separator", "positions", "short_records"]
+private let fixedWidthOnly = ["record_length", "separator", "positions", "short_records", "blank_lines"]
 private let delimitedOnly = ["delimiter", "quote", "header"]
 private let xmlOnly = ["namespaces", "prefixes"]
 
@@ -115,6 +115,13 @@ private struct Builder {
         let output = try outputLayout(top["render"], kinds: kinds)
 
         let fallbackName = origin.split(separator: "/").last.map { String($0.split(separator: ".").first ?? $0) } ?? origin
+        var nearMisses = NearMissPolicy.ignore
+        if let node = top["near_misses"] {
+            guard let policy = NearMissPolicy(rawValue: try node.string()) else {
+                throw node.error("expected ignore or reject")
+            }
+            nearMisses = policy
+        }
         let spec = MappingSpec(
             name: try top["name"]?.string() ?? fallbackName,
             origin: origin,
@@ -127,7 +134,8 @@ private struct Builder {
             maxRecordBytes: maxRecordBytes,
             examples: examples,
             direction: direction,
-            output: output
+            output: output,
+            nearMisses: nearMisses
         )
         if direction.writes {
             // An outbound spec that cannot write what it declares is refused now, not when
@@ -201,7 +209,15 @@ private struct Builder {
         }
         var shortRecords = ShortRecordPolicy.reject
         if let node = top["short_records"] { shortRecords = try shortRecordPolicy(node) }
-        return FixedWidthLayout(recordLength: length, separator: separator, positions: positions, shortRecords: shortRecords)
+        var blankLines = BlankLinePolicy.reject
+        if let node = top["blank_lines"] {
+            guard let value = BlankLinePolicy(rawValue: try node.string()) else {
+                throw node.error("expected reject or skip")
+            }
+            blankLines = value
+        }
+        return FixedWidthLayout(recordLength: length, separator: separator, positions: positions, shortRecords: shortRecords,
+                                blankLines: blankLines)
     }
 
     func shortRecordPolicy(_ node: SpecNode) throws(SpecError) -> ShortRecordPolicy {

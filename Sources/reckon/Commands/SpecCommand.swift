@@ -20,10 +20,12 @@ struct SpecCheck: ParsableCommand {
         discussion: """
             For every file: the records read per kind, whether the control totals the file \
             declares hold, the first records, and every problem with its line, field, raw value \
-            and reason. The records' table shows values as read, in the columns that fit 120 \
-            (--wide: every column). --json prints JSON lines instead: one object per record \
+            and reason. The first records are those read, in file order, leaving out ignored kinds \
+            (they are counted); problems are listed apart. The records' table shows values as read, \
+            in the columns that fit 120 (--wide: every column). --json prints JSON lines instead: one object per record \
             (type "record", file, line, kind, fields by their canonical names, decimals as \
-            integers at the field's scale, named in scales), then one per file (type "result": \
+            integers in units of the field's scale, which "scales" gives per field: -16.85 at scale 4 \
+            is -168500 with "scales": {"amount": 4}; at scale 2, minor units of the currency), then one per file (type "result": \
             counts, controls with declared and found at their scale, problems).
 
             Exit status: 0 when every file is clean; 1 when a record was rejected, a control \
@@ -37,7 +39,7 @@ struct SpecCheck: ParsableCommand {
     @Argument(help: "Partner files to read through it.")
     var files: [String]
 
-    @Option(name: .long, help: "Show the first N records (default 5 as a table; every record with --json).")
+    @Option(name: .long, help: "Show the first N records read, in file order, ignored kinds left out (default 5 as a table; every record with --json).")
     var show: Int?
 
     @Flag(name: .long, help: "Print records and results as JSON lines instead of tables (see above).")
@@ -71,13 +73,15 @@ struct SpecCheck: ParsableCommand {
         var clean = true
         for (index, file) in files.enumerated() {
             var shown: [ParsedRecord] = []
+            var shownCount = 0
             let report = PartnerFile.check(file, spec: loaded, options: options) { record in
-                if shown.count < limit {
-                    if json {
-                        print(JSONLines.record(record.materialize(), spec: loaded, file: file))
-                    } else {
-                        shown.append(record.materialize())
-                    }
+                // Ignored kinds (filler, banners) have no fields to show; they are counted.
+                guard shownCount < limit, !loaded.kinds[record.kindIndex].ignored else { return }
+                shownCount += 1
+                if json {
+                    print(JSONLines.record(record.materialize(), spec: loaded, file: file))
+                } else {
+                    shown.append(record.materialize())
                 }
             }
             if json {

@@ -51,6 +51,7 @@ enum JSONLines {
             ("clean", report.isClean ? "true" : "false"),
             ("read", String(report.recordsRead)), ("rejected", String(report.recordsRejected)),
             ("skipped", String(report.skipped)),
+            ("unmatched", String(report.unmatched)), ("blank_lines", String(report.blankLines)),
             ("kinds", object(counts)),
             ("controls_hold", report.controlsHold ? "true" : "false"),
             ("controls", "[" + controls.joined(separator: ",") + "]"),
