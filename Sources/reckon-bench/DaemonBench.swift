@@ -112,7 +112,7 @@ struct DaemonBench: ParsableCommand {
         let configPath = try writeConfig(run: run, server: server, specPath: specPath)
 
         let daemon = try DaemonProcess(reckon: reckon, arguments: ["run", "--date", Self.businessDay, "--json", "--config", configPath],
-                                       stdoutPath: run + "/daemon.out")
+                                       stdoutPath: run + "/daemon.out", logPath: run + "/daemon.log")
         defer { daemon.terminate() }
         let sampler = MemorySampler(pid: daemon.pid)
         sampler.start()
@@ -292,7 +292,8 @@ final class DaemonProcess {
     let log: DaemonLog
     private var exited = false
 
-    init(reckon: String, arguments: [String], stdoutPath: String) throws {
+    /// Standard error's lines are also copied to `logPath`.
+    init(reckon: String, arguments: [String], stdoutPath: String, logPath: String) throws {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else { throw ValidationError("pipe failed") }
         var actions = posix_spawn_file_actions_t()
@@ -309,7 +310,7 @@ final class DaemonProcess {
         close(pipeEnds[1])
         guard result == 0 else { throw ValidationError("cannot start \(reckon): \(String(cString: strerror(result)))") }
         self.pid = pid
-        log = DaemonLog(descriptor: pipeEnds[0])
+        log = DaemonLog(descriptor: pipeEnds[0], copyPath: logPath)
         log.start()
     }
 
@@ -339,7 +340,12 @@ final class DaemonLog: @unchecked Sendable {
     private var errorLines: [String] = []
     private var recent: [String] = []
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    private let copy: Int32
+
+    init(descriptor: Int32, copyPath: String) {
+        self.descriptor = descriptor
+        copy = open(copyPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    }
 
     func start() {
         let thread = Thread { [self] in read() }
@@ -358,6 +364,7 @@ final class DaemonLog: @unchecked Sendable {
             let count = Glibc.read(descriptor, &chunk, chunk.count)
             if count <= 0 { break }
             let now = Clock.now()
+            if copy >= 0 { _ = write(copy, chunk, count) }
             pending += chunk[0..<count]
             while let newline = pending.firstIndex(of: 0x0A) {
                 take(Array(pending[..<newline]), at: now)
@@ -365,6 +372,7 @@ final class DaemonLog: @unchecked Sendable {
             }
         }
         close(descriptor)
+        if copy >= 0 { close(copy) }
     }
 
     private func take(_ line: [UInt8], at now: Double) {
