@@ -88,7 +88,7 @@ struct DaemonBench: ParsableCommand {
             + "day of arrivals: \(String(format: "%.0f", spanSeconds)) s, poll: \(pollSeconds) s, ready rule: \(ready.rawValue), seed: \(seed)")
 
         let arrivals = schedule()
-        let generated = workDir + "/files-\(records)"
+        let generated = workDir + "/files-\(files)x\(records)"  // the records' keys depend on both
         try FileManager.default.createDirectory(atPath: generated, withIntermediateDirectories: true)
         let generateStart = Clock.now()
         for arrival in arrivals {
