@@ -44,6 +44,8 @@ bench: deps
 	$(SWIFT) run -c release reckon-bench plan
 	$(SWIFT) run -c release reckon-bench reconcile --size 100000 --size 1000000
 	$(SWIFT) run -c release reckon-bench settle
+	$(SWIFT) build -c release --product reckon
+	$(SWIFT) run -c release reckon-bench daemon --partners 10 --files 3 --span-seconds 60
 
 clean:
 	rm -rf .build

@@ -124,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "reckon-bench",
             dependencies: [
-                "ReckonCore", "ReckonFiles", "ReckonLedger",
+                "ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonSFTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

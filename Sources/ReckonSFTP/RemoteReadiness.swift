@@ -67,7 +67,10 @@ public struct RemoteReadiness {
 
     /// Several file types of one folder at once, by id: the folder is listed once, and
     /// once more after the longest wait any of their files needs (one wait, not one per type).
-    public func decide(_ rules: [Rule], date: CivilDate?,
+    /// A file `fetchedAlready` names (the copy taken before, unchanged) is neither ready nor
+    /// waiting under the stable and trailer rules: watching it again would only make each
+    /// look wait, for every file of the day still on the server.
+    public func decide(_ rules: [Rule], date: CivilDate?, fetchedAlready: (RemoteFile) -> Bool = { _ in false },
                        list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> [String: Decision] {
         let first = try list()
         var decisions: [String: Decision] = [:]
@@ -94,6 +97,7 @@ public struct RemoteReadiness {
                 case .stable(let required): seconds = required
                 case .trailer: seconds = trailerWatchSeconds
                 }
+                if fetchedAlready(file) { continue }
                 if watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds], atNanoseconds: start,
                                  requiredSeconds: seconds) {
                     decision.ready.append(file)

@@ -106,7 +106,10 @@ public struct SFTPDropFetcher {
         let kinds = partner.files.map { (id: $0.id, name: $0.name, readiness: $0.readiness) }
             + partner.archives.map { (id: "archives/" + $0.id, name: $0.name, readiness: $0.readiness) }
         let rules = kinds.map { RemoteReadiness.Rule(id: $0.id, name: $0.name, readiness: $0.readiness) }
-        let decisions = try RemoteReadiness(clock: clock, sleeper: sleeper).decide(rules, date: date) { () throws(SFTPError) in
+        // A file fetched before and unchanged is not watched again (each look would wait for
+        // it); with a done folder it is still moved there, so it is watched as before.
+        let fetchedAlready: (RemoteFile) -> Bool = { drop.doneFolder == nil && Self.alreadyThere($0, in: folder) }
+        let decisions = try RemoteReadiness(clock: clock, sleeper: sleeper).decide(rules, date: date, fetchedAlready: fetchedAlready) { () throws(SFTPError) in
             latest = try list()
             return latest
         }

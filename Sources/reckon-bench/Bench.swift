@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reckon-bench",
         abstract: "Throughput and memory benchmarks for reckon (not part of `make test`).",
-        subcommands: [ParseBench.self, IngestBench.self, PlanBench.self, ReconcileBench.self, SettleBench.self, Measure.self, MeasureSettle.self, MeasureIngest.self, MeasurePlan.self,
+        subcommands: [ParseBench.self, IngestBench.self, PlanBench.self, ReconcileBench.self, SettleBench.self, DaemonBench.self, Measure.self, MeasureSettle.self, MeasureIngest.self, MeasurePlan.self,
                       MeasureReconcile.self]
     )
 }

@@ -8,7 +8,9 @@ import ReckonFiles
 /// with varied values (some early settlements with a Chinese remark, some overdue with
 /// penalty), and a trailer whose totals hold.
 enum Generator {
-    static func write(_ path: String, spec: MappingSpec, records: Int) throws {
+    /// `firstIndex` shifts the records' keys (repay_id, loan_id, channel reference) and
+    /// values, so files written with different ones are different files of unique records.
+    static func write(_ path: String, spec: MappingSpec, records: Int, firstIndex: Int = 0) throws {
         if access(path, R_OK) == 0 { return }  // generated before, deterministic
         let renderer = try RecordRenderer(spec: spec)
         let output = try AtomicFile(path: path)
@@ -32,8 +34,8 @@ enum Generator {
 
         let kind = spec.kind(named: "repayment")!
         var totals = [String: Int64]()
-        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
-        for index in 0..<records {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(firstIndex)
+        for index in firstIndex..<(firstIndex + records) {
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
             let random = seed >> 33
             let kindRoll = random % 100
@@ -52,7 +54,7 @@ enum Generator {
             let paidAt = DateTime(date: businessDay, time: TimeOfDay(hour: second / 3600, minute: second / 60 % 60, second: second % 60)!)
             let values = kind.fields.map { field -> FieldValue in
                 switch field.name {
-                case "sequence": return .integer(Int64(index + 1))
+                case "sequence": return .integer(Int64(index - firstIndex + 1))
                 case "repay_id": return .text("R20241215" + pad(index, 10))
                 case "loan_id": return .text("L2024" + pad(index % 9_999_999, 12))
                 case "period": return .integer(Int64(1 + index % 36))

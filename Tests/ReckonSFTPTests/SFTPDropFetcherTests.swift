@@ -89,6 +89,30 @@ struct SFTPDropFetcherTests {
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: fixture.local + "/PLAT_REPAY_20241216.csv"))) == corrected)
     }
 
+    /// A look at a drop whose files of the day were all fetched already waits for nothing:
+    /// before, every file still on the server was watched again for its stable seconds at
+    /// each look (2 s a partner per daemon tick, whatever came).
+    @Test func aFileFetchedBeforeIsNotWatchedAgain() throws {
+        let fixture = try SFTPFixture()
+        let config = try sftpConfig(fixture, knownHosts: try fixture.server.knownHosts(), done: false)
+        try fixture.put("PLAT_LOAN_20241216.csv", sampleBytes(5000))
+        let time = TestClock()
+        let sleeper = RecordingSleeper { time.advance(seconds: $0) }
+        let fetcher = SFTPDropFetcher(config: config, clock: time.clock, sleeper: sleeper, environment: [:])
+        #expect(fetcher.fetch(date: day).fetched.map(\.remotePath) == [fixture.remote + "/PLAT_LOAN_20241216.csv"])
+        #expect(sleeper.pauses == [2])
+
+        let again = fetcher.fetch(date: day)
+        #expect(again.fetched.isEmpty)
+        #expect(again.waiting.isEmpty)
+        #expect(sleeper.pauses == [2])
+
+        // A changed copy on the server is watched (and fetched) as a new one.
+        try fixture.put("PLAT_LOAN_20241216.csv", sampleBytes(6000))
+        #expect(fetcher.fetch(date: day).fetched.map(\.remotePath) == [fixture.remote + "/PLAT_LOAN_20241216.csv"])
+        #expect(sleeper.pauses == [2, 2])
+    }
+
     @Test func aRefusedServerIsAProblemOfTheRunAndNotRetried() throws {
         let fixture = try SFTPFixture()
         let impostor = try KeyPair(in: fixture.scratch.folder("other"), name: "other_host")
