@@ -45,9 +45,12 @@ struct XMLInput: ByteSource {
     }
 
     private mutating func readChunk() throws -> ArraySlice<UInt8> {
-        let count = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+        var buffer = [UInt8]()
+        swap(&buffer, &chunk)  // no overlapping access to self while the source fills it
+        defer { swap(&buffer, &chunk) }
+        let count = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
         if count == 0 { upstreamEnded = true }
-        return chunk[0..<count]
+        return buffer[0..<count]
     }
 
     private mutating func fill() throws {
@@ -85,12 +88,18 @@ struct XMLInput: ByteSource {
     }
 
     private func decide(_ head: [UInt8]) throws -> Mode? {
+        // UTF-16 XML (a byte order mark, or '<' next to a zero byte) is libxml2's to read.
+        if head.count >= 2, head.starts(with: [0xFE, 0xFF]) || head.starts(with: [0xFF, 0xFE])
+            || head.starts(with: [0x00, 0x3C]) || head.starts(with: [0x3C, 0x00]) {
+            return .passThrough
+        }
         guard let first = Self.firstContent(head) else { return nil }
         if head[first] == UInt8(ascii: "<") { return .passThrough }
         let marker = Array("OFXHEADER".utf8)
         let rest = head[first...]
         if rest.count < marker.count {
-            return marker.starts(with: rest) ? nil : try refuse(head, from: first)
+            if marker.starts(with: rest) { return nil }
+            return try refuse(head, from: first)
         }
         if rest.starts(with: marker) {
             // The whole header: up to the first line that starts with '<'.
@@ -117,7 +126,7 @@ struct XMLInput: ByteSource {
         let shown = String(decoding: head[first..<end], as: UTF8.self)
         let more = end < head.count && head[end] != 0x0A && head[end] != 0x0D ? "…" : ""
         let line = head[..<first].filter { $0 == 0x0A }.count + 1
-        throw FileFailure(location: RecordLocation(line: line, byteOffset: first),
+        throw FileFailure(location: RecordLocation(line: line, byteOffset: Int64(first)),
                           reason: "not XML: the file starts with '\(shown)\(more)' where an XML document starts with '<'")
     }
 
@@ -158,13 +167,13 @@ struct OFXHeader {
         var lineNumber = line
         for raw in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
             defer { lineNumber += 1 }
-            let text = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: " \t\r")
+            let text = String(decoding: raw, as: UTF8.self).trimming(" \t\r")
             if text.isEmpty { continue }
             guard let colon = text.firstIndex(of: ":") else {
                 throw FileFailure(location: RecordLocation(line: lineNumber, byteOffset: 0),
                                   reason: "an OFX 1.x SGML file whose header has the line '\(text)', which is not NAME:VALUE")
             }
-            values[String(text[..<colon]).uppercased()] = String(text[text.index(after: colon)...]).trimmingCharacters(in: " \t")
+            values[String(text[..<colon]).uppercased()] = String(text[text.index(after: colon)...]).trimming(" \t")
         }
         func refuse(_ what: String) -> FileFailure {
             FileFailure(location: RecordLocation(line: line, byteOffset: 0), reason: "an OFX 1.x SGML file whose header says \(what)")
@@ -201,7 +210,7 @@ struct OFXHeader {
 }
 
 extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
+    fileprivate func trimming(_ set: String) -> String {
         var s = Substring(self)
         while let c = s.first, set.contains(c) { s.removeFirst() }
         while let c = s.last, set.contains(c) { s.removeLast() }

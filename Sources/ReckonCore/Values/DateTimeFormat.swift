@@ -305,6 +305,25 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
         return negative ? -minutes : minutes
     }
 
+    /// OFX's time part, `HHmmss.SSS`; nothing without a time.
+    static func ofxTimeText(_ time: TimeOfDay?) -> String {
+        guard let time else { return "" }
+        return pad(time.hour, 2) + pad(time.minute, 2) + pad(time.second, 2) + "." + String(pad(time.nanosecond, 9).prefix(3))
+    }
+
+    /// OFX's offset, `[-5]`, `[+5.5]`: hours as a decimal, as the reader takes them.
+    static func ofxZoneText(time: TimeOfDay?, utcOffsetMinutes: Int?) -> String {
+        guard time != nil, let offset = utcOffsetMinutes else { return "" }
+        let hours = abs(offset) / 60, minutes = abs(offset) % 60
+        var text = String(hours)
+        if minutes != 0 {
+            var digits = pad(minutes * 1_000_000 / 60, 6)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return "[" + (offset < 0 ? "-" : "+") + text + "]"
+    }
+
     /// Writes a value in this layout (the inverse of `parse`).
     public func render(date: CivilDate?, time: TimeOfDay?, utcOffsetMinutes: Int?) -> String {
         var out = ""
@@ -336,22 +355,8 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
                     out += "Z"
                 }
             case .isoTimeSuffix: break
-            case .ofxTime:
-                if let time {
-                    out += pad(time.hour, 2) + pad(time.minute, 2) + pad(time.second, 2) + "." + String(pad(time.nanosecond, 9).prefix(3))
-                }
-            case .ofxZone:
-                if time != nil, let offset = utcOffsetMinutes {
-                    let hours = abs(offset) / 60, minutes = abs(offset) % 60
-                    // Whole minutes as a decimal fraction of an hour, as the reader takes them.
-                    var text = String(hours)
-                    if minutes != 0 {
-                        var digits = pad(minutes * 1_000_000 / 60, 6)
-                        while digits.hasSuffix("0") { digits.removeLast() }
-                        text += "." + digits
-                    }
-                    out += "[" + (offset < 0 ? "-" : "+") + text + "]"
-                }
+            case .ofxTime: out += Self.ofxTimeText(time)
+            case .ofxZone: out += Self.ofxZoneText(time: time, utcOffsetMinutes: utcOffsetMinutes)
             case .literal(let c): out.unicodeScalars.append(UnicodeScalar(c))
             }
         }
