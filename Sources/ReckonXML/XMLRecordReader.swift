@@ -4,7 +4,8 @@ import Glibc
 #endif
 import ReckonCore
 
-/// Reads XML files (ISO 20022 camt.053 and kin) through libxml2's streaming reader
+/// Reads XML files (ISO 20022 camt.053 and kin, OFX 2.x, and OFX 1.x SGML turned into
+/// XML by ``XMLInput`` as it streams) through libxml2's streaming reader
 /// (`xmlTextReader`): memory stays flat whatever the file's size, because only the values
 /// a spec names are kept, and only until their record is emitted.
 ///
@@ -93,7 +94,7 @@ public final class XMLRecordReader: RecordReader {
         guard case .xml(let layout) = spec.format else { preconditionFailure("XMLRecordReader needs an XML spec") }
         self.spec = spec
         self.layout = layout
-        context = ReaderContext(source: source, limit: spec.maxRecordBytes)
+        context = ReaderContext(source: XMLInput(source, limit: spec.maxRecordBytes), limit: spec.maxRecordBytes)
         assembler = TextFieldAssembler(spec: spec)
         compile()
         XMLSafety.install()
@@ -209,6 +210,9 @@ public final class XMLRecordReader: RecordReader {
     }
 
     private func step() throws(FileFailure) {
+        // libxml2 reads the first bytes while it creates the reader; what was refused then
+        // (not XML, a bad OFX header) is said here.
+        if let failure = context.failure { throw failure }
         guard let reader else {
             throw FileFailure(location: nil, reason: "libxml2 could not create a reader")
         }
@@ -425,6 +429,9 @@ private let readCallback: xmlInputReadCallback = { context, buffer, length in
         if count == 0 { box.reachedEnd = true }
         box.bytesRead += count
         return Int32(count)
+    } catch let failure as FileFailure {
+        box.failure = failure  // what the input said it is (XMLInput)
+        return -1
     } catch {
         box.failure = FileFailure(location: nil, reason: "reading failed: \(error)")
         return -1

@@ -475,6 +475,9 @@ extension DateTimeFormat {
             case .minute: two(time?.minute ?? 0)
             case .second: two(time?.second ?? 0)
             case .literal(let c): out.append(c)
+            case .isoTimeSuffix: break
+            case .ofxTime: out.append(contentsOf: DateTimeFormat.ofxTimeText(time).utf8)
+            case .ofxZone: out.append(contentsOf: DateTimeFormat.ofxZoneText(time: time, utcOffsetMinutes: utcOffsetMinutes).utf8)
             case .fraction(let count):
                 var nanos = time?.nanosecond ?? 0
                 var digits = [UInt8](repeating: 0x30, count: 9)

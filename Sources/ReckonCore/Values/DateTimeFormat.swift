@@ -4,7 +4,13 @@
 /// Tokens: `yyyy` `yy` (2000–2069 / 1970–1999) `MM` `dd` `HH` `mm` `ss`, `S…` (exactly that
 /// many fraction digits), `XXX` (`Z` or `±HH:MM`), `'text'` for literal letters; any other
 /// non-letter is a literal. The name `iso8601` accepts `yyyy-MM-dd` for dates and
-/// `yyyy-MM-ddTHH:mm:ss` with an optional fraction and optional offset for date-times.
+/// `yyyy-MM-ddTHH:mm:ss` with an optional fraction and optional offset for date-times;
+/// as a date it also takes a date-time and keeps the day as written (camt's `DtTm` where a
+/// `Dt` may be). The name `ofx` reads OFX dates, `yyyyMMdd[HHmmss[.XXX]][[±H[.h][:TZ]]]` such as
+/// `20241216120000.000[-5:EST]`: the time and the bracketed offset (hours, a decimal
+/// fraction allowed, and an optional zone name) are optional. As a date it is the day as
+/// written (the bank's own day); as a date-time a missing time is midnight and a missing
+/// offset is GMT, as the OFX specification says.
 public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
     enum Token: Hashable, Sendable {
         case year4, year2, month, day, hour, minute, second
@@ -12,6 +18,12 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
         case optionalFraction
         case offset
         case optionalOffset
+        /// ISO 8601 dates: an optional `THH:mm:ss[.f][offset]`, read and dropped.
+        case isoTimeSuffix
+        /// OFX: optional `HHmmss` with an optional fraction; midnight when absent.
+        case ofxTime
+        /// OFX: optional `[±H[.h][:TZ]]`; GMT when absent.
+        case ofxZone
         case literal(UInt8)
     }
 
@@ -23,7 +35,7 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
     public var description: String { pattern }
 
     public var hasDate: Bool { tokens.contains(.year4) || tokens.contains(.year2) }
-    public var hasTime: Bool { tokens.contains(.hour) }
+    public var hasTime: Bool { tokens.contains(.hour) || tokens.contains(.ofxTime) }
 
     /// What a field of this type must hold.
     public enum Content: Sendable { case date, time, dateTime }
@@ -32,10 +44,16 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
         self.pattern = pattern
         if pattern == "iso8601" {
             switch content {
-            case .date: tokens = Self.compile("yyyy-MM-dd")
+            // A date may be written with its time (ISO 20022's DtTm where a Dt could be): the day as written.
+            case .date: tokens = Self.compile("yyyy-MM-dd") + [.isoTimeSuffix]
             case .time: tokens = Self.compile("HH:mm:ss") + [.optionalFraction]
             case .dateTime: tokens = Self.compile("yyyy-MM-dd'T'HH:mm:ss") + [.optionalFraction, .optionalOffset]
             }
+        } else if pattern == "ofx" {
+            guard content != .time else { throw .wrongContent(pattern, "ofx is a date or date-time layout") }
+            tokens = [.year4, .month, .day, .ofxTime, .ofxZone]
+            fixedWidth = nil
+            return
         } else {
             var tokens: [Token] = []
             var chars = Array(pattern.utf8)[...]
@@ -100,7 +118,7 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
             case .year4: width += 4
             case .year2, .month, .day, .hour, .minute, .second: width += 2
             case .fraction(let n): width += n
-            case .offset, .optionalFraction, .optionalOffset: fixed = false
+            case .offset, .optionalFraction, .optionalOffset, .ofxTime, .ofxZone, .isoTimeSuffix: fixed = false
             case .literal: width += 1
             }
         }
@@ -182,6 +200,49 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
                 } else if case .offset = token {
                     return nil
                 }
+            case .isoTimeSuffix:
+                if i < n, bytes[i] == UInt8(ascii: "T") {
+                    i += 1
+                    guard let h = digits(2), i < n, bytes[i] == UInt8(ascii: ":") else { return nil }
+                    i += 1
+                    guard let m = digits(2), i < n, bytes[i] == UInt8(ascii: ":") else { return nil }
+                    i += 1
+                    guard let s = digits(2), TimeOfDay(hour: h, minute: m, second: s, nanosecond: 0) != nil else { return nil }
+                    if i < n, bytes[i] == UInt8(ascii: ".") || bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        var count = 0
+                        while i + count < n, bytes[i + count] &- 0x30 <= 9 { count += 1 }
+                        guard (1...9).contains(count) else { return nil }
+                        i += count
+                    }
+                    if i < n, bytes[i] == UInt8(ascii: "Z") {
+                        i += 1
+                    } else if i < n, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
+                        i += 1
+                        guard let oh = digits(2) else { return nil }
+                        if i < n, bytes[i] == UInt8(ascii: ":") { i += 1 }
+                        guard let om = digits(2), oh <= 18, om <= 59 else { return nil }
+                    }
+                }
+            case .ofxTime:
+                hasTime = true
+                if i < n, bytes[i] &- 0x30 <= 9 {
+                    guard let h = digits(2), let m = digits(2), let s = digits(2) else { return nil }
+                    hour = h; minute = m; second = s
+                    if i < n, bytes[i] == UInt8(ascii: ".") {
+                        i += 1
+                        var count = 0
+                        while i + count < n, bytes[i + count] &- 0x30 <= 9 { count += 1 }
+                        guard (1...9).contains(count), let v = fraction(count) else { return nil }
+                        nanos = v
+                    }
+                }
+            case .ofxZone:
+                offset = 0
+                if i < n, bytes[i] == UInt8(ascii: "[") {
+                    guard let minutes = ofxOffset(bytes, from: &i) else { return nil }
+                    offset = minutes
+                }
             case .literal(let c):
                 guard i < n, bytes[i] == c else { return nil }
                 i += 1
@@ -199,6 +260,68 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
         }
         parts.utcOffsetMinutes = offset
         return parts
+    }
+
+    /// An OFX offset `[-5:EST]`, `[+5.5:IST]`, `[0]` from the `[` at `i` to its `]`, in
+    /// minutes east of GMT; nil when it is not one or not a whole number of minutes.
+    private static func ofxOffset(_ bytes: UnsafeRawBufferPointer, from i: inout Int) -> Int? {
+        let n = bytes.count
+        i += 1
+        var negative = false
+        if i < n, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
+            negative = bytes[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        var hours = 0, count = 0
+        while i < n, bytes[i] &- 0x30 <= 9, count < 2 { hours = hours * 10 + Int(bytes[i] &- 0x30); i += 1; count += 1 }
+        guard count > 0 else { return nil }
+        // A decimal fraction of an hour: 5.5 is 5:30, 5.75 is 5:45.
+        var fractionMinutes = 0
+        if i < n, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            var numerator = 0, denominator = 1
+            while i < n, bytes[i] &- 0x30 <= 9, denominator < 10_000 {
+                numerator = numerator * 10 + Int(bytes[i] &- 0x30); denominator *= 10; i += 1
+            }
+            guard denominator > 1, (numerator * 60) % denominator == 0 else { return nil }
+            fractionMinutes = numerator * 60 / denominator
+        }
+        if i < n, bytes[i] == UInt8(ascii: ":") {
+            i += 1
+            var nameLength = 0
+            while i < n, bytes[i] != UInt8(ascii: "]") {
+                let c = bytes[i]
+                let isNameByte = (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c &- 0x30 <= 9
+                    || c == UInt8(ascii: "_") || c == UInt8(ascii: "/") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+                guard isNameByte, nameLength < 32 else { return nil }
+                nameLength += 1
+                i += 1
+            }
+        }
+        guard i < n, bytes[i] == UInt8(ascii: "]") else { return nil }
+        i += 1
+        let minutes = hours * 60 + fractionMinutes
+        guard minutes <= 18 * 60 else { return nil }
+        return negative ? -minutes : minutes
+    }
+
+    /// OFX's time part, `HHmmss.SSS`; nothing without a time.
+    static func ofxTimeText(_ time: TimeOfDay?) -> String {
+        guard let time else { return "" }
+        return pad(time.hour, 2) + pad(time.minute, 2) + pad(time.second, 2) + "." + String(pad(time.nanosecond, 9).prefix(3))
+    }
+
+    /// OFX's offset, `[-5]`, `[+5.5]`: hours as a decimal, as the reader takes them.
+    static func ofxZoneText(time: TimeOfDay?, utcOffsetMinutes: Int?) -> String {
+        guard time != nil, let offset = utcOffsetMinutes else { return "" }
+        let hours = abs(offset) / 60, minutes = abs(offset) % 60
+        var text = String(hours)
+        if minutes != 0 {
+            var digits = pad(minutes * 1_000_000 / 60, 6)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return "[" + (offset < 0 ? "-" : "+") + text + "]"
     }
 
     /// Writes a value in this layout (the inverse of `parse`).
@@ -231,6 +354,9 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
                 } else if token == .offset {
                     out += "Z"
                 }
+            case .isoTimeSuffix: break
+            case .ofxTime: out += Self.ofxTimeText(time)
+            case .ofxZone: out += Self.ofxZoneText(time: time, utcOffsetMinutes: utcOffsetMinutes)
             case .literal(let c): out.unicodeScalars.append(UnicodeScalar(c))
             }
         }
