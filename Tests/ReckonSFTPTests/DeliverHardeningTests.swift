@@ -3,27 +3,6 @@ import ReckonLedger
 import ReckonSFTP
 import Testing
 
-/// Runs `reckon` with more environment (a crash point); its exit status (128 + the signal
-/// when killed) and its output.
-func reckon(_ arguments: [String], scratch: Scratch, environment: [String: String]) throws -> (status: Int32, output: String, errors: String) {
-    let out = scratch.path + "/out-\(UUID().uuidString)", err = scratch.path + "/err-\(UUID().uuidString)"
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    let argv = ([reckonExecutable] + arguments).map { strdup($0) } + [nil]
-    let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-    var pid: pid_t = 0
-    guard posix_spawn(&pid, reckonExecutable, &actions, nil, argv, envp) == 0 else { throw TestSetupError("cannot run reckon") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return (code, try String(contentsOfFile: out, encoding: .utf8), try String(contentsOfFile: err, encoding: .utf8))
-}
-
 /// The deliver step made sturdy: the remote folder made when missing (never through `..`),
 /// uploads tried again with backoff when the server goes away, a name the server refuses
 /// named with what it means, `reckon settle --deliver`, and a delivery killed at each of the

@@ -90,10 +90,8 @@ struct SFTPArchiveTests {
         try FileManager.default.removeItem(atPath: zeros)
         let config = try workspace(fixture)
 
-        let run = try reckon(["batch", "--date", "2024-12-16", "--steps", "collect,ingest", "--json", "--config", config],
-                             scratch: fixture.scratch)
-        var usage = rusage()
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        let run = try reckonMeasured(["batch", "--date", "2024-12-16", "--steps", "collect,ingest", "--json", "--config", config],
+                                     scratch: fixture.scratch)
         #expect(run.status == 1, "\(run.output)\n\(run.errors)")
         let report = try json(run.output)
         let refused = try #require((report["archives"] as? [String: Any])?["refused"] as? [[String: Any]], "\(run.output)")
@@ -109,7 +107,7 @@ struct SFTPArchiveTests {
         #expect((report["errors"] as? [String] ?? []).contains { $0.hasPrefix("inbound archive \(fixture.local)/PLAT_20241216.zip refused: ") })
         // Nothing of it in the drop; the run's peak memory far below the 300 MiB it unpacks to.
         #expect(try fixture.localNames() == ["PLAT_20241216.zip"])
-        #expect(usage.ru_maxrss < 160 << 10, "a child's peak was \(usage.ru_maxrss) KiB")
+        #expect(run.peakKiB < 160 << 10, "the run's peak was \(run.peakKiB) KiB")
         let alerts = try reckon(["alerts", "list", "--date", "2024-12-16", "--code", "inbound_archive_refused", "--json", "--config", config],
                                 scratch: fixture.scratch)
         let listed = try #require(try json(alerts.output)["alerts"] as? [[String: Any]])

@@ -16,7 +16,16 @@ let reckonExecutable: String = {
 }()
 
 /// Runs `reckon`; its exit status and its standard output and error.
-func reckon(_ arguments: [String], scratch: Scratch) throws -> (status: Int32, output: String, errors: String) {
+func reckon(_ arguments: [String], scratch: Scratch, environment: [String: String] = [:]) throws
+    -> (status: Int32, output: String, errors: String) {
+    let run = try reckonMeasured(arguments, scratch: scratch, environment: environment)
+    return (run.status, run.output, run.errors)
+}
+
+/// Runs `reckon` and says, besides how it ended, its own peak memory (ru_maxrss of this very
+/// child, from wait4: not the largest of every child the test process has had).
+func reckonMeasured(_ arguments: [String], scratch: Scratch, environment: [String: String] = [:]) throws
+    -> (status: Int32, output: String, errors: String, peakKiB: Int) {
     let out = scratch.path + "/out-\(UUID().uuidString)", err = scratch.path + "/err-\(UUID().uuidString)"
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -24,12 +33,17 @@ func reckon(_ arguments: [String], scratch: Scratch) throws -> (status: Int32, o
     posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     let argv = ([reckonExecutable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
     var pid: pid_t = 0
-    guard posix_spawn(&pid, reckonExecutable, &actions, nil, argv, environ) == 0 else { throw TestSetupError("cannot run reckon") }
+    guard posix_spawn(&pid, reckonExecutable, &actions, nil, argv, envp) == 0 else { throw TestSetupError("cannot run reckon") }
     var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    return ((status >> 8) & 0xff, try String(contentsOfFile: out, encoding: .utf8), try String(contentsOfFile: err, encoding: .utf8))
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return (code, try String(contentsOfFile: out, encoding: .utf8), try String(contentsOfFile: err, encoding: .utf8),
+            Int(usage.ru_maxrss))
 }
 
 @Suite("reckon batch with an SFTP drop", .serialized, .enabled(if: TestSSHServer.unavailable == nil, "sshd is not installed"))
