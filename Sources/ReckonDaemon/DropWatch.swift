@@ -14,10 +14,11 @@ import ReckonLedger
 /// day whose last run was stopped, interrupted or incomplete runs again. (Later arrivals are never judged by
 /// digest: an earlier version sent again must reach ingest, which says so.)
 ///
-/// A day whose files are still settling (a `stable` rule not yet met) waits for them, as
-/// `reckon batch` waits up to its `--wait-seconds` (30 s) before it collects: the day runs
-/// once they are stable, or once the first has been settling for ``settleWaitSeconds`` (then
-/// with what is ready), so a day is not run over half its files for want of two seconds.
+/// A file complete is reported at once (the daemon posts it by itself). A day whose files
+/// are still settling (a `stable` rule not yet met) is in ``Look/settlingDays``: its plan and
+/// reconcile steps wait for them, as `reckon batch` waits up to its `--wait-seconds` (30 s),
+/// until they are stable or the first has been settling for ``settleWaitSeconds``, so a day
+/// is not planned over half its files for want of two seconds.
 public struct DropWatch {
     public let config: ReckonConfig
     public let stability = SharedStabilityWatch()
