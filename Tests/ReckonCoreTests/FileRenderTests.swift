@@ -52,6 +52,8 @@ struct FileRenderTests {
                 case .integer(let n): units += n
                 default: break
                 }
+            case .sums, .sequence, .same:
+                Issue.record("a renderable control counts or sums one field")
             }
         }
         if let modulo = control.modulo, scale == 0 { units %= modulo }

@@ -59,6 +59,10 @@ public struct FileReport: Sendable {
     public var skipped = 0
     public var problems: [ReportedProblem] = []
     public var problemsOmitted = 0
+    /// Problems declared warnings (`warn:`): reported and counted, the records passed.
+    /// Capped like the problems.
+    public var warnings: [ReportedProblem] = []
+    public var warningsOmitted = 0
     public var controls: [ControlVerdict] = []
     /// Record kinds that occurred too few or too many times.
     public var structure: [String] = []
@@ -70,6 +74,8 @@ public struct FileReport: Sendable {
     public var recordsRead: Int { counts.reduce(0) { $0 + $1.read } }
     public var recordsRejected: Int { counts.reduce(0) { $0 + $1.rejected } + unmatched + blankLines }
     public var controlsHold: Bool { controls.allSatisfy(\.holds) }
+    /// Every warning, listed or not.
+    public var warningCount: Int { warnings.count + warningsOmitted }
 
     /// Every record was read and passed, every total held, the structure is as declared.
     public var isClean: Bool {
@@ -119,6 +125,7 @@ public struct FileCheck: Sendable {
             return true
         case .record(let record):
             report.counts[record.kindIndex].read += 1
+            if let warnings = record.warningList { warn(warnings.pointee, at: record.location, kind: record.kind.name) }
             for index in controls.indices {
                 controls[index].take(kindIndex: record.kindIndex, values: record, location: record.location, rejected: false)
             }
@@ -126,6 +133,7 @@ public struct FileCheck: Sendable {
             return true
         case .rejected(let rejected):
             let kindName = rejected.kindIndex.map { spec.kinds[$0].name }
+            if !rejected.warnings.isEmpty { warn(rejected.warnings, at: rejected.location, kind: kindName) }
             if let kindIndex = rejected.kindIndex {
                 report.counts[kindIndex].rejected += 1
                 for index in controls.indices {
@@ -148,6 +156,16 @@ public struct FileCheck: Sendable {
                 return false
             }
             return true
+        }
+    }
+
+    private mutating func warn(_ warnings: [FieldProblem], at location: RecordLocation, kind: String?) {
+        for warning in warnings {
+            if report.warnings.count < options.maxProblems {
+                report.warnings.append(ReportedProblem(location: location, kind: kind, problem: warning))
+            } else {
+                report.warningsOmitted += 1
+            }
         }
     }
 
@@ -215,9 +233,16 @@ public struct FileCheck: Sendable {
 /// Follows one control total through the records of its scope.
 struct ControlTracker: Sendable {
     let control: ControlTotal
-    /// Per kind index: whether the kind is measured, and which field is summed.
+    /// Per kind index: whether the kind is measured, and which fields are summed (none:
+    /// records are counted).
     private let measured: [Bool]
-    private let measuredField: [Int?]
+    private let measuredFields: [[(field: Int, negated: Bool)]]
+    /// Per kind index: its records are the declared count (`equals: {count: K}`).
+    private let declaredCountKinds: [Bool]
+    /// Per kind index: a group with one of its records is judged (`only_with:`).
+    private let onlyWithKinds: [Bool]
+    /// Sequence and same controls: what they compare, record by record.
+    private var rule: RuleTracker?
     private let filterFields: [(byKind: [Int?], values: [[UInt8]])]
     private let declaredFields: [(kind: Int, field: Int, negated: Bool)]
     private let fromKind: Int?
@@ -241,27 +266,46 @@ struct ControlTracker: Sendable {
     private var declaredRejectedAt: [RecordLocation?]
     private var declaredAt: RecordLocation?
     private var verdicts: [ControlVerdict] = []
+    private var declaredCounted: Int64 = 0
+    private var onlyWithSeen = 0
+    /// Groups not judged for want of an `only_with` record.
+    private var groupsPassedOver = 0
 
     init(control: ControlTotal, spec: MappingSpec) {
         self.control = control
         func kindIndex(_ name: String) -> Int { spec.kind(named: name)!.index }
         let kindCount = spec.kinds.count
         var measuredKinds = [Bool](repeating: false, count: kindCount)
-        var summed = [Int?](repeating: nil, count: kindCount)
+        var summed = [[(field: Int, negated: Bool)]](repeating: [], count: kindCount)
         var scale = 0
+        var terms: [ControlTotal.DeclaredTerm] = []
         switch control.measure {
         case .count(let kinds):
             for name in kinds { measuredKinds[kindIndex(name)] = true }
         case .sum(let kind, let field):
-            let k = kindIndex(kind)
+            terms = [.init(negated: false, kind: kind, field: field)]
+        case .sums(let list):
+            terms = list
+        case .sequence(let list), .same(let list):
+            for term in list { measuredKinds[kindIndex(term.kind)] = true }
+            rule = RuleTracker(control: control, spec: spec)
+        }
+        for term in terms {
+            let k = kindIndex(term.kind)
             measuredKinds[k] = true
-            let fieldIndex = spec.kinds[k].fieldIndex(named: field)!
-            summed[k] = fieldIndex
-            if case .decimal(let format) = spec.kinds[k].fields[fieldIndex].type { scale = format.scale }
+            let fieldIndex = spec.kinds[k].fieldIndex(named: term.field)!
+            summed[k].append((fieldIndex, term.negated))
+            if case .decimal(let format) = spec.kinds[k].fields[fieldIndex].type { scale = max(scale, format.scale) }
         }
         sumScale = scale
         measured = measuredKinds
-        measuredField = summed
+        measuredFields = summed
+        var counted = [Bool](repeating: false, count: kindCount)
+        for name in control.declaredCount { counted[kindIndex(name)] = true }
+        declaredCountKinds = counted
+        var onlyWith = [Bool](repeating: false, count: kindCount)
+        for name in control.onlyWith { onlyWith[kindIndex(name)] = true }
+        onlyWithKinds = onlyWith
         filterFields = control.filter.map { filter in
             var byKind = [Int?](repeating: nil, count: kindCount)
             for k in 0..<kindCount where measuredKinds[k] {
@@ -292,13 +336,26 @@ struct ControlTracker: Sendable {
         }
         guard open else { return }
         recordsInScope += 1
-        if measured[kindIndex] || declaredFields.contains(where: { $0.kind == kindIndex }) { relevantInScope += 1 }
+        if measured[kindIndex] || declaredFields.contains(where: { $0.kind == kindIndex }) || declaredCountKinds[kindIndex] {
+            relevantInScope += 1
+        }
+        if onlyWithKinds[kindIndex] { onlyWithSeen += 1 }
+        if declaredCountKinds[kindIndex] {
+            declaredCounted += 1
+            declaredAt = location
+        }
         if measured[kindIndex] && (filterFields.isEmpty || passesFilter(kindIndex, values)) {
             if rejected { rejectedInScope += 1 }
-            if let field = measuredField[kindIndex] {
-                if let amount = values.amount(at: field) { add(amount) }
-            } else {
+            if rule != nil {
+                rule!.take(kindIndex: kindIndex, values: values, location: location, rejected: rejected)
+            } else if measuredFields[kindIndex].isEmpty {
                 count += 1
+            } else {
+                for (field, negated) in measuredFields[kindIndex] {
+                    if let amount = values.amount(at: field) {
+                        add(negated ? DecimalAmount(units: -amount.units, scale: amount.scale) : amount)
+                    }
+                }
             }
         }
         for (term, declaredField) in declaredFields.enumerated() where declaredField.kind == kindIndex {
@@ -331,6 +388,12 @@ struct ControlTracker: Sendable {
             // any group; one that does is a group cut off before its closing record.
             close(at: nil, missingEnd: toKind != nil)
         }
+        if verdicts.isEmpty && groupsPassedOver > 0 {
+            let kinds = control.onlyWith.joined(separator: " or ")
+            verdicts.append(ControlVerdict(control: control.name, location: nil, declared: nil,
+                                           actual: DecimalAmount(units: 0, scale: 0), holds: true,
+                                           note: "not checked: no group has a \(kinds) record (only_with: \(kinds))"))
+        }
         if verdicts.isEmpty {
             let missing = toKind != nil ? "no record closes a group for this total" : "no record declares this total"
             verdicts.append(ControlVerdict(control: control.name, location: nil, declared: nil,
@@ -350,6 +413,9 @@ struct ControlTracker: Sendable {
         declared = Array(repeating: nil, count: declared.count)
         declaredRejectedAt = Array(repeating: nil, count: declared.count)
         declaredAt = nil
+        declaredCounted = 0
+        onlyWithSeen = 0
+        rule?.reset()
     }
 
     private func passesFilter(_ kindIndex: Int, _ values: some RecordValues) -> Bool {
@@ -375,10 +441,24 @@ struct ControlTracker: Sendable {
 
 
     private mutating func close(at location: RecordLocation?, missingEnd: Bool) {
+        if onlyWithKinds.contains(true) && onlyWithSeen == 0 && !missingEnd {
+            // A group without the parts the control is about (a batch with no entries has
+            // no entry hash): not judged.
+            groupsPassedOver += 1
+            return
+        }
+        if let rule {
+            var notes: [String] = []
+            if rejectedInScope > 0 { notes.append("\(rejectedInScope) counted record\(rejectedInScope == 1 ? " was" : "s were") rejected") }
+            if missingEnd { notes.append("the group has no closing record (truncated file?)") }
+            verdicts.append(rule.verdict(control, location: location, scopeName: isFileScope ? "file" : "group",
+                                         notes: notes, missingEnd: missingEnd))
+            return
+        }
         var actual: DecimalAmount
         switch control.measure {
-        case .count: actual = DecimalAmount(units: count, scale: 0)
-        case .sum: actual = sum ?? DecimalAmount(units: 0, scale: sumScale)
+        case .count, .sequence, .same: actual = DecimalAmount(units: count, scale: 0)
+        case .sum, .sums: actual = sum ?? DecimalAmount(units: 0, scale: sumScale)
         }
         if let modulo = control.modulo, actual.scale == 0 {
             actual = DecimalAmount(units: actual.units % modulo, scale: 0)
@@ -388,6 +468,26 @@ struct ControlTracker: Sendable {
         if overflowed { notes.append("the sum overflowed 64 bits") }
         if missingEnd { notes.append("the group has no closing record (truncated file?)") }
 
+        var declared = self.declared
+        if !control.declaredCount.isEmpty {
+            declared = [DecimalAmount(units: declaredCounted, scale: 0)]
+        }
+        var absentTerms: [String] = []
+        if control.absent != .fails && declaredRejectedAt.allSatisfy({ $0 == nil }) {
+            for (index, term) in control.declared.enumerated() where declared[index] == nil {
+                absentTerms.append("\(term.kind).\(term.field)")
+                if control.absent == .zero { declared[index] = DecimalAmount(units: 0, scale: 0) }
+            }
+        }
+        if control.absent == .skip && !absentTerms.isEmpty {
+            notes.insert("not checked: no value for \(absentTerms.joined(separator: ", ")) in this \(isFileScope ? "file" : "group") (absent: skip)", at: 0)
+            verdicts.append(ControlVerdict(control: control.name, location: location, declared: nil, actual: actual,
+                                           holds: !missingEnd, note: notes.joined(separator: "; ")))
+            return
+        }
+        if control.absent == .zero && !absentTerms.isEmpty {
+            notes.insert("no value for \(absentTerms.joined(separator: ", ")) in this \(isFileScope ? "file" : "group"); taken as 0 (absent: zero)", at: 0)
+        }
         guard declared.allSatisfy({ $0 != nil }) else {
             let rejectedTerms = control.declared.indices.compactMap { term in
                 declaredRejectedAt[term].map { (control.declared[term], $0) }

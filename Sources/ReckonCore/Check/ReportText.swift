@@ -20,6 +20,7 @@ public enum ReportText {
         if report.blankLines > 0 { apart.append(Plural.count(report.blankLines, "empty line")) }
         if !apart.isEmpty { summary += " (\(apart.joined(separator: ", ")))" }
         if report.skipped > 0 { summary += ", \(Plural.count(report.skipped, "line")) skipped" }
+        if report.warningCount > 0 { summary += ", \(Plural.count(report.warningCount, "warning"))" }
         lines.append("  records   " + summary)
         if !kinds.isEmpty { lines.append("            " + kinds.joined(separator: " · ")) }
 
@@ -53,6 +54,11 @@ public enum ReportText {
             for problem in report.problems { lines.append("    \(problem)") }
             if report.problemsOmitted > 0 { lines.append("    … and \(report.problemsOmitted) more") }
         }
+        if !report.warnings.isEmpty {
+            lines.append("  warnings")
+            for warning in report.warnings { lines.append("    \(warning)") }
+            if report.warningsOmitted > 0 { lines.append("    … and \(report.warningsOmitted) more") }
+        }
         if let failure = report.failure {
             lines.append("  \(bad) reading stopped: \(failure)")
         } else if report.stoppedEarly {
@@ -70,7 +76,7 @@ public enum ReportText {
             if !report.structure.isEmpty { reasons.append("structure") }
             verdict = "\(bad) " + reasons.joined(separator: ", ")
         }
-        lines.append("  verdict   " + verdict)
+        lines.append("  verdict   " + verdict + (report.warningCount > 0 ? " (\(Plural.count(report.warningCount, "warning")))" : ""))
         return lines.joined(separator: "\n")
     }
 

@@ -4,6 +4,12 @@
 final class RecordStorage {
     let slots: UnsafeMutablePointer<Slot>
     let slotCapacity: Int
+    /// The current record's warnings, where a view can point at them.
+    let warnings: UnsafeMutablePointer<[FieldProblem]> = {
+        let box = UnsafeMutablePointer<[FieldProblem]>.allocate(capacity: 1)
+        box.initialize(to: [])
+        return box
+    }()
     var arena: UnsafeMutableRawPointer
     var arenaCapacity: Int
     private(set) var kernels: UnsafeMutablePointer<FieldKernel> = .allocate(capacity: 1)
@@ -26,6 +32,8 @@ final class RecordStorage {
     }
 
     deinit {
+        warnings.deinitialize(count: 1)
+        warnings.deallocate()
         slots.deallocate()
         arena.deallocate()
         kernels.deinitialize(count: kernelCount)
@@ -56,6 +64,8 @@ struct RecordAssembler {
     private var count = 0
     private var decoded: [UInt8] = []
     private(set) var problems: [FieldProblem] = []
+    /// Problems declared warnings (`warn:`): reported, the record still passes.
+    private(set) var warnings: [FieldProblem] = []
     /// Every field of every kind as plain data, kind by kind; `kernelStart[k]` is where
     /// kind k's fields begin. Kept in the storage's memory so reading one costs no
     /// reference counting.
@@ -83,7 +93,7 @@ struct RecordAssembler {
                 kernels.append(FieldKernel(
                     plan: field.plan, start: kind.slices[index].start, length: kind.slices[index].length,
                     trim: field.trim, required: field.required,
-                    simple: field.isPlain && !field.hasChecks && field.codeValues.isEmpty,
+                    simple: field.isPlain && !field.hasChecks && field.codeValues.isEmpty && field.warnings == nil,
                     field: Unmanaged.passUnretained(field),
                     inherit: inheritance?.entryOfKernel[kernels.count] ?? -1))
             }
@@ -100,9 +110,12 @@ struct RecordAssembler {
         count = 0
         arenaUsed = 0
         if !problems.isEmpty { problems.removeAll(keepingCapacity: true) }
+        if !warnings.isEmpty { warnings.removeAll(keepingCapacity: true) }
     }
 
     mutating func addProblem(_ problem: FieldProblem) { problems.append(problem) }
+
+    mutating func addWarning(_ problem: FieldProblem) { warnings.append(problem) }
 
     // MARK: Slots
 
@@ -177,6 +190,8 @@ struct RecordAssembler {
     mutating func addMissing(_ field: FieldSpec) {
         if field.required {
             problems.append(FieldProblem(field: field.name, rawValue: nil, reason: "required value is missing"))
+        } else if field.warnings?.required == true {
+            warnings.append(FieldProblem(field: field.name, rawValue: nil, reason: "required value is missing"))
         }
         put(.empty)
     }
@@ -202,7 +217,11 @@ struct RecordAssembler {
     /// of the slots when it passed, an owned copy with its problems when it did not.
     mutating func finish(_ kind: RecordKind, location: RecordLocation) -> RecordEvent {
         precondition(count == kind.fields.count, "every field gets exactly one value")
-        let view = RecordView(kind: kind, location: location, slots: UnsafePointer(slots), arena: UnsafeRawPointer(arena))
+        var view = RecordView(kind: kind, location: location, slots: UnsafePointer(slots), arena: UnsafeRawPointer(arena))
+        if !warnings.isEmpty {
+            storage.warnings.pointee = warnings
+            view.warningList = UnsafePointer(storage.warnings)
+        }
         for sign in kind.signIndicators {
             let indicator = view[sign.indicator].description
             let isNegative = sign.negative.contains(indicator)
@@ -223,8 +242,10 @@ struct RecordAssembler {
         }
         if let inheritance, inheritance.touches[kind.index] { inheritance.record(view, passed: problems.isEmpty) }
         if problems.isEmpty { return .record(view) }
-        return .rejected(RejectedRecord(kindIndex: kind.index, location: location, problems: problems,
-                                        values: view.materialize().values))
+        var rejected = RejectedRecord(kindIndex: kind.index, location: location, problems: problems,
+                                      values: view.materialize().values)
+        rejected.warnings = warnings
+        return .rejected(rejected)
     }
 
     /// Bytes in `encoding` shown in a message even when they do not decode (see

@@ -22,8 +22,12 @@ public struct RecordView {
     public let location: RecordLocation
     let slots: UnsafePointer<Slot>
     let arena: UnsafeRawPointer
+    /// The record's warnings (`warn:`), nil when it has none; in the reader's memory.
+    var warningList: UnsafePointer<[FieldProblem]>? = nil
 
     public var kindIndex: Int { kind.index }
+    /// Problems declared warnings (`warn:`): the record passed with them.
+    public var warnings: [FieldProblem] { warningList?.pointee ?? [] }
     public var count: Int { kind.fields.count }
 
     /// The value of field `index`, made into an owned ``FieldValue``.
@@ -89,9 +93,13 @@ protocol RecordValues {
     func amount(at index: Int) -> DecimalAmount?
     /// The field's canonical text is one of `candidates` (UTF-8).
     func text(at index: Int, isOneOf candidates: [[UInt8]]) -> Bool
+    /// The field's value, owned (for controls that compare values).
+    func value(at index: Int) -> FieldValue
 }
 
 extension RecordView: RecordValues {
+    func value(at index: Int) -> FieldValue { self[index] }
+
     func text(at index: Int, isOneOf candidates: [[UInt8]]) -> Bool {
         if let matched = withUTF8(at: index, { bytes in candidates.contains { $0.elementsEqual(bytes) } }) {
             return matched
@@ -110,6 +118,8 @@ extension Array: RecordValues where Element == FieldValue {
         default: return nil
         }
     }
+
+    func value(at index: Int) -> FieldValue { indices.contains(index) ? self[index] : .empty }
 
     func text(at index: Int, isOneOf candidates: [[UInt8]]) -> Bool {
         guard indices.contains(index) else { return false }

@@ -76,6 +76,8 @@ public struct RejectedRecord: Sendable {
     /// An empty line in a fixed-width file (`blank_lines: reject`), counted apart from
     /// records no kind matches.
     public var isBlankLine = false
+    /// Problems declared warnings (`warn:`) found in the record besides.
+    public var warnings: [FieldProblem] = []
 }
 
 /// What a reader found next. A passed record is a view into the reader's memory, valid

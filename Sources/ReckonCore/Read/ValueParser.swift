@@ -266,6 +266,9 @@ extension FieldSpec {
                 let captured = extract.captures(in: text)?.dropFirst().first ?? nil
                 guard let captured, !captured.isEmpty else {
                     if required { return "required value not found by extract '\(extract.source)'" }
+                    if warnings?.required == true {
+                        assembler.addWarning(FieldProblem(field: name, rawValue: nil, reason: "required value not found by extract '\(extract.source)'"))
+                    }
                     assembler.put(.empty)
                     return nil
                 }
@@ -279,6 +282,7 @@ extension FieldSpec {
     private func typed(_ bytes: UnsafeRawBufferPointer, into assembler: inout RecordAssembler) -> ValueParser.Failure? {
         if bytes.isEmpty || (!emptyMarkers.isEmpty && ValueParser.isEmptyMarker(bytes, emptyMarkers)) {
             if required { return "required value is missing" }
+            if warnings?.required == true { assembler.addWarning(FieldProblem(field: name, rawValue: nil, reason: "required value is missing")) }
             assembler.put(.empty)
             return nil
         }
@@ -298,6 +302,9 @@ extension FieldSpec {
             }
         }
         if hasChecks, let failure = check(slot, bytes: bytes) { return failure }
+        if let warnings, warnings.hasChecks, let failure = warnings.check(slot, bytes: bytes) {
+            assembler.addWarning(FieldProblem(field: name, rawValue: DisplayText.escaped(utf8: bytes), reason: failure.reason))
+        }
         if let slot { assembler.put(slot) } else { assembler.putText(bytes) }
         return nil
     }

@@ -155,7 +155,10 @@ struct ControlPlan: Sendable {
             let field = kind.fieldIndex(named: fieldName)!
             measured[kind.index] = field
             if case .decimal(let format) = kind.fields[field].type { scale = format.scale }
+        case .sums, .sequence, .same:
+            throw refuse("the renderer computes counts and sums of one field; it cannot write this control's value")
         }
+        if control.declared.isEmpty { throw refuse("it declares no field for the renderer to fill") }
         for kind in envelope where measured[kind] != -2 {
             throw refuse("it measures the \(kind == header?.index ? "header" : "trailer") kind '\(spec.kinds[kind].name)', which the renderer writes once; measure the details")
         }

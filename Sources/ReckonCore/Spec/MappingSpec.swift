@@ -356,6 +356,9 @@ public final class FieldSpec: @unchecked Sendable {
     /// With `codes`: keep a code the map does not list instead of rejecting the record.
     public let keepUnmappedCodes: Bool
     public let padding: Padding
+    /// Checks whose failure is a warning, not a rejection (`warn:`): a shadow field holding
+    /// them (`required`, `pattern`, `min`, `max`, `min_length`, `max_length`).
+    public let warnings: FieldSpec?
 
     /// The code map as one run of UTF-8 keys (`codeEnds` marks where each ends) and their
     /// values, scanned linearly: faster than hashing for the handful of codes files use.
@@ -377,8 +380,9 @@ public final class FieldSpec: @unchecked Sendable {
     public init(name: String, source: FieldSource, type: FieldType, trim: TrimRule, strip: [[UInt8]],
                 emptyMarkers: [[UInt8]], extract: SpecRegex?, required: Bool, pattern: SpecRegex?,
                 minimum: FieldValue?, maximum: FieldValue?, minLength: Int?, maxLength: Int?,
-                codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding) {
+                codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding, warnings: FieldSpec? = nil) {
         self.name = name
+        self.warnings = warnings
         self.source = source
         self.type = type
         self.trim = trim
@@ -520,10 +524,25 @@ public struct ControlTotal: Sendable {
     /// The declared value: a sum of ± fields of records in the scope.
     public let declared: [DeclaredTerm]
     public let scope: ControlScope
+    /// The declared value is how many records of these kinds the scope holds
+    /// (`equals: {count: batch_end}`); `declared` is then empty.
+    public var declaredCount: [String] = []
+    /// Judged only in groups that hold a record of one of these kinds (`only_with:`).
+    public var onlyWith: [String] = []
+    /// What an absent declared value means (`absent:`).
+    public var absent: AbsentPolicy = .fails
+    /// A sequence's first number (`start:`); nil: any.
+    public var sequenceStart: Int64? = nil
 
     public enum Measure: Sendable {
         case count(kinds: [String])
         case sum(kind: String, field: String)
+        /// One total over several ± fields (`sum: [summary.amount, detail.amount]`).
+        case sums([DeclaredTerm])
+        /// The field goes up by one from record to record (`sequence: entry.number`).
+        case sequence([DeclaredTerm])
+        /// The fields hold the same value in every record (`same: [opening.account, closing.account]`).
+        case same([DeclaredTerm])
     }
 
     public struct DeclaredTerm: Sendable {
@@ -533,7 +552,8 @@ public struct ControlTotal: Sendable {
     }
 
     public var declaredText: String {
-        declared.enumerated().map { index, term in
+        if declared.isEmpty && !declaredCount.isEmpty { return "the count of " + declaredCount.joined(separator: " and ") + " records" }
+        return declared.enumerated().map { index, term in
             (term.negated ? (index == 0 ? "-" : " - ") : (index == 0 ? "" : " + ")) + term.kind + "." + term.field
         }.joined()
     }

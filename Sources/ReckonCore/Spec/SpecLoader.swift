@@ -30,9 +30,10 @@ private let fieldKeys = [
     "type", "format", "scale", "implied", "point", "thousands", "sign",
     "trim", "strip", "empty", "extract", "required", "pattern", "min", "max",
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
-    "from", "until",
+    "from", "until", "warn",
 ]
-private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope"]
+private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope",
+                           "sequence", "same", "start", "only_with", "absent"]
 private let exampleKeys = ["file", "records", "rejected", "controls", "sums", "fails"]
 
 private struct Builder {
@@ -664,11 +665,12 @@ private struct Builder {
         if let minimum, let maximum, FieldValueOrder.less(maximum, minimum) {
             throw map["max"]!.error("max is below min")
         }
+        let warnings = try FieldWarnings.shadow(map["warn"], of: draft, checks: map, regex: regex, bound: bound)
         return FieldSpec(
             name: name, source: source, type: type, trim: trim, strip: strip, emptyMarkers: empty,
             extract: extract, required: required, pattern: pattern, minimum: minimum, maximum: maximum,
             minLength: minLength, maxLength: maxLength, codes: codes, keepUnmappedCodes: keepUnmapped,
-            padding: draft.padding)
+            padding: draft.padding, warnings: warnings)
     }
 
     func bound(_ node: SpecNode, for field: FieldSpec) throws(SpecError) -> FieldValue {
@@ -901,12 +903,16 @@ private struct Builder {
             for kindName in try countNode.strings() { counted.append(try kind(kindName, countNode)) }
             measure = .count(kinds: counted.map(\.name))
             measuredKinds = counted
+        } else if let sumNode = map["sum"], !sumNode.isScalar {
+            (measure, measuredKinds) = try ControlRules.sums(sumNode, numericField: numericField)
         } else if let sumNode = map["sum"] {
             let (k, field) = try numericField(try sumNode.string(), sumNode)
             measure = .sum(kind: k.name, field: field.name)
             measuredKinds = [k]
+        } else if let rule = try ControlRules.rule(map, kind: kind) {
+            (measure, measuredKinds) = rule
         } else {
-            throw node.error("a control needs count (record kinds) or sum (kind.field)")
+            throw node.error("a control needs count (record kinds), sum (kind.field), sequence (kind.field) or same ([kind.field, …])")
         }
 
         var filter: [(field: String, values: Set<String>)] = []
@@ -920,8 +926,11 @@ private struct Builder {
         }
         let modulo = try map["modulo"].map { n throws(SpecError) in Int64(try n.int(in: 2...Int.max)) }
 
-        let equalsNode = try map.required("equals")
-        let expression = try equalsNode.string()
+        let isRule: Bool
+        switch measure { case .sequence, .same: isRule = true; default: isRule = false }
+        let equalsNode = isRule ? node : try map.required("equals")
+        let declaredCount = isRule || equalsNode.isScalar ? [] : try ControlRules.declaredCount(equalsNode, kind: kind)
+        let expression = isRule || !declaredCount.isEmpty ? "" : try equalsNode.string()
         var declared: [ControlTotal.DeclaredTerm] = []
         var negated = false
         for token in expression.split(separator: " ") {
@@ -937,7 +946,7 @@ private struct Builder {
                 negated = false
             }
         }
-        guard !declared.isEmpty else { throw equalsNode.error("name the declared total, like trailer.record_count") }
+        guard !declared.isEmpty || isRule || !declaredCount.isEmpty else { throw equalsNode.error("name the declared total, like trailer.record_count") }
 
         var scope = ControlScope.file
         if let scopeNode = map["scope"] {
@@ -951,7 +960,10 @@ private struct Builder {
                 scope = .group(from: from, to: to)
             }
         }
-        return ControlTotal(name: name, measure: measure, filter: filter, modulo: modulo, declared: declared, scope: scope)
+        var control = ControlTotal(name: name, measure: measure, filter: filter, modulo: modulo, declared: declared, scope: scope,
+                                   declaredCount: declaredCount)
+        try ControlRules.options(map, &control, kind: kind)
+        return control
     }
 
     func example(_ node: SpecNode, kinds: [RecordKind]) throws(SpecError) -> SpecExample {
