@@ -157,7 +157,8 @@ enum BatchText {
         for failed in report.failedFiles { print("✗ \(DisplayText.escaped(failed.path)) (\(failed.partner)/\(failed.fileType)): could not be taken in: \(failed.reason)") }
         for checked in report.checked {
             print("\(checked.isClean ? "✓" : "✗") \(checked.file): \(Plural.count(checked.recordsRead, "record")) read, "
-                  + "\(AmountText.grouped(checked.recordsRejected)) rejected\(checked.controlsHold ? "" : ", control totals fail")")
+                  + "\(AmountText.grouped(checked.recordsRejected)) rejected\(checked.controlsHold ? "" : ", control totals fail")"
+                  + (checked.warningCount > 0 ? ", \(Plural.count(checked.warningCount, "warning"))" : ""))
         }
         if let day = report.day { print(DayText.render(day, skipping: Set(report.ingested.compactMap(\.fileID))), terminator: "") }
         if let plans = report.plans {

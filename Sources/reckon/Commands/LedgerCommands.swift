@@ -161,6 +161,12 @@ enum IngestText {
             let counts = "\(Plural.count(result.report?.recordsRead ?? 0, "record")), \(Plural.count(result.events, "event")), "
                 + "\(Plural.count(result.entries, "entry")) posted"
             var text = "✓ \(result.file) (\(where_)): \(counts)"
+            if let report = result.report, report.warningCount > 0 {
+                text += "\n  ! \(Plural.count(report.warningCount, "warning")) (the records posted):"
+                for warning in report.warnings.prefix(20) { text += "\n    \(warning)" }
+                let more = report.warningCount - min(20, report.warnings.count)
+                if more > 0 { text += "\n    … and \(more) more" }
+            }
             if let superseded = result.superseded { text += "; supersedes file \(superseded), whose entries were reversed" }
             if let report = result.report, result.recordsNotPosted > 0 {
                 let duplicates = result.duplicateCount, rejected = result.recordsNotPosted - result.duplicateCount
@@ -178,6 +184,7 @@ enum IngestText {
             var text = "✗ \(result.file) (\(where_)): rejected, nothing posted; quarantined as \(result.quarantinePath ?? "-")"
             if let report = result.report {
                 if let failure = report.failure { text += "\n    \(failure)" }
+                if report.warningCount > 0 { text += "\n    (and \(Plural.count(report.warningCount, "warning")), which alone would not reject it)" }
                 for problem in report.problems.prefix(20) { text += "\n    \(problem)" }
                 let more = report.problems.count - min(20, report.problems.count) + report.problemsOmitted
                 if more > 0 { text += "\n    … and \(more) more" }

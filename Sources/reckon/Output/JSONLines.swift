@@ -36,7 +36,7 @@ enum JSONLines {
             if let note = verdict.note { members.append(("note", quote(DisplayText.escaped(note)))) }
             return object(members)
         }
-        let problems = report.problems.map { problem -> String in
+        let problems = (report.problems + report.warnings).map { problem -> String in
             var members: [(String, String)] = [("file", quote(report.file)), ("line", String(problem.location.line))]
             if let path = problem.location.xmlPath { members.append(("path", quote(path))) }
             if let kind = problem.kind { members.append(("kind", quote(kind))) }
@@ -55,8 +55,10 @@ enum JSONLines {
             ("kinds", object(counts)),
             ("controls_hold", report.controlsHold ? "true" : "false"),
             ("controls", "[" + controls.joined(separator: ",") + "]"),
-            ("problems", "[" + problems.joined(separator: ",") + "]"),
+            ("problems", "[" + problems.prefix(report.problems.count).joined(separator: ",") + "]"),
             ("problems_omitted", String(report.problemsOmitted)),
+            ("warnings", "[" + problems.dropFirst(report.problems.count).joined(separator: ",") + "]"),
+            ("warnings_count", String(report.warningCount)),
             ("structure", "[" + report.structure.map { quote(DisplayText.escaped($0)) }.joined(separator: ",") + "]"),
         ]
         if let failure = report.failure { members.append(("failure", quote(failure.description))) }

@@ -42,6 +42,7 @@ enum JSONShape {
         return [("records_read", String(report.recordsRead)), ("records_rejected", String(report.recordsRejected)),
                 ("controls_hold", bool(report.controlsHold)), ("controls", array(controls)),
                 ("problems", strings(report.problems.map(\.description))), ("problems_omitted", String(report.problemsOmitted)),
+                ("warnings", strings(report.warnings.map(\.description))), ("warnings_count", String(report.warningCount)),
                 ("structure", strings(report.structure.map(DisplayText.escaped))),
                 ("failure", string(report.failure?.description))]
     }
