@@ -99,6 +99,17 @@ struct ControlRuleTests {
         #expect(verdicts.map { $0.location?.line } == [4, 7])
     }
 
+    @Test func aGroupWithNothingNumberedIsInSequence() throws {
+        let spec = try loadSpec(Self.batches.replacingOccurrences(of: "controls:\n", with: """
+            controls:
+              - {name: entry numbers, sequence: entry.seq, start: 1, scope: {from: batch, to: end}}
+
+            """))
+        let verdicts = Self.verdicts(read(spec, "B,1\nC,5\n").report, "entry numbers")
+        #expect(verdicts.map(\.holds) == [true])
+        #expect(verdicts.map(\.note) == ["not checked: no entry.seq in this group"])
+    }
+
     @Test func aMissingSequenceNumberFailsUnlessSkipped() throws {
         let yaml = Self.batches.replacingOccurrences(of: "controls:\n", with: """
             controls:

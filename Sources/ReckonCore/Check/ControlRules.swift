@@ -278,12 +278,8 @@ struct RuleTracker: Sendable {
         var holds = !missingEnd
         if isSequence {
             if checked == 0 {
-                if absent == .skip {
-                    notes.insert("not checked: no \(names.compactMap { $0 }.joined(separator: ", ")) in this \(scopeName) (absent: skip)", at: 0)
-                } else {
-                    notes.insert("no value for \(names.compactMap { $0 }.joined(separator: ", ")) in this \(scopeName)", at: 0)
-                    holds = false
-                }
+                // Nothing numbered, nothing out of order (a statement with no lines).
+                notes.insert("not checked: no \(names.compactMap { $0 }.joined(separator: " or ")) in this \(scopeName)", at: 0)
             } else if let first, let last {
                 notes.insert("\(Plural.count(checked, "record")) numbered \(first) to \(last.number)", at: 0)
             } else {
