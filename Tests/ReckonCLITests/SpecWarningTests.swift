@@ -43,3 +43,33 @@ struct SpecWarningTests {
         #expect((summary["problems"] as? [Any])?.isEmpty == true)
     }
 }
+
+/// A warned file posts, and `reckon ingest` lists its warnings.
+@Suite("reckon ingest: warnings")
+struct IngestWarningTests {
+    @Test func aFileWithWarningsPostsAndListsThem() throws {
+        let folder = ScratchFolder()
+        let config = try workspace(folder.path)
+        let spec = try String(contentsOfFile: repositoryRoot + "/mappings/platform-repayments.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "principal:     {column: principal, type: decimal, scale: 2, sign: none, required: true}",
+                                  with: "principal:     {column: principal, type: decimal, scale: 2, sign: none, required: true, warn: {max: \"1000.00\"}}")
+        try #require(spec.contains("warn: {max"))
+        let specPath = folder.write("platform-repayments.yaml", spec)
+        let configPath = config.path + "/reckon.yaml"
+        let yaml = try String(contentsOfFile: configPath, encoding: .utf8)
+            .replacingOccurrences(of: repositoryRoot + "/mappings/platform-repayments.yaml", with: specPath)
+        try #require(yaml.contains(specPath))
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let path = folder.write("PLAT_REPAY_20241215.csv",
+                                try String(contentsOfFile: repositoryRoot + "/mappings/samples/partners/PLAT_REPAY_20241215.csv", encoding: .utf8))
+        let result = try reckon("ingest", path, "--partner", "platform", "--type", "repayments", "--config", configPath)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("✓ \(path) (platform/repayments 2024-12-15): 6 records, ") == true)
+        #expect(Array(lines.dropFirst()) == [
+            "  ! 2 warnings (the records posted):",
+            "    line 3: repayment field 'principal' = '3333.33': is above the maximum 1000.00",
+            "    line 6: repayment field 'principal' = '4521.89': is above the maximum 1000.00",
+        ])
+    }
+}
