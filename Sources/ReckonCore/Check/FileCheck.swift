@@ -218,6 +218,10 @@ struct ControlTracker: Sendable {
     /// Per kind index: whether the kind is measured, and which field is summed.
     private let measured: [Bool]
     private let measuredField: [Int?]
+    /// Count controls: whether a kind's records count, and the `<part>_count` fields of the
+    /// parts whose lines count (`count: [payment, payment.u]`).
+    private let countsRecords: [Bool]
+    private let countedParts: [[Int]]
     private let filterFields: [(byKind: [Int?], values: [[UInt8]])]
     private let declaredFields: [(kind: Int, field: Int, negated: Bool)]
     private let fromKind: Int?
@@ -249,9 +253,19 @@ struct ControlTracker: Sendable {
         var measuredKinds = [Bool](repeating: false, count: kindCount)
         var summed = [Int?](repeating: nil, count: kindCount)
         var scale = 0
+        var countsRecords = [Bool](repeating: false, count: kindCount)
+        var countedParts = [[Int]](repeating: [], count: kindCount)
         switch control.measure {
         case .count(let kinds):
-            for name in kinds { measuredKinds[kindIndex(name)] = true }
+            for name in kinds {
+                if let (kind, field) = spec.partCountField(name) {
+                    measuredKinds[kind] = true
+                    countedParts[kind].append(field)
+                } else {
+                    measuredKinds[kindIndex(name)] = true
+                    countsRecords[kindIndex(name)] = true
+                }
+            }
         case .sum(let kind, let field):
             let k = kindIndex(kind)
             measuredKinds[k] = true
@@ -260,6 +274,8 @@ struct ControlTracker: Sendable {
             if case .decimal(let format) = spec.kinds[k].fields[fieldIndex].type { scale = format.scale }
         }
         sumScale = scale
+        self.countsRecords = countsRecords
+        self.countedParts = countedParts
         measured = measuredKinds
         measuredField = summed
         filterFields = control.filter.map { filter in
@@ -298,7 +314,8 @@ struct ControlTracker: Sendable {
             if let field = measuredField[kindIndex] {
                 if let amount = values.amount(at: field) { add(amount) }
             } else {
-                count += 1
+                if countsRecords[kindIndex] { count += 1 }
+                for field in countedParts[kindIndex] { count += values.amount(at: field)?.units ?? 0 }
             }
         }
         for (term, declaredField) in declaredFields.enumerated() where declaredField.kind == kindIndex {

@@ -99,6 +99,12 @@ struct RecordAssembler {
 
     mutating func addProblem(_ problem: FieldProblem) { problems.append(problem) }
 
+    /// Problems from `index` on are on physical line `line` (a later part of an assembled
+    /// record, `parts:`).
+    mutating func placeProblems(from index: Int, onLine line: Int) {
+        for i in index..<problems.count where problems[i].line == nil { problems[i].line = line }
+    }
+
     // MARK: Slots
 
     @inline(__always)
