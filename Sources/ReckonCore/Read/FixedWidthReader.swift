@@ -262,7 +262,10 @@ public struct FixedWidthReader: RecordReader {
         let hasConditions = kind.hasConditions
         for index in range {
             let kernel = assembler.kernel(first + index)
-            if kernel.start < 0 { continue }
+            if kernel.start < 0 {
+                if kernel.inherit >= 0 { kernel.field._withUnsafeGuaranteedRef { assembler.addInherited(entry: kernel.inherit, field: $0) } }
+                continue
+            }
             if hasConditions, let condition = kind.conditions[index] {
                 let decider = assembler.kernel(first + condition.field)
                 let from = byteIndex(decider.start, record, countsCharacters)
@@ -308,7 +311,8 @@ public struct FixedWidthReader: RecordReader {
                                                         byteOffset: location.byteOffset + Int64(failure.offset)))
         }
         let captures = pattern.captures(in: text) ?? []
-        for field in kind.fields {
+        for (index, field) in kind.fields.enumerated() {
+            if assembler.addInherited(kind, field: index) { continue }
             guard case .capture(let group) = field.source, group < captures.count, let value = captures[group] else {
                 assembler.addMissing(field)
                 continue
@@ -496,7 +500,8 @@ public struct FixedWidthReader: RecordReader {
     }
 
     func reject(_ kind: RecordKind?, _ location: RecordLocation, _ problem: FieldProblem) -> RecordEvent {
-        .rejected(RejectedRecord(kindIndex: kind?.index, location: location, problems: [problem], values: []))
+        assembler.noteRejected(kindIndex: kind?.index, location: location)
+        return .rejected(RejectedRecord(kindIndex: kind?.index, location: location, problems: [problem], values: []))
     }
 }
 
