@@ -174,6 +174,21 @@ struct LogicalRecordTests {
         ])
     }
 
+    @Test func aShortPartLineIsReadOnlyAsShortRecordsAllows() throws {
+        let spec = try loadSpec(Self.layout.replacingOccurrences(of: "record_length: 20", with: "record_length: 20\nshort_records: right_trimmed"))
+        // Trailing spaces trimmed from a note: only padding is lost.
+        let trimmed = Self.clean.map(Self.line).enumerated().map { $0.offset == 3 ? "NFIRST NOTE" : $0.element }
+        let (report, records) = read(spec, trimmed.joined(separator: "\n") + "\n")
+        #expect(problemTexts(report) == [])
+        #expect(try value(records.element(at: 1), "text_1", in: spec) == .text("FIRST NOTE"))
+        // A U line cut inside its fee: refused on its own line, not read as 0.01.
+        let cut = Self.clean.map(Self.line).enumerated().map { $0.offset == 2 ? "U202411160001" : $0.element }
+        let (cutReport, _) = read(spec, cut.joined(separator: "\n") + "\n")
+        #expect(problemTexts(cutReport) == [
+            "line 2: payment line 3: field 'fee' = '0001': is cut after 4 of its 6 bytes (the record is 13 bytes long; this layout's records are 20); trimming a line can only shorten left-aligned text, and this is a decimal",
+        ])
+    }
+
     // MARK: Layouts chosen by a code
 
     static let coded = """

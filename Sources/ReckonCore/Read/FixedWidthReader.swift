@@ -393,11 +393,13 @@ public struct FixedWidthReader: RecordReader {
     /// Why a record of `length` positions, shorter than the layout, cannot be read as its
     /// kind; nil when the kind's `short_records` lets the fields after the end be absent.
     /// Fields never overlap, so the end falls inside at most one field.
+    /// `fields`: the fields of one line of a record of several (`parts:`); all by default.
     func shortRecordProblem(_ kind: RecordKind, length: Int, record: UnsafeRawBufferPointer,
-                                    countsCharacters: Bool) -> FieldProblem? {
+                                    countsCharacters: Bool, fields: Range<Int>? = nil) -> FieldProblem? {
         var cut: (field: FieldSpec, slice: RecordKind.FieldSlice)?
         var missing: [(field: FieldSpec, slice: RecordKind.FieldSlice)] = []
-        for (field, slice) in zip(kind.fields, kind.slices) where slice.start >= 0 && slice.start + slice.length > length {
+        let range = fields ?? kind.fields.indices
+        for (field, slice) in zip(kind.fields[range], kind.slices[range]) where slice.start >= 0 && slice.start + slice.length > length {
             if slice.start >= length { missing.append((field, slice)) } else { cut = (field, slice) }
         }
         let unit = layout.positions.rawValue

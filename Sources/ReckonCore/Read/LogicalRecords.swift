@@ -255,15 +255,16 @@ extension FixedWidthReader {
                 UTF8Validation.scalarStarts(record, into: &scalarStarts)
                 length = scalarStarts.count - 1
             }
-            let unit = layout.positions.rawValue
-            var lengthProblem: String?
+            var lengthProblem: FieldProblem?
             if length > layout.recordLength {
-                lengthProblem = "the line is \(length) \(unit) long; this layout's records are \(layout.recordLength)"
-            } else if length < layout.recordLength && (kind.shortRecords ?? layout.shortRecords) == .reject {
-                lengthProblem = "the line is \(length) \(unit) long; this layout's records are \(layout.recordLength) (short_records: reject)"
+                lengthProblem = FieldProblem(field: nil, rawValue: nil,
+                    reason: "the line is \(length) \(layout.positions.rawValue) long; this layout's records are \(layout.recordLength)")
+            } else if length < layout.recordLength {
+                // As for a record of one line: only as far as short_records allows.
+                lengthProblem = shortRecordProblem(kind, length: length, record: record, countsCharacters: countsCharacters, fields: range)
             }
             if let lengthProblem {
-                assembler.addProblem(FieldProblem(field: nil, rawValue: nil, reason: lengthProblem))
+                assembler.addProblem(lengthProblem)
                 for _ in range { assembler.addAbsent() }
                 return
             }
