@@ -243,6 +243,10 @@ struct ControlTracker: Sendable {
     private let onlyWithKinds: [Bool]
     /// Sequence and same controls: what they compare, record by record.
     private var rule: RuleTracker?
+    /// Count controls: whether a kind's records count, and the `<part>_count` fields of the
+    /// parts whose lines count (`count: [payment, payment.u]`).
+    private let countsRecords: [Bool]
+    private let countedParts: [[Int]]
     private let filterFields: [(byKind: [Int?], values: [[UInt8]])]
     private let declaredFields: [(kind: Int, field: Int, negated: Bool)]
     private let fromKind: Int?
@@ -279,9 +283,19 @@ struct ControlTracker: Sendable {
         var summed = [[(field: Int, negated: Bool)]](repeating: [], count: kindCount)
         var scale = 0
         var terms: [ControlTotal.DeclaredTerm] = []
+        var countsRecords = [Bool](repeating: false, count: kindCount)
+        var countedParts = [[Int]](repeating: [], count: kindCount)
         switch control.measure {
         case .count(let kinds):
-            for name in kinds { measuredKinds[kindIndex(name)] = true }
+            for name in kinds {
+                if let (kind, field) = spec.partCountField(name) {
+                    measuredKinds[kind] = true
+                    countedParts[kind].append(field)
+                } else {
+                    measuredKinds[kindIndex(name)] = true
+                    countsRecords[kindIndex(name)] = true
+                }
+            }
         case .sum(let kind, let field):
             terms = [.init(negated: false, kind: kind, field: field)]
         case .sums(let list):
@@ -298,6 +312,8 @@ struct ControlTracker: Sendable {
             if case .decimal(let format) = spec.kinds[k].fields[fieldIndex].type { scale = max(scale, format.scale) }
         }
         sumScale = scale
+        self.countsRecords = countsRecords
+        self.countedParts = countedParts
         measured = measuredKinds
         measuredFields = summed
         var counted = [Bool](repeating: false, count: kindCount)
@@ -349,7 +365,8 @@ struct ControlTracker: Sendable {
             if rule != nil {
                 rule!.take(kindIndex: kindIndex, values: values, location: location, rejected: rejected)
             } else if measuredFields[kindIndex].isEmpty {
-                count += 1
+                if countsRecords[kindIndex] { count += 1 }
+                for field in countedParts[kindIndex] { count += values.amount(at: field)?.units ?? 0 }
             } else {
                 for (field, negated) in measuredFields[kindIndex] {
                     if let amount = values.amount(at: field) {

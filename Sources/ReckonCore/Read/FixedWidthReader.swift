@@ -4,22 +4,25 @@
 /// read only as its spec's `short_records` allows; a field boundary inside a multibyte
 /// character is an error.
 public struct FixedWidthReader: RecordReader {
-    private let spec: MappingSpec
-    private let layout: FixedWidthLayout
+    let spec: MappingSpec
+    let layout: FixedWidthLayout
     private let buffer: InputBuffer
     private var lines: LineSplitter
-    private var assembler: RecordAssembler
+    var assembler: RecordAssembler
     private var started = false
     private var pending: [(start: Int, length: Int)] = []
     private var pendingLine: (bytes: [UInt8], offset: Int64, line: Int)?
     private var recordNumber = 0
-    private var scalarStarts: [Int] = []
+    var scalarStarts: [Int] = []
     /// Field boundaries per kind, and the filler between fields, for checking GB records.
     private let boundaries: [[Int]]
     private let gaps: [[Range<Int>]]
     /// Discriminators as plain data, in kind order.
     private let matchers: ContiguousArray<KindMatcher>
     private let literalBytes: ContiguousArray<UInt8>
+    /// Records assembled from several lines (`parts:`, see LogicalRecords.swift); nil when
+    /// no kind has parts, so other files take the direct path.
+    var segments: SegmentAssembly?
 
     struct KindMatcher {
         let kind: Int
@@ -81,6 +84,7 @@ public struct FixedWidthReader: RecordReader {
         }
         self.matchers = matchers
         self.literalBytes = literalBytes
+        segments = spec.kinds.contains { !$0.parts.isEmpty } ? SegmentAssembly(spec: spec) : nil
     }
 
     public mutating func next() throws(FileFailure) -> RecordEvent? {
@@ -88,38 +92,58 @@ public struct FixedWidthReader: RecordReader {
             started = true
             try ByteOrderMark.skip(buffer, encoding: spec.encoding)
         }
-        if layout.separator == .none {
-            return try nextBackToBack()
-        }
         while true {
+            if segments != nil, let event = takeHeld() { return event }
+            if layout.separator == .none {
+                guard let event = try nextBackToBack() else { return finishSegments() }
+                if let event { return event }
+                continue
+            }
             if let line = pendingLine, let slot = pending.first {
                 pending.removeFirst()
                 if pending.isEmpty { pendingLine = nil }
-                return line.bytes.withUnsafeBytes { bytes in
+                let event = line.bytes.withUnsafeBytes { bytes in
                     let record = UnsafeRawBufferPointer(rebasing: bytes[slot.start..<(slot.start + slot.length)])
-                    return process(record, offset: line.offset + Int64(slot.start), line: line.line)
+                    return take(record, offset: line.offset + Int64(slot.start), line: line.line)
                 }
+                if let event { return event }
+                continue
             }
-            guard let (bytes, offset, lineNumber) = try lines.next() else { return nil }
+            guard let (bytes, offset, lineNumber) = try lines.next() else { return finishSegments() }
             if bytes.isEmpty {
                 let location = RecordLocation(line: lineNumber, byteOffset: offset)
-                if layout.blankLines == .skip { return .skipped(location) }
-                return .rejected(RejectedRecord(kindIndex: nil, location: location, problems: [FieldProblem(
-                    field: nil, rawValue: nil,
-                    reason: "an empty line; this layout's records are \(layout.recordLength) \(layout.positions.rawValue) (blank_lines: skip passes over empty lines)")],
-                    values: [], isBlankLine: true))
+                let event: RecordEvent
+                if layout.blankLines == .skip {
+                    event = .skipped(location)
+                } else {
+                    event = .rejected(RejectedRecord(kindIndex: nil, location: location, problems: [FieldProblem(
+                        field: nil, rawValue: nil,
+                        reason: "an empty line; this layout's records are \(layout.recordLength) \(layout.positions.rawValue) (blank_lines: skip passes over empty lines)")],
+                        values: [], isBlankLine: true))
+                }
+                if segments?.isOpen == true { return holdAndFinish(event) }
+                return event
             }
             if layout.separator == .auto, let split = splitBackToBack(bytes), split.count > 1 {
                 pending = split
                 pendingLine = (Array(bytes), offset, lineNumber)
                 continue
             }
-            return process(bytes, offset: offset, line: lineNumber)
+            if let event = take(bytes, offset: offset, line: lineNumber) { return event }
         }
     }
 
-    /// `separator: none`: exactly `record_length` bytes per record.
-    private mutating func nextBackToBack() throws(FileFailure) -> RecordEvent? {
+    /// One physical record: read as it is, or (with `parts:`) into a record assembled from
+    /// several; nil when it became part of one still open.
+    @inline(__always)
+    private mutating func take(_ record: UnsafeRawBufferPointer, offset: Int64, line: Int) -> RecordEvent? {
+        if segments == nil { return process(record, offset: offset, line: line) }
+        return takeSegment(record, offset: offset, line: line)
+    }
+
+    /// `separator: none`: exactly `record_length` bytes per record. Nil at the end; an
+    /// event of nil when the record went into an assembled one still open.
+    private mutating func nextBackToBack() throws(FileFailure) -> RecordEvent?? {
         let length = layout.recordLength
         _ = try buffer.ensure(length)
         let unread = buffer.unread
@@ -137,9 +161,9 @@ public struct FixedWidthReader: RecordReader {
         }
         let record = UnsafeRawBufferPointer(rebasing: unread[0..<length])
         // With no line breaks, a record's "line" is its number.
-        let event = process(record, offset: offset, line: recordNumber)
+        let event = take(record, offset: offset, line: recordNumber)
         buffer.consume(length)
-        return event
+        return .some(event)
     }
 
     /// For `separator: auto`: a line holding several records back to back, as slices.
@@ -160,7 +184,7 @@ public struct FixedWidthReader: RecordReader {
 
     // MARK: One record
 
-    private mutating func process(_ record: UnsafeRawBufferPointer, offset: Int64, line: Int) -> RecordEvent {
+    mutating func process(_ record: UnsafeRawBufferPointer, offset: Int64, line: Int) -> RecordEvent {
         let location = RecordLocation(line: line, byteOffset: offset)
         let isASCII = UTF8Validation.isASCII(record)
 
@@ -222,15 +246,34 @@ public struct FixedWidthReader: RecordReader {
             return reject(kind, location, problem)
         }
 
+        readSlices(kind, 0..<kind.fields.count, record, offset: offset, isASCII: isASCII, countsCharacters: countsCharacters)
+        return assembler.finish(kind, location: location)
+    }
+
+    /// Reads the fields `range` of `kind` from one physical record (the whole record, or
+    /// one line of an assembled one), each from its slice.
+    @inline(__always)
+    mutating func readSlices(_ kind: RecordKind, _ range: Range<Int>, _ record: UnsafeRawBufferPointer, offset: Int64,
+                             isASCII: Bool, countsCharacters: Bool) {
         // Fields of an ASCII record need no decoding in any supported encoding.
         let validated = isASCII || spec.encoding == .utf8
         let checkBoundaries = !isASCII && spec.encoding == .utf8 && !countsCharacters
         let first = assembler.kernelStart[kind.index]
-        for index in 0..<kind.fields.count {
+        let hasConditions = kind.hasConditions
+        for index in range {
             let kernel = assembler.kernel(first + index)
             if kernel.start < 0 {
                 if kernel.inherit >= 0 { kernel.field._withUnsafeGuaranteedRef { assembler.addInherited(entry: kernel.inherit, field: $0) } }
                 continue
+            }
+            if hasConditions, let condition = kind.conditions[index] {
+                let decider = assembler.kernel(first + condition.field)
+                let from = byteIndex(decider.start, record, countsCharacters)
+                let to = byteIndex(decider.start + decider.length, record, countsCharacters)
+                if !condition.holds(UnsafeRawBufferPointer(rebasing: record[from..<max(from, to)])) {
+                    assembler.addAbsent()
+                    continue
+                }
             }
             let from = byteIndex(kernel.start, record, countsCharacters)
             let to = byteIndex(kernel.start + kernel.length, record, countsCharacters)
@@ -256,7 +299,6 @@ public struct FixedWidthReader: RecordReader {
                 }
             }
         }
-        return assembler.finish(kind, location: location)
     }
 
     private mutating func readCaptures(_ kind: RecordKind, pattern: SpecRegex, record: UnsafeRawBufferPointer,
@@ -351,11 +393,13 @@ public struct FixedWidthReader: RecordReader {
     /// Why a record of `length` positions, shorter than the layout, cannot be read as its
     /// kind; nil when the kind's `short_records` lets the fields after the end be absent.
     /// Fields never overlap, so the end falls inside at most one field.
-    private func shortRecordProblem(_ kind: RecordKind, length: Int, record: UnsafeRawBufferPointer,
-                                    countsCharacters: Bool) -> FieldProblem? {
+    /// `fields`: the fields of one line of a record of several (`parts:`); all by default.
+    func shortRecordProblem(_ kind: RecordKind, length: Int, record: UnsafeRawBufferPointer,
+                                    countsCharacters: Bool, fields: Range<Int>? = nil) -> FieldProblem? {
         var cut: (field: FieldSpec, slice: RecordKind.FieldSlice)?
         var missing: [(field: FieldSpec, slice: RecordKind.FieldSlice)] = []
-        for (field, slice) in zip(kind.fields, kind.slices) where slice.start >= 0 && slice.start + slice.length > length {
+        let range = fields ?? kind.fields.indices
+        for (field, slice) in zip(kind.fields[range], kind.slices[range]) where slice.start >= 0 && slice.start + slice.length > length {
             if slice.start >= length { missing.append((field, slice)) } else { cut = (field, slice) }
         }
         let unit = layout.positions.rawValue
@@ -395,13 +439,13 @@ public struct FixedWidthReader: RecordReader {
 
     /// The byte index of a position (a character position when the layout counts those).
     @inline(__always)
-    private func byteIndex(_ position: Int, _ record: UnsafeRawBufferPointer, _ countsCharacters: Bool) -> Int {
+    func byteIndex(_ position: Int, _ record: UnsafeRawBufferPointer, _ countsCharacters: Bool) -> Int {
         if !countsCharacters { return min(position, record.count) }
         return position < scalarStarts.count ? scalarStarts[position] : record.count
     }
 
     /// The index of the first kind whose discriminator matches (or the fallback kind).
-    private func matchKind(_ record: UnsafeRawBufferPointer, countsCharacters: Bool) -> Int? {
+    func matchKind(_ record: UnsafeRawBufferPointer, countsCharacters: Bool) -> Int? {
         var fallback: Int?
         let found: Int? = matchers.withUnsafeBufferPointer { matchers in
             literalBytes.withUnsafeBufferPointer { literals in
@@ -447,7 +491,7 @@ public struct FixedWidthReader: RecordReader {
 
     /// Compares a slice with a literal, reading missing bytes of a short line as spaces.
     @inline(__always)
-    private static func sliceEquals(_ record: UnsafeRawBufferPointer, from: Int, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func sliceEquals(_ record: UnsafeRawBufferPointer, from: Int, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
         var position = from
         for byte in value {
             let actual = position < record.count ? record[position] : 0x20
@@ -457,7 +501,7 @@ public struct FixedWidthReader: RecordReader {
         return true
     }
 
-    private func reject(_ kind: RecordKind?, _ location: RecordLocation, _ problem: FieldProblem) -> RecordEvent {
+    func reject(_ kind: RecordKind?, _ location: RecordLocation, _ problem: FieldProblem) -> RecordEvent {
         assembler.noteRejected(kindIndex: kind?.index, location: location)
         return .rejected(RejectedRecord(kindIndex: kind?.index, location: location, problems: [problem], values: []))
     }

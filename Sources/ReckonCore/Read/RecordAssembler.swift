@@ -116,6 +116,11 @@ struct RecordAssembler {
     mutating func addProblem(_ problem: FieldProblem) { problems.append(problem) }
 
     mutating func addWarning(_ problem: FieldProblem) { warnings.append(problem) }
+    /// Problems from `index` on are on physical line `line` (a later part of an assembled
+    /// record, `parts:`).
+    mutating func placeProblems(from index: Int, onLine line: Int) {
+        for i in index..<problems.count where problems[i].line == nil { problems[i].line = line }
+    }
 
     // MARK: Slots
 

@@ -30,20 +30,24 @@ public struct FieldProblem: Sendable, Hashable, CustomStringConvertible {
     public let reason: String
     /// The offending byte's offset in the file, for encoding problems.
     public let byteOffset: Int64?
+    /// The physical line the problem is on, when it is not the record's own first line: a
+    /// field of a later part of a record assembled from several lines (`parts:`).
+    public var line: Int?
 
-    public init(field: String?, rawValue: String?, reason: String, byteOffset: Int64? = nil) {
+    public init(field: String?, rawValue: String?, reason: String, byteOffset: Int64? = nil, line: Int? = nil) {
         self.field = field
         self.rawValue = rawValue
         self.reason = reason
         self.byteOffset = byteOffset
+        self.line = line
     }
 
     /// Raw text escaped as ``DisplayText`` says: safe for a terminal or a report.
     public var description: String {
-        var text = ""
+        var text = line.map { "line \($0): " } ?? ""
         if let field { text += "field '\(field)'" }
-        if let rawValue { text += (text.isEmpty ? "value" : "") + " = '\(DisplayText.escaped(rawValue))'" }
-        if !text.isEmpty { text += ": " }
+        if let rawValue { text += (field == nil ? "value" : "") + " = '\(DisplayText.escaped(rawValue))'" }
+        if field != nil || rawValue != nil { text += ": " }
         text += DisplayText.escaped(reason)
         if let byteOffset { text += " (byte offset \(byteOffset))" }
         return text

@@ -266,6 +266,13 @@ public final class RecordKind: Sendable {
     let linePattern: SpecRegex?
     /// Each field's name as a JSON string, for writing records as JSON without strings.
     let quotedFieldNames: [[UInt8]]
+    /// The parts that follow the first line of a record assembled from several (`parts:`);
+    /// empty for a record of one line.
+    public let parts: [RecordPart]
+    /// Per field, the field (index) and values its `when:` condition reads; nil for most.
+    let conditions: [ResolvedCondition?]
+    /// Some field has a `when:` condition.
+    let hasConditions: Bool
 
     struct FieldSlice: Sendable {
         let start: Int
@@ -281,8 +288,11 @@ public final class RecordKind: Sendable {
 
     public init(name: String, index: Int, match: RecordMatch?, isFallback: Bool, xmlPath: [XMLStep]?,
                 fields: [FieldSpec], minOccurs: Int, maxOccurs: Int?, ignored: Bool, event: CanonicalEvent?,
-                key: [String] = [], shortRecords: ShortRecordPolicy? = nil) {
+                key: [String] = [], shortRecords: ShortRecordPolicy? = nil, parts: [RecordPart] = []) {
         self.name = name
+        self.parts = parts
+        conditions = ResolvedCondition.resolve(fields)
+        hasConditions = conditions.contains { $0 != nil }
         self.index = index
         self.match = match
         self.isFallback = isFallback
@@ -359,6 +369,8 @@ public final class FieldSpec: @unchecked Sendable {
     /// Checks whose failure is a warning, not a rejection (`warn:`): a shadow field holding
     /// them (`required`, `pattern`, `min`, `max`, `min_length`, `max_length`).
     public let warnings: FieldSpec?
+    /// Read only when another field holds one of some values (`when:`); blank otherwise.
+    public let condition: LayoutCondition?
 
     /// The code map as one run of UTF-8 keys (`codeEnds` marks where each ends) and their
     /// values, scanned linearly: faster than hashing for the handful of codes files use.
@@ -380,9 +392,11 @@ public final class FieldSpec: @unchecked Sendable {
     public init(name: String, source: FieldSource, type: FieldType, trim: TrimRule, strip: [[UInt8]],
                 emptyMarkers: [[UInt8]], extract: SpecRegex?, required: Bool, pattern: SpecRegex?,
                 minimum: FieldValue?, maximum: FieldValue?, minLength: Int?, maxLength: Int?,
-                codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding, warnings: FieldSpec? = nil) {
+                codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding, warnings: FieldSpec? = nil,
+                condition: LayoutCondition? = nil) {
         self.name = name
         self.warnings = warnings
+        self.condition = condition
         self.source = source
         self.type = type
         self.trim = trim

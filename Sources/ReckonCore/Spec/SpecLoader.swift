@@ -23,20 +23,20 @@ private let fixedWidthOnly = ["record_length", "separator", "positions", "short_
 private let delimitedOnly = ["delimiter", "quote", "header"]
 private let xmlOnly = ["namespaces", "prefixes"]
 
-private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records"]
+private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records", "parts"]
 private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line"]
 private let fieldKeys = [
     "description", "start", "length", "end", "column", "capture", "path",
     "type", "format", "scale", "implied", "point", "thousands", "sign",
     "trim", "strip", "empty", "extract", "required", "pattern", "min", "max",
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
-    "from", "until", "warn",
+    "from", "until", "warn", "when",
 ]
 private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope",
                            "sequence", "same", "start", "only_with", "absent"]
 private let exampleKeys = ["file", "records", "rejected", "controls", "sums", "fails"]
 
-private struct Builder {
+struct Builder {
     let origin: String
 
     func build(_ root: SpecNode) throws(SpecError) -> MappingSpec {
@@ -141,6 +141,7 @@ private struct Builder {
             output: output,
             nearMisses: nearMisses
         )
+        try refuseWritingAssembled(kinds, top: top, direction: direction)
         if direction.writes {
             // An outbound spec that cannot write what it declares is refused now, not when
             // the first file is due.
@@ -335,7 +336,12 @@ private struct Builder {
         if ignored, let fieldsNode = map["fields"] {
             throw fieldsNode.error("an ignored record kind has no fields")
         }
+        try checkConditions(fields, node: map["fields"] ?? node)
         try checkFieldRelations(fields, node: map["fields"] ?? node, format: format)
+        var parts: [RecordPart] = []
+        if let partsNode = map["parts"] {
+            (parts, fields) = try recordParts(partsNode, kindMatch: match, ignored: ignored, firstFields: fields, format: format, encoding: encoding)
+        }
 
         var event: CanonicalEvent?
         if let eventNode = map["event"] {
@@ -371,7 +377,7 @@ private struct Builder {
         }
         return RecordKind(name: name, index: index, match: match, isFallback: isFallback, xmlPath: xmlPath,
                           fields: fields, minOccurs: minOccurs, maxOccurs: maxOccurs, ignored: ignored, event: event,
-                          key: key, shortRecords: shortRecords)
+                          key: key, shortRecords: shortRecords, parts: parts)
     }
 
     func checkName(_ name: String, _ node: SpecNode) throws(SpecError) {
@@ -655,6 +661,7 @@ private struct Builder {
             }
         }
 
+        let condition = try fieldCondition(map["when"], format: format)
         let draft = FieldSpec(
             name: name, source: source, type: type, trim: trim, strip: strip, emptyMarkers: empty,
             extract: extract, required: required, pattern: pattern, minimum: nil, maximum: nil,
@@ -670,7 +677,7 @@ private struct Builder {
             name: name, source: source, type: type, trim: trim, strip: strip, emptyMarkers: empty,
             extract: extract, required: required, pattern: pattern, minimum: minimum, maximum: maximum,
             minLength: minLength, maxLength: maxLength, codes: codes, keepUnmappedCodes: keepUnmapped,
-            padding: draft.padding, warnings: warnings)
+            padding: draft.padding, warnings: warnings, condition: condition)
     }
 
     func bound(_ node: SpecNode, for field: FieldSpec) throws(SpecError) -> FieldValue {
@@ -730,13 +737,17 @@ private struct Builder {
     /// Checks that involve several fields of one kind.
     func checkFieldRelations(_ fields: [FieldSpec], node: SpecNode, format: FileFormat) throws(SpecError) {
         if case .fixedWidth = format {
-            let slices = fields.compactMap { field -> (name: String, start: Int, end: Int)? in
-                if case .slice(let start, let length) = field.source { return (field.name, start, start + length) }
+            let slices = fields.compactMap { field -> (name: String, start: Int, end: Int, field: FieldSpec)? in
+                if case .slice(let start, let length) = field.source { return (field.name, start, start + length, field) }
                 return nil
             }.sorted { $0.start < $1.start }
-            for (a, b) in zip(slices, slices.dropFirst()) where b.start < a.end {
-                throw node.child(b.name, node.node).error(
-                    "fields '\(a.name)' (positions \(a.start + 1)–\(a.end)) and '\(b.name)' (positions \(b.start + 1)–\(b.end)) overlap")
+            for j in slices.indices.dropFirst() {
+                let b = slices[j]
+                for a in slices[..<j].reversed() where b.start < a.end && !LayoutCondition.exclusive(a.field, b.field) {
+                    throw node.child(b.name, node.node).error(
+                        "fields '\(a.name)' (positions \(a.start + 1)–\(a.end)) and '\(b.name)' (positions \(b.start + 1)–\(b.end)) overlap"
+                        + (a.field.condition != nil || b.field.condition != nil ? " (fields may share positions only under 'when' conditions on one field with different values)" : ""))
+                }
             }
         }
         for field in fields {
@@ -900,8 +911,16 @@ private struct Builder {
         if let countNode = map["count"] {
             if map.has("sum") { throw node.error("a control either counts or sums") }
             var counted: [RecordKind] = []
-            for kindName in try countNode.strings() { counted.append(try kind(kindName, countNode)) }
-            measure = .count(kinds: counted.map(\.name))
+            var countedNames: [String] = []
+            for kindName in try countNode.strings() {
+                if let owner = try countedPart(kindName, countNode, kinds: kinds) {
+                    counted.append(owner)
+                } else {
+                    counted.append(try kind(kindName, countNode))
+                }
+                countedNames.append(kindName)
+            }
+            measure = .count(kinds: countedNames)
             measuredKinds = counted
         } else if let sumNode = map["sum"], !sumNode.isScalar {
             (measure, measuredKinds) = try ControlRules.sums(sumNode, numericField: numericField)

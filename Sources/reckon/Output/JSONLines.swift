@@ -44,6 +44,7 @@ enum JSONLines {
             if let raw = problem.problem.rawValue { members.append(("raw", quote(DisplayText.escaped(raw)))) }
             members.append(("reason", quote(DisplayText.escaped(problem.problem.reason))))
             if let offset = problem.problem.byteOffset { members.append(("byte_offset", String(offset))) }
+            if let line = problem.problem.line { members.append(("part_line", String(line))) }
             return object(members)
         }
         var members: [(String, String)] = [
