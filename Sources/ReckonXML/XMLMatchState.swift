@@ -104,7 +104,7 @@ struct XMLMatchState {
         var textStart: Int
     }
 
-    /// Ranges in `actionItems`.
+    /// Ranges in the action table.
     private struct NodeActions {
         var resets = 0..<0
         var predicateStarts = 0..<0
@@ -132,6 +132,9 @@ struct XMLMatchState {
         positionStamps.initialize(repeating: -1)
         positionCounts = UnsafeMutableBufferPointer.allocate(capacity: (maxDepth + 1) * idCount)
         positionCounts.initialize(repeating: 0)
+        children = []
+        onStart = []
+        actionItems = []
     }
 
     /// Frees the fixed buffers; the state is not used after.
