@@ -116,6 +116,17 @@ struct XMLTests {
         #expect(empty.failure?.description == "the file is empty: no XML document in it")
     }
 
+    @Test func whereAFileEndsOrRunsOn() throws {
+        // Cut inside the second statement: the message names the element the cut is in, and
+        // what came before it was read.
+        let (cut, records, spec) = try read(String(Self.document.prefix(700)))
+        #expect(cut.failure?.description.hasPrefix("line 19: the file ends inside <Bal> (truncated?); libxml2 says: ") == true)
+        #expect(records.filter { $0.kind(in: spec) == "entry" }.count == 2)
+        // Content after the document element is not a truncated file.
+        let (after, _, _) = try read(Self.document + "\n<Other/>")
+        #expect(after.failure?.description == "line 22: not well-formed XML: Extra content at the end of the document")
+    }
+
     @Test func invalidUTF8InXML() throws {
         let loaded = try SpecLoader.load(yaml: Self.spec, origin: "xml.yaml")
         var bytes = Array("<Doc xmlns=\"urn:example:statement:1\"><Stmt><Id>".utf8)
@@ -123,6 +134,68 @@ struct XMLTests {
         bytes += Array("</Id></Stmt></Doc>".utf8)
         let (report, _) = check(bytes: bytes, loaded)
         #expect(report.failure?.description == "line 1: not well-formed XML: Input is not proper UTF-8, indicate encoding ! Bytes: 0xFF 0xFE 0x3C 0x2F")
+    }
+
+    // MARK: Reading without a tree
+
+    @Test func linesPastSixtyFiveThousandAreExact() throws {
+        // libxml2's tree keeps an element's line in 16 bits (65,535 at most); the SAX reader
+        // counts on.
+        let xml = Self.document
+            .replacingOccurrences(of: "<Amt Ccy=\"CNY\">12.50</Amt>", with: "<Amt Ccy=\"CNY\">12.5O</Amt>")
+            .replacingOccurrences(of: "<Id>S1</Id>", with: "<Id>S1</Id>" + String(repeating: "\n", count: 70_000))
+        let (report, _, _) = try read(xml)
+        let problem = try #require(report.problems.first)
+        #expect(problem.location.line == 70_008)
+        #expect(problem.location.xmlPath == "/Doc/Stmt/Ntry")
+        #expect(problem.problem.reason == "unexpected character 'O' in a number")
+    }
+
+    @Test func attributeValuesAreDecoded() throws {
+        let xml = Self.document.replacingOccurrences(of: "<Amt Ccy=\"CNY\">12.50</Amt>", with: "<Amt Ccy=\"C&amp;N&#38;Y&lt;&#x42;\">12.50</Amt>")
+        let (report, records, spec) = try read(xml)
+        #expect(report.recordsRejected == 0)
+        let first = try #require(records.first { $0.kind(in: spec) == "entry" })
+        #expect(first.value("currency", in: spec) == .text("C&N&Y<B"))
+    }
+
+    @Test func aLongValueIsRefusedOnlyWhereASpecNamesIt() throws {
+        let spec = Self.spec + "\nmax_record_bytes: 64\n"
+        let long = String(repeating: "x", count: 100)
+        // An element no path names may hold any amount of text: it is never kept.
+        let (unnamed, records, _) = try read(Self.document.replacingOccurrences(of: "<Empty/>", with: "<Empty>\(long)</Empty>"), spec: spec)
+        #expect(unnamed.failure == nil)
+        #expect(records.count == 4)
+        let (named, _, _) = try read(Self.document.replacingOccurrences(of: "<Id>S1</Id>", with: "<Id>\(long)</Id>"), spec: spec)
+        #expect(named.failure?.description == "line 4: a value in <Id> is longer than 64 bytes")
+    }
+
+    @Test func aStatementLongerThanOneChunk() throws {
+        // Thousands of entries: the parser is fed the file in pieces, records complete in
+        // every piece, values straddle their edges.
+        let count = 3_000
+        var entries = ""
+        for index in 0..<count {
+            entries += "<Ntry><Amt Ccy=\"CNY\">\(index / 100).\(index % 100 < 10 ? "0" : "")\(index % 100)</Amt><CdtDbtInd>CRDT</CdtDbtInd><Refs><Ref>R\(index)</Ref></Refs></Ntry>\n"
+        }
+        let total = (0..<count).reduce(0, +)
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Doc xmlns="urn:example:statement:1">
+            <Stmt><Id>S1</Id><Acct><Othr>A</Othr></Acct><Bal><Tp>OPBD</Tp><Amt>0.00</Amt></Bal>
+            <Bal><Tp>CLBD</Tp><Amt>\(total / 100).\(total % 100 < 10 ? "0" : "")\(total % 100)</Amt></Bal>
+            \(entries)</Stmt></Doc>
+            """
+        #expect(xml.utf8.count > 3 * 64 * 1024)
+        let (report, records, spec) = try read(xml)
+        #expect(report.failure == nil)
+        #expect(report.recordsRejected == 0)
+        let entryRecords = records.filter { $0.kind(in: spec) == "entry" }
+        #expect(entryRecords.count == count)
+        #expect(entryRecords.map { $0.value("first_ref", in: spec) } == (0..<count).map { .text("R\($0)") })
+        #expect(entryRecords.last?.location.xmlPath == "/Doc/Stmt/Ntry[\(count)]")
+        #expect(entryRecords.last?.location.line == count + 4)
+        #expect(report.controls.map(\.holds) == [true])
     }
 
     // MARK: Hostile documents
