@@ -99,6 +99,16 @@ struct RecordAssembler {
 
     mutating func addProblem(_ problem: FieldProblem) { problems.append(problem) }
 
+    /// Says which physical line the problems from `index` on came from, when a record's
+    /// fields come from several lines (a tagged record's continuation lines and parts).
+    mutating func placeProblems(from index: Int, onLine line: Int) {
+        for i in index..<problems.count {
+            let problem = problems[i]
+            problems[i] = FieldProblem(field: problem.field, rawValue: problem.rawValue,
+                                       reason: "line \(line): " + problem.reason, byteOffset: problem.byteOffset)
+        }
+    }
+
     // MARK: Slots
 
     @inline(__always)
@@ -198,6 +208,7 @@ struct RecordAssembler {
     mutating func finish(_ kind: RecordKind, location: RecordLocation) -> RecordEvent {
         precondition(count == kind.fields.count, "every field gets exactly one value")
         let view = RecordView(kind: kind, location: location, slots: UnsafePointer(slots), arena: UnsafeRawPointer(arena))
+        if !kind.yearSources.isEmpty { YearFrom.apply(kind, slots: slots, problems: &problems) }
         for sign in kind.signIndicators {
             let indicator = view[sign.indicator].description
             let isNegative = sign.negative.contains(indicator)

@@ -23,13 +23,15 @@ private let fixedWidthOnly = ["record_length", "separator", "positions", "short_
 private let delimitedOnly = ["delimiter", "quote", "header"]
 private let xmlOnly = ["namespaces", "prefixes"]
 
-private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records"]
-private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line"]
+private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records",
+                        "content", "followed_by"]
+private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line", "tag"]
 private let fieldKeys = [
     "description", "start", "length", "end", "column", "capture", "path",
     "type", "format", "scale", "implied", "point", "thousands", "sign",
     "trim", "strip", "empty", "extract", "required", "pattern", "min", "max",
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
+    "tag", "join_lines", "year_from",
 ]
 private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope"]
 private let exampleKeys = ["file", "records", "rejected", "controls", "sums", "fails"]
@@ -46,8 +48,9 @@ private struct Builder {
         case "fixed-width": foreign = delimitedOnly + xmlOnly
         case "delimited": foreign = fixedWidthOnly + xmlOnly
         case "xml": foreign = fixedWidthOnly + delimitedOnly
+        case "tagged": foreign = fixedWidthOnly + delimitedOnly + xmlOnly
         default:
-            throw formatNode.error("unknown format '\(formatName)'; expected fixed-width, delimited or xml")
+            throw formatNode.error("unknown format '\(formatName)'; expected fixed-width, delimited, xml or tagged")
         }
         for key in foreign {
             if let node = top[key] { throw node.error("'\(key)' does not apply to \(formatName) files") }
@@ -79,6 +82,7 @@ private struct Builder {
         switch formatName {
         case "fixed-width": format = .fixedWidth(try fixedWidthLayout(top))
         case "delimited": format = .delimited(try delimitedLayout(top))
+        case "tagged": format = .tagged(TaggedLayout())
         default: format = .xml(try xmlLayout(top))
         }
 
@@ -91,6 +95,7 @@ private struct Builder {
                                         format: format, encoding: encoding))
         }
         try checkDiscriminators(kinds, recordsNode)
+        try TaggedSpec.checkKinds(kinds, recordsNode)
 
         var controls: [ControlTotal] = []
         if let node = top["controls"] {
@@ -311,6 +316,7 @@ private struct Builder {
                 match = try recordMatch(when, format: format, encoding: encoding)
             }
         }
+        let taggedParts = try TaggedSpec.kindParts(map, format: format)
 
         var minOccurs = 0
         var maxOccurs: Int?
@@ -322,7 +328,7 @@ private struct Builder {
         if let fieldsNode = map["fields"] {
             for (fieldName, fieldNode) in try fieldsNode.entries() {
                 fields.append(try field(fieldName, fieldNode, kindMatch: match, xmlPath: xmlPath,
-                                        format: format, encoding: encoding))
+                                        format: format, encoding: encoding, taggedContent: taggedParts?.content))
             }
         } else if !ignored {
             throw node.error("record kind '\(name)' has no fields; list them, or mark the kind 'ignore: true'")
@@ -331,6 +337,8 @@ private struct Builder {
             throw fieldsNode.error("an ignored record kind has no fields")
         }
         try checkFieldRelations(fields, node: map["fields"] ?? node, format: format)
+        try YearFromSpec.check(fields, node: map["fields"] ?? node)
+        let tagged = try TaggedSpec.kindLayout(taggedParts, match: match, fieldsNode: map["fields"], fields: fields)
 
         var event: CanonicalEvent?
         if let eventNode = map["event"] {
@@ -366,7 +374,7 @@ private struct Builder {
         }
         return RecordKind(name: name, index: index, match: match, isFallback: isFallback, xmlPath: xmlPath,
                           fields: fields, minOccurs: minOccurs, maxOccurs: maxOccurs, ignored: ignored, event: event,
-                          key: key, shortRecords: shortRecords)
+                          key: key, shortRecords: shortRecords, tagged: tagged)
     }
 
     func checkName(_ name: String, _ node: SpecNode) throws(SpecError) {
@@ -399,6 +407,7 @@ private struct Builder {
 
     func recordMatch(_ node: SpecNode, format: FileFormat, encoding: TextEncoding) throws(SpecError) -> RecordMatch {
         let map = try node.mapping(allowed: whenKeys)
+        if let match = try TaggedSpec.tagMatch(map, node, format: format) { return match }
         if let line = map["line"] {
             if map.entries.count > 1 { throw node.error("'line' stands alone: it matches the whole line") }
             return .line(try regex(line))
@@ -449,6 +458,8 @@ private struct Builder {
             return .columnPattern(column, try regex(patternNode))
         case .xml:
             throw node.error("XML record kinds use path")
+        case .tagged:
+            throw node.error("tagged record kinds are told apart by their tag")  // tagMatch answers first
         }
     }
 
@@ -481,7 +492,7 @@ private struct Builder {
     // MARK: Fields
 
     func field(_ name: String, _ node: SpecNode, kindMatch: RecordMatch?, xmlPath: [XMLStep]?,
-               format: FileFormat, encoding: TextEncoding) throws(SpecError) -> FieldSpec {
+               format: FileFormat, encoding: TextEncoding, taggedContent: SpecRegex? = nil) throws(SpecError) -> FieldSpec {
         try checkName(name, node)
         let map = try node.mapping(allowed: fieldKeys)
 
@@ -489,7 +500,9 @@ private struct Builder {
         let source: FieldSource
         var isLineKind = false
         if case .line = kindMatch { isLineKind = true }
-        if isLineKind {
+        if case .tagged = format {
+            source = try TaggedSpec.fieldSource(map, node, content: taggedContent)
+        } else if isLineKind {
             for key in ["start", "length", "end", "column", "path"] where map.has(key) {
                 throw map[key]!.error("fields of a kind matched by 'line' come from its capture groups: use capture")
             }
@@ -538,6 +551,8 @@ private struct Builder {
                     paths.append(try fieldXMLPath(text, itemNode, recordPath: xmlPath!, layout: layout))
                 }
                 source = .xml(paths)
+            case .tagged:
+                preconditionFailure("tagged fields are read by TaggedSpec.fieldSource")
             }
         }
 
@@ -576,7 +591,8 @@ private struct Builder {
             let content: DateTimeFormat.Content = typeName == "date" ? .date : typeName == "time" ? .time : .dateTime
             let parsed: DateTimeFormat
             do {
-                parsed = try DateTimeFormat(pattern: try formatNode.string(), content: content)
+                parsed = try DateTimeFormat(pattern: try formatNode.string(), content: content,
+                                            yearFromAnotherField: map.has("year_from"))
             } catch let error as DateTimeFormatError {
                 throw formatNode.error(error.description)
             } catch {
@@ -662,7 +678,7 @@ private struct Builder {
             name: name, source: source, type: type, trim: trim, strip: strip, emptyMarkers: empty,
             extract: extract, required: required, pattern: pattern, minimum: minimum, maximum: maximum,
             minLength: minLength, maxLength: maxLength, codes: codes, keepUnmappedCodes: keepUnmapped,
-            padding: draft.padding)
+            padding: draft.padding, yearFrom: try YearFromSpec.field(map, type: type))
     }
 
     func bound(_ node: SpecNode, for field: FieldSpec) throws(SpecError) -> FieldValue {
