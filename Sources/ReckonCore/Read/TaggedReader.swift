@@ -10,6 +10,7 @@
 /// it as it grows, up to `max_record_bytes`.
 public struct TaggedReader: RecordReader {
     private let spec: MappingSpec
+    private let layout: TaggedLayout
     private let buffer: InputBuffer
     private var lines: LineSplitter
     private var assembler: RecordAssembler
@@ -44,12 +45,13 @@ public struct TaggedReader: RecordReader {
     enum Item {
         case block(Block)
         /// A line outside any block, or one that starts ':' without being a tag line.
-        case stray(text: [UInt8], line: Int, offset: Int64, reason: String)
+        case stray(text: [UInt8], line: Int, offset: Int64, reason: String, outsideTags: Bool)
     }
 
     public init(spec: MappingSpec, source: any ByteSource, chunkBytes: Int = 1 << 20) {
-        guard case .tagged = spec.format else { preconditionFailure("TaggedReader needs a tagged spec") }
+        guard case .tagged(let layout) = spec.format else { preconditionFailure("TaggedReader needs a tagged spec") }
         self.spec = spec
+        self.layout = layout
         buffer = InputBuffer(source: source, capacity: spec.maxRecordBytes + chunkBytes)
         lines = LineSplitter(buffer: buffer, maxLineBytes: spec.maxRecordBytes)
         assembler = RecordAssembler(spec: spec)
@@ -78,9 +80,9 @@ public struct TaggedReader: RecordReader {
             item = read
         }
         switch item {
-        case .stray(let text, let line, let offset, let reason):
+        case .stray(let text, let line, let offset, let reason, let outsideTags):
             let location = RecordLocation(line: line, byteOffset: offset)
-            if spec.unmatched == .skip { return .skipped(location) }
+            if spec.unmatched == .skip || (outsideTags && layout.outsideTags == .skip) { return .skipped(location) }
             return text.withUnsafeBytes { bytes in
                 .rejected(RejectedRecord(kindIndex: nil, location: location, problems: [
                     FieldProblem(field: nil, rawValue: AssemblerText.preview(bytes), reason: reason),
@@ -163,7 +165,8 @@ public struct TaggedReader: RecordReader {
             guard let (tag, contentStart) = Self.tag(of: bytes) else {
                 let finished = finishBlock()
                 let stray = Item.stray(text: Array(bytes), line: line, offset: offset,
-                                       reason: "the line starts with ':' but is not a tag line (':TAG:' with two letters or digits and an optional letter)")
+                                       reason: "the line starts with ':' but is not a tag line (':TAG:' with two letters or digits and an optional letter)",
+                                       outsideTags: false)
                 if let finished {
                     queue(stray)
                     return .block(finished)
@@ -178,7 +181,8 @@ public struct TaggedReader: RecordReader {
         }
         guard building != nil else {
             return .stray(text: Array(bytes), line: line, offset: offset,
-                          reason: "text outside any tag: a record starts with a tag line such as ':20:'")
+                          reason: "text outside any tag: a record starts with a tag line such as ':20:' (outside_tags: skip passes such lines over)",
+                          outsideTags: true)
         }
         building!.content.append(0x0A)
         building!.lineStarts.append(building!.content.count)

@@ -17,11 +17,13 @@ private let topLevelKeys = [
     "record_length", "separator", "positions", "short_records", "blank_lines",
     "delimiter", "quote", "header",
     "namespaces", "prefixes",
+    "outside_tags",
     "records", "controls", "examples", "direction", "render",
 ]
 private let fixedWidthOnly = ["record_length", "separator", "positions", "short_records", "blank_lines"]
 private let delimitedOnly = ["delimiter", "quote", "header"]
 private let xmlOnly = ["namespaces", "prefixes"]
+private let taggedOnly = ["outside_tags"]
 
 private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records",
                         "content", "followed_by"]
@@ -45,9 +47,9 @@ private struct Builder {
         let formatNode = try top.required("format")
         let foreign: [String]
         switch formatName {
-        case "fixed-width": foreign = delimitedOnly + xmlOnly
-        case "delimited": foreign = fixedWidthOnly + xmlOnly
-        case "xml": foreign = fixedWidthOnly + delimitedOnly
+        case "fixed-width": foreign = delimitedOnly + xmlOnly + taggedOnly
+        case "delimited": foreign = fixedWidthOnly + xmlOnly + taggedOnly
+        case "xml": foreign = fixedWidthOnly + delimitedOnly + taggedOnly
         case "tagged": foreign = fixedWidthOnly + delimitedOnly + xmlOnly
         default:
             throw formatNode.error("unknown format '\(formatName)'; expected fixed-width, delimited, xml or tagged")
@@ -82,7 +84,7 @@ private struct Builder {
         switch formatName {
         case "fixed-width": format = .fixedWidth(try fixedWidthLayout(top))
         case "delimited": format = .delimited(try delimitedLayout(top))
-        case "tagged": format = .tagged(TaggedLayout())
+        case "tagged": format = .tagged(try TaggedSpec.layout(top))
         default: format = .xml(try xmlLayout(top))
         }
 

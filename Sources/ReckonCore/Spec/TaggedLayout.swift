@@ -3,10 +3,18 @@
 /// and an optional letter: `:20:`, `:61:`, `:60F:`, `:NS:`) and goes on over the following
 /// lines until the next tag line, a message's end (`-` or `-}`), or the file's end. SWIFT
 /// envelope blocks (`{1:…}{2:…}{3:…}{4:` and the `{5:…}` trailer) and blank lines are
-/// passed over; a file may hold any number of messages. The layout has no keys of its own:
-/// FIN's line syntax is fixed (a content line never starts with `:` or `-`).
+/// passed over; a file may hold any number of messages. FIN's line syntax is fixed (a
+/// content line never starts with `:` or `-`).
 public struct TaggedLayout: Sendable {
-    public init() {}
+    /// Lines outside any block (a bank's own header lines before a message's first tag,
+    /// such as ABN AMRO's `ABNANL2A` / `940`): rejected as matching no kind, or skipped
+    /// (`outside_tags:`). A line that starts with `:` without being a tag line is always
+    /// rejected: it is most likely a tag written wrong.
+    public let outsideTags: UnmatchedRecordPolicy
+
+    public init(outsideTags: UnmatchedRecordPolicy = .reject) {
+        self.outsideTags = outsideTags
+    }
 }
 
 /// How the lines of a value that spans several lines are joined (`join_lines:`).

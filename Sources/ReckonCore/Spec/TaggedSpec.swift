@@ -13,6 +13,15 @@ enum TaggedSpec {
 
     static let fieldHint = "a field of a tagged kind is a capture group of the kind's content pattern (capture: N) or a whole tag's content (tag: \"86\")"
 
+    /// The layout's own keys: `outside_tags`.
+    static func layout(_ top: SpecMapping) throws(SpecError) -> TaggedLayout {
+        guard let node = top["outside_tags"] else { return TaggedLayout() }
+        guard let policy = UnmatchedRecordPolicy(rawValue: try node.string()) else {
+            throw node.error("expected reject or skip")
+        }
+        return TaggedLayout(outsideTags: policy)
+    }
+
     /// `when: {tag: "60F|60M"}` (or a list): the discriminator of a tagged kind. Nil when
     /// the format is not tagged and the key is absent.
     static func tagMatch(_ map: SpecMapping, _ node: SpecNode, format: FileFormat) throws(SpecError) -> RecordMatch? {
