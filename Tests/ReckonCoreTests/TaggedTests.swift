@@ -40,6 +40,7 @@ struct TaggedTests {
               supplementary: {capture: 9}
               details: {tag: "86", join_lines: JOIN}
               details_lines: {tag: "86"}
+              account: {from: statement.account, required: true}
           closing:
             when: {tag: "62F|62M"}
             content: '([CD])([0-9]{6})([A-Z]{3})([0-9]+,[0-9]*)'
@@ -120,12 +121,32 @@ struct TaggedTests {
         #expect(value(try lines.element(at: 2), "details", in: spec) == .text("REVERSAL"))
         // The record is where its :61: is; the envelope line is line 1.
         #expect(lines.map(\.location.line) == [6, 11, 12, 14, 21])
+        // Each line carries its statement's account (inherited from the :25: before it).
+        #expect(lines.map { value($0, "account", in: spec) } == Array(repeating: .text("BE68539007547034"), count: 5))
         let statements = records.filter { spec.kinds[$0.kindIndex].name == "statement" }
         #expect(statements.map { value($0, "account", in: spec) } == [.text("BE68539007547034"), .text("BE68539007547034")])
         #expect(statements.map { value($0, "number", in: spec) } == [.integer(7), .integer(8)])
         // The :86: after the closing balance is a record of its own.
         let info = try #require(records.first { spec.kinds[$0.kindIndex].name == "info" })
         #expect(info.values == [.text("END OF STATEMENT")])
+    }
+
+    /// Reading in small pieces gives the same records; a block longer than
+    /// max_record_bytes stops the file (memory stays bounded).
+    @Test func smallReadsAndTheRecordLimit() throws {
+        let spec = try Self.load()
+        let whole = read(spec, Self.twoStatements).records.map(\.values)
+        for readBytes in [1, 7, 64] {
+            let (report, records) = read(spec, Array(Self.twoStatements.utf8), readBytes: readBytes)
+            #expect(report.recordsRejected == 0, "\(readBytes)")
+            #expect(records.map(\.values) == whole, "\(readBytes)")
+        }
+        let limited = try loadSpec(Self.spec.replacingOccurrences(of: "JOIN", with: "space")
+            .replacingOccurrences(of: "UNMATCHED", with: "max_record_bytes: 64"))
+        let long = ":20:S\n:25:A\n:86:" + Array(repeating: "TWENTY CHARACTERS OK", count: 5).joined(separator: "\n") + "\n"
+        let (report, _) = read(limited, long)
+        #expect(report.failure?.description
+                == "line 3: the tag :86: runs over more than 64 bytes (max_record_bytes); is a message end or the next tag missing?")
     }
 
     @Test func continuedLinesJoinAsTheFieldSays() throws {
@@ -335,6 +356,8 @@ struct TaggedTests {
         let entries = records.filter { mt940.kinds[$0.kindIndex].name == "entry" }
         #expect(entries.map { value($0, "amount", in: mt940) } == [amount(-25000), amount(150000), amount(7525), amount(-120000), amount(-4510), amount(300000)])
         #expect(value(try entries.element(at: 3), "entry_date", in: mt940) == .date(date(2024, 12, 31)))
+        #expect(Set(entries.map { value($0, "account", in: mt940) }) == [.text("NL91ABNA0417164300")])
+        #expect(Set(entries.map { value($0, "currency", in: mt940) }) == [.text("EUR")])
         // The :86: kept line for line (the shipped spec loses nothing: wrapped free text
         // and structured ?20 sub-fields cut mid-word alike).
         #expect(value(try entries.element(at: 0), "details", in: mt940)

@@ -246,7 +246,9 @@ extension TaggedReader {
         if kind.ignored { return assembler.finish(kind, location: location) }
         guard let layout = kind.tagged else {
             // A spec with one kind and no `when`: no tagged layout, every field missing.
-            for field in kind.fields { assembler.addMissing(field) }
+            for (index, field) in kind.fields.enumerated() where !assembler.addInherited(kind, field: index) {
+                assembler.addMissing(field)
+            }
             return assembler.finish(kind, location: location)
         }
         // Every part decoded once; a part that does not decode is one problem, and its
@@ -275,6 +277,7 @@ extension TaggedReader {
             }
         }
         for (index, field) in kind.fields.enumerated() {
+            if assembler.addInherited(kind, field: index) { continue }
             let join = layout.joins[index]
             let before = assembler.problems.count
             var line = own.line

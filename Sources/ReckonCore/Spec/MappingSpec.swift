@@ -467,6 +467,8 @@ public enum FieldSource: Sendable {
     /// Tagged files: the whole content of a tag of the record (its own, or one that follows
     /// it): the first of these the record holds (`tag: "25|25P"`).
     case tag([String])
+    /// Text formats: the value of a field of an earlier record (`from: statement.account`).
+    case inherited(InheritedSource)
 }
 
 public enum FieldType: Sendable {

@@ -34,6 +34,7 @@ private let fieldKeys = [
     "trim", "strip", "empty", "extract", "required", "pattern", "min", "max",
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
     "tag", "join_lines", "year_from",
+    "from", "until",
 ]
 private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope"]
 private let exampleKeys = ["file", "records", "rejected", "controls", "sums", "fails"]
@@ -94,7 +95,8 @@ private struct Builder {
         var kinds: [RecordKind] = []
         for (index, entry) in kindEntries.enumerated() {
             kinds.append(try recordKind(entry.key, entry.value, index: index, of: kindEntries.count,
-                                        format: format, encoding: encoding))
+                                        format: format, encoding: encoding,
+                                        inheritance: InheritanceContext(kindNames: kindEntries.map(\.key), earlier: kinds, kind: entry.key)))
         }
         try checkDiscriminators(kinds, recordsNode)
         try TaggedSpec.checkKinds(kinds, recordsNode)
@@ -120,6 +122,7 @@ private struct Builder {
             direction = value
         }
         let output = try outputLayout(top["render"], kinds: kinds)
+        if direction.writes { try InheritedFields.refuseInWrittenFiles(kinds, recordsNode) }
 
         let fallbackName = origin.split(separator: "/").last.map { String($0.split(separator: ".").first ?? $0) } ?? origin
         var nearMisses = NearMissPolicy.ignore
@@ -299,7 +302,8 @@ private struct Builder {
     // MARK: Record kinds
 
     func recordKind(_ name: String, _ node: SpecNode, index: Int, of count: Int,
-                    format: FileFormat, encoding: TextEncoding) throws(SpecError) -> RecordKind {
+                    format: FileFormat, encoding: TextEncoding,
+                    inheritance: InheritanceContext = InheritanceContext()) throws(SpecError) -> RecordKind {
         try checkName(name, node)
         let map = try node.mapping(allowed: kindKeys)
         let isFallback = try map["default"]?.bool() ?? false
@@ -330,7 +334,8 @@ private struct Builder {
         if let fieldsNode = map["fields"] {
             for (fieldName, fieldNode) in try fieldsNode.entries() {
                 fields.append(try field(fieldName, fieldNode, kindMatch: match, xmlPath: xmlPath,
-                                        format: format, encoding: encoding, taggedContent: taggedParts?.content))
+                                        format: format, encoding: encoding, taggedContent: taggedParts?.content,
+                                        inheritance: inheritance, own: fields))
             }
         } else if !ignored {
             throw node.error("record kind '\(name)' has no fields; list them, or mark the kind 'ignore: true'")
@@ -494,9 +499,11 @@ private struct Builder {
     // MARK: Fields
 
     func field(_ name: String, _ node: SpecNode, kindMatch: RecordMatch?, xmlPath: [XMLStep]?,
-               format: FileFormat, encoding: TextEncoding, taggedContent: SpecRegex? = nil) throws(SpecError) -> FieldSpec {
+               format: FileFormat, encoding: TextEncoding, taggedContent: SpecRegex? = nil,
+               inheritance: InheritanceContext = InheritanceContext(), own: [FieldSpec] = []) throws(SpecError) -> FieldSpec {
         try checkName(name, node)
         let map = try node.mapping(allowed: fieldKeys)
+        if let inherited = try InheritedFields.field(name, map, format: format, context: inheritance, own: own) { return inherited }
 
         // Where the value is.
         let source: FieldSource
