@@ -26,6 +26,7 @@ public enum PartnerFile {
         case .fixedWidth: return FixedWidthReader(spec: spec, source: source)
         case .delimited: return DelimitedReader(spec: spec, source: source)
         case .xml: return XMLRecordReader(spec: spec, source: source)
+        case .tagged: return TaggedReader(spec: spec, source: source)
         }
     }
 

@@ -63,6 +63,7 @@ public final class SpecFileWriter {
         case .fixedWidth: composes = false
         case .delimited: composes = renderer.plan.headerKind != nil
         case .xml: composes = true
+        case .tagged: composes = false  // refused by RenderPlan: tagged files are read only
         }
         if composes {
             let body = path + ".body-\(getpid())"

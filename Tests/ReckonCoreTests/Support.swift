@@ -30,6 +30,9 @@ func read(_ spec: MappingSpec, _ bytes: [UInt8], options: CheckOptions = CheckOp
     case .delimited:
         var reader = DelimitedReader(spec: spec, source: source, chunkBytes: 64)
         report = FileCheck.run(&reader, spec: spec, file: "input", options: options) { records.append($0.materialize()) }
+    case .tagged:
+        var reader = TaggedReader(spec: spec, source: source, chunkBytes: 64)
+        report = FileCheck.run(&reader, spec: spec, file: "input", options: options) { records.append($0.materialize()) }
     case .xml:
         preconditionFailure("XML is read by ReckonXML; see ReckonFilesTests")
     }

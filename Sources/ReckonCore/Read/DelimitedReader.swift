@@ -69,7 +69,7 @@ public struct DelimitedReader: RecordReader {
             case .column(.name, _)?: return .literal(column: nil)
             case .columnCount(let n)?: return .columnCount(n)
             case .columnPattern?, .line?: return .other
-            case .literal?, .slicePattern?: return .none
+            case .literal?, .slicePattern?, .tag?: return .none
             case nil: return kind.isFallback || spec.kinds.count == 1 ? .fallback : .none
             }
         }

@@ -227,6 +227,7 @@ struct RecordAssembler {
             storage.warnings.pointee = warnings
             view.warningList = UnsafePointer(storage.warnings)
         }
+        if !kind.yearSources.isEmpty { YearFrom.apply(kind, slots: slots, problems: &problems) }
         for sign in kind.signIndicators {
             let indicator = view[sign.indicator].description
             let isNegative = sign.negative.contains(indicator)

@@ -136,6 +136,7 @@ public struct RecordRenderer {
             case .fixedWidth(let layout): try fixedWidth(kind, values, layout: layout, to: &buffer, scratch: &scratch)
             case .delimited(let layout): try delimited(kind, values, layout: layout, to: &buffer, scratch: &scratch)
             case .xml: throw RenderError(kind: kind.name, field: nil, reason: "XML records are written by the XML renderer, as elements")
+            case .tagged: throw RenderError(kind: kind.name, field: nil, reason: "tagged files are read, not written")
             }
         } catch {
             buffer.removeSubrange(start...)

@@ -68,6 +68,8 @@ public struct RenderPlan: Sendable {
             if spec.encoding != .utf8 {
                 throw RenderError(kind: "-", field: nil, reason: "XML is written in UTF-8; the spec declares \(spec.encoding.rawValue)")
             }
+        case .tagged:
+            throw RenderError(kind: "-", field: nil, reason: "tagged files (format: tagged) are read, not written")
         }
     }
 

@@ -78,12 +78,15 @@ public enum FileFormat: Sendable {
     case fixedWidth(FixedWidthLayout)
     case delimited(DelimitedLayout)
     case xml(XMLLayout)
+    /// SWIFT-style tagged text (`:61:…`, MT940/MT942): see ``TaggedLayout``.
+    case tagged(TaggedLayout)
 
     public var name: String {
         switch self {
         case .fixedWidth: return "fixed-width"
         case .delimited: return "delimited"
         case .xml: return "xml"
+        case .tagged: return "tagged"
         }
     }
 }
@@ -273,6 +276,15 @@ public final class RecordKind: Sendable {
     let conditions: [ResolvedCondition?]
     /// Some field has a `when:` condition.
     let hasConditions: Bool
+    /// Tagged files: the content layout and the tags that belong to the record.
+    public let tagged: TaggedKindLayout?
+    /// Dates written without their year, each with the date field it takes it from.
+    let yearSources: [YearSource]
+
+    struct YearSource: Sendable {
+        let field: Int
+        let reference: Int
+    }
 
     struct FieldSlice: Sendable {
         let start: Int
@@ -288,7 +300,8 @@ public final class RecordKind: Sendable {
 
     public init(name: String, index: Int, match: RecordMatch?, isFallback: Bool, xmlPath: [XMLStep]?,
                 fields: [FieldSpec], minOccurs: Int, maxOccurs: Int?, ignored: Bool, event: CanonicalEvent?,
-                key: [String] = [], shortRecords: ShortRecordPolicy? = nil, parts: [RecordPart] = []) {
+                key: [String] = [], shortRecords: ShortRecordPolicy? = nil, parts: [RecordPart] = [],
+                tagged: TaggedKindLayout? = nil) {
         self.name = name
         self.parts = parts
         conditions = ResolvedCondition.resolve(fields)
@@ -304,6 +317,11 @@ public final class RecordKind: Sendable {
         self.event = event
         self.key = key
         self.shortRecords = shortRecords
+        self.tagged = tagged
+        yearSources = fields.enumerated().compactMap { index, field in
+            guard let name = field.yearFrom, let reference = fields.firstIndex(where: { $0.name == name }) else { return nil }
+            return YearSource(field: index, reference: reference)
+        }
         var indicators: [SignIndicator] = []
         for (index, field) in fields.enumerated() {
             if case .indicator(let name, let negative, let positive)? = field.type.signRule,
@@ -337,6 +355,8 @@ public enum RecordMatch: Sendable {
     case columnCount(Int)
     /// Any text format: the whole line matches; fields come from capture groups.
     case line(SpecRegex)
+    /// Tagged files: the block's tag is one of these (`60F`, `60M`).
+    case tag([String])
 }
 
 // MARK: Fields
@@ -371,6 +391,9 @@ public final class FieldSpec: @unchecked Sendable {
     public let warnings: FieldSpec?
     /// Read only when another field holds one of some values (`when:`); blank otherwise.
     public let condition: LayoutCondition?
+    /// A date written without its year (`MMdd`) takes it from this date field of the
+    /// record (`year_from:`): the year that puts it nearest that date.
+    public let yearFrom: String?
 
     /// The code map as one run of UTF-8 keys (`codeEnds` marks where each ends) and their
     /// values, scanned linearly: faster than hashing for the handful of codes files use.
@@ -393,7 +416,8 @@ public final class FieldSpec: @unchecked Sendable {
                 emptyMarkers: [[UInt8]], extract: SpecRegex?, required: Bool, pattern: SpecRegex?,
                 minimum: FieldValue?, maximum: FieldValue?, minLength: Int?, maxLength: Int?,
                 codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding, warnings: FieldSpec? = nil,
-                condition: LayoutCondition? = nil) {
+                condition: LayoutCondition? = nil,
+                yearFrom: String? = nil) {
         self.name = name
         self.warnings = warnings
         self.condition = condition
@@ -412,6 +436,7 @@ public final class FieldSpec: @unchecked Sendable {
         self.codes = codes
         self.keepUnmappedCodes = keepUnmappedCodes
         self.padding = padding
+        self.yearFrom = yearFrom
         var codeBytes: [UInt8] = [], codeEnds: [Int] = [], codeValues: [FieldValue] = []
         for (code, value) in (codes ?? [:]).sorted(by: { $0.key < $1.key }) {
             codeBytes += Array(code.utf8)
@@ -459,6 +484,9 @@ public enum FieldSource: Sendable {
     case capture(Int)
     /// XML: the first path that has a value wins.
     case xml([XMLValuePath])
+    /// Tagged files: the whole content of a tag of the record (its own, or one that follows
+    /// it): the first of these the record holds (`tag: "25|25P"`).
+    case tag([String])
     /// Text formats: the value of a field of an earlier record (`from: statement.account`).
     case inherited(InheritedSource)
 }

@@ -17,19 +17,23 @@ private let topLevelKeys = [
     "record_length", "separator", "positions", "short_records", "blank_lines",
     "delimiter", "quote", "header",
     "namespaces", "prefixes",
+    "outside_tags",
     "records", "controls", "examples", "direction", "render",
 ]
 private let fixedWidthOnly = ["record_length", "separator", "positions", "short_records", "blank_lines"]
 private let delimitedOnly = ["delimiter", "quote", "header"]
 private let xmlOnly = ["namespaces", "prefixes"]
+private let taggedOnly = ["outside_tags"]
 
-private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records", "parts"]
-private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line"]
+private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records",
+                        "parts", "content", "followed_by"]
+private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line", "tag"]
 private let fieldKeys = [
     "description", "start", "length", "end", "column", "capture", "path",
     "type", "format", "scale", "implied", "point", "thousands", "sign",
     "trim", "strip", "empty", "extract", "required", "pattern", "min", "max",
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
+    "tag", "join_lines", "year_from",
     "from", "until", "warn", "when",
 ]
 private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope",
@@ -45,11 +49,12 @@ struct Builder {
         let formatNode = try top.required("format")
         let foreign: [String]
         switch formatName {
-        case "fixed-width": foreign = delimitedOnly + xmlOnly
-        case "delimited": foreign = fixedWidthOnly + xmlOnly
-        case "xml": foreign = fixedWidthOnly + delimitedOnly
+        case "fixed-width": foreign = delimitedOnly + xmlOnly + taggedOnly
+        case "delimited": foreign = fixedWidthOnly + xmlOnly + taggedOnly
+        case "xml": foreign = fixedWidthOnly + delimitedOnly + taggedOnly
+        case "tagged": foreign = fixedWidthOnly + delimitedOnly + xmlOnly
         default:
-            throw formatNode.error("unknown format '\(formatName)'; expected fixed-width, delimited or xml")
+            throw formatNode.error("unknown format '\(formatName)'; expected fixed-width, delimited, xml or tagged")
         }
         for key in foreign {
             if let node = top[key] { throw node.error("'\(key)' does not apply to \(formatName) files") }
@@ -81,6 +86,7 @@ struct Builder {
         switch formatName {
         case "fixed-width": format = .fixedWidth(try fixedWidthLayout(top))
         case "delimited": format = .delimited(try delimitedLayout(top))
+        case "tagged": format = .tagged(try TaggedSpec.layout(top))
         default: format = .xml(try xmlLayout(top))
         }
 
@@ -94,6 +100,7 @@ struct Builder {
                                         inheritance: InheritanceContext(kindNames: kindEntries.map(\.key), earlier: kinds, kind: entry.key)))
         }
         try checkDiscriminators(kinds, recordsNode)
+        try TaggedSpec.checkKinds(kinds, recordsNode)
 
         var controls: [ControlTotal] = []
         if let node = top["controls"] {
@@ -317,6 +324,7 @@ struct Builder {
                 match = try recordMatch(when, format: format, encoding: encoding)
             }
         }
+        let taggedParts = try TaggedSpec.kindParts(map, format: format)
 
         var minOccurs = 0
         var maxOccurs: Int?
@@ -328,7 +336,8 @@ struct Builder {
         if let fieldsNode = map["fields"] {
             for (fieldName, fieldNode) in try fieldsNode.entries() {
                 fields.append(try field(fieldName, fieldNode, kindMatch: match, xmlPath: xmlPath,
-                                        format: format, encoding: encoding, inheritance: inheritance, own: fields))
+                                        format: format, encoding: encoding, taggedContent: taggedParts?.content,
+                                        inheritance: inheritance, own: fields))
             }
         } else if !ignored {
             throw node.error("record kind '\(name)' has no fields; list them, or mark the kind 'ignore: true'")
@@ -342,6 +351,8 @@ struct Builder {
         if let partsNode = map["parts"] {
             (parts, fields) = try recordParts(partsNode, kindMatch: match, ignored: ignored, firstFields: fields, format: format, encoding: encoding)
         }
+        try YearFromSpec.check(fields, node: map["fields"] ?? node)
+        let tagged = try TaggedSpec.kindLayout(taggedParts, match: match, fieldsNode: map["fields"], fields: fields)
 
         var event: CanonicalEvent?
         if let eventNode = map["event"] {
@@ -377,7 +388,7 @@ struct Builder {
         }
         return RecordKind(name: name, index: index, match: match, isFallback: isFallback, xmlPath: xmlPath,
                           fields: fields, minOccurs: minOccurs, maxOccurs: maxOccurs, ignored: ignored, event: event,
-                          key: key, shortRecords: shortRecords, parts: parts)
+                          key: key, shortRecords: shortRecords, parts: parts, tagged: tagged)
     }
 
     func checkName(_ name: String, _ node: SpecNode) throws(SpecError) {
@@ -410,6 +421,7 @@ struct Builder {
 
     func recordMatch(_ node: SpecNode, format: FileFormat, encoding: TextEncoding) throws(SpecError) -> RecordMatch {
         let map = try node.mapping(allowed: whenKeys)
+        if let match = try TaggedSpec.tagMatch(map, node, format: format) { return match }
         if let line = map["line"] {
             if map.entries.count > 1 { throw node.error("'line' stands alone: it matches the whole line") }
             return .line(try regex(line))
@@ -460,6 +472,8 @@ struct Builder {
             return .columnPattern(column, try regex(patternNode))
         case .xml:
             throw node.error("XML record kinds use path")
+        case .tagged:
+            throw node.error("tagged record kinds are told apart by their tag")  // tagMatch answers first
         }
     }
 
@@ -492,7 +506,7 @@ struct Builder {
     // MARK: Fields
 
     func field(_ name: String, _ node: SpecNode, kindMatch: RecordMatch?, xmlPath: [XMLStep]?,
-               format: FileFormat, encoding: TextEncoding,
+               format: FileFormat, encoding: TextEncoding, taggedContent: SpecRegex? = nil,
                inheritance: InheritanceContext = InheritanceContext(), own: [FieldSpec] = []) throws(SpecError) -> FieldSpec {
         try checkName(name, node)
         let map = try node.mapping(allowed: fieldKeys)
@@ -502,7 +516,9 @@ struct Builder {
         let source: FieldSource
         var isLineKind = false
         if case .line = kindMatch { isLineKind = true }
-        if isLineKind {
+        if case .tagged = format {
+            source = try TaggedSpec.fieldSource(map, node, content: taggedContent)
+        } else if isLineKind {
             for key in ["start", "length", "end", "column", "path"] where map.has(key) {
                 throw map[key]!.error("fields of a kind matched by 'line' come from its capture groups: use capture")
             }
@@ -551,6 +567,8 @@ struct Builder {
                     paths.append(try fieldXMLPath(text, itemNode, recordPath: xmlPath!, layout: layout))
                 }
                 source = .xml(paths)
+            case .tagged:
+                preconditionFailure("tagged fields are read by TaggedSpec.fieldSource")
             }
         }
 
@@ -589,7 +607,8 @@ struct Builder {
             let content: DateTimeFormat.Content = typeName == "date" ? .date : typeName == "time" ? .time : .dateTime
             let parsed: DateTimeFormat
             do {
-                parsed = try DateTimeFormat(pattern: try formatNode.string(), content: content)
+                parsed = try DateTimeFormat(pattern: try formatNode.string(), content: content,
+                                            yearFromAnotherField: map.has("year_from"))
             } catch let error as DateTimeFormatError {
                 throw formatNode.error(error.description)
             } catch {
@@ -677,7 +696,8 @@ struct Builder {
             name: name, source: source, type: type, trim: trim, strip: strip, emptyMarkers: empty,
             extract: extract, required: required, pattern: pattern, minimum: minimum, maximum: maximum,
             minLength: minLength, maxLength: maxLength, codes: codes, keepUnmappedCodes: keepUnmapped,
-            padding: draft.padding, warnings: warnings, condition: condition)
+            padding: draft.padding, warnings: warnings, condition: condition,
+            yearFrom: try YearFromSpec.field(map, type: type))
     }
 
     func bound(_ node: SpecNode, for field: FieldSpec) throws(SpecError) -> FieldValue {

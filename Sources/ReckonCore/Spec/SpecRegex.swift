@@ -61,6 +61,13 @@ public final class SpecRegex: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// The ranges of the capture groups (index 0 is the whole match) when the whole of
+    /// `text` matches, or nil. A group that took no part in the match has a nil range.
+    public func wholeMatchRanges(in text: String) -> [Range<String.Index>?]? {
+        guard let match = try? regex.wholeMatch(in: text) else { return nil }
+        return (0..<match.output.count).map { match.output[$0].range }
+    }
+
     /// How many capture groups the pattern has (not counting the whole match).
     public var captureCount: Int { Self.countGroups(source) }
 

@@ -40,7 +40,9 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
     /// What a field of this type must hold.
     public enum Content: Sendable { case date, time, dateTime }
 
-    public init(pattern: String, content: Content) throws(DateTimeFormatError) {
+    /// `yearFromAnotherField`: a date may be written without its year (`MMdd`); it parses
+    /// in the leap year 2000 and the record takes the year from another field (`year_from:`).
+    public init(pattern: String, content: Content, yearFromAnotherField: Bool = false) throws(DateTimeFormatError) {
         self.pattern = pattern
         if pattern == "iso8601" {
             switch content {
@@ -100,7 +102,11 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
         let timeComplete = hasTime && tokens.contains(.minute)
         switch content {
         case .date:
-            guard dateComplete, !hasTime else { throw .wrongContent(pattern, "a date needs year, month and day and no time") }
+            let monthDay = yearFromAnotherField && !hasDate && tokens.contains(.month) && tokens.contains(.day)
+            guard dateComplete || monthDay, !hasTime else {
+                throw .wrongContent(pattern, "a date needs year, month and day and no time"
+                    + (!hasDate && !hasTime ? " (a date written without its year takes it from another field: year_from)" : ""))
+            }
         case .time:
             guard timeComplete, !hasDate else { throw .wrongContent(pattern, "a time needs hour and minute and no date") }
         case .dateTime:
@@ -147,7 +153,8 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
     static func parse(_ bytes: UnsafeRawBufferPointer, tokens: UnsafeBufferPointer<Token>) -> Parts? {
         var i = 0
         let n = bytes.count
-        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, nanos = 0
+        // A date without a year (`MMdd`, with `year_from`) parses in the leap year 2000.
+        var year = 2000, month = 0, day = 0, hour = 0, minute = 0, second = 0, nanos = 0
         var offset: Int?
         var hasDate = false, hasTime = false
         @inline(__always) func digits(_ count: Int) -> Int? {
@@ -172,7 +179,7 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
             switch token {
             case .year4: guard let v = digits(4) else { return nil }; year = v; hasDate = true
             case .year2: guard let v = digits(2) else { return nil }; year = v < 70 ? 2000 + v : 1900 + v; hasDate = true
-            case .month: guard let v = digits(2) else { return nil }; month = v
+            case .month: guard let v = digits(2) else { return nil }; month = v; hasDate = true
             case .day: guard let v = digits(2) else { return nil }; day = v
             case .hour: guard let v = digits(2) else { return nil }; hour = v; hasTime = true
             case .minute: guard let v = digits(2) else { return nil }; minute = v
