@@ -6,6 +6,7 @@
 #
 #   ./bench-final.sh                  # 3 rounds
 #   ROUNDS=5 OLD=/path/to/old/reckon-bench ./bench-final.sh
+#   WARMUP=0 ROUNDS=1 ./bench-final.sh  # a quick check of the script itself
 #
 # NEW: this checkout's release reckon-bench (swift build -c release --product reckon-bench).
 # OLD: the reckon-bench to compare with (default: main 6f1d12b's release build, kept in
@@ -26,7 +27,8 @@ for binary in "$NEW" "$OLD"; do [ -x "$binary" ] || { echo "no $binary" >&2; exi
 # Warm-up, not counted: writes the data and prepares the ledger when missing, brings the
 # prepared ledger to the current schema (once, not in every timed process), makes the venv
 # with pandas and DuckDB when missing, and reads the files into the page cache.
-"$NEW" reconcile --size $SIZE --runs 1 > /tmp/bench-final-warmup.txt
+# WARMUP=0 skips it (when the data, the migrated ledger and the venv are there already).
+if [ "${WARMUP:-1}" != 0 ]; then "$NEW" reconcile --size $SIZE --runs 1 > /tmp/bench-final-warmup.txt; fi
 
 load() { cut -d' ' -f1 /proc/loadavg; }
 # One reckon run on a fresh copy of the prepared ledger: "wall cpu rss_kib".
