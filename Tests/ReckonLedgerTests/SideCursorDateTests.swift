@@ -45,6 +45,37 @@ struct SideCursorDateTests {
         for text in cases { try check(text) }
     }
 
+    /// A date read from an event's JSON (`SideCursor.day(of:)`) is read the same way.
+    @Test func daysFromJSONReadAsTheirFirstTenCharacters() {
+        let cases = ["2024-12-16", "2024-12-16T09:12:03", "2024-12-16 09:12:03", "2024-02-29", "2023-02-29", "2024-13-01",
+                     "2024-12-1", "2024/12/16", "20241216", "", "+024-12-16", "2024-12-16é", "2024-12-16\u{301}",
+                     "2024-12-1\u{301}6", "２０２４-12-16", "2024-12-16\r\n", " 2024-12-16"]
+        #expect(SideCursor.day(of: "2024-12-16T09:12:03") == CivilDate(year: 2024, month: 12, day: 16)!)
+        #expect(SideCursor.day(of: "2024-12-16\u{301}") == nil)
+        for text in cases { #expect(SideCursor.day(of: text) == oracle(text), "\(String(reflecting: text))") }
+        let alphabet: [String] = ["0", "1", "2", "9", "-", "-", "+", "T", " ", "é", "\u{301}", "２"]
+        var random = SplitMix64(seed: 1_12_2026)
+        for _ in 0..<500 {
+            var text = ["2024", "-", "12", "-", "16"].map { part in random.next() % 4 == 0 ? alphabet[Int(random.next() % 12)] : part }.joined()
+            for _ in 0..<Int(random.next() % 4) { text += alphabet[Int(random.next() % 12)] }
+            #expect(SideCursor.day(of: text) == oracle(text), "\(String(reflecting: text))")
+        }
+    }
+
+    /// The query leaves the day out (NULL) for the step's own day's items: the cursor gives
+    /// them the day it is told.
+    @Test func anItemWithoutADayHasTheStepsDay() throws {
+        let queue = try DatabaseQueue()
+        let day = CivilDate(year: 2024, month: 12, day: 16)!
+        try queue.read { db in
+            let cursor = try SideCursor(db, sql: "SELECT 'e1', 'k', NULL, 0, NULL UNION ALL SELECT 'e2', 'l', '2024-12-13', 0, NULL",
+                                        arguments: [], kinds: [], grouped: false, day: day)
+            #expect(cursor.next()?.day == day)
+            #expect(cursor.next()?.day == CivilDate(year: 2024, month: 12, day: 13)!)
+            #expect(cursor.next() == nil)
+        }
+    }
+
     /// Random texts near the date form: digits, separators, signs and non-ASCII characters.
     @Test func randomTextsReadAsTheGeneralPathReadsThem() throws {
         let alphabet: [String] = ["0", "1", "2", "9", "-", "-", "+", "T", " ", "é", "\u{301}", "２"]

@@ -222,9 +222,12 @@ final class SideCursor: IteratorProtocol {
     private let failedTests: [(index: Int, condition: FieldCondition)]
 
     private let json: JSONFieldPlan?
+    /// The day of an item whose day column is NULL: the step's day, which the query leaves
+    /// out of the rows it sorts for the day's own items.
+    private let defaultDay: CivilDate
 
     init(_ db: Database, sql: String, arguments: [DatabaseValue], kinds: [ReconFieldKind], grouped: Bool,
-         failedTests: [(index: Int, condition: FieldCondition)] = [], json: JSONFieldPlan? = nil) throws {
+         failedTests: [(index: Int, condition: FieldCondition)] = [], json: JSONFieldPlan? = nil, day: CivilDate? = nil) throws {
         if json != nil { FlatJSONFields.register(db) }
         statement = try db.makeStatement(sql: sql)
         try statement.setArguments(StatementArguments(arguments))
@@ -232,6 +235,7 @@ final class SideCursor: IteratorProtocol {
         self.grouped = grouped
         self.failedTests = failedTests
         self.json = json
+        defaultDay = day ?? CivilDate(year: 1970, month: 1, day: 1)!
         headline = kinds.firstIndex(of: .amount)
     }
 
@@ -251,7 +255,8 @@ final class SideCursor: IteratorProtocol {
             guard let json else { break }
             let column = Int32(5 + kinds.count)
             guard let pointer = sqlite3_column_text(handle, column),
-                  JSONFieldPlan.scalars(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column))), into: &extracted),
+                  JSONFieldPlan.scalars(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column))), into: &extracted,
+                                        daysOnly: json.daysOnly),
                   extracted.count == json.paths.count else {
                 failure = LedgerError("the reconciliation query's fields could not be read back")
                 return nil
@@ -262,7 +267,7 @@ final class SideCursor: IteratorProtocol {
         count += 1
         let ref = text(0) ?? ""
         let key = bytes(1)
-        let day = date(2) ?? CivilDate(year: 1970, month: 1, day: 1)!
+        let day = date(2) ?? defaultDay
         var failed = sqlite3_column_int64(handle, 3) != 0
         var members: [String]?
         if grouped, let list = text(4) { members = list.split(separator: " ").map(String.init) }
@@ -285,7 +290,7 @@ final class SideCursor: IteratorProtocol {
                 guard let text = extracted[slot.path] else { continue }
                 switch kinds[slot.compared] {
                 case .amount: values[slot.compared] = Int64(text).map(ReconValue.amount)
-                case .date: values[slot.compared] = CivilDate(iso: String(text.prefix(10))).map(ReconValue.date)
+                case .date: values[slot.compared] = Self.day(of: text).map(ReconValue.date)
                 case .text, .integer: values[slot.compared] = .text(text)
                 }
             }
@@ -317,6 +322,14 @@ final class SideCursor: IteratorProtocol {
         let count = Int(sqlite3_column_bytes(handle, column))
         if let day = Self.plainDate(UnsafeBufferPointer(start: pointer, count: count)) { return day }
         return text(column).flatMap { CivilDate(iso: String($0.prefix(10))) }
+    }
+
+    /// ``plainDate(_:)`` of a value read from JSON, else `CivilDate(iso:)` of its first ten
+    /// characters (a String split per item was a good part of the time left to it).
+    static func day(of text: String) -> CivilDate? {
+        var text = text
+        if let day = text.withUTF8({ plainDate($0) }) { return day }
+        return CivilDate(iso: String(text.prefix(10)))
     }
 
     /// `yyyy-MM-dd` in ASCII digits, alone or followed by an ASCII byte (so the first ten
@@ -357,18 +370,18 @@ final class SideStream: @unchecked Sendable {
     private var cancelled = false
     private var failed: (any Error)?
     private var handed = 0
-    // The consumer's own batch, touched only by the thread that calls `next`.
+    // The consumer's own batch, reversed, touched only by the thread that calls `next`: its
+    // items are moved out from the end (no copy of each item's key and values to release).
     private var current: [ReconItem] = []
-    private var position = 0
 
     init(reader: DatabasePool, sql: String, arguments: [DatabaseValue], kinds: [ReconFieldKind], grouped: Bool,
-         failedTests: [(index: Int, condition: FieldCondition)], json: JSONFieldPlan?) {
+         failedTests: [(index: Int, condition: FieldCondition)], json: JSONFieldPlan?, day: CivilDate? = nil) {
         nonisolated(unsafe) let failedTests = failedTests
         let thread = Thread { [self] in
             do {
                 try reader.read { db in
                     let cursor = try SideCursor(db, sql: sql, arguments: arguments, kinds: kinds, grouped: grouped, failedTests: failedTests,
-                                                json: json)
+                                                json: json, day: day)
                     var batch: [ReconItem] = []
                     batch.reserveCapacity(Self.batchItems)
                     while let item = cursor.next() {
@@ -408,10 +421,7 @@ final class SideStream: @unchecked Sendable {
     }
 
     func next() -> ReconItem? {
-        if position < current.count {
-            position += 1
-            return current[position - 1]
-        }
+        if let item = current.popLast() { return item }
         condition.lock()
         while waiting.isEmpty && !finished { condition.wait() }
         guard !waiting.isEmpty else {
@@ -421,8 +431,8 @@ final class SideStream: @unchecked Sendable {
         current = waiting.removeFirst()
         condition.broadcast()
         condition.unlock()
-        position = 1
-        return current[0]
+        current.reverse()
+        return current.popLast()
     }
 
     /// Stops the reading thread (the consumer gave up early) and waits for it to let go of
@@ -460,6 +470,9 @@ struct JSONFieldPlan: @unchecked Sendable {
     var filters: [(path: Int, condition: FieldCondition)] = []
     /// Failed-attempt conditions on these fields.
     var failed: [(path: Int, condition: FieldCondition)] = []
+    /// By path: read only as a compared day, so its first ten characters are all it needs
+    /// (``scalars(_:into:daysOnly:)``).
+    var daysOnly: [Bool] = []
 
     mutating func path(_ key: String) -> Int {
         if let index = paths.firstIndex(of: key) { return index }
@@ -475,7 +488,10 @@ struct JSONFieldPlan: @unchecked Sendable {
     }
 
     /// ``scalars(_:)`` into `values` (emptied first, its storage kept); false when refused.
-    static func scalars(_ bytes: UnsafeBufferPointer<UInt8>, into values: inout [String?]) -> Bool {
+    /// A string at a path marked in `daysOnly` keeps its first ten characters when they are
+    /// its first ten bytes (ASCII, unescaped, the next byte ASCII too): a day reads nothing
+    /// else (`2024-12-16T09:12:03` needed a String of its own for each item).
+    static func scalars(_ bytes: UnsafeBufferPointer<UInt8>, into values: inout [String?], daysOnly: [Bool] = []) -> Bool {
         values.removeAll(keepingCapacity: true)
         var index = 0
         func skipSpace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x09 { index += 1 } }
@@ -503,7 +519,11 @@ struct JSONFieldPlan: @unchecked Sendable {
                     guard let text = try? JSONSerialization.jsonObject(with: Data(literal), options: .fragmentsAllowed) as? String else { return false }
                     values.append(text)
                 } else {
-                    values.append(String(decoding: UnsafeBufferPointer(rebasing: literal.dropFirst().dropLast()), as: UTF8.self))
+                    var body = UnsafeBufferPointer(rebasing: literal.dropFirst().dropLast())
+                    if values.count < daysOnly.count, daysOnly[values.count], body.count > 10, body.prefix(11).allSatisfy({ $0 < 0x80 }) {
+                        body = UnsafeBufferPointer(rebasing: body.prefix(10))
+                    }
+                    values.append(String(decoding: body, as: UTF8.self))
                 }
             } else {
                 let start = index

@@ -190,33 +190,17 @@ struct ReconcileStep {
         let leftQuery = try query(rule, side: .left, source: left, sql: leftSQL, other: rightSQL, carried: carried)
         let rightQuery = try query(rule, side: .right, source: right, sql: rightSQL, other: leftSQL, carried: carried)
         let kinds = rule.compared.map(\.kind)
-        let leftCursor = try SideCursor(db, sql: leftQuery.sql, arguments: leftQuery.arguments, kinds: kinds,
-                                        grouped: rule.grouping.groupsLeft, failedTests: leftQuery.failedTests, json: leftQuery.json)
-        // The right side is read on a reader connection of its own, on another thread, so the
-        // two sides' sorts run at once; it sees what this transaction sees, since the step
+        // Each side is read on a reader connection of its own, on a thread of its own, so the
+        // two sides' sorts run at once and this thread only pairs their items (building the
+        // items was most of its work); they see what this transaction sees, since the step
         // writes none of what the sides read (events, plans, allocations).
-        var rightItems: AnyIterator<ReconItem>
-        var rightCount: () -> Int
-        var rightFailure: () -> (any Error)?
-        var stopRight: () -> Void = {}
-        // An error on the way leaves the reading thread nothing to wait for.
-        defer { stopRight() }
-        if let reader {
-            let stream = SideStream(reader: reader, sql: rightQuery.sql, arguments: rightQuery.arguments, kinds: kinds,
-                                    grouped: rule.grouping.groupsRight, failedTests: rightQuery.failedTests, json: rightQuery.json)
-            rightItems = AnyIterator { stream.next() }
-            stopRight = { stream.cancel() }
-            rightCount = { stream.count }
-            rightFailure = { stream.failure }
-        } else {
-            let cursor = try SideCursor(db, sql: rightQuery.sql, arguments: rightQuery.arguments, kinds: kinds,
-                                        grouped: rule.grouping.groupsRight, failedTests: rightQuery.failedTests, json: rightQuery.json)
-            rightItems = AnyIterator { cursor.next() }
-            rightCount = { cursor.count }
-            rightFailure = { cursor.failure }
-        }
+        let leftItems = try items(leftQuery, kinds: kinds, grouped: rule.grouping.groupsLeft)
+        // An error on the way leaves the reading threads nothing to wait for.
+        defer { leftItems.stop() }
+        let rightItems = try items(rightQuery, kinds: kinds, grouped: rule.grouping.groupsRight)
+        defer { rightItems.stop() }
         let matcher = Matcher(rule: rule, workingDays: workingDays(rule.calendar))
-        var groups = KeyGroups(left: leftCursor, right: rightItems)
+        var groups = KeyGroups(left: AnyIterator(leftItems.next), right: AnyIterator(rightItems.next))
         while let group = groups.next() {
             // Most keys are one item against one that agrees: counted without building the
             // matcher's outcome (the same decision, `Matcher.agrees`).
@@ -227,11 +211,35 @@ struct ReconcileStep {
             let outcomes = matcher.match(left: group.left, right: group.right)
             try writer.record(outcomes, outcome: &outcome)
         }
-        if let failure = leftCursor.failure ?? rightFailure() { throw failure }
+        if let failure = leftItems.failure() ?? rightItems.failure() { throw failure }
         try writer.flushMissing(outcome: &outcome)
-        outcome.leftItems = leftCursor.count
-        outcome.rightItems = rightCount()
+        outcome.leftItems = leftItems.count()
+        outcome.rightItems = rightItems.count()
     }
+
+    /// One side's items in key order, how many were handed out, and what stopped them.
+    struct SideItems {
+        let next: () -> ReconItem?
+        let count: () -> Int
+        let failure: () -> (any Error)?
+        /// Lets go of the side's reading thread (nothing when there is none).
+        let stop: () -> Void
+    }
+
+    /// A side's query streamed on a reader connection on a thread of its own when the ledger
+    /// has reader connections (a file on disk), else on this connection.
+    private func items(_ query: SideQuery, kinds: [ReconFieldKind], grouped: Bool) throws -> SideItems {
+        if let reader {
+            let stream = SideStream(reader: reader, sql: query.sql, arguments: query.arguments, kinds: kinds, grouped: grouped,
+                                    failedTests: query.failedTests, json: query.json, day: date)
+            return SideItems(next: stream.next, count: { stream.count }, failure: { stream.failure }, stop: stream.cancel)
+        }
+        let cursor = try SideCursor(db, sql: query.sql, arguments: query.arguments, kinds: kinds, grouped: grouped,
+                                    failedTests: query.failedTests, json: query.json, day: date)
+        return SideItems(next: cursor.next, count: { cursor.count }, failure: { cursor.failure }, stop: {})
+    }
+
+    typealias SideQuery = (sql: String, arguments: [DatabaseValue], failedTests: [(index: Int, condition: FieldCondition)], json: JSONFieldPlan?)
 
     /// What a rule's queries take from its breaks: the items of its unsettled breaks (and of
     /// those closed lately, with the counterparts that closed them), carried into the run,
@@ -275,8 +283,7 @@ struct ReconcileStep {
     /// One side's query: the day's items and the carried ones, filtered, keyed, in key order
     /// (summed per key when the side is grouped).
     private func query(_ rule: ReconRule, side: ReconSide, source: ReconSource, sql: SourceSQL,
-                       other: SourceSQL, carried: Carried)
-        throws -> (sql: String, arguments: [DatabaseValue], failedTests: [(index: Int, condition: FieldCondition)], json: JSONFieldPlan?) {
+                       other: SourceSQL, carried: Carried) throws -> SideQuery {
         // Key parts compare as bytes: numbers zero-padded, dates as their day, the rest as text.
         var keyParts: [String] = []
         for pair in rule.key {
@@ -327,6 +334,11 @@ struct ReconcileStep {
                 if let key = testable(condition.field) { plan.failed.append((plan.path(key), condition)) } else { keptFailed.append(condition) }
             }
             plan.values = jsonValues
+            plan.daysOnly = plan.paths.indices.map { path in
+                let reads = jsonValues.filter { $0.path == path }.map { rule.compared[$0.compared].kind }
+                return !reads.isEmpty && reads.allSatisfy { $0 == .date } && !plan.filters.contains { $0.path == path }
+                    && !plan.failed.contains { $0.path == path }
+            }
             if plan.paths.count >= 2 {
                 json = plan
                 sideConditions = keptConditions
@@ -397,7 +409,9 @@ struct ReconcileStep {
             return ("\(carriedTable) SELECT min(ref), k, min(d), max(failed), group_concat(ref, ' ')" + sums.map { ", " + $0 }.joined()
                         + " FROM (\(union)) GROUP BY k ORDER BY k", arguments, failedTests, json)
         }
-        return ("\(carriedTable) SELECT ref, k, d, failed, NULL" + rule.compared.indices.map { ", v\($0)" }.joined()
+        // The day's own items have the step's day: NULL in the sorted rows (ten bytes less an
+        // item to sort), the cursor's default day (``SideCursor``).
+        return ("\(carriedTable) SELECT ref, k, nullif(d, '\(date)'), failed, NULL" + rule.compared.indices.map { ", v\($0)" }.joined()
                     + (json == nil ? "" : ", j") + " FROM (\(union)) ORDER BY k, ref", arguments, failedTests, json)
     }
 
