@@ -384,13 +384,18 @@ public final class XMLRecordReader: RecordReader {
         }.joined(separator: "/")
         let location = RecordLocation(line: line, byteOffset: 0, xmlPath: xmlPath)
         var values: [String?] = Array(repeating: nil, count: kind.fields.count)
+        // Which path alternative each value came from (shapes are in alternative order).
+        var alternatives = [Int](repeating: 0, count: kind.fields.count)
+        var seen = alternatives
         let recordDepth = recordSteps[kind.index].count
         for index in shapes.indices where shapes[index].kind == kind.index {
-            if values[shapes[index].field] == nil, let value = committed[index] { values[shapes[index].field] = value }
+            let field = shapes[index].field
+            defer { seen[field] += 1 }
+            if values[field] == nil, let value = committed[index] { values[field] = value; alternatives[field] = seen[field] }
             // Values owned by the record itself are done with once it is emitted.
             if shapes[index].scopeDepth >= recordDepth { committed[index] = nil }
         }
-        return assembler.event(kind, values: values, location: location)
+        return assembler.event(kind, values: values, alternatives: alternatives, location: location)
     }
 }
 

@@ -166,6 +166,9 @@ public struct DelimitedLayout: Sendable {
     /// Nil when fields are never quoted.
     public let quote: UInt8?
     public let header: HeaderRule
+    /// The byte that ends a record besides (or instead of) the line end (`record_end:`,
+    /// BAI2's `/`); nil when records end at line ends. See ``LogicalRecordScanner``.
+    public var recordEnd: UInt8? = nil
 }
 
 public enum HeaderRule: Sendable {
@@ -266,6 +269,14 @@ public final class RecordKind: Sendable {
     let linePattern: SpecRegex?
     /// Each field's name as a JSON string, for writing records as JSON without strings.
     let quotedFieldNames: [[UInt8]]
+    /// Delimited: the kind continues the record before it (`continuation: true`, BAI2's
+    /// `88`): its cells after the discriminator are more cells of that record.
+    public let isContinuation: Bool
+    /// Delimited: fields take the cells in order (no field gives a column), some only when
+    /// a code says so (``CellRule``).
+    public let isSequential: Bool
+    /// Fields computed from other fields of the record once it is read (``DerivedValue``).
+    let derivedPlans: [DerivedPlan]
 
     struct FieldSlice: Sendable {
         let start: Int
@@ -281,7 +292,8 @@ public final class RecordKind: Sendable {
 
     public init(name: String, index: Int, match: RecordMatch?, isFallback: Bool, xmlPath: [XMLStep]?,
                 fields: [FieldSpec], minOccurs: Int, maxOccurs: Int?, ignored: Bool, event: CanonicalEvent?,
-                key: [String] = [], shortRecords: ShortRecordPolicy? = nil) {
+                key: [String] = [], shortRecords: ShortRecordPolicy? = nil,
+                continuation: Bool = false) {
         self.name = name
         self.index = index
         self.match = match
@@ -302,6 +314,9 @@ public final class RecordKind: Sendable {
             }
         }
         signIndicators = indicators
+        isContinuation = continuation
+        isSequential = fields.contains { if case .column(.index(let i)) = $0.source { return i < 0 } else { return false } }
+        derivedPlans = DerivedPlan.plans(for: fields)
         if case .line(let pattern)? = match { linePattern = pattern } else { linePattern = nil }
         quotedFieldNames = fields.map { Array(JSONText.quote($0.name).utf8) }
         slices = fields.map { field in
@@ -356,6 +371,13 @@ public final class FieldSpec: @unchecked Sendable {
     /// With `codes`: keep a code the map does not list instead of rejecting the record.
     public let keepUnmappedCodes: Bool
     public let padding: Padding
+    /// A value computed from other fields of the record (`combine:`, `sum_of:`); the field
+    /// reads its anchor's raw text and is replaced when the record is complete.
+    public let derived: DerivedValue?
+    /// Delimited, sequential kinds: when the field takes cells, and how many (``CellRule``).
+    public let cellRule: CellRule?
+    /// XML: the field as read through each path alternative with a type of its own (nil: as declared).
+    public let alternativeFields: [FieldSpec?]
 
     /// The code map as one run of UTF-8 keys (`codeEnds` marks where each ends) and their
     /// values, scanned linearly: faster than hashing for the handful of codes files use.
@@ -377,7 +399,8 @@ public final class FieldSpec: @unchecked Sendable {
     public init(name: String, source: FieldSource, type: FieldType, trim: TrimRule, strip: [[UInt8]],
                 emptyMarkers: [[UInt8]], extract: SpecRegex?, required: Bool, pattern: SpecRegex?,
                 minimum: FieldValue?, maximum: FieldValue?, minLength: Int?, maxLength: Int?,
-                codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding) {
+                codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding,
+                derived: DerivedValue? = nil, cellRule: CellRule? = nil, alternativeFields: [FieldSpec?] = []) {
         self.name = name
         self.source = source
         self.type = type
@@ -394,6 +417,9 @@ public final class FieldSpec: @unchecked Sendable {
         self.codes = codes
         self.keepUnmappedCodes = keepUnmappedCodes
         self.padding = padding
+        self.derived = derived
+        self.cellRule = cellRule
+        self.alternativeFields = alternativeFields
         var codeBytes: [UInt8] = [], codeEnds: [Int] = [], codeValues: [FieldValue] = []
         for (code, value) in (codes ?? [:]).sorted(by: { $0.key < $1.key }) {
             codeBytes += Array(code.utf8)
@@ -418,7 +444,7 @@ public final class FieldSpec: @unchecked Sendable {
         let tokens = type.dateTimeFormat?.tokens ?? []
         tokenStorage = .allocate(capacity: tokens.count)
         _ = tokenStorage.initialize(from: tokens)
-        plan = ValuePlan(type, tokens: UnsafeBufferPointer(tokenStorage))
+        plan = ValuePlan(derived == nil ? type : .string, tokens: UnsafeBufferPointer(tokenStorage))
     }
 
     deinit { tokenStorage.deallocate() }

@@ -18,19 +18,20 @@ private let topLevelKeys = [
     "delimiter", "quote", "header",
     "namespaces", "prefixes",
     "records", "controls", "examples", "direction", "render",
-]
+] + LogicalSpecKeys.topLevel
 private let fixedWidthOnly = ["record_length", "separator", "positions", "short_records", "blank_lines"]
-private let delimitedOnly = ["delimiter", "quote", "header"]
+private let delimitedOnly = ["delimiter", "quote", "header"] + LogicalSpecKeys.topLevel
 private let xmlOnly = ["namespaces", "prefixes"]
 
 private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records"]
+    + LogicalSpecKeys.kind
 private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line"]
 private let fieldKeys = [
     "description", "start", "length", "end", "column", "capture", "path",
     "type", "format", "scale", "implied", "point", "thousands", "sign",
     "trim", "strip", "empty", "extract", "required", "pattern", "min", "max",
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
-]
+] + LogicalSpecKeys.field
 private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope"]
 private let exampleKeys = ["file", "records", "rejected", "controls", "sums", "fails"]
 
@@ -262,7 +263,9 @@ private struct Builder {
                 }
             }
         }
-        return DelimitedLayout(delimiter: delimiter, quote: quote, header: header)
+        var layout = DelimitedLayout(delimiter: delimiter, quote: quote, header: header)
+        layout.recordEnd = try LogicalSpecKeys.recordEnd(top["record_end"], delimiter: delimiter, quote: quote, header: header)
+        return layout
     }
 
     func singleASCII(_ node: SpecNode, what: String) throws(SpecError) -> UInt8 {
@@ -330,6 +333,7 @@ private struct Builder {
         if ignored, let fieldsNode = map["fields"] {
             throw fieldsNode.error("an ignored record kind has no fields")
         }
+        fields = try LogicalSpecKeys.resolve(fields, node: map["fields"] ?? node, format: format, isLineKind: { if case .line? = match { return true } else { return false } }())
         try checkFieldRelations(fields, node: map["fields"] ?? node, format: format)
 
         var event: CanonicalEvent?
@@ -366,7 +370,8 @@ private struct Builder {
         }
         return RecordKind(name: name, index: index, match: match, isFallback: isFallback, xmlPath: xmlPath,
                           fields: fields, minOccurs: minOccurs, maxOccurs: maxOccurs, ignored: ignored, event: event,
-                          key: key, shortRecords: shortRecords)
+                          key: key, shortRecords: shortRecords,
+                          continuation: try LogicalSpecKeys.continuation(map["continuation"], match: match, format: format, fields: fields))
     }
 
     func checkName(_ name: String, _ node: SpecNode) throws(SpecError) {
@@ -484,6 +489,7 @@ private struct Builder {
                format: FileFormat, encoding: TextEncoding) throws(SpecError) -> FieldSpec {
         try checkName(name, node)
         let map = try node.mapping(allowed: fieldKeys)
+        if let derived = try LogicalSpecKeys.derivedField(name, map, node: node) { return derived }
 
         // Where the value is.
         let source: FieldSource
@@ -526,14 +532,14 @@ private struct Builder {
                 for key in ["start", "length", "end", "path"] where map.has(key) {
                     throw map[key]!.error("'\(key)' does not apply to delimited files; use column")
                 }
-                source = .column(try columnReference(try map.required("column"), layout: layout))
+                source = try LogicalSpecKeys.delimitedSource(map) { n throws(SpecError) in try columnReference(n, layout: layout) }
             case .xml(let layout):
                 for key in ["start", "length", "end", "column"] where map.has(key) {
                     throw map[key]!.error("'\(key)' does not apply to XML files; use path")
                 }
                 let pathNode = try map.required("path")
                 var paths: [XMLValuePath] = []
-                for (index, text) in try pathNode.strings().enumerated() {
+                for (index, text) in try PathAlternativeTypes.texts(pathNode).enumerated() {
                     let itemNode = pathNode.isScalar ? pathNode : try pathNode.items()[index]
                     paths.append(try fieldXMLPath(text, itemNode, recordPath: xmlPath!, layout: layout))
                 }
@@ -658,11 +664,13 @@ private struct Builder {
         if let minimum, let maximum, FieldValueOrder.less(maximum, minimum) {
             throw map["max"]!.error("max is below min")
         }
-        return FieldSpec(
+        let read = FieldSpec(
             name: name, source: source, type: type, trim: trim, strip: strip, emptyMarkers: empty,
             extract: extract, required: required, pattern: pattern, minimum: minimum, maximum: maximum,
             minLength: minLength, maxLength: maxLength, codes: codes, keepUnmappedCodes: keepUnmapped,
-            padding: draft.padding)
+            padding: draft.padding, cellRule: try LogicalSpecKeys.cellRule(map, format: format))
+        guard case .xml = format else { return read }
+        return try PathAlternativeTypes.apply(read, pathNode: map["path"], hasOwnType: map.has("type"))
     }
 
     func bound(_ node: SpecNode, for field: FieldSpec) throws(SpecError) -> FieldValue {
