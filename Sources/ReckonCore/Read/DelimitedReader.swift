@@ -306,6 +306,7 @@ public struct DelimitedReader: RecordReader {
     mutating func process(_ record: UnsafeRawBufferPointer, location: RecordLocation) -> RecordEvent {
         let matched = matchKind(record)
         if matched?.ignored ?? (spec.unmatched == .skip), let (kind, problem) = spec.nearMiss(record) {
+            assembler.noteRejected(kindIndex: kind.index, location: location)
             return .rejected(RejectedRecord(kindIndex: kind.index, location: location, problems: [problem], values: []))
         }
         guard let kind = matched else {
@@ -321,6 +322,7 @@ public struct DelimitedReader: RecordReader {
         var validated = UTF8Validation.isASCII(record)
         if !validated && spec.encoding == .utf8 {
             if let failure = UTF8Validation.check(record) {
+                assembler.noteRejected(kindIndex: kind.index, location: location)
                 return .rejected(RejectedRecord(kindIndex: kind.index, location: location,
                                                 problems: [encodingProblem(failure, kind: kind, record: record, location: location)],
                                                 values: []))
@@ -334,6 +336,10 @@ public struct DelimitedReader: RecordReader {
         let first = assembler.kernelStart[kind.index]
         for index in 0..<kind.fields.count {
             let kernel = assembler.kernel(first + index)
+            if kernel.inherit >= 0 {
+                kernel.field._withUnsafeGuaranteedRef { assembler.addInherited(entry: kernel.inherit, field: $0) }
+                continue
+            }
             let column = columns[first + index]
             guard column < cells.count else {
                 assembler.addProblem(FieldProblem(
@@ -390,7 +396,8 @@ public struct DelimitedReader: RecordReader {
         switch assembler.decoder.string(record) {
         case .success(let text):
             let captures = pattern.captures(in: text) ?? []
-            for field in kind.fields {
+            for (index, field) in kind.fields.enumerated() {
+                if assembler.addInherited(kind, field: index) { continue }
                 if case .capture(let group) = field.source, group < captures.count, let value = captures[group] {
                     assembler.add(field, text: value)
                 } else {

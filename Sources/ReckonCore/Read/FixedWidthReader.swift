@@ -228,7 +228,10 @@ public struct FixedWidthReader: RecordReader {
         let first = assembler.kernelStart[kind.index]
         for index in 0..<kind.fields.count {
             let kernel = assembler.kernel(first + index)
-            if kernel.start < 0 { continue }
+            if kernel.start < 0 {
+                if kernel.inherit >= 0 { kernel.field._withUnsafeGuaranteedRef { assembler.addInherited(entry: kernel.inherit, field: $0) } }
+                continue
+            }
             let from = byteIndex(kernel.start, record, countsCharacters)
             let to = byteIndex(kernel.start + kernel.length, record, countsCharacters)
             if from >= record.count {
@@ -266,7 +269,8 @@ public struct FixedWidthReader: RecordReader {
                                                         byteOffset: location.byteOffset + Int64(failure.offset)))
         }
         let captures = pattern.captures(in: text) ?? []
-        for field in kind.fields {
+        for (index, field) in kind.fields.enumerated() {
+            if assembler.addInherited(kind, field: index) { continue }
             guard case .capture(let group) = field.source, group < captures.count, let value = captures[group] else {
                 assembler.addMissing(field)
                 continue
@@ -454,7 +458,8 @@ public struct FixedWidthReader: RecordReader {
     }
 
     private func reject(_ kind: RecordKind?, _ location: RecordLocation, _ problem: FieldProblem) -> RecordEvent {
-        .rejected(RejectedRecord(kindIndex: kind?.index, location: location, problems: [problem], values: []))
+        assembler.noteRejected(kindIndex: kind?.index, location: location)
+        return .rejected(RejectedRecord(kindIndex: kind?.index, location: location, problems: [problem], values: []))
     }
 }
 

@@ -61,6 +61,8 @@ struct RecordAssembler {
     /// reference counting.
     private let kernels: UnsafePointer<FieldKernel>
     let kernelStart: [Int]
+    /// Values inherited fields take from earlier records (nil when no field inherits).
+    let inheritance: InheritedValues?
 
     init(spec: MappingSpec) {
         self.spec = spec
@@ -73,6 +75,8 @@ struct RecordAssembler {
         decoded.reserveCapacity(4096)
         var kernels: [FieldKernel] = []
         var starts: [Int] = []
+        let inheritance = InheritedValues(spec: spec)
+        self.inheritance = inheritance
         for kind in spec.kinds {
             starts.append(kernels.count)
             for (index, field) in kind.fields.enumerated() {
@@ -80,7 +84,8 @@ struct RecordAssembler {
                     plan: field.plan, start: kind.slices[index].start, length: kind.slices[index].length,
                     trim: field.trim, required: field.required,
                     simple: field.isPlain && !field.hasChecks && field.codeValues.isEmpty,
-                    field: Unmanaged.passUnretained(field)))
+                    field: Unmanaged.passUnretained(field),
+                    inherit: inheritance?.entryOfKernel[kernels.count] ?? -1))
             }
         }
         storage.keepKernels(kernels)
@@ -217,6 +222,7 @@ struct RecordAssembler {
             }
         }
         if !kind.derivedPlans.isEmpty { applyDerived(kind) }
+        if let inheritance, inheritance.touches[kind.index] { inheritance.record(view, passed: problems.isEmpty) }
         if problems.isEmpty { return .record(view) }
         return .rejected(RejectedRecord(kindIndex: kind.index, location: location, problems: problems,
                                         values: view.materialize().values))
@@ -241,6 +247,9 @@ struct FieldKernel: Sendable {
     let simple: Bool
     /// The field itself, for the long way round; kept alive by the spec the reader holds.
     let field: Unmanaged<FieldSpec>
+    /// The ``InheritedValues`` entry an inherited field takes its value from; -1 for a field
+    /// read from the record.
+    let inherit: Int
 }
 
 /// Checks the first bytes of a file for byte order marks: a UTF-8 BOM is dropped from UTF-8

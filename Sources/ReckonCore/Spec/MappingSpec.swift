@@ -467,6 +467,8 @@ public enum FieldSource: Sendable {
     case capture(Int)
     /// XML: the first path that has a value wins.
     case xml([XMLValuePath])
+    /// Text formats: the value of a field of an earlier record (`from: statement.account`).
+    case inherited(InheritedSource)
 }
 
 public enum FieldType: Sendable {

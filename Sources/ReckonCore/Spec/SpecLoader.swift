@@ -31,6 +31,7 @@ private let fieldKeys = [
     "type", "format", "scale", "implied", "point", "thousands", "sign",
     "trim", "strip", "empty", "extract", "required", "pattern", "min", "max",
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
+    "from", "until",
 ] + LogicalSpecKeys.field
 private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope"]
 private let exampleKeys = ["file", "records", "rejected", "controls", "sums", "fails"]
@@ -89,7 +90,8 @@ private struct Builder {
         var kinds: [RecordKind] = []
         for (index, entry) in kindEntries.enumerated() {
             kinds.append(try recordKind(entry.key, entry.value, index: index, of: kindEntries.count,
-                                        format: format, encoding: encoding))
+                                        format: format, encoding: encoding,
+                                        inheritance: InheritanceContext(kindNames: kindEntries.map(\.key), earlier: kinds, kind: entry.key)))
         }
         try checkDiscriminators(kinds, recordsNode)
 
@@ -114,6 +116,7 @@ private struct Builder {
             direction = value
         }
         let output = try outputLayout(top["render"], kinds: kinds)
+        if direction.writes { try InheritedFields.refuseInWrittenFiles(kinds, recordsNode) }
 
         let fallbackName = origin.split(separator: "/").last.map { String($0.split(separator: ".").first ?? $0) } ?? origin
         var nearMisses = NearMissPolicy.ignore
@@ -295,7 +298,8 @@ private struct Builder {
     // MARK: Record kinds
 
     func recordKind(_ name: String, _ node: SpecNode, index: Int, of count: Int,
-                    format: FileFormat, encoding: TextEncoding) throws(SpecError) -> RecordKind {
+                    format: FileFormat, encoding: TextEncoding,
+                    inheritance: InheritanceContext = InheritanceContext()) throws(SpecError) -> RecordKind {
         try checkName(name, node)
         let map = try node.mapping(allowed: kindKeys)
         let isFallback = try map["default"]?.bool() ?? false
@@ -325,7 +329,7 @@ private struct Builder {
         if let fieldsNode = map["fields"] {
             for (fieldName, fieldNode) in try fieldsNode.entries() {
                 fields.append(try field(fieldName, fieldNode, kindMatch: match, xmlPath: xmlPath,
-                                        format: format, encoding: encoding))
+                                        format: format, encoding: encoding, inheritance: inheritance, own: fields))
             }
         } else if !ignored {
             throw node.error("record kind '\(name)' has no fields; list them, or mark the kind 'ignore: true'")
@@ -486,10 +490,12 @@ private struct Builder {
     // MARK: Fields
 
     func field(_ name: String, _ node: SpecNode, kindMatch: RecordMatch?, xmlPath: [XMLStep]?,
-               format: FileFormat, encoding: TextEncoding) throws(SpecError) -> FieldSpec {
+               format: FileFormat, encoding: TextEncoding,
+               inheritance: InheritanceContext = InheritanceContext(), own: [FieldSpec] = []) throws(SpecError) -> FieldSpec {
         try checkName(name, node)
         let map = try node.mapping(allowed: fieldKeys)
         if let derived = try LogicalSpecKeys.derivedField(name, map, node: node) { return derived }
+        if let inherited = try InheritedFields.field(name, map, format: format, context: inheritance, own: own) { return inherited }
 
         // Where the value is.
         let source: FieldSource
