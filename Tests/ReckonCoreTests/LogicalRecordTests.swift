@@ -254,7 +254,12 @@ struct LogicalRecordTests {
         #expect(report.controls.filter { !$0.holds }.isEmpty)
         func all(_ kind: String) -> [ParsedRecord] { records.filter { spec.kinds[$0.kindIndex].name == kind } }
         func values(_ kind: String, _ field: String) -> [FieldValue] { all(kind).map { value($0, field, in: spec) } }
-        #expect(values("detail", "amount") == [amount(500000), amount(475000), amount(420000), amount(273000), amount(25000), amount(500)])
+        // Signed by the type code (400–699 debits); the 49 total adds the amounts as written.
+        #expect(values("detail", "amount") == [amount(500000), amount(475000), amount(-420000), amount(-273000), amount(25000), amount(-500)])
+        #expect(values("detail", "written_amount") == [amount(500000), amount(475000), amount(420000), amount(273000), amount(25000), amount(500)])
+        // Statement lines: the account of the 03 before them, booked on the group's as-of date.
+        #expect(values("detail", "account") == ["1234567890", "1234567890", "1234567890", "1234567890", "9876543210", "9876543210"].map(FieldValue.text))
+        #expect(values("detail", "booked_on") == Array(repeating: .date(date(2026, 11, 29)), count: 6))
         #expect(values("detail", "type_code") == ["142", "195", "475", "495", "175", "699"].map(FieldValue.text))
         #expect(values("detail", "text") == [.text("WIRE FROM GLOBEX LTD/INVOICE 1001"), .text("LOCKBOX DEPOSIT BATCH 7"),
                                              .text("CHECK PAID"), .empty, .empty, .text("SERVICE CHARGE")])

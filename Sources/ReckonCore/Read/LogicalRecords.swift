@@ -66,7 +66,7 @@ enum CellLayout {
             guard let index = kind.fieldIndex(named: name), spans[index].first >= 0, spans[index].count == 1 else { return nil }
             return text(spans[index].first)
         }
-        for (index, field) in kind.fields.enumerated() where field.derived == nil {
+        for (index, field) in kind.fields.enumerated() where field.derived == nil && !field.isInherited {
             let rule = field.cellRule
             guard kind.isSequential else {
                 spans[index] = FieldCells(first: column(index), count: rule?.rest == true ? -1 : 1)
@@ -74,6 +74,10 @@ enum CellLayout {
             }
             if let only = rule?.onlyIf {
                 guard let code = textOf(only.field), only.values.contains(code) else { continue }
+            }
+            if let same = rule?.sameAs, let anchor = kind.fieldIndex(named: same) {
+                spans[index] = spans[anchor]
+                continue
             }
             if let count = rule?.countFrom {
                 let n = textOf(count.field).flatMap { Int($0) } ?? 0
@@ -249,7 +253,13 @@ extension DelimitedReader {
             return ValueParser.trimmedString(record[cell.start..<cell.end])
         }
         let spans = fieldSpans(kind, cellCount: cells.count, texts: texts)!
+        let first = assembler.kernelStart[kind.index]
         for (index, field) in kind.fields.enumerated() {
+            let kernel = assembler.kernel(first + index)
+            if kernel.inherit >= 0 {
+                assembler.addInherited(entry: kernel.inherit, field: field)
+                continue
+            }
             let span = spans[index]
             if span.first < 0 { assembler.addAbsent(); continue }
             if span.first >= cells.count || span.count == 0 {

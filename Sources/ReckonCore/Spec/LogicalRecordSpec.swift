@@ -61,6 +61,9 @@ public struct CellRule: Sendable {
     /// with a `record_end`, the rest of the physical line, terminators included but one that
     /// ends the line (`rest: true`, BAI2's text field).
     public var rest: Bool = false
+    /// The field reads the cells of an earlier field again, with its own type and checks
+    /// (`cells: {same_as: amount}`): a value as written beside the same value signed.
+    public var sameAs: String?
 }
 
 /// The loader's part for these keys: each function parses one key or checks one rule and is
@@ -105,8 +108,13 @@ enum LogicalSpecKeys {
             rule.onlyIf = (try only.required("field").string(), values)
         }
         if let node = map["cells"] {
-            let cells = try node.mapping(allowed: ["count_from", "each"])
-            rule.countFrom = (try cells.required("count_from").string(), try cells["each"]?.int(in: 1...99) ?? 1)
+            let cells = try node.mapping(allowed: ["count_from", "each", "same_as"])
+            if let same = cells["same_as"] {
+                if cells.has("count_from") || cells.has("each") { throw node.error("give same_as, or count_from and each") }
+                rule.sameAs = try same.string()
+            } else {
+                rule.countFrom = (try cells.required("count_from").string(), try cells["each"]?.int(in: 1...99) ?? 1)
+            }
         }
         if let node = map["rest"] { rule.rest = try node.bool() }
         if rule.rest, rule.countFrom != nil { throw map.node.error("give rest or cells, not both") }
@@ -168,7 +176,7 @@ enum LogicalSpecKeys {
             }
             var types: [FieldType] = []
             for name in names {
-                guard let other = fields.first(where: { $0.name == name }), other.derived == nil else {
+                guard let other = fields.first(where: { $0.name == name }), other.derived == nil, !other.isInherited else {
                     throw at(field).error("'\(name)' is not a field of this record kind read from the file")
                 }
                 types.append(other.type)
@@ -197,7 +205,7 @@ enum LogicalSpecKeys {
             if fields.contains(where: { $0.cellRule != nil }) { throw node.error("only_if, cells and rest apply to delimited fields") }
             return resolved
         }
-        let read = fields.filter { $0.derived == nil }
+        let read = fields.filter { $0.derived == nil && !$0.isInherited }
         let sequential = read.filter { if case .column(.index(let i)) = $0.source { return i < 0 } else { return false } }
         if !sequential.isEmpty && sequential.count != read.count {
             let named = read.first { !sequential.map(\.name).contains($0.name) }!
@@ -213,6 +221,9 @@ enum LogicalSpecKeys {
             let earlier = read[..<position]
             if let only = rule.onlyIf, !earlier.contains(where: { $0.name == only.field }) {
                 throw at(field).error("only_if: '\(only.field)' is not a field before this one")
+            }
+            if let same = rule.sameAs, !earlier.contains(where: { $0.name == same }) {
+                throw at(field).error("cells: same_as '\(same)' is not a field before this one")
             }
             if let count = rule.countFrom {
                 guard let other = earlier.first(where: { $0.name == count.field }) else {
@@ -245,6 +256,9 @@ enum LogicalSpecKeys {
 }
 
 extension FieldSpec {
+    /// The value comes from an earlier record (`from:`), not from this record's cells.
+    var isInherited: Bool { if case .inherited = source { return true } else { return false } }
+
     /// The same field read from another place, with another type.
     func copy(source: FieldSource, type: FieldType, alternativeFields: [FieldSpec?]? = nil) -> FieldSpec {
         FieldSpec(name: name, source: source, type: type, trim: trim, strip: strip, emptyMarkers: emptyMarkers,
