@@ -142,7 +142,8 @@ struct SpecCommandTests {
     @Test func specTestRunsEveryShippedExample() throws {
         let result = try reckon("spec", "test")
         #expect(result.status == 0, "\(result.stdout)")
-        #expect(result.stdout.contains("41 of 41 examples hold in 23 specs"))
+        #expect(result.stdout.contains("44 of 44 examples hold in 24 specs"))
+        #expect(result.stdout.contains("✓ mappings/bai2.yaml  mappings/samples/bai2/statement-bad-count.bai  17 records, controls fail as expected\n"))
         #expect(!result.stdout.contains("✗"))
         // An example that expects its controls (or the whole file) to fail says so.
         #expect(result.stdout.contains("✓ mappings/nacha.yaml  mappings/samples/nacha/20110805A.ach  93 records, controls fail as expected\n"))
