@@ -8,6 +8,8 @@ import ReckonCore
 struct QueuedRecord {
     let kind: Int
     let values: [String?]
+    /// Which path alternative each value came from (0: the first, or none).
+    let alternatives: [Int]
     let location: RecordLocation
 }
 
@@ -514,14 +516,20 @@ struct XMLMatchState {
 
     private mutating func emit(_ kind: Int, line: Int) {
         var values: [String?] = Array(repeating: nil, count: kinds[kind].fields.count)
+        // Paths are in alternative order within a field: count them to know which one gave
+        // the value (a field may have a type per alternative).
+        var alternatives = [Int](repeating: 0, count: values.count)
+        var seen = alternatives
         let recordDepth = kindDepth[kind]
         for index in kindPaths[kind] {
             let field = pathField[index]
-            if values[field] == nil, let value = committed[index] { values[field] = value }
+            if values[field] == nil, let value = committed[index] { values[field] = value; alternatives[field] = seen[field] }
+            seen[field] += 1
             // Values owned by the record itself are done with once it is emitted.
             if pathScopeDepth[index] >= recordDepth { committed[index] = nil }
         }
-        queue.append(QueuedRecord(kind: kind, values: values, location: RecordLocation(line: line, byteOffset: 0, xmlPath: xmlPath())))
+        queue.append(QueuedRecord(kind: kind, values: values, alternatives: alternatives,
+                                  location: RecordLocation(line: line, byteOffset: 0, xmlPath: xmlPath())))
     }
 
     /// The open elements as a path; positions are shown from the second sibling on:

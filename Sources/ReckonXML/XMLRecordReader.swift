@@ -68,7 +68,8 @@ public final class XMLRecordReader: RecordReader {
     public func next() throws(FileFailure) -> RecordEvent? {
         while true {
             if let record = state.pointee.popRecord() {
-                return assembler.event(spec.kinds[record.kind], values: record.values, location: record.location)
+                return assembler.event(spec.kinds[record.kind], values: record.values, alternatives: record.alternatives,
+                                       location: record.location)
             }
             if let failure { throw failure }
             if ended { return nil }

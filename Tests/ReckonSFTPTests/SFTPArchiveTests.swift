@@ -91,7 +91,7 @@ struct SFTPArchiveTests {
         let config = try workspace(fixture)
 
         let run = try reckonMeasured(["batch", "--date", "2024-12-16", "--steps", "collect,ingest", "--json", "--config", config],
-                                     scratch: fixture.scratch)
+                                     scratch: fixture.scratch, peakAt: "run-finished")
         #expect(run.status == 1, "\(run.output)\n\(run.errors)")
         let report = try json(run.output)
         let refused = try #require((report["archives"] as? [String: Any])?["refused"] as? [[String: Any]], "\(run.output)")

@@ -22,9 +22,14 @@ func reckon(_ arguments: [String], scratch: Scratch, environment: [String: Strin
     return (run.status, run.output, run.errors)
 }
 
-/// Runs `reckon` and says, besides how it ended, its own peak memory (ru_maxrss of this very
-/// child, from wait4: not the largest of every child the test process has had).
-func reckonMeasured(_ arguments: [String], scratch: Scratch, environment: [String: String] = [:]) throws
+/// Runs `reckon` and says, besides how it ended, its own peak memory. With `peakAt`, the run
+/// is stopped at that crash point (`RECKON_STOP_AT`) and the peak is its VmHWM there: the
+/// high-water mark of reckon's own memory since exec. Without it, ru_maxrss from wait4, which
+/// also counts the test process's own peak: posix_spawn shares the parent's memory until the
+/// exec, and the kernel keeps that high-water mark in the child's figure (a test process that
+/// grew to 160 MiB in a full run makes every child look that big).
+func reckonMeasured(_ arguments: [String], scratch: Scratch, environment: [String: String] = [:],
+                    peakAt: String? = nil) throws
     -> (status: Int32, output: String, errors: String, peakKiB: Int) {
     let out = scratch.path + "/out-\(UUID().uuidString)", err = scratch.path + "/err-\(UUID().uuidString)"
     var actions = posix_spawn_file_actions_t()
@@ -33,6 +38,8 @@ func reckonMeasured(_ arguments: [String], scratch: Scratch, environment: [Strin
     posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     let argv = ([reckonExecutable] + arguments).map { strdup($0) } + [nil]
+    var environment = environment
+    if let peakAt { environment["RECKON_STOP_AT"] = peakAt }
     let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
@@ -40,10 +47,24 @@ func reckonMeasured(_ arguments: [String], scratch: Scratch, environment: [Strin
     guard posix_spawn(&pid, reckonExecutable, &actions, nil, argv, envp) == 0 else { throw TestSetupError("cannot run reckon") }
     var status: Int32 = 0
     var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    var ownPeakKiB: Int?
+    while true {
+        while wait4(pid, &status, peakAt == nil ? 0 : WUNTRACED, &usage) < 0 && errno == EINTR {}
+        guard (status & 0xff) == 0x7f else { break }   // stopped at the crash point
+        ownPeakKiB = highWaterKiB(of: pid)
+        kill(pid, SIGCONT)
+    }
+    if let peakAt, ownPeakKiB == nil { throw TestSetupError("reckon never stopped at \(peakAt) to have its memory read") }
     let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return (code, try String(contentsOfFile: out, encoding: .utf8), try String(contentsOfFile: err, encoding: .utf8),
-            Int(usage.ru_maxrss))
+            ownPeakKiB ?? Int(usage.ru_maxrss))
+}
+
+/// A live process's VmHWM (peak resident memory of its own address space) in KiB.
+private func highWaterKiB(of pid: pid_t) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+    return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
 }
 
 @Suite("reckon batch with an SFTP drop", .serialized, .enabled(if: TestSSHServer.unavailable == nil, "sshd is not installed"))

@@ -10,16 +10,16 @@ import Darwin
 /// matched by pattern. GBK and GB18030 are scanned character by character, since their
 /// trail bytes can look like ASCII delimiters.
 public struct DelimitedReader: RecordReader {
-    private let spec: MappingSpec
-    private let layout: DelimitedLayout
-    private let buffer: InputBuffer
-    private var assembler: RecordAssembler
+    let spec: MappingSpec
+    let layout: DelimitedLayout
+    let buffer: InputBuffer
+    var assembler: RecordAssembler
     private var started = false
     private var lineNumber = 0
     private var headerSeen: Bool
     /// Column of each field (aligned with the assembler's kernels), -1 until a named
     /// column is resolved against the header.
-    private var columns: ContiguousArray<Int>
+    var columns: ContiguousArray<Int>
     private var matchColumn: [Int?]
     /// `equals` discriminators as trimmed bytes in the file's encoding, per kind.
     private let matchLiterals: [[[UInt8]]]
@@ -37,8 +37,12 @@ public struct DelimitedReader: RecordReader {
         case none
     }
     /// Field ranges of the current record, relative to its first byte.
-    private var cells: [Cell] = []
+    var cells: [Cell] = []
     private var unescaped: [UInt8] = []
+    /// Records ended by a terminator, or with continuations (``LogicalRecords``); nil for one record a line.
+    var logical: LogicalState?
+    /// Per kind: fields read from cell spans (``CellLayout``) rather than one column each.
+    private let spanned: [Bool]
 
     struct Cell {
         var start: Int
@@ -77,6 +81,8 @@ public struct DelimitedReader: RecordReader {
             guard case .column(_, let values)? = kind.match else { return [] }
             return values.map { TextEncoder.encode($0, as: spec.encoding) ?? Array($0.utf8) }
         }
+        spanned = spec.kinds.map(Self.needsSpans)
+        if Self.needsLogicalReader(spec, layout) { logical = LogicalState() }
         matchColumn = spec.kinds.map { kind in
             switch kind.match {
             case .column(.index(let i), _)?, .columnPattern(.index(let i), _)?: return i
@@ -90,6 +96,7 @@ public struct DelimitedReader: RecordReader {
             started = true
             try ByteOrderMark.skip(buffer, encoding: spec.encoding)
         }
+        if logical != nil { return try nextLogical() }
         guard let (length, consumed, firstLine, offset) = try scanRecord() else { return nil }
         defer { buffer.consume(consumed) }
         let record = UnsafeRawBufferPointer(rebasing: buffer.unread[0..<length])
@@ -296,7 +303,7 @@ public struct DelimitedReader: RecordReader {
 
     // MARK: Records
 
-    private mutating func process(_ record: UnsafeRawBufferPointer, location: RecordLocation) -> RecordEvent {
+    mutating func process(_ record: UnsafeRawBufferPointer, location: RecordLocation) -> RecordEvent {
         let matched = matchKind(record)
         if matched?.ignored ?? (spec.unmatched == .skip), let (kind, problem) = spec.nearMiss(record) {
             assembler.noteRejected(kindIndex: kind.index, location: location)
@@ -321,6 +328,10 @@ public struct DelimitedReader: RecordReader {
                                                 values: []))
             }
             validated = true
+        }
+        if spanned[kind.index] {
+            readSpanned(kind, record: record, location: location, validated: validated)
+            return assembler.finish(kind, location: location)
         }
         let first = assembler.kernelStart[kind.index]
         for index in 0..<kind.fields.count {
@@ -456,6 +467,10 @@ public struct DelimitedReader: RecordReader {
         let raw = UnsafeRawBufferPointer(rebasing: record[cell.start..<cell.end])
         return assembler.decoder.string(ValueParser.trim(raw, .both))
     }
+
+    /// ``unescape(_:record:)`` for ``LogicalRecords``: the cell's text, `""` read as one quote.
+    mutating func unescapeCell(_ cell: Cell, record: UnsafeRawBufferPointer) { unescape(cell, record: record) }
+    var unescapedBytes: [UInt8] { unescaped }
 
     /// `""` inside a quoted cell is one quote.
     private mutating func unescape(_ cell: Cell, record: UnsafeRawBufferPointer) {

@@ -57,13 +57,13 @@ struct RecordAssembler {
     let spec: MappingSpec
     let decoder: TextDecoder
     private let storage: RecordStorage
-    private let slots: UnsafeMutablePointer<Slot>
-    private var arena: UnsafeMutableRawPointer
+    let slots: UnsafeMutablePointer<Slot>
+    private(set) var arena: UnsafeMutableRawPointer
     private var arenaCapacity: Int
     private var arenaUsed = 0
     private var count = 0
     private var decoded: [UInt8] = []
-    private(set) var problems: [FieldProblem] = []
+    var problems: [FieldProblem] = []
     /// Problems declared warnings (`warn:`): reported, the record still passes.
     private(set) var warnings: [FieldProblem] = []
     /// Every field of every kind as plain data, kind by kind; `kernelStart[k]` is where
@@ -246,6 +246,7 @@ struct RecordAssembler {
                 }
             }
         }
+        if !kind.derivedPlans.isEmpty { applyDerived(kind) }
         if let inheritance, inheritance.touches[kind.index] { inheritance.record(view, passed: problems.isEmpty) }
         if problems.isEmpty { return .record(view) }
         var rejected = RejectedRecord(kindIndex: kind.index, location: location, problems: problems,
@@ -310,11 +311,14 @@ public struct TextFieldAssembler {
 
     /// `values` holds one entry per field of `kind`; nil where the file had no value. A
     /// passed record is returned as a view valid until the next call.
-    public mutating func event(_ kind: RecordKind, values: [String?], location: RecordLocation) -> RecordEvent {
+    /// `alternatives` gives, per field, the XML path alternative its value came from, so a
+    /// typed alternative reads it with its own type (empty: every field as declared).
+    public mutating func event(_ kind: RecordKind, values: [String?], alternatives: [Int] = [], location: RecordLocation) -> RecordEvent {
         precondition(values.count == kind.fields.count)
         assembler.begin(kind)
-        for (field, value) in zip(kind.fields, values) {
-            if let value { assembler.add(field, text: value) } else { assembler.addMissing(field) }
+        for (index, (field, value)) in zip(kind.fields, values).enumerated() {
+            let read = alternatives.isEmpty || field.alternativeFields.isEmpty ? field : field.alternative(alternatives[index])
+            if let value { assembler.add(read, text: value) } else { assembler.addMissing(read) }
         }
         return assembler.finish(kind, location: location)
     }

@@ -169,6 +169,9 @@ public struct DelimitedLayout: Sendable {
     /// Nil when fields are never quoted.
     public let quote: UInt8?
     public let header: HeaderRule
+    /// The byte that ends a record besides (or instead of) the line end (`record_end:`,
+    /// BAI2's `/`); nil when records end at line ends. See ``LogicalRecordScanner``.
+    public var recordEnd: UInt8? = nil
 }
 
 public enum HeaderRule: Sendable {
@@ -285,6 +288,14 @@ public final class RecordKind: Sendable {
         let field: Int
         let reference: Int
     }
+    /// Delimited: the kind continues the record before it (`continuation: true`, BAI2's
+    /// `88`): its cells after the discriminator are more cells of that record.
+    public let isContinuation: Bool
+    /// Delimited: fields take the cells in order (no field gives a column), some only when
+    /// a code says so (``CellRule``).
+    public let isSequential: Bool
+    /// Fields computed from other fields of the record once it is read (``DerivedValue``).
+    let derivedPlans: [DerivedPlan]
 
     struct FieldSlice: Sendable {
         let start: Int
@@ -301,7 +312,7 @@ public final class RecordKind: Sendable {
     public init(name: String, index: Int, match: RecordMatch?, isFallback: Bool, xmlPath: [XMLStep]?,
                 fields: [FieldSpec], minOccurs: Int, maxOccurs: Int?, ignored: Bool, event: CanonicalEvent?,
                 key: [String] = [], shortRecords: ShortRecordPolicy? = nil, parts: [RecordPart] = [],
-                tagged: TaggedKindLayout? = nil) {
+                tagged: TaggedKindLayout? = nil, continuation: Bool = false) {
         self.name = name
         self.parts = parts
         conditions = ResolvedCondition.resolve(fields)
@@ -330,6 +341,9 @@ public final class RecordKind: Sendable {
             }
         }
         signIndicators = indicators
+        isContinuation = continuation
+        isSequential = fields.contains { if case .column(.index(let i)) = $0.source { return i < 0 } else { return false } }
+        derivedPlans = DerivedPlan.plans(for: fields)
         if case .line(let pattern)? = match { linePattern = pattern } else { linePattern = nil }
         quotedFieldNames = fields.map { Array(JSONText.quote($0.name).utf8) }
         slices = fields.map { field in
@@ -394,6 +408,13 @@ public final class FieldSpec: @unchecked Sendable {
     /// A date written without its year (`MMdd`) takes it from this date field of the
     /// record (`year_from:`): the year that puts it nearest that date.
     public let yearFrom: String?
+    /// A value computed from other fields of the record (`combine:`, `sum_of:`); the field
+    /// reads its anchor's raw text and is replaced when the record is complete.
+    public let derived: DerivedValue?
+    /// Delimited, sequential kinds: when the field takes cells, and how many (``CellRule``).
+    public let cellRule: CellRule?
+    /// XML: the field as read through each path alternative with a type of its own (nil: as declared).
+    public let alternativeFields: [FieldSpec?]
 
     /// The code map as one run of UTF-8 keys (`codeEnds` marks where each ends) and their
     /// values, scanned linearly: faster than hashing for the handful of codes files use.
@@ -416,8 +437,8 @@ public final class FieldSpec: @unchecked Sendable {
                 emptyMarkers: [[UInt8]], extract: SpecRegex?, required: Bool, pattern: SpecRegex?,
                 minimum: FieldValue?, maximum: FieldValue?, minLength: Int?, maxLength: Int?,
                 codes: [String: String]?, keepUnmappedCodes: Bool, padding: Padding, warnings: FieldSpec? = nil,
-                condition: LayoutCondition? = nil,
-                yearFrom: String? = nil) {
+                condition: LayoutCondition? = nil, yearFrom: String? = nil,
+                derived: DerivedValue? = nil, cellRule: CellRule? = nil, alternativeFields: [FieldSpec?] = []) {
         self.name = name
         self.warnings = warnings
         self.condition = condition
@@ -437,6 +458,9 @@ public final class FieldSpec: @unchecked Sendable {
         self.keepUnmappedCodes = keepUnmappedCodes
         self.padding = padding
         self.yearFrom = yearFrom
+        self.derived = derived
+        self.cellRule = cellRule
+        self.alternativeFields = alternativeFields
         var codeBytes: [UInt8] = [], codeEnds: [Int] = [], codeValues: [FieldValue] = []
         for (code, value) in (codes ?? [:]).sorted(by: { $0.key < $1.key }) {
             codeBytes += Array(code.utf8)
@@ -461,7 +485,7 @@ public final class FieldSpec: @unchecked Sendable {
         let tokens = type.dateTimeFormat?.tokens ?? []
         tokenStorage = .allocate(capacity: tokens.count)
         _ = tokenStorage.initialize(from: tokens)
-        plan = ValuePlan(type, tokens: UnsafeBufferPointer(tokenStorage))
+        plan = ValuePlan(derived == nil ? type : .string, tokens: UnsafeBufferPointer(tokenStorage))
     }
 
     deinit { tokenStorage.deallocate() }

@@ -100,7 +100,7 @@ extension FieldSpec {
         return FieldSpec(name: name + suffix, source: source, type: type, trim: trim, strip: strip, emptyMarkers: emptyMarkers,
                          extract: extract, required: required, pattern: pattern, minimum: minimum, maximum: maximum,
                          minLength: minLength, maxLength: maxLength, codes: codes, keepUnmappedCodes: keepUnmappedCodes,
-                         padding: padding,
+                         padding: padding, warnings: warnings,
                          condition: condition.map { LayoutCondition(field: $0.field + suffix, values: $0.values) })
     }
 }

@@ -19,14 +19,14 @@ private let topLevelKeys = [
     "namespaces", "prefixes",
     "outside_tags",
     "records", "controls", "examples", "direction", "render",
-]
+] + LogicalSpecKeys.topLevel
 private let fixedWidthOnly = ["record_length", "separator", "positions", "short_records", "blank_lines"]
-private let delimitedOnly = ["delimiter", "quote", "header"]
+private let delimitedOnly = ["delimiter", "quote", "header"] + LogicalSpecKeys.topLevel
 private let xmlOnly = ["namespaces", "prefixes"]
 private let taggedOnly = ["outside_tags"]
 
 private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records",
-                        "parts", "content", "followed_by"]
+                        "parts", "content", "followed_by"] + LogicalSpecKeys.kind
 private let whenKeys = ["start", "length", "equals", "pattern", "column", "columns", "line", "tag"]
 private let fieldKeys = [
     "description", "start", "length", "end", "column", "capture", "path",
@@ -35,7 +35,7 @@ private let fieldKeys = [
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
     "tag", "join_lines", "year_from",
     "from", "until", "warn", "when",
-]
+] + LogicalSpecKeys.field
 private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope",
                            "sequence", "same", "start", "only_with", "absent"]
 private let exampleKeys = ["file", "records", "rejected", "controls", "sums", "fails"]
@@ -274,7 +274,9 @@ struct Builder {
                 }
             }
         }
-        return DelimitedLayout(delimiter: delimiter, quote: quote, header: header)
+        var layout = DelimitedLayout(delimiter: delimiter, quote: quote, header: header)
+        layout.recordEnd = try LogicalSpecKeys.recordEnd(top["record_end"], delimiter: delimiter, quote: quote, header: header)
+        return layout
     }
 
     func singleASCII(_ node: SpecNode, what: String) throws(SpecError) -> UInt8 {
@@ -346,6 +348,7 @@ struct Builder {
             throw fieldsNode.error("an ignored record kind has no fields")
         }
         try checkConditions(fields, node: map["fields"] ?? node)
+        fields = try LogicalSpecKeys.resolve(fields, node: map["fields"] ?? node, format: format, isLineKind: { if case .line? = match { return true } else { return false } }())
         try checkFieldRelations(fields, node: map["fields"] ?? node, format: format)
         var parts: [RecordPart] = []
         if let partsNode = map["parts"] {
@@ -388,7 +391,8 @@ struct Builder {
         }
         return RecordKind(name: name, index: index, match: match, isFallback: isFallback, xmlPath: xmlPath,
                           fields: fields, minOccurs: minOccurs, maxOccurs: maxOccurs, ignored: ignored, event: event,
-                          key: key, shortRecords: shortRecords, parts: parts, tagged: tagged)
+                          key: key, shortRecords: shortRecords, parts: parts, tagged: tagged,
+                          continuation: try LogicalSpecKeys.continuation(map["continuation"], match: match, format: format, fields: fields))
     }
 
     func checkName(_ name: String, _ node: SpecNode) throws(SpecError) {
@@ -510,6 +514,7 @@ struct Builder {
                inheritance: InheritanceContext = InheritanceContext(), own: [FieldSpec] = []) throws(SpecError) -> FieldSpec {
         try checkName(name, node)
         let map = try node.mapping(allowed: fieldKeys)
+        if let derived = try LogicalSpecKeys.derivedField(name, map, node: node) { return derived }
         if let inherited = try InheritedFields.field(name, map, format: format, context: inheritance, own: own) { return inherited }
 
         // Where the value is.
@@ -555,14 +560,14 @@ struct Builder {
                 for key in ["start", "length", "end", "path"] where map.has(key) {
                     throw map[key]!.error("'\(key)' does not apply to delimited files; use column")
                 }
-                source = .column(try columnReference(try map.required("column"), layout: layout))
+                source = try LogicalSpecKeys.delimitedSource(map) { n throws(SpecError) in try columnReference(n, layout: layout) }
             case .xml(let layout):
                 for key in ["start", "length", "end", "column"] where map.has(key) {
                     throw map[key]!.error("'\(key)' does not apply to XML files; use path")
                 }
                 let pathNode = try map.required("path")
                 var paths: [XMLValuePath] = []
-                for (index, text) in try pathNode.strings().enumerated() {
+                for (index, text) in try PathAlternativeTypes.texts(pathNode).enumerated() {
                     let itemNode = pathNode.isScalar ? pathNode : try pathNode.items()[index]
                     paths.append(try fieldXMLPath(text, itemNode, recordPath: xmlPath!, layout: layout))
                 }
@@ -692,12 +697,15 @@ struct Builder {
             throw map["max"]!.error("max is below min")
         }
         let warnings = try FieldWarnings.shadow(map["warn"], of: draft, checks: map, regex: regex, bound: bound)
-        return FieldSpec(
+        let read = FieldSpec(
             name: name, source: source, type: type, trim: trim, strip: strip, emptyMarkers: empty,
             extract: extract, required: required, pattern: pattern, minimum: minimum, maximum: maximum,
             minLength: minLength, maxLength: maxLength, codes: codes, keepUnmappedCodes: keepUnmapped,
             padding: draft.padding, warnings: warnings, condition: condition,
-            yearFrom: try YearFromSpec.field(map, type: type))
+            yearFrom: try YearFromSpec.field(map, type: type),
+            cellRule: try LogicalSpecKeys.cellRule(map, format: format))
+        guard case .xml = format else { return read }
+        return try PathAlternativeTypes.apply(read, pathNode: map["path"], hasOwnType: map.has("type"))
     }
 
     func bound(_ node: SpecNode, for field: FieldSpec) throws(SpecError) -> FieldValue {
