@@ -47,6 +47,53 @@ struct FieldValueTests {
         ])
     }
 
+    /// Every short number goes through the fast paths (plain digits, digits with a point),
+    /// longer and signed ones through the general parse: both must agree with a plain
+    /// reading of the grammar (an optional leading sign, digits, at most one point, no
+    /// decimals beyond the scale but zeros, 64 bits).
+    @Test(arguments: [0, 2, 4])
+    func decimalsAgreeWithAnOracle(scale: Int) async throws {
+        let spec = try field("type: decimal, scale: \(scale)")
+        let implied = try field("type: decimal, scale: \(scale), implied: true")
+        let alphabet = Array("0123456789000999.-+x")
+        await propertyCheck(count: 400, input: Gen.int(in: 0..<alphabet.count).array(of: 1...24)) { indexes in
+            let text = String(indexes.map { alphabet[$0] })
+            let outcome = values(spec, [text])[0]
+            let expected = Self.oracle(text, scale: scale, implied: false)
+            #expect((try? outcome.get()) == expected.map { amount($0, scale: scale) }, "'\(text)' at scale \(scale): \(outcome)")
+            let impliedOutcome = values(implied, [text])[0]
+            let impliedExpected = Self.oracle(text, scale: scale, implied: true)
+            #expect((try? impliedOutcome.get()) == impliedExpected.map { amount($0, scale: scale) },
+                    "'\(text)' implied at scale \(scale): \(impliedOutcome)")
+        }
+    }
+
+    /// The number grammar read the plain way, digit by digit; nil when refused.
+    static func oracle(_ text: String, scale: Int, implied: Bool) -> Int64? {
+        var bytes = Array(text.utf8)
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            bytes.removeFirst()
+        }
+        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count <= 2, !(implied && parts.count == 2) else { return nil }
+        let whole = Array(parts[0]), fraction = parts.count == 2 ? Array(parts[1]) : []
+        let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
+        guard whole.allSatisfy(isDigit), fraction.allSatisfy(isDigit), !(whole.isEmpty && fraction.isEmpty) else { return nil }
+        guard fraction.dropFirst(implied ? fraction.count : scale).allSatisfy({ $0 == 0x30 }) else { return nil }
+        var digits = whole + fraction.prefix(scale)
+        if !implied { digits += Array(repeating: 0x30, count: scale - min(scale, fraction.count)) }
+        var units: Int64 = 0
+        for byte in digits {
+            let (shifted, o1) = units.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = shifted.addingReportingOverflow(Int64(byte - 0x30))
+            if o1 || o2 { return nil }
+            units = sum
+        }
+        return negative ? -units : units
+    }
+
     @Test func decimalsAreNeverRounded() throws {
         let spec = try field("type: decimal, scale: 2")
         let result = values(spec, ["18.155"])[0]

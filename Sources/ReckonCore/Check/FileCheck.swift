@@ -126,8 +126,11 @@ public struct FileCheck: Sendable {
         case .record(let record):
             report.counts[record.kindIndex].read += 1
             if let warnings = record.warningList { warn(warnings.pointee, at: record.location, kind: record.kind.name) }
-            for index in controls.indices {
-                controls[index].take(kindIndex: record.kindIndex, values: record, location: record.location, rejected: false)
+            // One uniqueness check per record rather than one per control.
+            controls.withUnsafeMutableBufferPointer { trackers in
+                for index in trackers.indices {
+                    trackers[index].take(kindIndex: record.kindIndex, values: record, location: record.location, rejected: false)
+                }
             }
             onRecord(record)
             return true
@@ -230,23 +233,38 @@ public struct FileCheck: Sendable {
     }
 }
 
+/// What one kind's records mean to one control.
+private struct KindRole: Sendable {
+    /// Measured, or declaring a total or the declared count: a trailing part with none of
+    /// these records is outside any group.
+    let isRelevant: Bool
+    let isMeasured: Bool
+    let isDeclaredCount: Bool
+    let isOnlyWith: Bool
+    let countsRecords: Bool
+    let declaresTotal: Bool
+    /// Into the tracker's `summedFields` and `countedParts`.
+    let summed: Range<Int>
+    let parts: Range<Int>
+    /// The record only adds to the count or the sum: measured, declaring nothing, not
+    /// opening or closing a group, no filter or rule to consult.
+    var onlyAdds = false
+}
+
 /// Follows one control total through the records of its scope.
 struct ControlTracker: Sendable {
     let control: ControlTotal
-    /// Per kind index: whether the kind is measured, and which fields are summed (none:
-    /// records are counted).
-    private let measured: [Bool]
-    private let measuredFields: [[(field: Int, negated: Bool)]]
-    /// Per kind index: its records are the declared count (`equals: {count: K}`).
-    private let declaredCountKinds: [Bool]
-    /// Per kind index: a group with one of its records is judged (`only_with:`).
-    private let onlyWithKinds: [Bool]
+    /// What each kind's records mean to this control, by kind index: a record costs one load
+    /// to learn it (most records are details that only add to a sum or a count).
+    private let roles: [KindRole]
+    /// The summed fields and counted `<part>_count` fields the roles point into.
+    private let summedFields: [(field: Int, negated: Bool)]
+    private let countedParts: [Int]
     /// Sequence and same controls: what they compare, record by record.
     private var rule: RuleTracker?
-    /// Count controls: whether a kind's records count, and the `<part>_count` fields of the
-    /// parts whose lines count (`count: [payment, payment.u]`).
-    private let countsRecords: [Bool]
-    private let countedParts: [[Int]]
+    private let hasRule: Bool
+    private let hasFilter: Bool
+    private let hasOnlyWith: Bool
     private let filterFields: [(byKind: [Int?], values: [[UInt8]])]
     private let declaredFields: [(kind: Int, field: Int, negated: Bool)]
     private let fromKind: Int?
@@ -312,26 +330,45 @@ struct ControlTracker: Sendable {
             if case .decimal(let format) = spec.kinds[k].fields[fieldIndex].type { scale = max(scale, format.scale) }
         }
         sumScale = scale
-        self.countsRecords = countsRecords
-        self.countedParts = countedParts
-        measured = measuredKinds
-        measuredFields = summed
-        var counted = [Bool](repeating: false, count: kindCount)
-        for name in control.declaredCount { counted[kindIndex(name)] = true }
-        declaredCountKinds = counted
-        var onlyWith = [Bool](repeating: false, count: kindCount)
-        for name in control.onlyWith { onlyWith[kindIndex(name)] = true }
-        onlyWithKinds = onlyWith
+        hasRule = rule != nil
+        declaredFields = control.declared.map {
+            let k = kindIndex($0.kind)
+            return (k, spec.kinds[k].fieldIndex(named: $0.field)!, $0.negated)
+        }
+        let declaredCountKinds = Set(control.declaredCount.map(kindIndex))
+        let onlyWithKinds = Set(control.onlyWith.map(kindIndex))
+        hasOnlyWith = !onlyWithKinds.isEmpty
+        var roles: [KindRole] = []
+        var flatSummed: [(field: Int, negated: Bool)] = []
+        var flatParts: [Int] = []
+        for k in 0..<kindCount {
+            let hasDeclared = declaredFields.contains { $0.kind == k }
+            let summedStart = flatSummed.count, partsStart = flatParts.count
+            flatSummed += summed[k]
+            flatParts += countedParts[k]
+            roles.append(KindRole(
+                isRelevant: measuredKinds[k] || hasDeclared || declaredCountKinds.contains(k),
+                isMeasured: measuredKinds[k], isDeclaredCount: declaredCountKinds.contains(k),
+                isOnlyWith: onlyWithKinds.contains(k), countsRecords: countsRecords[k], declaresTotal: hasDeclared,
+                summed: summedStart..<flatSummed.count, parts: partsStart..<flatParts.count))
+        }
+        var scopeKinds: Set<Int> = []
+        if case .group(let from, let to) = control.scope { scopeKinds = Set([from, to].compactMap { $0 }.map(kindIndex)) }
+        for k in roles.indices {
+            let role = roles[k]
+            roles[k].onlyAdds = role.isMeasured && !role.declaresTotal && !role.isDeclaredCount && !role.isOnlyWith
+                && control.filter.isEmpty && rule == nil && !scopeKinds.contains(k)
+        }
+        self.roles = roles
+        summedFields = flatSummed
+        self.countedParts = flatParts
+        hasFilter = !control.filter.isEmpty
         filterFields = control.filter.map { filter in
             var byKind = [Int?](repeating: nil, count: kindCount)
             for k in 0..<kindCount where measuredKinds[k] {
                 byKind[k] = spec.kinds[k].fieldIndex(named: filter.field)
             }
             return (byKind, filter.values.sorted().map { Array($0.utf8) })
-        }
-        declaredFields = control.declared.map {
-            let k = kindIndex($0.kind)
-            return (k, spec.kinds[k].fieldIndex(named: $0.field)!, $0.negated)
         }
         declared = Array(repeating: nil, count: control.declared.count)
         declaredRejectedAt = Array(repeating: nil, count: control.declared.count)
@@ -344,7 +381,40 @@ struct ControlTracker: Sendable {
         }
     }
 
+    /// Takes one record of the file, in order. Most records only add to a count or a sum
+    /// (``KindRole/onlyAdds``): they take the short way, inlined into the caller's loop.
+    @inline(__always)
     mutating func take(kindIndex: Int, values: some RecordValues, location: RecordLocation, rejected: Bool) {
+        let role = roles[kindIndex]
+        guard role.onlyAdds && open else {
+            takeInFull(kindIndex: kindIndex, values: values, location: location, rejected: rejected)
+            return
+        }
+        recordsInScope += 1
+        relevantInScope += 1
+        if rejected { rejectedInScope += 1 }
+        accumulate(role, values)
+    }
+
+    @inline(__always)
+    private mutating func accumulate(_ role: KindRole, _ values: some RecordValues) {
+        if role.countsRecords { count += 1 }
+        for index in role.parts { count += values.amount(at: countedParts[index])?.units ?? 0 }
+        for index in role.summed {
+            let (field, negated) = summedFields[index]
+            guard let amount = values.amount(at: field) else { continue }
+            let units = negated ? -amount.units : amount.units
+            if let current = sum, current.scale == amount.scale {
+                let (total, overflow) = current.units.addingReportingOverflow(units)
+                if overflow { overflowed = true } else { sum = DecimalAmount(units: total, scale: current.scale) }
+            } else {
+                add(DecimalAmount(units: units, scale: amount.scale))
+            }
+        }
+    }
+
+    @inline(never)
+    private mutating func takeInFull(kindIndex: Int, values: some RecordValues, location: RecordLocation, rejected: Bool) {
         if kindIndex == fromKind {
             if open && recordsInScope > 0 { close(at: nil, missingEnd: toKind != nil) }
             reset()
@@ -352,29 +422,31 @@ struct ControlTracker: Sendable {
         }
         guard open else { return }
         recordsInScope += 1
-        if measured[kindIndex] || declaredFields.contains(where: { $0.kind == kindIndex }) || declaredCountKinds[kindIndex] {
-            relevantInScope += 1
-        }
-        if onlyWithKinds[kindIndex] { onlyWithSeen += 1 }
-        if declaredCountKinds[kindIndex] {
+        let role = roles[kindIndex]
+        if role.isRelevant { relevantInScope += 1 }
+        if role.isOnlyWith { onlyWithSeen += 1 }
+        if role.isDeclaredCount {
             declaredCounted += 1
             declaredAt = location
         }
-        if measured[kindIndex] && (filterFields.isEmpty || passesFilter(kindIndex, values)) {
+        if role.isMeasured && (!hasFilter || passesFilter(kindIndex, values)) {
             if rejected { rejectedInScope += 1 }
-            if rule != nil {
+            if hasRule {
                 rule!.take(kindIndex: kindIndex, values: values, location: location, rejected: rejected)
-            } else if measuredFields[kindIndex].isEmpty {
-                if countsRecords[kindIndex] { count += 1 }
-                for field in countedParts[kindIndex] { count += values.amount(at: field)?.units ?? 0 }
             } else {
-                for (field, negated) in measuredFields[kindIndex] {
-                    if let amount = values.amount(at: field) {
-                        add(negated ? DecimalAmount(units: -amount.units, scale: amount.scale) : amount)
-                    }
-                }
+                accumulate(role, values)
             }
         }
+        if role.declaresTotal { takeDeclared(kindIndex: kindIndex, values: values, location: location, rejected: rejected) }
+        if kindIndex == toKind {
+            close(at: location, missingEnd: false)
+            reset()
+            open = fromKind == nil
+        }
+    }
+
+    /// A record of a kind that declares one of the totals: its value is the one compared.
+    private mutating func takeDeclared(kindIndex: Int, values: some RecordValues, location: RecordLocation, rejected: Bool) {
         for (term, declaredField) in declaredFields.enumerated() where declaredField.kind == kindIndex {
             if rejected {
                 // A rejected record's values are not a total to check against.
@@ -388,11 +460,6 @@ struct ControlTracker: Sendable {
             } else {
                 declaredRejectedAt[term] = nil
             }
-        }
-        if kindIndex == toKind {
-            close(at: location, missingEnd: false)
-            reset()
-            open = fromKind == nil
         }
     }
 
@@ -458,7 +525,7 @@ struct ControlTracker: Sendable {
 
 
     private mutating func close(at location: RecordLocation?, missingEnd: Bool) {
-        if onlyWithKinds.contains(true) && onlyWithSeen == 0 && !missingEnd {
+        if hasOnlyWith && onlyWithSeen == 0 && !missingEnd {
             // A group without the parts the control is about (a batch with no entries has
             // no entry hash): not judged.
             groupsPassedOver += 1

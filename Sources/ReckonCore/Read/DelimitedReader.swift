@@ -41,6 +41,8 @@ public struct DelimitedReader: RecordReader {
     private var unescaped: [UInt8] = []
     /// Records ended by a terminator, or with continuations (``LogicalRecords``); nil for one record a line.
     var logical: LogicalState?
+    /// `logical != nil`, as a flag the per-record path tests without looking into it.
+    private let readsLogicalRecords: Bool
     /// Per kind: fields read from cell spans (``CellLayout``) rather than one column each.
     private let spanned: [Bool]
 
@@ -82,7 +84,8 @@ public struct DelimitedReader: RecordReader {
             return values.map { TextEncoder.encode($0, as: spec.encoding) ?? Array($0.utf8) }
         }
         spanned = spec.kinds.map(Self.needsSpans)
-        if Self.needsLogicalReader(spec, layout) { logical = LogicalState() }
+        readsLogicalRecords = Self.needsLogicalReader(spec, layout)
+        if readsLogicalRecords { logical = LogicalState() }
         matchColumn = spec.kinds.map { kind in
             switch kind.match {
             case .column(.index(let i), _)?, .columnPattern(.index(let i), _)?: return i
@@ -96,7 +99,7 @@ public struct DelimitedReader: RecordReader {
             started = true
             try ByteOrderMark.skip(buffer, encoding: spec.encoding)
         }
-        if logical != nil { return try nextLogical() }
+        if readsLogicalRecords { return try nextLogical() }
         guard let (length, consumed, firstLine, offset) = try scanRecord() else { return nil }
         defer { buffer.consume(consumed) }
         let record = UnsafeRawBufferPointer(rebasing: buffer.unread[0..<length])
@@ -333,6 +336,14 @@ public struct DelimitedReader: RecordReader {
             readSpanned(kind, record: record, location: location, validated: validated)
             return assembler.finish(kind, location: location)
         }
+        readCells(kind, record: record, location: location, validated: validated)
+        return assembler.finish(kind, location: location)
+    }
+
+    /// Reads every field of a record from its cells. A function of its own so the compiler
+    /// inlines the per-field work (``RecordAssembler/addSimple(_:raw:)``) into this loop.
+    @inline(never)
+    private mutating func readCells(_ kind: RecordKind, record: UnsafeRawBufferPointer, location: RecordLocation, validated: Bool) {
         let first = assembler.kernelStart[kind.index]
         for index in 0..<kind.fields.count {
             let kernel = assembler.kernel(first + index)
@@ -368,7 +379,6 @@ public struct DelimitedReader: RecordReader {
                 }
             }
         }
-        return assembler.finish(kind, location: location)
     }
 
     /// A UTF-8 record that does not decode, naming the field (or column) that holds the

@@ -17,25 +17,14 @@ public struct FixedWidthReader: RecordReader {
     /// Field boundaries per kind, and the filler between fields, for checking GB records.
     private let boundaries: [[Int]]
     private let gaps: [[Range<Int>]]
-    /// Discriminators as plain data, in kind order.
-    private let matchers: ContiguousArray<KindMatcher>
-    private let literalBytes: ContiguousArray<UInt8>
+    /// Tells a record's kind by its discriminator. A class, so matching a record never
+    /// copies the reader.
+    private let kindMatch: FixedWidthKindMatch
     /// Records assembled from several lines (`parts:`, see LogicalRecords.swift); nil when
     /// no kind has parts, so other files take the direct path.
     var segments: SegmentAssembly?
-
-    struct KindMatcher {
-        let kind: Int
-        /// A literal discriminator: one of `count` values of `length` bytes at
-        /// `literalBytes[offset...]`; otherwise the kind's match is tested the slow way.
-        let isLiteral: Bool
-        let start: Int
-        let length: Int
-        let offset: Int
-        let count: Int
-        /// Takes whatever no other kind matched.
-        let isFallback: Bool
-    }
+    /// `segments != nil`, as a flag the per-record path tests without looking into it.
+    private let hasSegments: Bool
 
     public init(spec: MappingSpec, source: any ByteSource, chunkBytes: Int = 1 << 20) {
         guard case .fixedWidth(let layout) = spec.format else {
@@ -70,21 +59,9 @@ public struct FixedWidthReader: RecordReader {
             }
             return gaps
         }
-        var matchers = ContiguousArray<KindMatcher>()
-        var literalBytes = ContiguousArray<UInt8>()
-        for kind in spec.kinds {
-            if case .literal(let start, let length, let values)? = kind.match {
-                matchers.append(KindMatcher(kind: kind.index, isLiteral: true, start: start, length: length,
-                                            offset: literalBytes.count, count: values.count, isFallback: false))
-                for value in values { literalBytes += value }
-            } else {
-                matchers.append(KindMatcher(kind: kind.index, isLiteral: false, start: 0, length: 0, offset: 0, count: 0,
-                                            isFallback: kind.isFallback || (kind.match == nil && spec.kinds.count == 1)))
-            }
-        }
-        self.matchers = matchers
-        self.literalBytes = literalBytes
-        segments = spec.kinds.contains { !$0.parts.isEmpty } ? SegmentAssembly(spec: spec) : nil
+        kindMatch = FixedWidthKindMatch(spec: spec, decoder: assembler.decoder)
+        hasSegments = spec.kinds.contains { !$0.parts.isEmpty }
+        segments = hasSegments ? SegmentAssembly(spec: spec) : nil
     }
 
     public mutating func next() throws(FileFailure) -> RecordEvent? {
@@ -93,7 +70,7 @@ public struct FixedWidthReader: RecordReader {
             try ByteOrderMark.skip(buffer, encoding: spec.encoding)
         }
         while true {
-            if segments != nil, let event = takeHeld() { return event }
+            if hasSegments, let event = takeHeld() { return event }
             if layout.separator == .none {
                 guard let event = try nextBackToBack() else { return finishSegments() }
                 if let event { return event }
@@ -137,7 +114,7 @@ public struct FixedWidthReader: RecordReader {
     /// several; nil when it became part of one still open.
     @inline(__always)
     private mutating func take(_ record: UnsafeRawBufferPointer, offset: Int64, line: Int) -> RecordEvent? {
-        if segments == nil { return process(record, offset: offset, line: line) }
+        if !hasSegments { return process(record, offset: offset, line: line) }
         return takeSegment(record, offset: offset, line: line)
     }
 
@@ -251,8 +228,9 @@ public struct FixedWidthReader: RecordReader {
     }
 
     /// Reads the fields `range` of `kind` from one physical record (the whole record, or
-    /// one line of an assembled one), each from its slice.
-    @inline(__always)
+    /// one line of an assembled one), each from its slice. A function of its own so the
+    /// compiler inlines the per-field work (``RecordAssembler/addSimple(_:raw:)``) into it.
+    @inline(never)
     mutating func readSlices(_ kind: RecordKind, _ range: Range<Int>, _ record: UnsafeRawBufferPointer, offset: Int64,
                              isASCII: Bool, countsCharacters: Bool) {
         // Fields of an ASCII record need no decoding in any supported encoding.
@@ -445,60 +423,15 @@ public struct FixedWidthReader: RecordReader {
     }
 
     /// The index of the first kind whose discriminator matches (or the fallback kind).
+    @inline(__always)
     func matchKind(_ record: UnsafeRawBufferPointer, countsCharacters: Bool) -> Int? {
-        var fallback: Int?
-        let found: Int? = matchers.withUnsafeBufferPointer { matchers in
-            literalBytes.withUnsafeBufferPointer { literals in
-                for matcher in matchers {
-                    if matcher.isLiteral {
-                        let from = byteIndex(matcher.start, record, countsCharacters)
-                        for value in 0..<matcher.count {
-                            let at = matcher.offset + value * matcher.length
-                            if Self.sliceEquals(record, from: from, UnsafeBufferPointer(rebasing: literals[at..<(at + matcher.length)])) {
-                                return matcher.kind
-                            }
-                        }
-                    } else if matcher.isFallback {
-                        fallback = matcher.kind
-                    } else if slowMatch(spec.kinds[matcher.kind], record, countsCharacters: countsCharacters) {
-                        return matcher.kind
-                    }
-                }
-                return nil
-            }
-        }
-        return found ?? fallback
-    }
-
-    /// Pattern and line discriminators.
-    private func slowMatch(_ kind: RecordKind, _ record: UnsafeRawBufferPointer, countsCharacters: Bool) -> Bool {
-        switch kind.match {
-        case .slicePattern(let start, let length, let pattern)?:
-            let from = byteIndex(start, record, countsCharacters)
-            let to = byteIndex(start + length, record, countsCharacters)
-            guard from <= to else { return false }
-            let slice = UnsafeRawBufferPointer(rebasing: record[from..<to])
-            if case .success(let text) = assembler.decoder.string(slice) { return pattern.matchesWhole(text) }
-            return false
-        case .line(let pattern)?:
-            guard pattern.mayMatch(record) else { return false }
-            if case .success(let text) = assembler.decoder.string(record) { return pattern.captures(in: text) != nil }
-            return false
-        default:
-            return false
-        }
+        kindMatch.match(record, countsCharacters: countsCharacters, scalarStarts: scalarStarts)
     }
 
     /// Compares a slice with a literal, reading missing bytes of a short line as spaces.
     @inline(__always)
     static func sliceEquals(_ record: UnsafeRawBufferPointer, from: Int, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
-        var position = from
-        for byte in value {
-            let actual = position < record.count ? record[position] : 0x20
-            if actual != byte { return false }
-            position += 1
-        }
-        return true
+        FixedWidthKindMatch.sliceEquals(record, from: from, value)
     }
 
     func reject(_ kind: RecordKind?, _ location: RecordLocation, _ problem: FieldProblem) -> RecordEvent {

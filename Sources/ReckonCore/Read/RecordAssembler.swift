@@ -106,6 +106,7 @@ struct RecordAssembler {
     @inline(__always)
     func kernel(_ index: Int) -> FieldKernel { kernels[index] }
 
+    @inline(__always)
     mutating func begin(_ kind: RecordKind) {
         count = 0
         arenaUsed = 0
@@ -154,13 +155,13 @@ struct RecordAssembler {
     mutating func addSimple(_ kernel: FieldKernel, raw: UnsafeRawBufferPointer) {
         let bytes = ValueParser.trim(raw, kernel.trim)
         if bytes.isEmpty {
-            if kernel.required { kernel.field._withUnsafeGuaranteedRef { read($0, utf8: raw) } } else { put(.empty) }
+            if kernel.required { kernel.field._withUnsafeGuaranteedRef { readSlowly($0, utf8: raw) } } else { put(.empty) }
             return
         }
         switch ValueParser.parseScalar(bytes, kernel.plan) {
         case .success(let slot?): put(slot)
         case .success(nil): putText(bytes)
-        case .failure: kernel.field._withUnsafeGuaranteedRef { read($0, utf8: raw) }
+        case .failure: kernel.field._withUnsafeGuaranteedRef { readSlowly($0, utf8: raw) }
         }
     }
 
@@ -204,6 +205,11 @@ struct RecordAssembler {
     /// A placeholder for a field already reported as a problem.
     mutating func addAbsent() { put(.empty) }
 
+    /// ``read(_:utf8:)`` kept out of the hot path it is the rare exit of.
+    @inline(never)
+    private mutating func readSlowly(_ field: FieldSpec, utf8: UnsafeRawBufferPointer) { read(field, utf8: utf8) }
+
+    @inline(__always)
     private mutating func read(_ field: FieldSpec, utf8: UnsafeRawBufferPointer) {
         if let failure = field.read(fromUTF8: utf8, into: &self) {
             problems.append(FieldProblem(field: field.name, rawValue: DisplayText.escaped(utf8: utf8), reason: failure.reason))
@@ -218,15 +224,28 @@ struct RecordAssembler {
 
     // MARK: The record
 
-    /// Applies C/D sign indicators once every field is in, and returns the record: a view
+    /// Settles what needs every field (see ``settleValues(_:_:)``) and returns the record: a view
     /// of the slots when it passed, an owned copy with its problems when it did not.
     mutating func finish(_ kind: RecordKind, location: RecordLocation) -> RecordEvent {
         precondition(count == kind.fields.count, "every field gets exactly one value")
-        var view = RecordView(kind: kind, location: location, slots: UnsafePointer(slots), arena: UnsafeRawPointer(arena))
+        var warningList: UnsafePointer<[FieldProblem]>?
         if !warnings.isEmpty {
             storage.warnings.pointee = warnings
-            view.warningList = UnsafePointer(storage.warnings)
+            warningList = UnsafePointer(storage.warnings)
         }
+        let view = RecordView(kind: kind, location: location, slots: UnsafePointer(slots), arena: UnsafeRawPointer(arena),
+                              warningList: warningList)
+        if kind.hasValueSteps { settleValues(kind, view) }
+        if let inheritance, inheritance.touches[kind.index] { inheritance.record(view, passed: problems.isEmpty) }
+        if problems.isEmpty { return .record(view) }
+        var rejected = RejectedRecord(kindIndex: kind.index, location: location, problems: problems,
+                                      values: view.materialize().values)
+        rejected.warnings = warnings
+        return .rejected(rejected)
+    }
+
+    /// Years from other fields, C/D sign indicators and derived values, in that order.
+    private mutating func settleValues(_ kind: RecordKind, _ view: RecordView) {
         if !kind.yearSources.isEmpty { YearFrom.apply(kind, slots: slots, problems: &problems) }
         for sign in kind.signIndicators {
             let indicator = view[sign.indicator].description
@@ -247,12 +266,6 @@ struct RecordAssembler {
             }
         }
         if !kind.derivedPlans.isEmpty { applyDerived(kind) }
-        if let inheritance, inheritance.touches[kind.index] { inheritance.record(view, passed: problems.isEmpty) }
-        if problems.isEmpty { return .record(view) }
-        var rejected = RejectedRecord(kindIndex: kind.index, location: location, problems: problems,
-                                      values: view.materialize().values)
-        rejected.warnings = warnings
-        return .rejected(rejected)
     }
 
     /// Bytes in `encoding` shown in a message even when they do not decode (see

@@ -18,7 +18,9 @@ enum Slot: Sendable {
 /// validated UTF-8 in the reader's memory, made into a `String` only on request. Call
 /// ``materialize()`` to keep the record.
 public struct RecordView {
-    public let kind: RecordKind
+    /// Unowned: the reader's spec keeps the kind alive as long as the view is valid, and a
+    /// view that holds no reference copies as plain bytes on the per-record path.
+    public unowned(unsafe) let kind: RecordKind
     public let location: RecordLocation
     let slots: UnsafePointer<Slot>
     let arena: UnsafeRawPointer

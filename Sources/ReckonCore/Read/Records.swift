@@ -88,7 +88,8 @@ public struct RejectedRecord: Sendable {
 /// until the reader's next call.
 public enum RecordEvent {
     case record(RecordView)
-    case rejected(RejectedRecord)
+    /// Boxed: rejections are rare, and a small event is cheap to hand along per record.
+    indirect case rejected(RejectedRecord)
     /// A line the spec says to pass over: preamble, blank, or unmatched under `unmatched: skip`.
     case skipped(RecordLocation)
 }

@@ -78,6 +78,15 @@ enum ValueParser {
             units = units &* 100_000_000 &+ Int64(value)
             index += 8
         }
+        if count - index >= 4 {
+            let chunk = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self))
+            guard (((chunk &+ 0x4646_4646) | (chunk &- 0x3030_3030)) & 0x8080_8080) == 0 else { return nil }
+            var value = chunk &- 0x3030_3030
+            value = (value &* 10) &+ (value >> 8)
+            value = ((value & 0x00FF_00FF) &* 0x0064_0001) >> 16
+            units = units &* 10_000 &+ Int64(value & 0xFFFF)
+            index += 4
+        }
         while index < count {
             let digit = bytes[index] &- 0x30
             if digit > 9 { return nil }
@@ -87,14 +96,52 @@ enum ValueParser {
         return units
     }
 
+    /// Up to 18 bytes of digits with at most one decimal `point` inside or at the end and
+    /// no more decimals than `scale`, as units of 10^-scale; nil for anything else (signs,
+    /// separators, a leading point, too many digits), which the general parse then reads
+    /// or explains. No check for overflow is needed: the result has at most 18 digits.
+    @inline(__always)
+    static func plainNumber(_ bytes: UnsafeRawBufferPointer, scale: Int, point: UInt8) -> Int64? {
+        let count = bytes.count
+        var units: Int64 = 0
+        var index = 0
+        while index < count {
+            let digit = bytes[index] &- 0x30
+            if digit > 9 { break }
+            units = units &* 10 &+ Int64(digit)
+            index += 1
+        }
+        var digits = index
+        var fractionDigits = 0
+        if index < count {
+            guard index > 0, point != 0, bytes[index] == point else { return nil }
+            index += 1
+            while index < count {
+                let digit = bytes[index] &- 0x30
+                if digit > 9 { return nil }
+                units = units &* 10 &+ Int64(digit)
+                index += 1
+            }
+            fractionDigits = count - digits - 1
+            digits += fractionDigits
+        }
+        guard fractionDigits <= scale, digits + scale - fractionDigits <= 18 else { return nil }
+        for _ in fractionDigits..<scale { units = units &* 10 }
+        return units
+    }
+
     /// Digits with an optional point, thousands separators and sign, into units of
     /// 10^-scale. More non-zero decimals than `scale` is an error: money is never rounded
     /// on the way in.
     static func parseDecimalDigits(_ bytes: UnsafeRawBufferPointer, _ plan: ValuePlan) -> Result<Int64, Failure> {
         // Fast path: up to 18 plain digits (implied decimals, zero-padded integers) cannot
         // overflow and need no sign or separator handling.
-        if plan.implied && bytes.count <= 18 && !bytes.isEmpty, let units = plainDigits(bytes) {
-            return .success(units)
+        if bytes.count <= 18 && !bytes.isEmpty {
+            if plan.implied {
+                if let units = plainDigits(bytes) { return .success(units) }
+            } else if let units = plainNumber(bytes, scale: plan.scale, point: plan.point) {
+                return .success(units)
+            }
         }
         let scale = plan.scale, implied = plan.implied, point = plan.point
         var start = 0
@@ -302,7 +349,7 @@ extension FieldSpec {
             }
         }
         if hasChecks, let failure = check(slot, bytes: bytes) { return failure }
-        if let warnings, warnings.hasChecks, let failure = warnings.check(slot, bytes: bytes) {
+        if warnsOnChecks, let failure = warnings?.check(slot, bytes: bytes) {
             assembler.addWarning(FieldProblem(field: name, rawValue: DisplayText.escaped(utf8: bytes), reason: failure.reason))
         }
         if let slot { assembler.put(slot) } else { assembler.putText(bytes) }

@@ -296,6 +296,9 @@ public final class RecordKind: Sendable {
     public let isSequential: Bool
     /// Fields computed from other fields of the record once it is read (``DerivedValue``).
     let derivedPlans: [DerivedPlan]
+    /// Some value is settled once every field is in (a year from another field, a sign
+    /// indicator, a derived value): records of other kinds skip that step.
+    let hasValueSteps: Bool
 
     struct FieldSlice: Sendable {
         let start: Int
@@ -344,6 +347,7 @@ public final class RecordKind: Sendable {
         isContinuation = continuation
         isSequential = fields.contains { if case .column(.index(let i)) = $0.source { return i < 0 } else { return false } }
         derivedPlans = DerivedPlan.plans(for: fields)
+        hasValueSteps = !yearSources.isEmpty || !signIndicators.isEmpty || !derivedPlans.isEmpty
         if case .line(let pattern)? = match { linePattern = pattern } else { linePattern = nil }
         quotedFieldNames = fields.map { Array(JSONText.quote($0.name).utf8) }
         slices = fields.map { field in
@@ -426,6 +430,8 @@ public final class FieldSpec: @unchecked Sendable {
     let isPlain: Bool
     /// Some check beyond the type applies (length, pattern, range).
     let hasChecks: Bool
+    /// `warn:` declares checks beyond the type (tested per value without touching `warnings`).
+    let warnsOnChecks: Bool
     /// The type as plain data, so the per-value parse copies no enum payloads.
     let plan: ValuePlan
     /// Integer and decimal bounds in units of the field's scale (so checks compare Int64s).
@@ -441,6 +447,7 @@ public final class FieldSpec: @unchecked Sendable {
                 derived: DerivedValue? = nil, cellRule: CellRule? = nil, alternativeFields: [FieldSpec?] = []) {
         self.name = name
         self.warnings = warnings
+        warnsOnChecks = warnings?.hasChecks ?? false
         self.condition = condition
         self.source = source
         self.type = type
