@@ -415,8 +415,11 @@ public struct DelimitedReader: RecordReader {
                 }
             }
         case .failure(let failure):
+            // (The kind matched on decoded text, so this is a guard: every field still gets
+            // its one value, as `finish` requires.)
             assembler.addProblem(FieldProblem(field: nil, rawValue: nil, reason: failure.reason(encoding: spec.encoding),
                                               byteOffset: location.byteOffset + Int64(failure.offset)))
+            for _ in kind.fields { assembler.addAbsent() }
         }
         return assembler.finish(kind, location: location)
     }
