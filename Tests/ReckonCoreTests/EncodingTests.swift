@@ -165,6 +165,20 @@ struct EncodingTests {
         #expect(read(latin1, [0x63, 0x61, 0x66, 0xE9, 0x0A]).records.first?.values == [.text("café")])
     }
 
+    /// European banks' files: the euro sign is 0x80 in windows-1252 and 0xA4 in ISO-8859-15.
+    @Test func euroEncodings() throws {
+        let cp1252 = try loadSpec("format: delimited\nencoding: cp1252\nrecords: {r: {fields: {a: {column: 1}}}}")
+        #expect(read(cp1252, [0x80, 0x35, 0x20, 0x93, 0x6F, 0x6B, 0x94, 0x20, 0x8A, 0x0A]).records.first?.values == [.text("€5 “ok” Š")])
+        // 0x81 is not a character in windows-1252: an error, never a silent replacement.
+        let (undefined, _) = read(cp1252, [0x61, 0x81, 0x0A])
+        #expect(undefined.problems.first?.problem.reason == "byte 0x81 is not valid WINDOWS-1252")
+        let latin9 = try loadSpec("format: delimited\nencoding: latin-9\nrecords: {r: {fields: {a: {column: 1}}}}")
+        #expect(read(latin9, [0xA4, 0x31, 0x0A]).records.first?.values == [.text("€1")])
+        #expect(TextEncoder.encode("€", as: .windows1252) == [0x80])
+        #expect(TextEncoder.encode("€", as: .iso8859_15) == [0xA4])
+        #expect(TextEncoder.encode("€", as: .iso8859_1) == nil)
+    }
+
     @Test func gbkTrailBytesAreNotDelimiters() throws {
         let pipe = try loadSpec("format: delimited\nencoding: gbk\ndelimiter: \"|\"\nrecords: {r: {fields: {a: {column: 1}, b: {column: 2}}}}")
         // 亅 (U+4E85) is 81 7C in GBK: its trail byte is '|'.

@@ -13,6 +13,12 @@ public enum TextEncoding: String, Sendable, CaseIterable {
     case gb18030 = "gb18030"
     case iso8859_1 = "iso-8859-1"
     case iso8859_2 = "iso-8859-2"
+    /// Latin-9: ISO-8859-1 with the euro sign (0xA4) and a few letters changed.
+    case iso8859_15 = "iso-8859-15"
+    /// Windows' Western European code page, which many European banks' files are in: ISO-8859-1
+    /// with printable characters (€ at 0x80, typographic quotes, Š, Ž…) in 0x80–0x9F; its five
+    /// undefined bytes there are errors.
+    case windows1252 = "windows-1252"
 
     /// Accepts the usual spellings (`UTF8`, `utf-8`, `GBK`, `latin1`, …).
     public init?(name: String) {
@@ -22,6 +28,8 @@ public enum TextEncoding: String, Sendable, CaseIterable {
         case "gb18030", "gb-18030": self = .gb18030
         case "iso-8859-1", "iso8859-1", "latin1", "latin-1": self = .iso8859_1
         case "iso-8859-2", "iso8859-2", "latin2", "latin-2": self = .iso8859_2
+        case "iso-8859-15", "iso8859-15", "latin9", "latin-9": self = .iso8859_15
+        case "windows-1252", "cp1252", "win1252": self = .windows1252
         default: return nil
         }
     }
@@ -34,6 +42,8 @@ public enum TextEncoding: String, Sendable, CaseIterable {
         case .gb18030: return "GB18030"
         case .iso8859_1: return "ISO-8859-1"
         case .iso8859_2: return "ISO-8859-2"
+        case .iso8859_15: return "ISO-8859-15"
+        case .windows1252: return "CP1252"
         }
     }
 
