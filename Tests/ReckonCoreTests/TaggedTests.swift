@@ -221,6 +221,15 @@ struct TaggedTests {
         #expect(problemTexts(skipped) == [
             "line 7: value = ':6:X': the line starts with ':' but is not a tag line (':TAG:' with two letters or digits and an optional letter)",
         ])
+        // Rabobank's files open with the message type as a line of its own, and some
+        // banks repeat it between messages: a bank's line, skipped like the others.
+        let (rabobank, statements) = read(lenient, ":940:\n:20:S\n:25:A\n:940: \n:20:T\n:25:B\n")
+        #expect(rabobank.skipped == 2 && rabobank.recordsRejected == 0, "\(problemTexts(rabobank))")
+        #expect(statements.map { $0.values[1] } == [.text("A"), .text("B")])
+        let (strictRabobank, _) = read(spec, ":940:\n:20:S\n:25:A\n")
+        #expect(problemTexts(strictRabobank) == [
+            "line 1: value = ':940:': a message type line outside any tag (outside_tags: skip passes such lines over)",
+        ])
         #expect(specError("format: delimited\noutside_tags: skip\nrecords: {r: {fields: {a: {column: 1}}}}")?.description
                 == "test.yaml:2: outside_tags: 'outside_tags' does not apply to delimited files")
     }

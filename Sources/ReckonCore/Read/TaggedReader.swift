@@ -164,6 +164,18 @@ public struct TaggedReader: RecordReader {
         if first == UInt8(ascii: ":") {
             guard let (tag, contentStart) = Self.tag(of: bytes) else {
                 let finished = finishBlock()
+                if Self.isMessageTypeLine(bytes) {
+                    // The message type as a line of its own (Rabobank's files open with
+                    // ':940:'): a bank's line between messages, not a broken tag.
+                    let header = Item.stray(text: Array(bytes), line: line, offset: offset,
+                                            reason: "a message type line outside any tag (outside_tags: skip passes such lines over)",
+                                            outsideTags: true)
+                    if let finished {
+                        queue(header)
+                        return .block(finished)
+                    }
+                    return header
+                }
                 let stray = Item.stray(text: Array(bytes), line: line, offset: offset,
                                        reason: "the line starts with ':' but is not a tag line (':TAG:' with two letters or digits and an optional letter)",
                                        outsideTags: false)
@@ -216,6 +228,13 @@ public struct TaggedReader: RecordReader {
         }
         guard bytes.count >= 5, bytes[3] >= 0x41, bytes[3] <= 0x5A, bytes[4] == UInt8(ascii: ":") else { return nil }
         return (String(decoding: bytes[1...3], as: UTF8.self), 5)
+    }
+
+    /// `:940:` alone (trailing spaces allowed): three digits, a SWIFT message type.
+    static func isMessageTypeLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 5, bytes[4] == UInt8(ascii: ":"),
+              (1...3).allSatisfy({ bytes[$0] &- 0x30 <= 9 }) else { return false }
+        return isBlank(UnsafeRawBufferPointer(rebasing: bytes[5...]))
     }
 
     /// `-` alone (trailing spaces allowed) or `-}` followed by anything (the `{5:…}` trailer).
