@@ -198,6 +198,25 @@ struct OFXTests {
         #expect(first.value("amount", in: spec).units == -20000)
     }
 
+    /// Banks' exports with empty tags (no FITID, no CURDEF, a server time written loosely):
+    /// the lines post with warnings rather than the file being refused.
+    @Test func emptyTagsAreWarningsInTheShippedSpec() throws {
+        let ofx1 = try spec("ofx1.yaml")
+        let (report, records) = check(samples + "/ofx/ofx1_empty_tags_20241216.ofx", ofx1)
+        #expect(report.failure == nil && report.recordsRejected == 0, "\(report.problems)")
+        #expect(report.warnings.map { "\($0.kind ?? "") \($0.problem)" } == [
+            "transaction field 'reference': required value is missing",
+            "statement field 'currency': required value is missing",
+        ])
+        let transactions = records.filter { $0.kind(in: ofx1) == "transaction" }
+        #expect(transactions.map { $0.value("amount", in: ofx1).units } == [1234, -250])
+        #expect(transactions.map { $0.value("currency", in: ofx1) } == [.text("AUD"), .text("AUD")])
+        #expect(transactions.map { $0.value("reference", in: ofx1) } == [.empty, .text("F-0002")])
+        let statement = try #require(records.first { $0.kind(in: ofx1) == "statement" })
+        #expect(statement.value("server_at", in: ofx1) == .text("20241216093914:014"))
+        #expect(statement.value("closing_balance", in: ofx1).units == 10984)
+    }
+
     @Test func shippedOFXAndCamt052Specs() throws {
         let ofx1 = try spec("ofx1.yaml")
         let (checking, records) = check(samples + "/ofx/ofx1_checking_20241216.ofx", ofx1)
