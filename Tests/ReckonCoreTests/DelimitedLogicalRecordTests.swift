@@ -203,6 +203,29 @@ struct DelimitedLogicalRecordTests {
         #expect(report.problems.map(\.location.line) == [5, 6])
     }
 
+    /// A list of time formats is tried in order: BAI2's `HHmm`, and the clock time some
+    /// banks write in its place.
+    @Test func dateAndTimeCombinedWithSeveralTimeFormats() throws {
+        let spec = try loadSpec("""
+            format: delimited
+            records:
+              r:
+                fields:
+                  day: {column: 1, type: date, format: yyMMdd}
+                  time: {column: 2}
+                  at: {combine: {date: day, time: time, time_format: [HHmm, "HH:mm:ss"], end_of_day: ["2400"]}}
+            """)
+        let (report, records) = read(spec, "100215,1459\n100215,14:59:35\n100215,2400\n100215,14.59\n")
+        #expect(records.map { $0.values[2] } == [
+            .dateTime(DateTime(date: date(2010, 2, 15), time: TimeOfDay(hour: 14, minute: 59, second: 0)!)),
+            .dateTime(DateTime(date: date(2010, 2, 15), time: TimeOfDay(hour: 14, minute: 59, second: 35)!)),
+            .dateTime(DateTime(date: date(2010, 2, 16), time: TimeOfDay(hour: 0, minute: 0, second: 0)!)),
+        ])
+        #expect(problemTexts(report) == ["line 4: r field 'at' = '14.59': is not a time in the format HHmm or HH:mm:ss or one of 2400"])
+        #expect(specError("format: delimited\nrecords: {r: {fields: {d: {column: 1, type: date, format: yyMMdd}, t: {column: 2}, at: {combine: {date: d, time: t, time_format: []}}}}}")?.description
+                == "test.yaml:2: records.r.fields.at.combine.time_format: time_format lists at least one format")
+    }
+
     @Test func sumOfFields() throws {
         let spec = try loadSpec("""
             format: delimited

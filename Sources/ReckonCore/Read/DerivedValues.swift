@@ -6,9 +6,9 @@ extension RecordAssembler {
         for plan in kind.derivedPlans {
             let field = kind.fields[plan.target]
             switch plan.rule {
-            case .dateTime(let dateIndex, let format, let endOfDay):
+            case .dateTime(let dateIndex, let formats, let endOfDay):
                 combineDateTime(field, target: plan.target, date: dateIndex, dateName: kind.fields[dateIndex].name,
-                                format: format, endOfDay: endOfDay)
+                                formats: formats, endOfDay: endOfDay)
             case .sum(let indexes):
                 sum(field, target: plan.target, of: indexes)
             }
@@ -16,7 +16,7 @@ extension RecordAssembler {
     }
 
     private mutating func combineDateTime(_ field: FieldSpec, target: Int, date dateIndex: Int, dateName: String,
-                                          format: DateTimeFormat, endOfDay: [[UInt8]]) {
+                                          formats: [DateTimeFormat], endOfDay: [[UInt8]]) {
         guard case .text(let offset, let length) = slots[target] else {
             // No time in the record (or a time already refused as its own field): no date-time.
             slots[target] = .empty
@@ -44,11 +44,12 @@ extension RecordAssembler {
             }
             return
         }
-        guard let parts = format.parse(time), let clock = parts.time else {
+        guard let parts = formats.lazy.compactMap({ $0.parse(time) }).first(where: { $0.time != nil }), let clock = parts.time else {
             slots[target] = .empty
             let also = endOfDay.isEmpty ? "" : " or one of " + endOfDay.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ", ")
+            let names = formats.map(\.pattern).joined(separator: " or ")
             problems.append(FieldProblem(field: field.name, rawValue: DisplayText.escaped(utf8: time),
-                                         reason: "is not a time in the format \(format.pattern)\(also)"))
+                                         reason: "is not a time in the format \(names)\(also)"))
             return
         }
         slots[target] = .dateTime(DateTime(date: date, time: clock, utcOffsetMinutes: parts.utcOffsetMinutes))

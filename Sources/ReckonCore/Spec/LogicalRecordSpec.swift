@@ -7,9 +7,10 @@
 /// A value computed from other fields of the same record once the record is read.
 public enum DerivedValue: Sendable {
     /// A date-time from a date field and a time field (`combine: {date:, time:}`). The time
-    /// text is read with `timeFormat`; a text listed in `endOfDay` (BAI2's `2400`, `9999`)
-    /// is the end of the date's day: midnight that starts the next day.
-    case dateTime(dateField: String, timeField: String, timeFormat: DateTimeFormat, endOfDay: [String])
+    /// text is read with the first of `timeFormats` that reads it (banks that write BAI2's
+    /// `HHmm` as `HH:mm:ss`); a text listed in `endOfDay` (BAI2's `2400`, `9999`) is the end
+    /// of the date's day: midnight that starts the next day.
+    case dateTime(dateField: String, timeField: String, timeFormats: [DateTimeFormat], endOfDay: [String])
     /// The sum of numeric fields (`sum_of: [...]`); an absent value adds nothing.
     case sum(fields: [String])
 
@@ -25,7 +26,7 @@ public enum DerivedValue: Sendable {
 /// A derived value with its fields resolved to indexes of the kind.
 struct DerivedPlan: Sendable {
     enum Rule: Sendable {
-        case dateTime(date: Int, timeFormat: DateTimeFormat, endOfDay: [[UInt8]])
+        case dateTime(date: Int, timeFormats: [DateTimeFormat], endOfDay: [[UInt8]])
         case sum([Int])
     }
     let target: Int
@@ -35,9 +36,9 @@ struct DerivedPlan: Sendable {
         var plans: [DerivedPlan] = []
         for (index, field) in fields.enumerated() {
             switch field.derived {
-            case .dateTime(let date, _, let format, let endOfDay)?:
+            case .dateTime(let date, _, let formats, let endOfDay)?:
                 guard let d = fields.firstIndex(where: { $0.name == date }) else { continue }
-                plans.append(DerivedPlan(target: index, rule: .dateTime(date: d, timeFormat: format, endOfDay: endOfDay.map { Array($0.utf8) })))
+                plans.append(DerivedPlan(target: index, rule: .dateTime(date: d, timeFormats: formats, endOfDay: endOfDay.map { Array($0.utf8) })))
             case .sum(let names)?:
                 let indexes = names.compactMap { name in fields.firstIndex { $0.name == name } }
                 plans.append(DerivedPlan(target: index, rule: .sum(indexes)))
@@ -138,16 +139,19 @@ enum LogicalSpecKeys {
                 throw typeNode.error("a combined date and time is a datetime")
             }
             let formatNode = try combine.required("time_format")
-            let timeFormat: DateTimeFormat
-            do {
-                timeFormat = try DateTimeFormat(pattern: try formatNode.string(), content: .time)
-            } catch let error as DateTimeFormatError {
-                throw formatNode.error(error.description)
-            } catch {
-                throw formatNode.error("\(error)")
+            // One format, or a list tried in order (`[HHmm, "HH:mm:ss"]`).
+            let patterns = formatNode.isScalar ? [try formatNode.string()] : try formatNode.strings()
+            if patterns.isEmpty { throw formatNode.error("time_format lists at least one format") }
+            var timeFormats: [DateTimeFormat] = []
+            for pattern in patterns {
+                do {
+                    timeFormats.append(try DateTimeFormat(pattern: pattern, content: .time))
+                } catch {
+                    throw formatNode.error(error.description)
+                }
             }
             derived = .dateTime(dateField: try combine.required("date").string(), timeField: try combine.required("time").string(),
-                                timeFormat: timeFormat, endOfDay: try combine["end_of_day"]?.strings() ?? [])
+                                timeFormats: timeFormats, endOfDay: try combine["end_of_day"]?.strings() ?? [])
             type = .dateTime(try! DateTimeFormat(pattern: "iso8601", content: .dateTime))
         } else {
             let names = try map["sum_of"]!.strings()
