@@ -234,6 +234,47 @@ struct TaggedTests {
                 == "test.yaml:2: outside_tags: 'outside_tags' does not apply to delimited files")
     }
 
+    /// A tag line inside a message whose tag no kind reads: rejected by default; with
+    /// `unknown_tags: text` a line of the text before it (free text that wrapped a time).
+    @Test func unknownTagsInsideAMessageCanBeText() throws {
+        let text = ":20:S\n:25:A\n:61:250102C1,00NTRFX\n:86:PAID 2024-09-12T16\n:26:37 SEQ 007\n:62F:C250102EUR1,00\n"
+        let strict = try Self.load()
+        #expect(problemTexts(read(strict, text).report) == ["line 5: value = '37 SEQ 007': no record kind reads the tag :26:"])
+        let lenient = try Self.load(unmatched: "unknown_tags: text")
+        let (report, records) = read(lenient, text)
+        #expect(report.recordsRejected == 0, "\(problemTexts(report))")
+        let line = try #require(records.first { $0.kindIndex == 2 })
+        #expect(line.values[9] == .text("PAID 2024-09-12T16 :26:37 SEQ 007"))
+        // A tag some kind reads still starts its own record; before any tag there is no text to continue.
+        let (outside, _) = read(lenient, ":26:X\n:20:S\n:25:A\n")
+        #expect(problemTexts(outside) == ["line 1: value = 'X': no record kind reads the tag :26:"])
+        #expect(specError("format: delimited\nunknown_tags: text\nrecords: {r: {fields: {a: {column: 1}}}}")?.description
+                == "test.yaml:2: unknown_tags: 'unknown_tags' does not apply to delimited files")
+    }
+
+    /// `month_end: true`: a day past its month's end (30 February, from banks that count
+    /// 30-day months) is the month's last day; without it the date is refused.
+    @Test func daysPastTheMonthEnd() throws {
+        let spec = try loadSpec("""
+            format: delimited
+            records:
+              r:
+                fields:
+                  strict: {column: 1, type: date, format: yyMMdd}
+                  lenient: {column: 2, type: date, format: yyMMdd, month_end: true}
+            """)
+        let (report, records) = read(spec, "160229,160230\n150228,150231\n161231,161131\n")
+        #expect(records.map { $0.values[1] } == [.date(CivilDate(year: 2016, month: 2, day: 29)!),
+                                                 .date(CivilDate(year: 2015, month: 2, day: 28)!),
+                                                 .date(CivilDate(year: 2016, month: 11, day: 30)!)])
+        let (refused, _) = read(spec, "160230,160230\n160229,161332\n")
+        #expect(problemTexts(refused) == ["line 1: r field 'strict' = '160230': not a date in the format yyMMdd",
+                                          "line 2: r field 'lenient' = '161332': not a date in the format yyMMdd"])
+        #expect(report.recordsRejected == 0)
+        #expect(specError("format: delimited\nrecords: {r: {fields: {a: {column: 1, month_end: true}}}}")?.description
+                == "test.yaml:2: records.r.fields.a.month_end: 'month_end' applies to a date or date-time field")
+    }
+
     /// Envelope blocks are passed over, also when the text block starts on the `{4:` line,
     /// and CRLF line ends read as LF ones.
     @Test func envelope() throws {

@@ -22,6 +22,8 @@ public struct TaggedReader: RecordReader {
     /// Kind index by tag; the `default: true` kind takes the others.
     private let kindByTag: [String: Int]
     private let fallback: Int?
+    /// Every tag a kind reads, as its own or as a follower (for `unknown_tags: text`).
+    private let knownTags: Set<String>
     private var parts: [Block] = []
     /// Items a line gave besides the block it finished (at most one at a time).
     private var queued: [Item] = []
@@ -64,6 +66,9 @@ public struct TaggedReader: RecordReader {
         kindByTag = byTag
         fallback = spec.kinds.first(where: { $0.isFallback })?.index
             ?? (spec.kinds.count == 1 && spec.kinds[0].match == nil ? 0 : nil)
+        var known = Set(byTag.keys)
+        for kind in spec.kinds { known.formUnion(kind.tagged?.followedBy ?? []) }
+        knownTags = known
     }
 
     public mutating func next() throws(FileFailure) -> RecordEvent? {
@@ -185,6 +190,12 @@ public struct TaggedReader: RecordReader {
                 }
                 return stray
             }
+            if layout.unknownTags == .text, building != nil, fallback == nil, !knownTags.contains(tag) {
+                // Not a tag of this spec: a line of the text being read (a wrapped time).
+                appendLine(bytes, line: line, offset: offset)
+                try checkSize()
+                return nil
+            }
             let finished = finishBlock()
             building = Block(tag: tag, content: Array(bytes[contentStart...]), lineNumbers: [line], lineStarts: [0],
                              lineOffsets: [offset + Int64(contentStart)], offset: offset)
@@ -196,13 +207,18 @@ public struct TaggedReader: RecordReader {
                           reason: "text outside any tag: a record starts with a tag line such as ':20:' (outside_tags: skip passes such lines over)",
                           outsideTags: true)
         }
+        appendLine(bytes, line: line, offset: offset)
+        try checkSize()
+        return nil
+    }
+
+    /// A line that continues the block being read.
+    private mutating func appendLine(_ bytes: UnsafeRawBufferPointer, line: Int, offset: Int64) {
         building!.content.append(0x0A)
         building!.lineStarts.append(building!.content.count)
         building!.content.append(contentsOf: bytes)
         building!.lineNumbers.append(line)
         building!.lineOffsets.append(offset)
-        try checkSize()
-        return nil
     }
 
     /// An item found on a line that also finished a block: it comes after that block.

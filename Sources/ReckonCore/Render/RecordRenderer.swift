@@ -476,7 +476,7 @@ extension DateTimeFormat {
             case .minute: two(time?.minute ?? 0)
             case .second: two(time?.second ?? 0)
             case .literal(let c): out.append(c)
-            case .isoTimeSuffix: break
+            case .isoTimeSuffix, .dayToMonthEnd: break
             case .ofxTime: out.append(contentsOf: DateTimeFormat.ofxTimeText(time).utf8)
             case .ofxZone: out.append(contentsOf: DateTimeFormat.ofxZoneText(time: time, utcOffsetMinutes: utcOffsetMinutes).utf8)
             case .fraction(let count):

@@ -17,13 +17,13 @@ private let topLevelKeys = [
     "record_length", "separator", "positions", "short_records", "blank_lines",
     "delimiter", "quote", "header",
     "namespaces", "prefixes",
-    "outside_tags",
+    "outside_tags", "unknown_tags",
     "records", "controls", "examples", "direction", "render",
 ] + LogicalSpecKeys.topLevel
 private let fixedWidthOnly = ["record_length", "separator", "positions", "short_records", "blank_lines"]
 private let delimitedOnly = ["delimiter", "quote", "header"] + LogicalSpecKeys.topLevel
 private let xmlOnly = ["namespaces", "prefixes"]
-private let taggedOnly = ["outside_tags"]
+private let taggedOnly = ["outside_tags", "unknown_tags"]
 
 private let kindKeys = ["description", "when", "default", "path", "fields", "occurs", "ignore", "event", "key", "short_records",
                         "parts", "content", "followed_by"] + LogicalSpecKeys.kind
@@ -33,7 +33,7 @@ private let fieldKeys = [
     "type", "format", "scale", "implied", "point", "thousands", "sign",
     "trim", "strip", "empty", "extract", "required", "pattern", "min", "max",
     "min_length", "max_length", "codes", "unmapped", "pad", "align",
-    "tag", "join_lines", "year_from",
+    "tag", "join_lines", "year_from", "month_end",
     "from", "until", "warn", "when",
 ] + LogicalSpecKeys.field
 private let controlKeys = ["name", "count", "sum", "where", "modulo", "equals", "scope",
@@ -582,6 +582,9 @@ struct Builder {
         let type: FieldType
         let typeNode = map["type"] ?? node
         let numericOnly = ["scale", "implied", "point", "thousands", "sign"]
+        if let monthEnd = map["month_end"], !["date", "datetime"].contains(typeName) {
+            throw monthEnd.error("'month_end' applies to a date or date-time field")
+        }
         switch typeName {
         case "string":
             for key in numericOnly + ["format"] where map.has(key) {
@@ -619,7 +622,11 @@ struct Builder {
             } catch {
                 throw formatNode.error("\(error)")
             }
-            type = typeName == "date" ? .date(parsed) : typeName == "time" ? .time(parsed) : .dateTime(parsed)
+            var format = parsed
+            if let monthEnd = map["month_end"] {
+                if try monthEnd.bool() { format = parsed.readingDaysToMonthEnd() }
+            }
+            type = typeName == "date" ? .date(format) : typeName == "time" ? .time(format) : .dateTime(format)
         default:
             throw typeNode.error("unknown field type '\(typeName)'; expected one of \(FieldType.names.joined(separator: ", "))")
         }

@@ -11,9 +11,20 @@ public struct TaggedLayout: Sendable {
     /// (`outside_tags:`). A line that starts with `:` without being a tag line is always
     /// rejected: it is most likely a tag written wrong.
     public let outsideTags: UnmatchedRecordPolicy
+    /// A tag line whose tag no kind reads, inside a message (`unknown_tags:`): rejected as
+    /// matching no kind (`reject`, the default), or read as a line of the text before it
+    /// (`text`: free text that wrapped a time such as `T16:26:37` so that `:26:37` starts a
+    /// line). A `default: true` kind reads every tag, so there is none unknown.
+    public let unknownTags: UnknownTagPolicy
 
-    public init(outsideTags: UnmatchedRecordPolicy = .reject) {
+    public enum UnknownTagPolicy: String, Sendable {
+        case reject
+        case text
+    }
+
+    public init(outsideTags: UnmatchedRecordPolicy = .reject, unknownTags: UnknownTagPolicy = .reject) {
         self.outsideTags = outsideTags
+        self.unknownTags = unknownTags
     }
 }
 

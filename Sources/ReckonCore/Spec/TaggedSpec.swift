@@ -13,13 +13,23 @@ enum TaggedSpec {
 
     static let fieldHint = "a field of a tagged kind is a capture group of the kind's content pattern (capture: N) or a whole tag's content (tag: \"86\")"
 
-    /// The layout's own keys: `outside_tags`.
+    /// The layout's own keys: `outside_tags`, `unknown_tags`.
     static func layout(_ top: SpecMapping) throws(SpecError) -> TaggedLayout {
-        guard let node = top["outside_tags"] else { return TaggedLayout() }
-        guard let policy = UnmatchedRecordPolicy(rawValue: try node.string()) else {
-            throw node.error("expected reject or skip")
+        var outside = UnmatchedRecordPolicy.reject
+        if let node = top["outside_tags"] {
+            guard let policy = UnmatchedRecordPolicy(rawValue: try node.string()) else {
+                throw node.error("expected reject or skip")
+            }
+            outside = policy
         }
-        return TaggedLayout(outsideTags: policy)
+        var unknown = TaggedLayout.UnknownTagPolicy.reject
+        if let node = top["unknown_tags"] {
+            guard let policy = TaggedLayout.UnknownTagPolicy(rawValue: try node.string()) else {
+                throw node.error("expected reject or text")
+            }
+            unknown = policy
+        }
+        return TaggedLayout(outsideTags: outside, unknownTags: unknown)
     }
 
     /// `when: {tag: "60F|60M"}` (or a list): the discriminator of a tagged kind. Nil when

@@ -25,6 +25,9 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
         /// OFX: optional `[±H[.h][:TZ]]`; GMT when absent.
         case ofxZone
         case literal(UInt8)
+        /// Reads nothing: a day past its month's end (up to 31) is the month's last day
+        /// (`month_end: true`: 30 February, as banks that count 30 days a month write it).
+        case dayToMonthEnd
     }
 
     public let pattern: String
@@ -42,6 +45,17 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
 
     /// `yearFromAnotherField`: a date may be written without its year (`MMdd`); it parses
     /// in the leap year 2000 and the record takes the year from another field (`year_from:`).
+    /// This layout with days past the end of their month read as the month's last day.
+    public func readingDaysToMonthEnd() -> DateTimeFormat {
+        DateTimeFormat(pattern: pattern, tokens: tokens + [.dayToMonthEnd], fixedWidth: fixedWidth)
+    }
+
+    private init(pattern: String, tokens: [Token], fixedWidth: Int?) {
+        self.pattern = pattern
+        self.tokens = tokens
+        self.fixedWidth = fixedWidth
+    }
+
     public init(pattern: String, content: Content, yearFromAnotherField: Bool = false) throws(DateTimeFormatError) {
         self.pattern = pattern
         if pattern == "iso8601" {
@@ -126,6 +140,7 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
             case .fraction(let n): width += n
             case .offset, .optionalFraction, .optionalOffset, .ofxTime, .ofxZone, .isoTimeSuffix: fixed = false
             case .literal: width += 1
+            case .dayToMonthEnd: break
             }
         }
         fixedWidth = fixed ? width : nil
@@ -253,6 +268,8 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
             case .literal(let c):
                 guard i < n, bytes[i] == c else { return nil }
                 i += 1
+            case .dayToMonthEnd:
+                if (1...12).contains(month), day <= 31 { day = min(day, CivilDate.daysIn(month: month, year: year)) }
             }
         }
         guard i == n else { return nil }
@@ -361,7 +378,7 @@ public struct DateTimeFormat: Hashable, Sendable, CustomStringConvertible {
                 } else if token == .offset {
                     out += "Z"
                 }
-            case .isoTimeSuffix: break
+            case .isoTimeSuffix, .dayToMonthEnd: break
             case .ofxTime: out += Self.ofxTimeText(time)
             case .ofxZone: out += Self.ofxZoneText(time: time, utcOffsetMinutes: utcOffsetMinutes)
             case .literal(let c): out.unicodeScalars.append(UnicodeScalar(c))
