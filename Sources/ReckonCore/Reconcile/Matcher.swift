@@ -252,9 +252,14 @@ public struct Matcher: Sendable {
     /// ``match`` decides for one item against one, without building its outcome (the hot
     /// path of a large reconciliation, where almost every pair agrees).
     public func agrees(_ left: ReconItem, _ right: ReconItem) -> Bool {
+        withUnsafePointer(to: left) { left in withUnsafePointer(to: right) { right in agrees(left, right) } }
+    }
+
+    /// ``agrees(_:_:)`` of two items read in place.
+    public func agrees(_ left: UnsafePointer<ReconItem>, _ right: UnsafePointer<ReconItem>) -> Bool {
         for index in allowances.indices {
-            guard index < left.compared.count, index < right.compared.count,
-                  let a = left.compared[index], let b = right.compared[index] else { continue }
+            guard index < left.pointee.compared.count, index < right.pointee.compared.count,
+                  let a = left.pointee.compared[index], let b = right.pointee.compared[index] else { continue }
             switch (a, b) {
             case (.amount(let x), .amount(let y)):
                 if !allowances[index].tolerance.holds(x, y) { return false }

@@ -232,9 +232,9 @@ struct ReconcileStep {
                 key = r.pointee.matchKey
             case (let l?, let r?):
                 if l.pointee.matchKey == r.pointee.matchKey {
-                    if left.alone && right.alone && matcher.agrees(l.pointee, r.pointee) {
+                    if left.alone && right.alone && matcher.agrees(l, r) {
                         follows(l.pointee.matchKey)
-                        try writer.recordMatch(left: l.pointee, right: r.pointee, outcome: &outcome)
+                        try writer.recordMatch(left: l, right: r, outcome: &outcome)
                         left.drop()
                         right.drop()
                         continue

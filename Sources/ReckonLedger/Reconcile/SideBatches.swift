@@ -28,6 +28,12 @@ final class ItemBatch: @unchecked Sendable {
         count += 1
     }
 
+    /// Whether the last item appended has this key.
+    func repeatsLastKey(_ key: ReconKey) -> Bool { count > 0 && items[count - 1].matchKey == key }
+
+    /// The last item appended is not alone with its key.
+    func markLastRepeated() { alone[count - 1] = false }
+
     /// The item at hand, in place; nil when all are taken.
     var head: UnsafeMutablePointer<ReconItem>? { taken < count ? items + taken : nil }
 
@@ -55,39 +61,34 @@ final class ItemBatch: @unchecked Sendable {
     }
 }
 
-/// Fills batches on a side's thread, each item marked alone or not: an item is held back
-/// until the next one shows whether it repeats its key.
+/// Fills batches on a side's thread, each item marked alone or not. An item goes into its
+/// batch as it comes, alone until the next one repeats its key; a full batch is handed over
+/// when the next item comes, which settles its last item's mark.
 struct BatchBuilder {
     let capacity: Int
     private var batch: ItemBatch
-    private var held: ReconItem?
-    /// The held item has the key of the one before it.
-    private var heldRepeats = false
 
     init(capacity: Int) {
         self.capacity = capacity
         batch = ItemBatch(capacity: capacity)
     }
 
-    /// Adds an item; a batch filled by it, to hand over.
+    /// Adds an item; a batch ready to hand over, if any.
     mutating func add(_ item: consuming ReconItem) -> ItemBatch? {
-        var full: ItemBatch?
-        if let previous = held.take() {
-            let repeats = previous.matchKey == item.matchKey
-            batch.append(previous, alone: !heldRepeats && !repeats)
-            heldRepeats = repeats
-            if batch.isFull {
-                full = batch
-                batch = ItemBatch(capacity: capacity)
-            }
+        let repeats = batch.repeatsLastKey(item.matchKey)
+        if repeats { batch.markLastRepeated() }
+        var ready: ItemBatch?
+        if batch.isFull {
+            ready = batch
+            batch = ItemBatch(capacity: capacity)
         }
-        held = item
-        return full
+        batch.append(item, alone: !repeats)
+        return ready
     }
 
-    /// The last batch, with the item held back; nil when it is empty.
+    /// The last batch; nil when it is empty.
     mutating func finish() -> ItemBatch? {
-        if let previous = held.take() { batch.append(previous, alone: !heldRepeats) }
+        defer { batch = ItemBatch(capacity: capacity) }
         return batch.count > 0 ? batch : nil
     }
 }
