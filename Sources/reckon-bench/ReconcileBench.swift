@@ -53,7 +53,7 @@ struct ReconcileBench: ParsableCommand {
     func run() throws {
         let sets = try sizes.map(ReconcileData.init(size:))
         let python = noBaselines ? nil : try self.python ?? Self.virtualEnvironment()
-        print(MachineInfo.describe(cores: "reckon's step runs on one thread; pandas on one; DuckDB on every core"))
+        print(MachineInfo.describe(cores: "reckon's step reads each side on a thread of its own and pairs them on a third; pandas runs on one thread; DuckDB on every core"))
         print("load average at the start (other work on the machine slows every figure): \(Self.loadAverage())")
         var rows: [(size: Int, task: String, measurement: Measurement)] = []
         for data in sets {

@@ -56,12 +56,12 @@ public struct ReconItem: Sendable, Equatable {
     /// The item's identity: `e123` (event 123), `p<loan>/<period>` (our plan line),
     /// `a<event>` (our allocation of a repayment).
     public var ref: String
-    /// The match key's parts joined by U+001F, as bytes (the order the sides are sorted in).
-    public var key: [UInt8]
+    /// The match key's parts joined by U+001F (the order the sides are sorted in), inline.
+    public var matchKey: ReconKey
     /// The business day the item belongs to: what its pending window and age count from.
     public var day: CivilDate
-    /// Compared values by the rule's compared-field index; nil: absent (not compared).
-    public var values: [ReconValue?]
+    /// Compared values by the rule's compared-field index; nil: absent (not compared), inline.
+    public var compared: ReconValues
     /// The item's amount for reports: the first compared amount.
     public var amountMinor: Int64
     /// The items a grouped item sums (their refs); empty when the item stands alone.
@@ -69,12 +69,30 @@ public struct ReconItem: Sendable, Equatable {
     /// True when the item satisfies the rule's failed-attempt condition.
     public var failed: Bool
 
+    /// The match key's bytes.
+    public var key: [UInt8] {
+        get { matchKey.bytes }
+        set { matchKey = ReconKey(newValue) }
+    }
+
+    /// Compared values by the rule's compared-field index; nil: absent (not compared).
+    public var values: [ReconValue?] {
+        get { Array(compared) }
+        set { compared = ReconValues(newValue) }
+    }
+
     public init(ref: String, key: [UInt8], day: CivilDate, values: [ReconValue?], amountMinor: Int64,
                 members: [String]? = nil, failed: Bool = false) {
+        self.init(ref: ref, key: ReconKey(key), day: day, values: ReconValues(values), amountMinor: amountMinor, members: members,
+                  failed: failed)
+    }
+
+    public init(ref: String, key: ReconKey, day: CivilDate, values: ReconValues, amountMinor: Int64,
+                members: [String]? = nil, failed: Bool = false) {
         self.ref = ref
-        self.key = key
+        self.matchKey = key
         self.day = day
-        self.values = values
+        self.compared = values
         self.amountMinor = amountMinor
         self.members = members ?? []
         self.failed = failed
@@ -152,9 +170,14 @@ public struct Matcher: Sendable {
     /// that common identifies nothing.
     public static let maximumGroupItems = 1_000
 
+    /// Each compared field's tolerance and window, by index: what ``agrees(_:_:)`` reads for
+    /// every pair (a ComparedField copied out for each pair retained its strings).
+    private let allowances: [(tolerance: Tolerance, windowDays: Int)]
+
     public init(rule: ReconRule, workingDays: @escaping @Sendable (CivilDate, CivilDate) -> Int) {
         self.rule = rule
         self.workingDays = workingDays
+        allowances = rule.compared.map { ($0.tolerance, $0.windowDays) }
     }
 
     /// The kind of a pair that disagrees.
@@ -186,8 +209,8 @@ public struct Matcher: Sendable {
 
     private func compare(_ index: Int, _ left: ReconItem, _ right: ReconItem) -> FieldComparison {
         let name = rule.compared[index].name
-        let a = index < left.values.count ? left.values[index] : nil
-        let b = index < right.values.count ? right.values[index] : nil
+        let a = index < left.compared.count ? left.compared[index] : nil
+        let b = index < right.compared.count ? right.compared[index] : nil
         guard let a, let b else {
             return FieldComparison(name: name, left: a, right: b, delta: nil, holds: true, exact: true)
         }
@@ -229,14 +252,19 @@ public struct Matcher: Sendable {
     /// ``match`` decides for one item against one, without building its outcome (the hot
     /// path of a large reconciliation, where almost every pair agrees).
     public func agrees(_ left: ReconItem, _ right: ReconItem) -> Bool {
-        for (index, field) in rule.compared.enumerated() {
-            guard index < left.values.count, index < right.values.count,
-                  let a = left.values[index], let b = right.values[index] else { continue }
+        withUnsafePointer(to: left) { left in withUnsafePointer(to: right) { right in agrees(left, right) } }
+    }
+
+    /// ``agrees(_:_:)`` of two items read in place.
+    public func agrees(_ left: UnsafePointer<ReconItem>, _ right: UnsafePointer<ReconItem>) -> Bool {
+        for index in allowances.indices {
+            guard index < left.pointee.compared.count, index < right.pointee.compared.count,
+                  let a = left.pointee.compared[index], let b = right.pointee.compared[index] else { continue }
             switch (a, b) {
             case (.amount(let x), .amount(let y)):
-                if !field.tolerance.holds(x, y) { return false }
+                if !allowances[index].tolerance.holds(x, y) { return false }
             case (.date(let x), .date(let y)):
-                if x != y && abs(workingDays(x, y)) > field.windowDays { return false }
+                if x != y && abs(workingDays(x, y)) > allowances[index].windowDays { return false }
             default:
                 if a != b { return false }
             }
@@ -364,7 +392,7 @@ private struct KeyGroupMatch {
 
     private mutating func resolve(_ componentLeft: [Int], _ componentRight: [Int]) {
         let breaks = componentLeft.compactMap { Self.breakNumber(leftState[$0]) } + componentRight.compactMap { Self.breakNumber(rightState[$0]) }
-        let interchangeable = Set(componentLeft.map { left[$0].values }).count == 1 && Set(componentRight.map { right[$0].values }).count == 1
+        let interchangeable = Set(componentLeft.map { left[$0].compared }).count == 1 && Set(componentRight.map { right[$0].compared }).count == 1
         if breaks.isEmpty && interchangeable {
             for (i, j) in zip(componentLeft, componentRight) {
                 matched.append(.matched(left: [left[i]], right: [right[j]], fields: comparisons[i][j]))
@@ -435,7 +463,7 @@ where Left.Element == ReconItem, Right.Element == ReconItem {
     private var nextLeft: ReconItem?
     private var nextRight: ReconItem?
     /// Keys must come in order: one out of order would break every pairing after it.
-    private var lastKey: [UInt8]?
+    private var lastKey: ReconKey?
     /// The group handed out last, its arrays' storage reused for the next (most keys are one
     /// item a side: two allocations a key less).
     private var group: (left: [ReconItem], right: [ReconItem]) = ([], [])
@@ -448,34 +476,28 @@ where Left.Element == ReconItem, Right.Element == ReconItem {
     }
 
     /// Byte order, as SQLite's BINARY collation sorts text (memcmp, then the shorter first).
-    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { y in
-                let common = min(x.count, y.count)
-                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                return order < 0 || (order == 0 && x.count < y.count)
-            }
-        }
-    }
+    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool { ReconKey(a).precedes(ReconKey(b)) }
 
     public mutating func next() -> (left: [ReconItem], right: [ReconItem])? {
-        let key: [UInt8]
-        switch (nextLeft, nextRight) {
+        let key: ReconKey
+        // The keys alone are looked at (an item's copy would retain its strings).
+        switch (nextLeft?.matchKey, nextRight?.matchKey) {
         case (nil, nil): return nil
-        case (let l?, nil): key = l.key
-        case (nil, let r?): key = r.key
-        case (let l?, let r?): key = Self.precedes(l.key, r.key) ? l.key : r.key
+        case (let l?, nil): key = l
+        case (nil, let r?): key = r
+        case (let l?, let r?): key = l.precedes(r) ? l : r
         }
-        if let lastKey { precondition(Self.precedes(lastKey, key), "reconciliation items out of key order") }
+        if let lastKey { precondition(lastKey.precedes(key), "reconciliation items out of key order") }
         lastKey = key
         group.left.removeAll(keepingCapacity: true)
         group.right.removeAll(keepingCapacity: true)
-        while let item = nextLeft, item.key == key {
-            group.left.append(item)
+        // Items move from the lookahead into the group (no copy, so no retain and release).
+        while nextLeft?.matchKey == key {
+            group.left.append(nextLeft.take()!)
             nextLeft = left.next()
         }
-        while let item = nextRight, item.key == key {
-            group.right.append(item)
+        while nextRight?.matchKey == key {
+            group.right.append(nextRight.take()!)
             nextRight = right.next()
         }
         return group

@@ -293,8 +293,13 @@ public struct FieldCondition: Sendable, Equatable {
         self.test = test
     }
 
+    public func holds(_ value: String?) -> Bool { test.holds(value) }
+}
+
+extension FieldCondition.Test {
+    /// Whether a value (nil: absent) passes the test.
     public func holds(_ value: String?) -> Bool {
-        switch test {
+        switch self {
         case .equals(let expected): return value == expected
         case .notEquals(let other): return value != other
         case .oneOf(let values): return value.map(values.contains) ?? false

@@ -61,6 +61,14 @@ struct BreakWriter {
         if !carried.isEmpty { try closeMatched(left: [left], right: [right]) }
     }
 
+    /// ``recordMatch(left:right:outcome:)`` of two items read in place (the pairing thread's
+    /// common case: nothing copied unless the rule has breaks the pair may close).
+    mutating func recordMatch(left: UnsafePointer<ReconItem>, right: UnsafePointer<ReconItem>, outcome: inout RuleOutcome) throws {
+        outcome.matched += 1
+        outcome.matchedMinor += left.pointee.amountMinor
+        if !carried.isEmpty { try closeMatched(left: [left.pointee], right: [right.pointee]) }
+    }
+
     mutating func record(_ outcomes: [ReconOutcome], outcome: inout RuleOutcome) throws {
         for result in outcomes {
             switch result {

@@ -219,9 +219,15 @@ final class SideCursor: IteratorProtocol {
     /// Columns: ref, key, day, failed, members, then one per compared field.
     /// Failed-attempt conditions on compared values, tested here rather than in SQL (by the
     /// compared field's index): a field the query already reads is not read twice.
-    private let failedTests: [(index: Int, condition: FieldCondition)]
+    private let failedTests: [(index: Int, test: FieldCondition.Test)]
 
-    private let json: JSONFieldPlan?
+    /// The JSON fields' plan, in parts: a copy of the plan for each item retained its arrays.
+    private let hasJSON: Bool
+    private let jsonPathCount: Int
+    private let jsonValues: [(compared: Int, path: Int)]
+    private let jsonFilters: [(path: Int, test: FieldCondition.Test)]
+    private let jsonFailed: [(path: Int, test: FieldCondition.Test)]
+    private let daysOnly: [Bool]
     /// The day of an item whose day column is NULL: the step's day, which the query leaves
     /// out of the rows it sorts for the day's own items.
     private let defaultDay: CivilDate
@@ -233,8 +239,13 @@ final class SideCursor: IteratorProtocol {
         try statement.setArguments(StatementArguments(arguments))
         self.kinds = kinds
         self.grouped = grouped
-        self.failedTests = failedTests
-        self.json = json
+        self.failedTests = failedTests.map { ($0.index, $0.condition.test) }
+        hasJSON = json != nil
+        jsonPathCount = json?.paths.count ?? 0
+        jsonValues = json?.values ?? []
+        jsonFilters = json?.filters.map { ($0.path, $0.condition.test) } ?? []
+        jsonFailed = json?.failed.map { ($0.path, $0.condition.test) } ?? []
+        daysOnly = json?.daysOnly ?? []
         defaultDay = day ?? CivilDate(year: 1970, month: 1, day: 1)!
         headline = kinds.firstIndex(of: .amount)
     }
@@ -252,60 +263,68 @@ final class SideCursor: IteratorProtocol {
                 failure = LedgerError("SQLite refused the reconciliation query: \(String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))))")
                 return nil
             }
-            guard let json else { break }
+            guard hasJSON else { break }
             let column = Int32(5 + kinds.count)
             guard let pointer = sqlite3_column_text(handle, column),
                   JSONFieldPlan.scalars(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column))), into: &extracted,
-                                        daysOnly: json.daysOnly),
-                  extracted.count == json.paths.count else {
+                                        daysOnly: daysOnly),
+                  extracted.count == jsonPathCount else {
                 failure = LedgerError("the reconciliation query's fields could not be read back")
                 return nil
             }
-            // The side's own conditions on these fields, as SQL would have applied them.
-            if json.filters.allSatisfy({ $0.condition.holds(extracted[$0.path]) }) { break }
+            // The side's own conditions on these fields, as SQL would have applied them (by
+            // index: a condition copied out for each item retained its strings).
+            if Self.allHold(jsonFilters, extracted) { break }
         }
         count += 1
         let ref = text(0) ?? ""
-        let key = bytes(1)
+        let key = key(1)
         let day = date(2) ?? defaultDay
         var failed = sqlite3_column_int64(handle, 3) != 0
         var members: [String]?
         if grouped, let list = text(4) { members = list.split(separator: " ").map(String.init) }
-        var values: [ReconValue?] = []
-        values.reserveCapacity(kinds.count)
-        for (index, kind) in kinds.enumerated() {
+        var values = ReconValues(absent: kinds.count)
+        for index in 0..<kinds.count {
             let column = Int32(5 + index)
-            guard sqlite3_column_type(handle, column) != SQLITE_NULL else {
-                values.append(nil)
-                continue
-            }
-            switch kind {
-            case .amount: values.append(.amount(sqlite3_column_int64(handle, column)))
-            case .date: values.append(date(column).map(ReconValue.date))
-            case .text, .integer: values.append(text(column).map(ReconValue.text))
+            guard sqlite3_column_type(handle, column) != SQLITE_NULL else { continue }
+            switch kinds[index] {
+            case .amount: values[index] = .amount(sqlite3_column_int64(handle, column))
+            case .date: values[index] = date(column).map(ReconValue.date)
+            case .text, .integer: values[index] = text(column).map(ReconValue.text)
             }
         }
-        if let json {
-            for slot in json.values {
-                guard let text = extracted[slot.path] else { continue }
-                switch kinds[slot.compared] {
-                case .amount: values[slot.compared] = Int64(text).map(ReconValue.amount)
-                case .date: values[slot.compared] = Self.day(of: text).map(ReconValue.date)
-                case .text, .integer: values[slot.compared] = .text(text)
+        if hasJSON {
+            for slot in jsonValues.indices {
+                let (compared, path) = jsonValues[slot]
+                guard let text = extracted[path] else { continue }
+                switch kinds[compared] {
+                case .amount: values[compared] = Int64(text).map(ReconValue.amount)
+                case .date: values[compared] = Self.day(of: text).map(ReconValue.date)
+                case .text, .integer: values[compared] = .text(text)
                 }
             }
-            if !json.failed.isEmpty { failed = failed && json.failed.allSatisfy { $0.condition.holds(extracted[$0.path]) } }
+            if !jsonFailed.isEmpty { failed = failed && Self.allHold(jsonFailed, extracted) }
         }
         if !failedTests.isEmpty {
-            failed = failed && failedTests.allSatisfy { test in
-                if case .text(let text)? = values[test.index] { return test.condition.holds(text) }
-                return test.condition.holds(nil)
+            for test in failedTests.indices where failed {
+                let index = failedTests[test].index
+                if case .text(let text)? = values[index] {
+                    failed = failedTests[test].test.holds(text)
+                } else {
+                    failed = failedTests[test].test.holds(nil)
+                }
             }
         }
         var amount: Int64 = 0
         if let headline, case .amount(let minor)? = values[headline] { amount = minor }
         return ReconItem(ref: ref, key: key, day: day, values: values, amountMinor: amount,
                          members: members.flatMap { $0.count > 1 ? $0 : nil }, failed: failed)
+    }
+
+    /// Whether every condition holds on its path's value.
+    private static func allHold(_ conditions: [(path: Int, test: FieldCondition.Test)], _ values: [String?]) -> Bool {
+        for index in conditions.indices where !conditions[index].test.holds(values[conditions[index].path]) { return false }
+        return true
     }
 
     private func text(_ column: Int32) -> String? {
@@ -350,9 +369,9 @@ final class SideCursor: IteratorProtocol {
         return CivilDate(year: year, month: month, day: day)
     }
 
-    private func bytes(_ column: Int32) -> [UInt8] {
-        guard let pointer = sqlite3_column_text(handle, column) else { return [] }
-        return Array(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column))))
+    private func key(_ column: Int32) -> ReconKey {
+        guard let pointer = sqlite3_column_text(handle, column) else { return ReconKey() }
+        return ReconKey(UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column))))
     }
 }
 
@@ -365,14 +384,11 @@ final class SideStream: @unchecked Sendable {
     static let maximumBatches = 8
 
     private let condition = NSCondition()
-    private var waiting: [[ReconItem]] = []
+    private var waiting: [ItemBatch] = []
     private var finished = false
     private var cancelled = false
     private var failed: (any Error)?
     private var handed = 0
-    // The consumer's own batch, reversed, touched only by the thread that calls `next`: its
-    // items are moved out from the end (no copy of each item's key and values to release).
-    private var current: [ReconItem] = []
 
     init(reader: DatabasePool, sql: String, arguments: [DatabaseValue], kinds: [ReconFieldKind], grouped: Bool,
          failedTests: [(index: Int, condition: FieldCondition)], json: JSONFieldPlan?, day: CivilDate? = nil) {
@@ -382,17 +398,14 @@ final class SideStream: @unchecked Sendable {
                 try reader.read { db in
                     let cursor = try SideCursor(db, sql: sql, arguments: arguments, kinds: kinds, grouped: grouped, failedTests: failedTests,
                                                 json: json, day: day)
-                    var batch: [ReconItem] = []
-                    batch.reserveCapacity(Self.batchItems)
+                    var builder = BatchBuilder(capacity: Self.batchItems)
                     while let item = cursor.next() {
-                        batch.append(item)
-                        if batch.count == Self.batchItems {
-                            guard put(batch) else { return }
-                            batch.removeAll(keepingCapacity: true)
+                        if let full = builder.add(item) {
+                            guard put(full) else { return }
                         }
                     }
                     if let failure = cursor.failure { throw failure }
-                    if !batch.isEmpty { _ = put(batch) }
+                    if let last = builder.finish() { _ = put(last) }
                 }
             } catch {
                 condition.lock()
@@ -409,7 +422,7 @@ final class SideStream: @unchecked Sendable {
     }
 
     /// Waits while the buffer is full; false when the consumer has stopped.
-    private func put(_ batch: [ReconItem]) -> Bool {
+    private func put(_ batch: ItemBatch) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while waiting.count >= Self.maximumBatches && !cancelled { condition.wait() }
@@ -420,19 +433,14 @@ final class SideStream: @unchecked Sendable {
         return true
     }
 
-    func next() -> ReconItem? {
-        if let item = current.popLast() { return item }
+    /// The next batch, waiting for it; nil when the side is done.
+    func nextBatch() -> ItemBatch? {
         condition.lock()
+        defer { condition.unlock() }
         while waiting.isEmpty && !finished { condition.wait() }
-        guard !waiting.isEmpty else {
-            condition.unlock()
-            return nil
-        }
-        current = waiting.removeFirst()
+        guard !waiting.isEmpty else { return nil }
         condition.broadcast()
-        condition.unlock()
-        current.reverse()
-        return current.popLast()
+        return waiting.removeFirst()
     }
 
     /// Stops the reading thread (the consumer gave up early) and waits for it to let go of

@@ -200,43 +200,107 @@ struct ReconcileStep {
         let rightItems = try items(rightQuery, kinds: kinds, grouped: rule.grouping.groupsRight)
         defer { rightItems.stop() }
         let matcher = Matcher(rule: rule, workingDays: workingDays(rule.calendar))
-        var groups = KeyGroups(left: AnyIterator(leftItems.next), right: AnyIterator(rightItems.next))
-        while let group = groups.next() {
-            // Most keys are one item against one that agrees: counted without building the
-            // matcher's outcome (the same decision, `Matcher.agrees`).
-            if group.left.count == 1 && group.right.count == 1 && matcher.agrees(group.left[0], group.right[0]) {
-                try writer.recordMatch(left: group.left[0], right: group.right[0], outcome: &outcome)
-                continue
-            }
-            let outcomes = matcher.match(left: group.left, right: group.right)
-            try writer.record(outcomes, outcome: &outcome)
-        }
-        if let failure = leftItems.failure() ?? rightItems.failure() { throw failure }
+        try pair(left: SideHead(leftItems.nextBatch), right: SideHead(rightItems.nextBatch), matcher: matcher, writer: &writer,
+                 outcome: &outcome)
+        if let failure = leftItems.failure ?? rightItems.failure { throw failure }
         try writer.flushMissing(outcome: &outcome)
-        outcome.leftItems = leftItems.count()
-        outcome.rightItems = rightItems.count()
+        outcome.leftItems = leftItems.count
+        outcome.rightItems = rightItems.count
     }
 
-    /// One side's items in key order, how many were handed out, and what stopped them.
-    struct SideItems {
-        let next: () -> ReconItem?
-        let count: () -> Int
-        let failure: () -> (any Error)?
+    /// The sort-merge join of the two sides, one key at a time (the memory of one key group).
+    /// A key alone on both sides whose items agree (nearly every key) is counted in place,
+    /// without gathering its group or building the matcher's outcome (`Matcher.agrees`, the
+    /// same decision); any other key's items are gathered and matched.
+    private func pair(left: SideHead, right: SideHead, matcher: Matcher, writer: inout BreakWriter, outcome: inout RuleOutcome) throws {
+        var left = left, right = right
+        var groupLeft: [ReconItem] = [], groupRight: [ReconItem] = []
+        // Keys must come in order: one out of order would break every pairing after it.
+        var lastKey: ReconKey?
+        func follows(_ key: ReconKey) {
+            if let lastKey { precondition(lastKey.precedes(key), "reconciliation items out of key order") }
+            lastKey = key
+        }
+        while true {
+            let key: ReconKey
+            switch (left.head(), right.head()) {
+            case (nil, nil):
+                return
+            case (let l?, nil):
+                key = l.pointee.matchKey
+            case (nil, let r?):
+                key = r.pointee.matchKey
+            case (let l?, let r?):
+                if l.pointee.matchKey == r.pointee.matchKey {
+                    if left.alone && right.alone && matcher.agrees(l, r) {
+                        follows(l.pointee.matchKey)
+                        try writer.recordMatch(left: l, right: r, outcome: &outcome)
+                        left.drop()
+                        right.drop()
+                        continue
+                    }
+                    key = l.pointee.matchKey
+                } else {
+                    key = l.pointee.matchKey.precedes(r.pointee.matchKey) ? l.pointee.matchKey : r.pointee.matchKey
+                }
+            }
+            follows(key)
+            groupLeft.removeAll(keepingCapacity: true)
+            groupRight.removeAll(keepingCapacity: true)
+            while let item = left.head(), item.pointee.matchKey == key { groupLeft.append(left.take()) }
+            while let item = right.head(), item.pointee.matchKey == key { groupRight.append(right.take()) }
+            if groupLeft.count == 1 && groupRight.count == 1 && matcher.agrees(groupLeft[0], groupRight[0]) {
+                try writer.recordMatch(left: groupLeft[0], right: groupRight[0], outcome: &outcome)
+                continue
+            }
+            try writer.record(matcher.match(left: groupLeft, right: groupRight), outcome: &outcome)
+        }
+    }
+
+    /// One side's items in key order, in batches: read on a thread of its own, or on the
+    /// step's connection.
+    enum SideItems {
+        case stream(SideStream)
+        case cursor(CursorBatches)
+
+        func nextBatch() -> ItemBatch? {
+            switch self {
+            case .stream(let stream): return stream.nextBatch()
+            case .cursor(let batches): return batches.nextBatch()
+            }
+        }
+
+        /// How many were handed out.
+        var count: Int {
+            switch self {
+            case .stream(let stream): return stream.count
+            case .cursor(let batches): return batches.cursor.count
+            }
+        }
+
+        /// What stopped them.
+        var failure: (any Error)? {
+            switch self {
+            case .stream(let stream): return stream.failure
+            case .cursor(let batches): return batches.cursor.failure
+            }
+        }
+
         /// Lets go of the side's reading thread (nothing when there is none).
-        let stop: () -> Void
+        func stop() {
+            if case .stream(let stream) = self { stream.cancel() }
+        }
     }
 
     /// A side's query streamed on a reader connection on a thread of its own when the ledger
     /// has reader connections (a file on disk), else on this connection.
     private func items(_ query: SideQuery, kinds: [ReconFieldKind], grouped: Bool) throws -> SideItems {
         if let reader {
-            let stream = SideStream(reader: reader, sql: query.sql, arguments: query.arguments, kinds: kinds, grouped: grouped,
-                                    failedTests: query.failedTests, json: query.json, day: date)
-            return SideItems(next: stream.next, count: { stream.count }, failure: { stream.failure }, stop: stream.cancel)
+            return .stream(SideStream(reader: reader, sql: query.sql, arguments: query.arguments, kinds: kinds, grouped: grouped,
+                                      failedTests: query.failedTests, json: query.json, day: date))
         }
-        let cursor = try SideCursor(db, sql: query.sql, arguments: query.arguments, kinds: kinds, grouped: grouped,
-                                    failedTests: query.failedTests, json: query.json, day: date)
-        return SideItems(next: cursor.next, count: { cursor.count }, failure: { cursor.failure }, stop: {})
+        return .cursor(CursorBatches(try SideCursor(db, sql: query.sql, arguments: query.arguments, kinds: kinds, grouped: grouped,
+                                                    failedTests: query.failedTests, json: query.json, day: date)))
     }
 
     typealias SideQuery = (sql: String, arguments: [DatabaseValue], failedTests: [(index: Int, condition: FieldCondition)], json: JSONFieldPlan?)
