@@ -66,8 +66,10 @@ final class DaemonTick: @unchecked Sendable {
         let paused = hooks.pausedSteps()
         let fetched = remote.poll(today, paused: paused)
         outcome.problems += fetched?.problems ?? []
-        let look = watch.look(today: today, onlyToday: settings.pinnedDate != nil)
-        if look.settling > 0 { outcome.idle = false }
+        var look = watch.look(today: today, onlyToday: settings.pinnedDate != nil)
+        // Files settling on the servers are the day's too: look again soon, plan after them.
+        if let fetched, fetched.settling > 0 { look.settlingDays.insert(today) }
+        if look.settling > 0 || (fetched?.settling ?? 0) > 0 { outcome.idle = false }
         // New files first, only they, posted as soon as they are complete: a file's wait is
         // its own posting, not the day's plan and reconcile steps or the day's other files.
         for (date, files) in look.days {
