@@ -62,7 +62,9 @@ final class DaemonTick: @unchecked Sendable {
         var problems: [String] = []
     }
 
-    func once(now: Date, stop: StopRequest) -> Outcome {
+    /// `monotonicNanoseconds`: the tick's reading of the monotonic clock (the plan's quiet
+    /// wait is measured on it; tests give their own).
+    func once(now: Date, stop: StopRequest, monotonicNanoseconds: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Outcome {
         var outcome = Outcome()
         let today = settings.businessDay(at: now)
         let paused = hooks.pausedSteps()
@@ -72,8 +74,7 @@ final class DaemonTick: @unchecked Sendable {
         // Files settling on the servers are the day's too: look again soon, plan after them.
         if let fetched, fetched.settling > 0 { look.settlingDays.insert(today) }
         if look.settling > 0 || (fetched?.settling ?? 0) > 0 { outcome.idle = false }
-        let nowNanoseconds = DispatchTime.now().uptimeNanoseconds
-        if !look.days.isEmpty || !look.settlingDays.isEmpty { lastArrivalNanoseconds = nowNanoseconds }
+        if !look.days.isEmpty || !look.settlingDays.isEmpty { lastArrivalNanoseconds = monotonicNanoseconds }
         // New files first, only they, posted as soon as they are complete: a file's wait is
         // its own posting, not the day's plan and reconcile steps or the day's other files.
         for (date, files) in look.days {
@@ -97,7 +98,7 @@ final class DaemonTick: @unchecked Sendable {
         // Then the day's plan and reconcile steps, once the day is quiet: every complete file
         // in, none settling, none new for the quiet seconds (they read the whole day: a file
         // that comes while they run waits for them). The same steps as `reckon batch`.
-        let quiet = Double(nowNanoseconds &- lastArrivalNanoseconds) / 1e9 >= settings.effectivePlanQuietSeconds
+        let quiet = Double(monotonicNanoseconds &- lastArrivalNanoseconds) / 1e9 >= settings.effectivePlanQuietSeconds
         for date in unplanned.sorted() where quiet && !look.days.contains(where: { $0.date == date }) && !look.settlingDays.contains(date) {
             if stop.isRequested { return outcome }
             outcome.idle = false
