@@ -282,3 +282,28 @@ extension SFTPDropFetcherTests {
         #expect(sleeper.pauses.isEmpty)
     }
 }
+
+extension SFTPDropFetcherTests {
+    /// A kept connection does not outlive its pin: once known_hosts changes (here: it pins
+    /// another key for the server), the next look connects anew, checks the host key again,
+    /// and is refused naming both fingerprints, though the old connection still worked.
+    @Test func aKeptConnectionIsCheckedAgainWhenKnownHostsChanges() throws {
+        let fixture = try SFTPFixture()
+        let knownHosts = try fixture.server.knownHosts()
+        let config = try sftpConfig(fixture, knownHosts: knownHosts, done: false)
+        let lines = LoggedLines()
+        var fetcher = SFTPDropFetcher(config: config, sleeper: RecordingSleeper(), environment: [:], log: { lines.append($0) })
+        fetcher.sessions = SFTPSessions()
+        #expect(fetcher.fetch(date: day).fetchedPartners == ["platform"])
+        #expect(fetcher.fetch(date: day).fetchedPartners == ["platform"])
+        #expect(lines.count(containing: ": connected as ") == 1)
+
+        let impostor = try KeyPair(in: fixture.scratch.folder("other"), name: "other_host")
+        try FileManager.default.removeItem(atPath: knownHosts)
+        try FileManager.default.copyItem(atPath: try fixture.server.knownHosts(pinning: impostor), toPath: knownHosts)
+        let refused = fetcher.fetch(date: day)
+        #expect(refused.fetchedPartners.isEmpty)
+        #expect(refused.hostKeyRefusals.map(\.partner) == ["platform"])
+        #expect(refused.problems.first?.contains("pins \(try impostor.fingerprint) for it; refused") == true, "\(refused.problems)")
+    }
+}
