@@ -138,8 +138,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ReckonLedgerTests",
-            dependencies: ["ReckonCore", "ReckonFiles", "ReckonLedger", "CLibZip",
-                           .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ReckonCore", "ReckonFiles", "ReckonLedger", "ReckonDaemon", "CLibZip",
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
         ),
         // Against a real OpenSSH sshd on 127.0.0.1, started and stopped by the tests; runs the
         // built `reckon` too (a batch with an SFTP drop).

@@ -18,6 +18,13 @@ public struct DaemonSettings: Sendable {
     public var pollSeconds: Int
     /// The zone "now" is read in for the business day (reckon.yaml's `timezone:`).
     public var timeZone = ReckonConfig.defaultTimeZone
+    /// How long the day must have been quiet (no new file, none settling) before its plan
+    /// and reconcile steps run: those read the whole day, so run after every lull they hold
+    /// up the files that come meanwhile. Not applied with ``exitWhenIdle`` or an
+    /// ``idleMarker`` (no further file is awaited there: the day is planned at once).
+    public var planQuietSeconds: Double = 30
+    /// ``planQuietSeconds`` as it applies to this run.
+    public var effectivePlanQuietSeconds: Double { exitWhenIdle || idleMarker != nil ? 0 : planQuietSeconds }
     /// Tests only (`RECKON_IDLE_MARKER`): at each idle point the daemon writes this file
     /// (the idle point's number) and does not tick again until the file is gone, so a test
     /// drops files between idle points, all seen by the same tick.

@@ -23,6 +23,8 @@ final class DaemonTick: @unchecked Sendable {
     /// Days whose new files are posted but whose plan and reconcile steps have not run since:
     /// they run once the day is quiet (no new file in a look, none settling).
     private var unplanned: Set<CivilDate> = []
+    /// When a new or settling file was last seen (monotonic), for the plan's quiet wait.
+    private var lastArrivalNanoseconds: UInt64 = 0
     /// The partners whose host key was refused, as the ledger's alerts last heard it.
     private var refusedRecorded: Set<String> = []
 
@@ -60,14 +62,19 @@ final class DaemonTick: @unchecked Sendable {
         var problems: [String] = []
     }
 
-    func once(now: Date, stop: StopRequest) -> Outcome {
+    /// `monotonicNanoseconds`: the tick's reading of the monotonic clock (the plan's quiet
+    /// wait is measured on it; tests give their own).
+    func once(now: Date, stop: StopRequest, monotonicNanoseconds: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Outcome {
         var outcome = Outcome()
         let today = settings.businessDay(at: now)
         let paused = hooks.pausedSteps()
         let fetched = remote.poll(today, paused: paused)
         outcome.problems += fetched?.problems ?? []
-        let look = watch.look(today: today, onlyToday: settings.pinnedDate != nil)
-        if look.settling > 0 { outcome.idle = false }
+        var look = watch.look(today: today, onlyToday: settings.pinnedDate != nil)
+        // Files settling on the servers are the day's too: look again soon, plan after them.
+        if let fetched, fetched.settling > 0 { look.settlingDays.insert(today) }
+        if look.settling > 0 || (fetched?.settling ?? 0) > 0 { outcome.idle = false }
+        if !look.days.isEmpty || !look.settlingDays.isEmpty { lastArrivalNanoseconds = monotonicNanoseconds }
         // New files first, only they, posted as soon as they are complete: a file's wait is
         // its own posting, not the day's plan and reconcile steps or the day's other files.
         for (date, files) in look.days {
@@ -89,8 +96,10 @@ final class DaemonTick: @unchecked Sendable {
             unplanned.insert(date)
         }
         // Then the day's plan and reconcile steps, once the day is quiet: every complete file
-        // in, none settling. The same steps as `reckon batch` (the files all known by now).
-        for date in unplanned.sorted() where !look.days.contains(where: { $0.date == date }) && !look.settlingDays.contains(date) {
+        // in, none settling, none new for the quiet seconds (they read the whole day: a file
+        // that comes while they run waits for them). The same steps as `reckon batch`.
+        let quiet = Double(monotonicNanoseconds &- lastArrivalNanoseconds) / 1e9 >= settings.effectivePlanQuietSeconds
+        for date in unplanned.sorted() where quiet && !look.days.contains(where: { $0.date == date }) && !look.settlingDays.contains(date) {
             if stop.isRequested { return outcome }
             outcome.idle = false
             outcome.ran = true

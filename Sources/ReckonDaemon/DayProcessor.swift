@@ -36,6 +36,10 @@ struct DayProcessor: Sendable {
             options.fetchRemoteDrops = nil
         }
         options.maximumWaitSeconds = 0
+        // New files alone: the day's alert file (every alert of the day, rewritten whole) is
+        // written by the day's plan and reconcile run that follows, unless this run raised
+        // an alert of its own (a file refused, failed or late, an error).
+        options.deferAlertsWhenClean = steps == Self.ingestSteps
         options.stabilityWatch = stability
         options.shouldStop = shouldStop
         let day = logger.with(["business_date": "\(date)"])

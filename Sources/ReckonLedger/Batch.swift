@@ -42,6 +42,11 @@ public struct BatchOptions: Sendable {
     /// Hears each file as soon as it is taken in (posted, repeated, refused), before the run's
     /// later steps: the daemon logs and counts a file when it is posted, not when its run ends.
     public var fileIngested: (@Sendable (IngestResult) -> Void)?
+    /// The daemon's ingest-only runs: when every file posted whole and nothing went wrong
+    /// (no refused, failed or late file, no error), the run leaves the day's alert file and
+    /// alert commands to the day's next full run (the daemon's plan and reconcile run, once
+    /// the day is quiet) instead of writing out every alert of the day after each file.
+    public var deferAlertsWhenClean = false
 
     public init(date: CivilDate, steps: [BatchStep] = BatchStep.allCases, partner: String? = nil,
                 dryRun: Bool = false, maximumWaitSeconds: Double = 30) {
@@ -167,6 +172,13 @@ public struct BatchReport: Sendable {
         if !(day?.missing.isEmpty ?? true) || !waitingExpected.isEmpty || !pausedSwitches.isEmpty || stopped { return .incomplete }
         if let date = runDate, lateFiles.contains(where: { $0.date == date }) { return .incomplete }
         return .succeeded
+    }
+
+    /// Every file taken in posted whole (or was a repeat), and nothing failed, erred or is late:
+    /// such a run raised no alert of its own (``BatchOptions/deferAlertsWhenClean``).
+    var cleanIngest: Bool {
+        errors.isEmpty && failedFiles.isEmpty && lateFiles.isEmpty && !stopped
+            && ingested.allSatisfy { ($0.outcome == .posted && $0.recordsNotPosted == 0) || $0.outcome == .repeated }
     }
 
     /// Nothing was rejected or failed and the day is complete. Waiting files of types not
@@ -345,7 +357,9 @@ public enum Batch {
         // (announced and written out with the day's other alerts), arrived ones clear it.
         if runID != nil { checkDeadlines(options, config: config, reference: reference, ledger: ledger, report: &report) }
         // Last, with every step committed: the day's alerts passed on and written out.
-        if runID != nil { finishAlerts(options.date, config: config, ledger: ledger, report: &report) }
+        if runID != nil, !(options.deferAlertsWhenClean && report.cleanIngest) {
+            finishAlerts(options.date, config: config, ledger: ledger, report: &report)
+        }
         report.finishedAt = timestamp()
         if let runID {
             try record(ledger, runID, status: report.outcome, summary: summary(report), at: report.finishedAt!, writer: writer)

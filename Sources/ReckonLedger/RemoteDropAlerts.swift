@@ -10,11 +10,16 @@ public struct RemoteDropsFetched: Sendable {
     public var hostKeyRefusals: [(partner: String, message: String)]
     /// Partners whose drop was fetched without a failure: their refusal alert clears.
     public var fetchedPartners: [String]
+    /// Files on the servers still waiting for their size to hold (judged over the daemon's
+    /// looks): the daemon is not idle, and the day's plan waits, while there are any.
+    public var settling: Int
 
-    public init(problems: [String] = [], hostKeyRefusals: [(partner: String, message: String)] = [], fetchedPartners: [String] = []) {
+    public init(problems: [String] = [], hostKeyRefusals: [(partner: String, message: String)] = [], fetchedPartners: [String] = [],
+                settling: Int = 0) {
         self.problems = problems
         self.hostKeyRefusals = hostKeyRefusals
         self.fetchedPartners = fetchedPartners
+        self.settling = settling
     }
 }
 

@@ -65,6 +65,55 @@ public struct RemoteReadiness {
         }
     }
 
+    /// The same judged over successive looks, without waiting (the daemon's, which looks
+    /// every few seconds): the folder is listed once, and a file under the stable or
+    /// trailer rule is ready once `watch` — kept from look to look — has seen its size and
+    /// time the same for the rule's seconds on the monotonic clock; until then it waits, as
+    /// a local drop's `stable` rule does in the daemon. Nothing is slept, so one partner's
+    /// new file does not hold up the others'. The watch forgets the files no longer listed.
+    public func decideOverLooks(_ rules: [Rule], date: CivilDate?, watch: inout StabilityWatch,
+                                fetchedAlready: (RemoteFile) -> Bool = { _ in false },
+                                list: () throws(SFTPError) -> RemoteListing) throws(SFTPError) -> [String: Decision] {
+        let listing = try list()
+        watch.keepOnly(Set(listing.files.map(\.name)))
+        let now = clock.nowNanoseconds()
+        var decisions: [String: Decision] = [:]
+        for rule in rules {
+            var decision = Decision()
+            for file in listing.files {
+                let match = rule.name.match(file.name)
+                guard match.matches, date == nil || match.date == nil || match.date == date else { continue }
+                let seconds: Int
+                switch rule.readiness {
+                case .marker(let pattern):
+                    let marker = Collector.markerName(pattern, for: file.name)
+                    if listing.file(named: marker) != nil {
+                        decision.ready.append(file)
+                    } else {
+                        decision.waiting.append(Waiting(file: file, reason: "no marker file \(marker) on the server yet"))
+                    }
+                    continue
+                case .stable(let required): seconds = required
+                case .trailer: seconds = trailerWatchSeconds
+                }
+                if fetchedAlready(file) { continue }
+                if watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds], atNanoseconds: now, requiredSeconds: seconds) {
+                    decision.ready.append(file)
+                } else {
+                    decision.waiting.append(Waiting(file: file, reason: Self.settlingReason(seconds)))
+                }
+            }
+            decision.ready.sort { $0.name < $1.name }
+            decisions[rule.id] = decision
+        }
+        return decisions
+    }
+
+    /// Why a file under the stable or trailer rule is not taken yet.
+    public static func settlingReason(_ seconds: Int) -> String {
+        "its size or time is still changing on the server (they must stay the same for \(seconds) s)"
+    }
+
     /// Several file types of one folder at once, by id: the folder is listed once, and
     /// once more after the longest wait any of their files needs (one wait, not one per type).
     /// A file `fetchedAlready` names (the copy taken before, unchanged) is neither ready nor
@@ -118,8 +167,7 @@ public struct RemoteReadiness {
                 // The second listing's figures: the ones that held.
                 decisions[rule]?.ready.append(again)
             } else {
-                decisions[rule]?.waiting.append(Waiting(file: again, reason: "its size or time is still changing on the server "
-                                                        + "(they must stay the same for \(seconds) s)"))
+                decisions[rule]?.waiting.append(Waiting(file: again, reason: Self.settlingReason(seconds)))
             }
         }
         for key in decisions.keys { decisions[key]?.ready.sort { $0.name < $1.name } }

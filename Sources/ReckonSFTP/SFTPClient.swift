@@ -32,7 +32,8 @@ public struct UploadedFile: Sendable, Equatable {
 /// the login is by key, every wait has a deadline, and files move whole — a download is
 /// renamed into the local folder only once complete and of the server's size, an upload
 /// is renamed on the server only once complete and of the local size. One connection is
-/// kept between requests (made again when it broke or sat idle past the idle deadline).
+/// kept between requests (made again when it broke, the server closed it, or it sat idle
+/// past the idle deadline); ``SFTPSessions`` keeps a client per partner between fetches.
 /// Not for concurrent use: one client per thread. Retrying is the caller's, through a
 /// ``RetryPolicy``; every error says whether it is worth it.
 public final class SFTPClient {
@@ -217,7 +218,11 @@ public final class SFTPClient {
 
     private func connected() throws(SFTPError) -> SFTPConnection {
         if let connection {
-            if connection.isUsable && clock.secondsSince(lastUsedNanoseconds) <= settings.timeouts.idleTimeoutSeconds { return connection }
+            if connection.isUsable && clock.secondsSince(lastUsedNanoseconds) <= settings.timeouts.idleTimeoutSeconds {
+                guard connection.closedByPeer else { return connection }
+                log("sftp \(settings.endpoint): the server closed the connection kept open; connecting again")
+                connection.isUsable = false
+            }
             close()
         }
         let credentials = settings.credentials

@@ -127,6 +127,25 @@ final class SFTPConnection {
         socket = -1
     }
 
+    /// Whether the server has closed the connection while it sat unused (restarted, or its
+    /// own idle limit reached): the socket reads end-of-file or reports an error or hang-up,
+    /// seen without sending anything, so a kept connection found dead is made again before a
+    /// request goes out on it. Bytes waiting unread (an SSH message) leave it to libssh2.
+    var closedByPeer: Bool {
+        guard socket >= 0 else { return true }
+        let readHangUp: Int16 = 0x2000  // POLLRDHUP (Linux; Glibc exports it only with _GNU_SOURCE)
+        let closed: Int16 = Int16(POLLERR) | Int16(POLLHUP) | Int16(POLLNVAL) | readHangUp
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN) | readHangUp, revents: 0)
+        var ready: Int32
+        repeat { ready = poll(&descriptor, 1, 0) } while ready < 0 && errno == EINTR
+        guard ready > 0 else { return ready < 0 }
+        if descriptor.revents & closed != 0 { return true }
+        var byte: UInt8 = 0
+        var received: Int
+        repeat { received = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) } while received < 0 && errno == EINTR
+        return received == 0 || (received < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
     // MARK: Calls that may block
 
     /// `body` until it stops answering EAGAIN, waiting on the socket in between.

@@ -23,6 +23,9 @@ public struct SFTPFetchReport: Sendable {
     public var hostKeyRefusals: [(partner: String, message: String)] = []
     /// Partners whose drop was fetched without a failure.
     public var fetchedPartners: [String] = []
+    /// Files waiting for their size and time to hold on the server (stable and trailer
+    /// rules): the daemon looks again soon rather than call itself idle.
+    public var settling: Int { waiting.filter { $0.reason.hasPrefix("its size or time is still changing") }.count }
 
     public init() {}
 }
@@ -42,6 +45,11 @@ public struct SFTPDropFetcher {
     public var sleeper: any Sleeper
     public var environment: [String: String]
     public var log: (String) -> Void
+    /// Where each partner's client and watch are kept between fetches (the daemon's): the
+    /// stable and trailer rules are then judged over successive fetches, without waiting.
+    /// Nil: a client per partner per fetch, closed when its drop is fetched, and the rules'
+    /// seconds waited within the fetch (`reckon batch`).
+    public var sessions: SFTPSessions?
 
     public init(config: ReckonConfig, retry: RetryPolicy = RetryPolicy(), clock: MonotonicClock = .system,
                 sleeper: any Sleeper = SystemSleeper(), environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -74,8 +82,10 @@ public struct SFTPDropFetcher {
         var report = SFTPFetchReport()
         for partner in config.partners where only == nil || partner.id == only {
             guard let drop = partner.sftp, let folder = partner.drop else { continue }
-            let client = SFTPClient(settings: Self.settings(drop), environment: environment, clock: clock, log: log)
-            defer { client.close() }
+            let settings = Self.settings(drop)
+            let make = { SFTPClient(settings: settings, environment: environment, clock: clock, log: log) }
+            let client = sessions?.client(for: partner.id, settings: settings, make: make) ?? make()
+            defer { if sessions == nil { client.close() } }
             do {
                 try fetch(partner, drop, into: folder, date: date, client: client, report: &report)
                 report.fetchedPartners.append(partner.id)
@@ -109,9 +119,22 @@ public struct SFTPDropFetcher {
         // A file fetched before and unchanged is not watched again (each look would wait for
         // it); with a done folder it is still moved there, so it is watched as before.
         let fetchedAlready: (RemoteFile) -> Bool = { drop.doneFolder == nil && Self.alreadyThere($0, in: folder) }
-        let decisions = try RemoteReadiness(clock: clock, sleeper: sleeper).decide(rules, date: date, fetchedAlready: fetchedAlready) { () throws(SFTPError) in
-            latest = try list()
-            return latest
+        let readiness = RemoteReadiness(clock: clock, sleeper: sleeper)
+        let decisions: [String: RemoteReadiness.Decision]
+        if let sessions {
+            // The daemon looks again in a few seconds: a file's stable seconds are judged over
+            // its looks, so no partner's fetch waits for them (and holds up the others').
+            decisions = try sessions.withWatch(for: partner.id) { watch throws(SFTPError) in
+                try readiness.decideOverLooks(rules, date: date, watch: &watch, fetchedAlready: fetchedAlready) { () throws(SFTPError) in
+                    latest = try list()
+                    return latest
+                }
+            }
+        } else {
+            decisions = try readiness.decide(rules, date: date, fetchedAlready: fetchedAlready) { () throws(SFTPError) in
+                latest = try list()
+                return latest
+            }
         }
         for name in latest.refused.map(\.description) { report.problems.append("the SFTP drop of \(partner.id): \(name)") }
         for type in kinds {

@@ -151,12 +151,13 @@ struct DaemonBench: ParsableCommand {
         }
         let end = Clock.now()
         let peakKiB = MemorySampler.field("VmHWM", pid: daemon.pid)
+        let cpuSeconds = MemorySampler.cpuSeconds(pid: daemon.pid)
         sampler.stop()
         daemon.terminate()
 
         report(arrivals: arrivals, completed: completed, posted: daemon.log.posted(), start: start, end: end,
                samples: sampler.samples(), peakKiB: peakKiB, lateStarts: lateStarts, uploadsSeconds: uploadsEnd - start,
-               errors: daemon.log.errors())
+               errors: daemon.log.errors(), cpuSeconds: cpuSeconds)
     }
 
     // MARK: The day
@@ -228,7 +229,7 @@ struct DaemonBench: ParsableCommand {
 
     private func report(arrivals: [Arrival], completed: [String: Double], posted: [String: Double], start: Double, end: Double,
                         samples: [(seconds: Double, kib: Int64)], peakKiB: Int64, lateStarts: Int, uploadsSeconds: Double,
-                        errors: [String]) {
+                        errors: [String], cpuSeconds: (user: Double, system: Double)?) {
         var latencies: [Double] = []
         var missing: [String] = []
         for arrival in arrivals {
@@ -252,7 +253,11 @@ struct DaemonBench: ParsableCommand {
         }
         print("uploads: \(arrivals.count) in \(String(format: "%.1f", uploadsSeconds)) s"
             + (lateStarts > 0 ? " (\(lateStarts) started over 1 s after their time)" : ""))
-        print("load average (1, 5, 15 min) at the end: \(ReconcileBench.loadAverage())\n")
+        print("load average (1, 5, 15 min) at the end: \(ReconcileBench.loadAverage())")
+        if let cpuSeconds {
+            print(String(format: "the daemon's CPU time over the run: %.1f s user + %.1f s system", cpuSeconds.user, cpuSeconds.system))
+        }
+        print("")
         print("| files posted | completion → posting: median | p99 | max | daemon RSS at 10% / 50% / 90% of the run | peak RSS (VmHWM) |")
         print("|---|---|---|---|---|---|")
         print("| \(latencies.count) of \(arrivals.count) | \(percentile(0.5)) | \(percentile(0.99)) | "
@@ -421,6 +426,16 @@ final class MemorySampler: @unchecked Sendable {
 
     func stop() { lock.withLock { stopped = true } }
     func samples() -> [(seconds: Double, kib: Int64)] { lock.withLock { taken } }
+
+    /// The process's user and system CPU time so far (/proc/PID/stat), or nil.
+    static func cpuSeconds(pid: pid_t) -> (user: Double, system: Double)? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the name: state is field 3 of stat(5); utime and stime are 14 and 15.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (user / ticks, system / ticks)
+    }
 
     /// A `Vm…:` field of /proc/PID/status in KiB, or -1.
     static func field(_ name: String, pid: pid_t) -> Int64 {

@@ -20,6 +20,12 @@ struct SFTPDaemonTests {
         #expect(daemon.errors.contains("file=\(fixture.local)/PLAT_REPAY_20241216.csv file_type=repayments partner=platform [ReckonDaemon] file posted"),
                 "\(daemon.errors)")
         #expect(try fixture.localNames() == ["PLAT_LOAN_20241216.csv", "PLAT_REPAY_20241216.csv"])
+        // One login to the platform's server for all the daemon's looks (issue 12, item 10):
+        // the connection is kept from tick to tick (four here: ingest, plan, settle, idle),
+        // not made again at each. (The deliver step's upload connects on its own.)
+        #expect(daemon.errors.components(separatedBy: "[ReckonDaemon] run started").count - 1 == 3, "\(daemon.errors)")
+        #expect(daemon.errors.components(separatedBy: "[reckon] sftp 127.0.0.1:\(fixture.server.port): connected as ").count - 1 == 1,
+                "\(daemon.errors)")
 
         // Settled and delivered once: the platform's set on its server, byte for byte.
         #expect(daemon.errors.components(separatedBy: "steps=settle,deliver").count == 2, "\(daemon.errors)")

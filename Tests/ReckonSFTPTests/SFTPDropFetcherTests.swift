@@ -190,3 +190,120 @@ struct SFTPDropConfigTests {
         }
     }
 }
+
+/// The lines a fetcher logs, kept for the test to read.
+final class LoggedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+    func count(containing text: String) -> Int { all.filter { $0.contains(text) }.count }
+}
+
+extension SFTPDropFetcherTests {
+    /// The daemon's fetches (issue 12, item 10) keep each partner's connection between looks:
+    /// one login serves them all. A server restarted between two looks (its sessions killed)
+    /// is found to have closed the kept connection before anything is sent on it; the next
+    /// look connects again at once, with no retry and no pause, and fetches as before.
+    /// Closing the sessions (the daemon's stop) ends the connection: the next look logs in anew.
+    @Test func theDaemonsLooksKeepOneConnectionAndMakeItAgainAfterARestart() throws {
+        let fixture = try SFTPFixture()
+        let config = try sftpConfig(fixture, knownHosts: try fixture.server.knownHosts(), done: false)
+        let lines = LoggedLines()
+        let sleeper = RecordingSleeper()
+        let sessions = SFTPSessions()
+        var fetcher = SFTPDropFetcher(config: config, sleeper: sleeper, environment: [:], log: { lines.append($0) })
+        fetcher.sessions = sessions
+        let logins = { lines.count(containing: ": connected as ") }
+
+        #expect(fetcher.fetch(date: day).fetchedPartners == ["platform"])
+        try fixture.put("PLAT_REPAY_20241216.csv", sampleBytes(700))
+        try fixture.put("PLAT_REPAY_20241216.csv.ok", [])
+        #expect(fetcher.fetch(date: day).fetched.map(\.remotePath)
+            == ["PLAT_REPAY_20241216.csv", "PLAT_REPAY_20241216.csv.ok"].map { fixture.remote + "/" + $0 })
+        #expect(fetcher.fetch(date: day).fetched.isEmpty)
+        #expect(logins() == 1)
+        #expect(sessions.count == 1)
+
+        fixture.server.stop()
+        try fixture.server.start()
+        let corrected = sampleBytes(700, seed: 7)
+        try fixture.put("PLAT_REPAY_20241216.csv", corrected)
+        var times = [timespec(tv_sec: 1_900_000_000, tv_nsec: 0), timespec(tv_sec: 1_900_000_000, tv_nsec: 0)]
+        utimensat(AT_FDCWD, fixture.remote + "/PLAT_REPAY_20241216.csv", &times, 0)
+        let afterRestart = fetcher.fetch(date: day)
+        #expect(afterRestart.problems == [])
+        #expect(afterRestart.fetched.map(\.remotePath) == [fixture.remote + "/PLAT_REPAY_20241216.csv"])
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: fixture.local + "/PLAT_REPAY_20241216.csv"))) == corrected)
+        #expect(sleeper.pauses.isEmpty)
+        #expect(lines.count(containing: "sftp 127.0.0.1:\(fixture.server.port): the server closed the connection kept open; connecting again") == 1)
+        #expect(logins() == 2)
+
+        sessions.closeAll()
+        #expect(sessions.count == 0)
+        #expect(fetcher.fetch(date: day).fetchedPartners == ["platform"])
+        #expect(logins() == 3)
+    }
+}
+
+extension SFTPDropFetcherTests {
+    /// With the daemon's kept sessions a `stable` file is judged over successive fetches
+    /// instead of by a wait inside one: nothing is slept (a partner's new file no longer
+    /// holds up the other partners' fetches for its seconds), the file waits until its
+    /// size and time have held for the rule's seconds on the monotonic clock, and a file
+    /// that grew between two looks starts its wait again.
+    @Test func theDaemonsLooksJudgeAStableFileAcrossLooksWithoutWaiting() throws {
+        let fixture = try SFTPFixture()
+        let config = try sftpConfig(fixture, knownHosts: try fixture.server.knownHosts(), done: false)
+        let time = TestClock()
+        let sleeper = RecordingSleeper()
+        var fetcher = SFTPDropFetcher(config: config, clock: time.clock, sleeper: sleeper, environment: [:])
+        fetcher.sessions = SFTPSessions()
+        let settling = "its size or time is still changing on the server (they must stay the same for 2 s)"
+
+        try fixture.put("PLAT_LOAN_20241216.csv", sampleBytes(5000))
+        let first = fetcher.fetch(date: day)
+        #expect(first.fetched.isEmpty)
+        #expect(first.waiting.map { "\($0.partner) \($0.fileType) \($0.name): \($0.reason)" }
+            == ["platform loans PLAT_LOAN_20241216.csv: \(settling)"])
+        #expect(first.settling == 1)
+
+        // Still growing at the next look, 1.5 s later: its wait starts again.
+        time.advance(seconds: 1.5)
+        try fixture.put("PLAT_LOAN_20241216.csv", sampleBytes(6000))
+        #expect(fetcher.fetch(date: day).settling == 1)
+        time.advance(seconds: 1.5)
+        #expect(fetcher.fetch(date: day).fetched.isEmpty)
+        time.advance(seconds: 0.5)
+        let ready = fetcher.fetch(date: day)
+        #expect(ready.fetched.map(\.remotePath) == [fixture.remote + "/PLAT_LOAN_20241216.csv"])
+        #expect(ready.settling == 0)
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: fixture.local + "/PLAT_LOAN_20241216.csv"))) == sampleBytes(6000))
+        #expect(sleeper.pauses.isEmpty)
+    }
+}
+
+extension SFTPDropFetcherTests {
+    /// A kept connection does not outlive its pin: once known_hosts changes (here: it pins
+    /// another key for the server), the next look connects anew, checks the host key again,
+    /// and is refused naming both fingerprints, though the old connection still worked.
+    @Test func aKeptConnectionIsCheckedAgainWhenKnownHostsChanges() throws {
+        let fixture = try SFTPFixture()
+        let knownHosts = try fixture.server.knownHosts()
+        let config = try sftpConfig(fixture, knownHosts: knownHosts, done: false)
+        let lines = LoggedLines()
+        var fetcher = SFTPDropFetcher(config: config, sleeper: RecordingSleeper(), environment: [:], log: { lines.append($0) })
+        fetcher.sessions = SFTPSessions()
+        #expect(fetcher.fetch(date: day).fetchedPartners == ["platform"])
+        #expect(fetcher.fetch(date: day).fetchedPartners == ["platform"])
+        #expect(lines.count(containing: ": connected as ") == 1)
+
+        let impostor = try KeyPair(in: fixture.scratch.folder("other"), name: "other_host")
+        try FileManager.default.removeItem(atPath: knownHosts)
+        try FileManager.default.copyItem(atPath: try fixture.server.knownHosts(pinning: impostor), toPath: knownHosts)
+        let refused = fetcher.fetch(date: day)
+        #expect(refused.fetchedPartners.isEmpty)
+        #expect(refused.hostKeyRefusals.map(\.partner) == ["platform"])
+        #expect(refused.problems.first?.contains("pins \(try impostor.fingerprint) for it; refused") == true, "\(refused.problems)")
+    }
+}

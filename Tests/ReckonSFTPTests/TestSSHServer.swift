@@ -196,6 +196,18 @@ final class TestSSHServer {
         for pid in pids { kill(pid, SIGKILL) }
         process.wait()
         self.process = nil
+        // The sessions are not this process's children: wait (bounded) until each has
+        // exited, so its connections are closed when stop() returns.
+        let deadline = Date().addingTimeInterval(5)
+        for pid in pids where pid != process.pid {
+            while Self.isAlive(pid) && Date() < deadline { usleep(1_000) }
+        }
+    }
+
+    /// Still running (not gone, not a zombie whose descriptors are closed).
+    private static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 
     /// Stops (SIGSTOP) every session the server forked: connections stay open, nothing

@@ -9,14 +9,18 @@ import ReckonSFTP
 /// gets it as ``DaemonHooks/makeBatchOptions``), so both fetch and deliver alike.
 enum BatchHooks {
     /// `log` hears the SFTP client's lines (retries): stderr for the CLI, the daemon's logger.
+    /// `sessions` keeps each partner's SFTP connection between fetches (the daemon's ticks).
     static func options(_ date: CivilDate, steps: [BatchStep], partner: String?, config: ReckonConfig,
+                        sessions: SFTPSessions? = nil,
                         log: @escaping @Sendable (String) -> Void = { printError($0) }) -> BatchOptions {
         var options = BatchOptions(date: date, steps: steps, partner: partner)
         if config.partners.contains(where: { $0.sftp != nil }) {
             options.fetchRemoteDrops = { date, partner in
-                let report = SFTPDropFetcher(config: config, log: log).fetch(date: date, partner: partner)
+                var fetcher = SFTPDropFetcher(config: config, log: log)
+                fetcher.sessions = sessions
+                let report = fetcher.fetch(date: date, partner: partner)
                 return RemoteDropsFetched(problems: report.problems, hostKeyRefusals: report.hostKeyRefusals,
-                                          fetchedPartners: report.fetchedPartners)
+                                          fetchedPartners: report.fetchedPartners, settling: report.settling)
             }
         }
         if config.partners.contains(where: { $0.outbound?.deliverPath != nil }) {

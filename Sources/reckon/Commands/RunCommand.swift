@@ -6,6 +6,7 @@ import ReckonDaemon
 import ReckonFiles
 import ReckonHTTP
 import ReckonLedger
+import ReckonSFTP
 import ServiceLifecycle
 
 struct RunCommand: ParsableCommand {
@@ -62,8 +63,11 @@ struct RunCommand: ParsableCommand {
         settings.settle = settle
         settings.idleMarker = ProcessInfo.processInfo.environment[DaemonSettings.idleMarkerVariable].flatMap { $0.isEmpty ? nil : $0 }
         let sftpLogger = logger
+        // Each partner's SFTP connection is kept from tick to tick, closed when the daemon stops.
+        let sessions = SFTPSessions()
+        defer { sessions.closeAll() }
         var hooks = DaemonHooks { date, steps, partner in
-            BatchHooks.options(date, steps: steps, partner: partner, config: config,
+            BatchHooks.options(date, steps: steps, partner: partner, config: config, sessions: sessions,
                                log: { sftpLogger.notice("\($0)") })
         }
         hooks.pausedSteps = { (try? ledger.pausedSteps()) ?? [] }
