@@ -169,21 +169,14 @@ public struct TaggedReader: RecordReader {
         if first == UInt8(ascii: ":") {
             guard let (tag, contentStart) = Self.tag(of: bytes) else {
                 let finished = finishBlock()
-                if Self.isMessageTypeLine(bytes) {
-                    // The message type as a line of its own (Rabobank's files open with
-                    // ':940:'): a bank's line between messages, not a broken tag.
-                    let header = Item.stray(text: Array(bytes), line: line, offset: offset,
-                                            reason: "a message type line outside any tag (outside_tags: skip passes such lines over)",
-                                            outsideTags: true)
-                    if let finished {
-                        queue(header)
-                        return .block(finished)
-                    }
-                    return header
-                }
+                // The message type as a line of its own (Rabobank's files open with ':940:')
+                // is a bank's line between messages; anything else a broken tag.
+                let isMessageType = Self.isMessageTypeLine(bytes)
                 let stray = Item.stray(text: Array(bytes), line: line, offset: offset,
-                                       reason: "the line starts with ':' but is not a tag line (':TAG:' with two letters or digits and an optional letter)",
-                                       outsideTags: false)
+                                       reason: isMessageType
+                                           ? "a message type line outside any tag (outside_tags: skip passes such lines over)"
+                                           : "the line starts with ':' but is not a tag line (':TAG:' with two letters or digits and an optional letter)",
+                                       outsideTags: isMessageType)
                 if let finished {
                     queue(stray)
                     return .block(finished)
