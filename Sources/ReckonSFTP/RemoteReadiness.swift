@@ -80,33 +80,52 @@ public struct RemoteReadiness {
         var decisions: [String: Decision] = [:]
         for rule in rules {
             var decision = Decision()
-            for file in listing.files {
-                let match = rule.name.match(file.name)
-                guard match.matches, date == nil || match.date == nil || match.date == date else { continue }
-                let seconds: Int
-                switch rule.readiness {
-                case .marker(let pattern):
-                    let marker = Collector.markerName(pattern, for: file.name)
-                    if listing.file(named: marker) != nil {
+            for look in looks(rule, in: listing, date: date, fetchedAlready: fetchedAlready) {
+                switch look {
+                case .ready(let file): decision.ready.append(file)
+                case .waiting(let waiting): decision.waiting.append(waiting)
+                case .watch(let file, let seconds):
+                    if watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds], atNanoseconds: now, requiredSeconds: seconds) {
                         decision.ready.append(file)
                     } else {
-                        decision.waiting.append(Waiting(file: file, reason: "no marker file \(marker) on the server yet"))
+                        decision.waiting.append(Waiting(file: file, reason: Self.settlingReason(seconds)))
                     }
-                    continue
-                case .stable(let required): seconds = required
-                case .trailer: seconds = trailerWatchSeconds
-                }
-                if fetchedAlready(file) { continue }
-                if watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds], atNanoseconds: now, requiredSeconds: seconds) {
-                    decision.ready.append(file)
-                } else {
-                    decision.waiting.append(Waiting(file: file, reason: Self.settlingReason(seconds)))
                 }
             }
             decision.ready.sort { $0.name < $1.name }
             decisions[rule.id] = decision
         }
         return decisions
+    }
+
+    /// What one look at a listing says of a rule's files, before any watching.
+    private enum Look {
+        case ready(RemoteFile)
+        case waiting(Waiting)
+        /// Under the stable or trailer rule: ready once its size and time hold for `seconds`.
+        case watch(RemoteFile, seconds: Int)
+    }
+
+    /// The rule's files of the day in `listing`: a marker rule's are ready or waiting for
+    /// their marker; the others are to be watched, except the copies `fetchedAlready` names.
+    private func looks(_ rule: Rule, in listing: RemoteListing, date: CivilDate?,
+                      fetchedAlready: (RemoteFile) -> Bool) -> [Look] {
+        var looks: [Look] = []
+        for file in listing.files {
+            let match = rule.name.match(file.name)
+            guard match.matches, date == nil || match.date == nil || match.date == date else { continue }
+            switch rule.readiness {
+            case .marker(let pattern):
+                let marker = Collector.markerName(pattern, for: file.name)
+                looks.append(listing.file(named: marker) != nil
+                    ? .ready(file) : .waiting(Waiting(file: file, reason: "no marker file \(marker) on the server yet")))
+            case .stable(let required):
+                if !fetchedAlready(file) { looks.append(.watch(file, seconds: required)) }
+            case .trailer:
+                if !fetchedAlready(file) { looks.append(.watch(file, seconds: trailerWatchSeconds)) }
+            }
+        }
+        return looks
     }
 
     /// Why a file under the stable or trailer rule is not taken yet.
@@ -128,30 +147,17 @@ public struct RemoteReadiness {
         let start = clock.nowNanoseconds()
         for rule in rules {
             var decision = Decision()
-            let candidates = first.files.filter { file in
-                let match = rule.name.match(file.name)
-                return match.matches && (date == nil || match.date == nil || match.date == date)
-            }
-            for file in candidates {
-                let seconds: Int
-                switch rule.readiness {
-                case .marker(let pattern):
-                    let marker = Collector.markerName(pattern, for: file.name)
-                    if first.file(named: marker) != nil {
+            for look in looks(rule, in: first, date: date, fetchedAlready: fetchedAlready) {
+                switch look {
+                case .ready(let file): decision.ready.append(file)
+                case .waiting(let waiting): decision.waiting.append(waiting)
+                case .watch(let file, let seconds):
+                    if watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds], atNanoseconds: start,
+                                     requiredSeconds: seconds) {
                         decision.ready.append(file)
                     } else {
-                        decision.waiting.append(Waiting(file: file, reason: "no marker file \(marker) on the server yet"))
+                        watched.append((rule.id, file, seconds))
                     }
-                    continue
-                case .stable(let required): seconds = required
-                case .trailer: seconds = trailerWatchSeconds
-                }
-                if fetchedAlready(file) { continue }
-                if watch.observe(file.name, size: file.sizeBytes, also: [file.modifiedSeconds], atNanoseconds: start,
-                                 requiredSeconds: seconds) {
-                    decision.ready.append(file)
-                } else {
-                    watched.append((rule.id, file, seconds))
                 }
             }
             decisions[rule.id] = decision
