@@ -36,7 +36,7 @@ public struct DaemonService: Service {
     private func loop(_ stop: StopRequest) async {
         logger.info("daemon started", metadata: [
             "business_date": "\(settings.pinnedDate.map { "\($0)" } ?? "today")",
-            "poll_seconds": "\(settings.pollSeconds)", "exit_when_idle": "\(settings.exitWhenIdle)",
+            "poll_seconds": "\(DaemonConfig.secondsText(settings.pollSeconds))", "exit_when_idle": "\(settings.exitWhenIdle)",
             "settle": "\(settings.settle)",
         ])
         var idlePoints = 0
@@ -59,7 +59,7 @@ public struct DaemonService: Service {
                 // After work, look again at once: more may have come meanwhile.
                 if outcome.ran { continue }
             }
-            await stop.pause(seconds: Double(settings.pollSeconds))
+            await stop.pause(seconds: settings.pollSeconds)
         }
         logger.info("daemon stopped", metadata: ["reason": "\(stop.isRequested ? "asked to stop" : "idle")"])
     }

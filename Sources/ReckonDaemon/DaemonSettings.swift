@@ -15,7 +15,7 @@ public struct DaemonSettings: Sendable {
     /// tasks settle (issue 12), this is how the daemon writes outbound files.
     public var settle = false
     /// Seconds between ticks (`daemon.poll_seconds`).
-    public var pollSeconds: Int
+    public var pollSeconds: Double
     /// The zone "now" is read in for the business day (reckon.yaml's `timezone:`).
     public var timeZone = ReckonConfig.defaultTimeZone
     /// How long the day must have been quiet (no new file, none settling) before its plan
@@ -32,7 +32,7 @@ public struct DaemonSettings: Sendable {
 
     public static let idleMarkerVariable = "RECKON_IDLE_MARKER"
 
-    public init(pollSeconds: Int = DaemonConfig.defaultPollSeconds) {
+    public init(pollSeconds: Double = DaemonConfig.defaultPollSeconds) {
         self.pollSeconds = pollSeconds
     }
 

@@ -27,6 +27,11 @@ final class FilePosting {
     let digest: FileDigest
     let archivePath: String
     let options: CheckOptions
+    /// The business date as entries store it, made once.
+    private let businessDay: String
+    /// Whether any product freezes margin: when none does, a repayment need not look up its
+    /// loan's product (the margin rate would be nil whatever the product).
+    private let anyProductFreezesMargin: Bool
     private var balanceDeltas: [BalanceKey: Int64] = [:]
     private var knownAccounts = Set<String>()
     private var products: [String: String?] = [:]
@@ -65,6 +70,8 @@ final class FilePosting {
         self.digest = digest
         self.archivePath = archivePath
         self.options = options
+        businessDay = businessDate.description
+        anyProductFreezesMargin = config.products.contains { $0.marginRate != nil }
         plans = spec.kinds.map { kind in kind.event.map { KindPlan(kind: kind, event: $0, partner: request.partner.id) } }
         // A key held by a retired (superseded) event passes to the new one; a key held by an
         // active event refuses the record as a duplicate (no row changed).
@@ -350,6 +357,7 @@ final class FilePosting {
 
     /// The product a loan was disbursed under, from its disbursement event.
     private func product(of loan: String) -> String? {
+        guard anyProductFreezesMargin else { return nil }
         if let cached = products[loan] { return cached }
         productOfLoan.bind(1, loan)
         let product = (try? productOfLoan.text()) ?? nil
@@ -376,17 +384,16 @@ final class FilePosting {
         insertEntry.bind(2, fileID)
         if let eventID { insertEntry.bind(3, eventID) } else { insertEntry.bindNull(3) }
         if let line { insertEntry.bind(4, line) } else { insertEntry.bindNull(4) }
-        insertEntry.bind(5, businessDate ?? self.businessDate.description)
+        insertEntry.bind(5, businessDate ?? businessDay)
         if let reverses { insertEntry.bind(6, reverses) } else { insertEntry.bindNull(6) }
         try insertEntry.run()
         let entryID = db.lastInsertedRowID
         for posting in draft.postings {
             if knownAccounts.insert(posting.account).inserted {
                 if knownAccounts.count > Self.balanceFlushThreshold { knownAccounts = [posting.account] }
-                let parts = posting.account.split(separator: ":").map(String.init)
-                let loan = parts.first == "loan" ? parts[1] : (parts.count == 3 && parts[0] == "margin" ? parts[2] : nil)
+                let (kind, loan) = Account.kindAndLoan(of: posting.account)
                 insertAccount.bind(1, posting.account)
-                insertAccount.bind(2, parts.first ?? posting.account)
+                insertAccount.bind(2, kind)
                 if let loan { insertAccount.bind(3, loan) } else { insertAccount.bindNull(3) }
                 try insertAccount.run()
             }

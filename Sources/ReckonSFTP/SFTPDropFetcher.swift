@@ -28,6 +28,17 @@ public struct SFTPFetchReport: Sendable {
     public var settling: Int { waiting.filter { $0.reason.hasPrefix("its size or time is still changing") }.count }
 
     public init() {}
+
+    /// Another partner's report added after this one's (partners' reports are merged in
+    /// reckon.yaml's order, however they were fetched).
+    mutating func append(_ other: SFTPFetchReport) {
+        fetched += other.fetched
+        waiting += other.waiting
+        movedToDone += other.movedToDone
+        problems += other.problems
+        hostKeyRefusals += other.hostKeyRefusals
+        fetchedPartners += other.fetchedPartners
+    }
 }
 
 /// The first part of the collect step for partners with an SFTP drop: each partner's
@@ -50,6 +61,15 @@ public struct SFTPDropFetcher {
     /// Nil: a client per partner per fetch, closed when its drop is fetched, and the rules'
     /// seconds waited within the fetch (`reckon batch`).
     public var sessions: SFTPSessions?
+    /// How many partners' drops are fetched at once, each on its own connection: a look is
+    /// mostly waiting for the servers' replies (a listing is several round trips), so with
+    /// many partners one after the other the look takes longer than the files' posting.
+    /// 1 (the default): one after the other. The clock, sleeper and log must then be safe
+    /// to use from several threads (the system's are).
+    public var partnersAtOnce = 1
+    /// What the CLI and the daemon use: enough to overlap the servers' round trips, few
+    /// enough that a hundred partners do not make a hundred threads.
+    public static let defaultPartnersAtOnce = 8
 
     public init(config: ReckonConfig, retry: RetryPolicy = RetryPolicy(), clock: MonotonicClock = .system,
                 sleeper: any Sleeper = SystemSleeper(), environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -78,23 +98,39 @@ public struct SFTPDropFetcher {
     }
 
     /// Fetches the day's complete files of every partner with an SFTP drop (or one).
+    /// Up to ``partnersAtOnce`` partners are fetched at a time; the report lists them in
+    /// reckon.yaml's order all the same.
     public func fetch(date: CivilDate, partner only: String? = nil) -> SFTPFetchReport {
+        let partners = config.partners.filter { (only == nil || $0.id == only) && $0.sftp != nil && $0.drop != nil }
+        let lanes = max(1, min(partnersAtOnce, partners.count))
+        let reports: [SFTPFetchReport]
+        if lanes == 1 {
+            reports = partners.map { fetch($0, date: date) }
+        } else {
+            let work = PartnerLanes(count: partners.count) { index in fetch(partners[index], date: date) }
+            reports = work.run(lanes: lanes)
+        }
         var report = SFTPFetchReport()
-        for partner in config.partners where only == nil || partner.id == only {
-            guard let drop = partner.sftp, let folder = partner.drop else { continue }
-            let settings = Self.settings(drop)
-            let make = { SFTPClient(settings: settings, environment: environment, clock: clock, log: log) }
-            let client = sessions?.client(for: partner.id, settings: settings, make: make) ?? make()
-            defer { if sessions == nil { client.close() } }
-            do {
-                try fetch(partner, drop, into: folder, date: date, client: client, report: &report)
-                report.fetchedPartners.append(partner.id)
-            } catch {
-                report.problems.append("the SFTP drop of \(partner.id): \(error)")
-                switch error {
-                case .hostKeyMismatch, .hostKeyUnknown: report.hostKeyRefusals.append((partner.id, "\(error)"))
-                default: break
-                }
+        for partnerReport in reports { report.append(partnerReport) }
+        return report
+    }
+
+    /// One partner's drop: its own report, the partner's client used by this thread alone.
+    private func fetch(_ partner: PartnerConfig, date: CivilDate) -> SFTPFetchReport {
+        var report = SFTPFetchReport()
+        guard let drop = partner.sftp, let folder = partner.drop else { return report }
+        let settings = Self.settings(drop)
+        let make = { SFTPClient(settings: settings, environment: environment, clock: clock, log: log) }
+        let client = sessions?.client(for: partner.id, settings: settings, make: make) ?? make()
+        defer { if sessions == nil { client.close() } }
+        do {
+            try fetch(partner, drop, into: folder, date: date, client: client, report: &report)
+            report.fetchedPartners.append(partner.id)
+        } catch {
+            report.problems.append("the SFTP drop of \(partner.id): \(error)")
+            switch error {
+            case .hostKeyMismatch, .hostKeyUnknown: report.hostKeyRefusals.append((partner.id, "\(error)"))
+            default: break
             }
         }
         return report
@@ -171,5 +207,39 @@ public struct SFTPDropFetcher {
         var status = stat()
         guard stat(folder + "/" + file.name, &status) == 0 else { return false }
         return Int64(status.st_size) == file.sizeBytes && Int64(status.st_mtim.tv_sec) == file.modifiedSeconds
+    }
+}
+
+/// The partners' fetches spread over a few threads: each lane takes the next partner not yet
+/// taken (a slow server holds up one lane, not the others), and each result goes to its
+/// partner's place. Unchecked: the fetches share only what is safe to share (see
+/// ``SFTPDropFetcher/partnersAtOnce``), and the lock guards the rest.
+private final class PartnerLanes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private var results: [SFTPFetchReport]
+    private let fetch: (Int) -> SFTPFetchReport
+
+    init(count: Int, fetch: @escaping (Int) -> SFTPFetchReport) {
+        results = Array(repeating: SFTPFetchReport(), count: count)
+        self.fetch = fetch
+    }
+
+    func run(lanes: Int) -> [SFTPFetchReport] {
+        DispatchQueue.concurrentPerform(iterations: lanes) { _ in
+            while let index = take() {
+                let result = fetch(index)
+                lock.withLock { results[index] = result }
+            }
+        }
+        return results
+    }
+
+    private func take() -> Int? {
+        lock.withLock {
+            guard next < results.count else { return nil }
+            defer { next += 1 }
+            return next
+        }
     }
 }

@@ -44,7 +44,7 @@ struct DaemonBench: ParsableCommand {
     var seed: UInt64 = 1
 
     @Option(help: "The daemon's daemon.poll_seconds.")
-    var pollSeconds = 1
+    var pollSeconds = 1.0
 
     @Option(help: "The file types' ready rule: trailer (the file is fetched once its size holds 2 s on the server, then its trailer read) or marker (an empty {name}.ok uploaded after the file; its rename is the completion).")
     var ready: ReadyRule = .trailer
@@ -85,7 +85,7 @@ struct DaemonBench: ParsableCommand {
 
         print(MachineInfo.describe(cores: "the daemon, sshd and this process share them"))
         print("partners: \(partners), files each: \(files), records a file: \(records.formatted()), "
-            + "day of arrivals: \(String(format: "%.0f", spanSeconds)) s, poll: \(pollSeconds) s, ready rule: \(ready.rawValue), seed: \(seed)")
+            + "day of arrivals: \(String(format: "%.0f", spanSeconds)) s, poll: \(DaemonConfig.secondsText(pollSeconds)) s, ready rule: \(ready.rawValue), seed: \(seed)")
 
         let arrivals = schedule()
         let generated = workDir + "/files-\(files)x\(records)"  // the records' keys depend on both
@@ -201,7 +201,7 @@ struct DaemonBench: ParsableCommand {
               quarantine: \(run)/quarantine
               outbox: \(run)/outbox
             daemon:
-              poll_seconds: \(pollSeconds)
+              poll_seconds: \(DaemonConfig.secondsText(pollSeconds))
             partners:
 
             """

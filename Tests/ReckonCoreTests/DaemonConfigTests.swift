@@ -31,6 +31,9 @@ struct DaemonConfigTests {
     @Test func thePollIntervalAndTheLoopbackAddressAreRead() throws {
         let loaded = try config("daemon: {poll_seconds: 2, http: {address: 127.0.0.1, port: 9464}}").daemon
         #expect(loaded == DaemonConfig(pollSeconds: 2, http: .init(address: "127.0.0.1", port: 9464)))
+        #expect(try config("daemon: {poll_seconds: 0.5}").daemon.pollSeconds == 0.5)
+        #expect(try config("daemon: {poll_seconds: 0.25}").daemon.pollSeconds == 0.25)
+        #expect(DaemonConfig.secondsText(0.5) == "0.5" && DaemonConfig.secondsText(5) == "5")
         #expect(try config("daemon: {http: {address: '::1', port: 9000}}").daemon.http == .init(address: "::1", port: 9000))
         #expect(try config("daemon: {http: {address: localhost, port: 1}}").daemon.http?.address == "localhost")
     }
@@ -47,6 +50,12 @@ struct DaemonConfigTests {
     @Test func outOfRangeOrUnknownSettingsAreRefusedNamingTheirKey() {
         #expect(problem("daemon: {poll_seconds: 0}")?.contains("daemon.poll_seconds") == true)
         #expect(problem("daemon: {poll_seconds: 3601}")?.contains("daemon.poll_seconds") == true)
+        // Down to a tenth of a second, at most three decimals, written as a number.
+        #expect(problem("daemon: {poll_seconds: 0.05}")?.contains("0.05 is out of range (0.1…3600)") == true)
+        #expect(problem("daemon: {poll_seconds: 0.0001}")?.contains("at most three decimals") == true)
+        #expect(problem("daemon: {poll_seconds: 1e1}")?.contains("expected a number of seconds") == true)
+        #expect(problem("daemon: {poll_seconds: .5}")?.contains("expected a number of seconds") == true)
+        #expect(problem("daemon: {poll_seconds: -1}")?.contains("expected a number of seconds") == true)
         #expect(problem("daemon: {http: {address: 127.0.0.1, port: 70000}}")?.contains("daemon.http.port") == true)
         #expect(problem("daemon: {http: {address: 127.0.0.1}}")?.contains("port") == true)
         #expect(problem("daemon: {poll: 5}")?.contains("poll") == true)

@@ -113,4 +113,17 @@ struct PostingRulesTests {
         #expect(PostingRules.share(95945, tenPercent) == 9595)  // 9594.5 → 9595
         #expect(PostingRules.share(Int64.max / 2, DecimalAmount(units: 999_999, scale: 6)) != nil)
     }
+
+    /// Every account the chart names, with its kind and loan as the account table stores them.
+    @Test func accountKindAndLoan() {
+        #expect(Account.kindAndLoan(of: Account.principal("L1")) == ("loan", "L1"))
+        #expect(Account.kindAndLoan(of: Account.interest("贷款01")) == ("loan", "贷款01"))
+        #expect(Account.kindAndLoan(of: Account.marginFrozen("L1")) == ("margin", "L1"))
+        #expect(Account.kindAndLoan(of: Account.marginAvailable) == ("margin", nil))
+        #expect(Account.kindAndLoan(of: Account.channelClearing("ALIPAY")) == ("channel", nil))
+        #expect(Account.kindAndLoan(of: Account.interestIncome) == ("income", nil))
+        #expect(Account.kindAndLoan(of: Account.suspense) == ("suspense", nil))
+        #expect(Account.kindAndLoan(of: "cash") == ("cash", nil))
+        #expect(Account.kindAndLoan(of: "margin:frozen:a:b") == ("margin", nil))
+    }
 }

@@ -130,6 +130,58 @@ struct SFTPDropFetcherTests {
         #expect(sleeper.pauses.isEmpty)
         #expect(try fixture.localNames() == [])
     }
+
+    /// Partners fetched several at a time (as the daemon and `reckon batch` do) give the
+    /// report one after the other would: every partner's files, the partners in reckon.yaml's
+    /// order, a refused server among them its own problem only.
+    @Test func partnersFetchedAtOnceReportAsOneAfterTheOther() throws {
+        let fixture = try SFTPFixture()
+        let pinned = try fixture.server.knownHosts()
+        let impostor = try KeyPair(in: fixture.scratch.folder("other"), name: "other_host")
+        let refused = try fixture.server.knownHosts(pinning: impostor)
+        let partners = (0..<7).map { "p\($0)" }
+        var yaml = "partners:\n"
+        for (index, partner) in partners.enumerated() {
+            let remote = try fixture.scratch.folder("remote-" + partner)
+            for (name, bytes) in [("PLAT_REPAY_20241216.csv", sampleBytes(300 + index, seed: UInt64(index))),
+                                  ("PLAT_REPAY_20241216.csv.ok", [])] {
+                try Data(bytes).write(to: URL(fileURLWithPath: remote + "/" + name))
+            }
+            yaml += """
+              \(partner):
+                role: platform
+                drop:
+                  folder: \(fixture.local)/\(partner)
+                  sftp: {host: 127.0.0.1, port: \(fixture.server.port), user: \(fixture.server.user), key: \(fixture.userKey.privatePath), known_hosts: \(partner == "p3" ? refused : pinned), path: \(remote)}
+                files:
+                  repayments: {spec: mappings/platform-repayments.yaml, name: "PLAT_REPAY_{yyyyMMdd}.csv", ready: {marker: "{name}.ok"}}
+
+            """
+        }
+        let config = try ConfigLoader.load(yaml: yaml, origin: fixture.scratch.path + "/reckon.yaml")
+        func fetch(_ atOnce: Int) -> SFTPFetchReport {
+            for partner in partners { try? FileManager.default.removeItem(atPath: fixture.local + "/" + partner) }
+            var fetcher = SFTPDropFetcher(config: config, environment: [:])
+            fetcher.partnersAtOnce = atOnce
+            return fetcher.fetch(date: day)
+        }
+        let fetchedAtOnce = fetch(4)
+        let oneByOne = fetch(1)
+        let accepted = partners.filter { $0 != "p3" }
+        let names = ["PLAT_REPAY_20241216.csv", "PLAT_REPAY_20241216.csv.ok"]
+        let expectedPaths: [String] = accepted.flatMap { (partner: String) -> [String] in
+            names.map { (name: String) -> String in fixture.local + "/" + partner + "/" + name }
+        }
+        for report in [fetchedAtOnce, oneByOne] {
+            #expect(report.fetchedPartners == accepted)
+            #expect(report.hostKeyRefusals.map(\.partner) == ["p3"])
+            #expect(report.problems.count == 1 && report.problems[0].hasPrefix("the SFTP drop of p3: "))
+            #expect(report.fetched.map(\.localPath) == expectedPaths)
+        }
+        #expect(fetchedAtOnce.problems == oneByOne.problems)
+        let copy = try Data(contentsOf: URL(fileURLWithPath: fixture.local + "/p6/PLAT_REPAY_20241216.csv"))
+        #expect(Array(copy) == sampleBytes(306, seed: 6))
+    }
 }
 
 @Suite("SFTP drops in reckon.yaml")

@@ -116,6 +116,29 @@ public enum Account {
     public static let suspense = "suspense:receipts"
     /// What breaks resolved with an adjustment moved (the other side: the bank settlement).
     public static let breakAdjustments = "adjustment:breaks"
+
+    /// An account name's kind (its first part: `loan`, `income`, `margin`, …) and the loan
+    /// it belongs to, if any (`loan:L1:principal`, `margin:frozen:L1`). Read from the name's
+    /// bytes: ingest asks it of every account it meets first.
+    public static func kindAndLoan(of account: String) -> (kind: String, loan: String?) {
+        let colon = UInt8(ascii: ":")
+        guard let first = account.utf8.firstIndex(of: colon) else { return (account, nil) }
+        let kind = account[..<first]
+        let rest = account[account.utf8.index(after: first)...]
+        let second = rest.utf8.firstIndex(of: colon)
+        switch kind {
+        case "loan":
+            // loan:<loan>:principal
+            return (String(kind), String(rest[..<(second ?? rest.endIndex)]))
+        case "margin":
+            // margin:frozen:<loan> (margin:available belongs to no loan)
+            guard let second else { return (String(kind), nil) }
+            let loan = rest[rest.utf8.index(after: second)...]
+            return (String(kind), loan.utf8.contains(colon) ? nil : String(loan))
+        default:
+            return (String(kind), nil)
+        }
+    }
 }
 
 /// From canonical events to journal entries. Pure: the rules see one record's values and

@@ -76,6 +76,22 @@ struct SpecNode {
         return value
     }
 
+    /// A number of seconds: a whole number or one with up to three decimals (`0.5`,
+    /// `1.25`), as written in reckon.yaml; a millisecond is the finest step.
+    func seconds(in range: ClosedRange<Double>) throws(SpecError) -> Double {
+        let text = try string()
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits = { (part: Substring) in !part.isEmpty && part.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard parts.count <= 2, digits(parts[0]), parts.count == 1 || (digits(parts[1]) && parts[1].count <= 3),
+              parts[0].count <= 9, let value = Double(text) else {
+            throw error("expected a number of seconds (like 5 or 0.5, at most three decimals), found '\(text)'")
+        }
+        guard range.contains(value) else {
+            throw error("\(text) is out of range (\(DaemonConfig.secondsText(range.lowerBound))…\(DaemonConfig.secondsText(range.upperBound)))")
+        }
+        return value
+    }
+
     func bool() throws(SpecError) -> Bool {
         switch try string().lowercased() {
         case "true", "yes", "on": return true

@@ -18,6 +18,7 @@ enum BatchHooks {
             options.fetchRemoteDrops = { date, partner in
                 var fetcher = SFTPDropFetcher(config: config, log: log)
                 fetcher.sessions = sessions
+                fetcher.partnersAtOnce = SFTPDropFetcher.defaultPartnersAtOnce
                 let report = fetcher.fetch(date: date, partner: partner)
                 return RemoteDropsFetched(problems: report.problems, hostKeyRefusals: report.hostKeyRefusals,
                                           fetchedPartners: report.fetchedPartners, settling: report.settling)

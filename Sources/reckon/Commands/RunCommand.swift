@@ -92,7 +92,7 @@ struct RunCommand: ParsableCommand {
         var monitoring: MonitoringServer?
         if let endpoint = config.daemon.http {
             let registry = Monitoring.bootstrap()
-            let health = HealthState(ledgerPath: config.databasePath, pollIntervalSeconds: Double(config.daemon.pollSeconds))
+            let health = HealthState(ledgerPath: config.databasePath, pollIntervalSeconds: config.daemon.pollSeconds)
             hooks.tickFinished = { at, problems in
                 if problems.isEmpty {
                     health.tickSucceeded(at: at)
