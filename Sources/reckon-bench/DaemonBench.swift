@@ -17,11 +17,12 @@ struct DaemonBench: ParsableCommand {
         discussion: """
             Starts a local OpenSSH sshd (127.0.0.1, generated host and user keys; skipped with a \
             message when it cannot start), writes a reckon.yaml with one SFTP drop per partner and \
-            one file type per file of the day (the bank settlement layout, posting; ready when the \
-            trailer is in, or by a marker file with --ready marker), and runs `reckon run --date D --json` (the binary beside reckon-bench) \
-            with daemon.poll_seconds as given. Each file (distinct records, written by the \
-            generator) is uploaded at its time — seeded random times over --span-seconds — to a \
-            temporary name then renamed on the server, so its completion is the rename. A file's \
+            one file type per file of the day (the bank settlement layout, posting; ready by a marker \
+            file, or when the trailer is in with --ready trailer), and runs `reckon run --date D --json` \
+            (the binary beside reckon-bench) with daemon.poll_seconds as given. Each file (distinct \
+            records, written by the generator) is uploaded at its time — seeded random times over \
+            --span-seconds — to a temporary name then renamed on the server, then its marker the \
+            same way: its completion is the marker's rename (the file's with --ready trailer). A file's \
             latency is from the end of its upload to the daemon's "file posted" log line for it, \
             as this process reads it. The daemon's resident memory is sampled from /proc through \
             the run; its peak is VmHWM at the end.
@@ -43,11 +44,11 @@ struct DaemonBench: ParsableCommand {
     @Option(help: "Seed of the arrival times.")
     var seed: UInt64 = 1
 
-    @Option(help: "The daemon's daemon.poll_seconds.")
-    var pollSeconds = 1.0
+    @Option(help: "The daemon's daemon.poll_seconds (the look interval; a marker file waits half of it on average).")
+    var pollSeconds = 0.5
 
-    @Option(help: "The file types' ready rule: trailer (the file is fetched once its size holds 2 s on the server, then its trailer read) or marker (an empty {name}.ok uploaded after the file; its rename is the completion).")
-    var ready: ReadyRule = .trailer
+    @Option(help: "The file types' ready rule: trailer (the file is fetched once its size holds 2 s on the server, then its trailer read) or marker (an empty {name}.ok uploaded after the file; its rename is the completion; the goal's measure).")
+    var ready: ReadyRule = .marker
 
     enum ReadyRule: String, ExpressibleByArgument, CaseIterable {
         case trailer, marker
