@@ -1,5 +1,6 @@
 import Foundation
 import ReckonCore
+import PropertyBased
 import Testing
 
 @Suite("Configuration")
@@ -60,6 +61,73 @@ struct ConfigTests {
         let problem = try #require(throws: ConfigProblem.self) { try FileNamePattern("X_{yyyyQQ}.csv") }
         #expect(problem.message == "'{yyyyQQ}' in 'X_{yyyyQQ}.csv' is not a date layout: unknown token 'QQ' in format 'yyyyQQ' "
                 + "(use yyyy yy MM dd HH mm ss S… XXX, or iso8601)")
+    }
+
+    /// The glob matcher against the regular expression it replaced (the oracle): the same
+    /// names match, with the same dates, for patterns with stars, a date and literals that
+    /// look like both.
+    @Test func fileNamePatternsMatchAsTheirRegularExpressionsDid() async {
+        await propertyCheck(count: 3_000, input: Gen.int(in: 0...Int.max)) { seed in
+            var random = SeededRandom(seed: UInt64(seed))
+            let letters: [String] = ["a", "b", "_", "1", "0", ".", "2"]
+            var pattern = ""
+            var hasDate = false
+            for _ in 0..<random.below(7) {
+                switch random.below(5) {
+                case 0: pattern += "*"
+                case 1 where !hasDate: pattern += "{yyyyMMdd}"; hasDate = true
+                default: pattern += letters[random.below(letters.count)]
+                }
+            }
+            // A name made from the pattern (so that many match), then sometimes spoiled.
+            var name = ""
+            for part in pattern.replacingOccurrences(of: "{yyyyMMdd}", with: "D") {
+                switch part {
+                case "*": for _ in 0..<random.below(4) { name += (letters + ["\n", "9"])[random.below(letters.count + 2)] }
+                case "D": name += ["20241215", "20240229", "20231301", "2024121", "202412150"][random.below(5)]
+                default: name.append(part)
+                }
+            }
+            if random.below(3) == 0, !name.isEmpty {
+                var characters = Array(name)
+                characters.remove(at: random.below(characters.count))
+                if random.below(2) == 0 { characters.insert(Character(letters[random.below(letters.count)]), at: random.below(characters.count + 1)) }
+                name = String(characters)
+            }
+            let glob = try! FileNamePattern(pattern)
+            let oracle = Self.regexMatch(pattern: pattern, name: name)
+            #expect(glob.match(name) == oracle, "pattern '\(pattern)', name '\(name)'")
+        }
+    }
+
+    /// How the patterns were matched before: a regular expression, `*` as `.*` and the date
+    /// as a capture of its width.
+    static func regexMatch(pattern: String, name: String) -> (matches: Bool, date: CivilDate?) {
+        var text = "^"
+        var rest = Substring(pattern)
+        while let c = rest.first {
+            if rest.hasPrefix("{yyyyMMdd}") {
+                text += "(.{8})"
+                rest = rest.dropFirst("{yyyyMMdd}".count)
+                continue
+            }
+            text += c == "*" ? ".*" : ("\\^$.|?+()[]{}".contains(c) ? "\\" + String(c) : String(c))
+            rest.removeFirst()
+        }
+        let regex = try! Regex(text + "$")
+        guard let match = try? regex.firstMatch(in: name) else { return (false, nil) }
+        guard pattern.contains("{yyyyMMdd}") else { return (true, nil) }
+        guard let captured = match.output[1].substring else { return (false, nil) }
+        let format = try! DateTimeFormat(pattern: "yyyyMMdd", content: .date)
+        let date = Array(String(captured).utf8).withUnsafeBytes { format.parse($0)?.date }
+        return (date != nil, date)
+    }
+
+    @Test func aLongHostileNameDoesNotBacktrackForever() throws {
+        let pattern = try FileNamePattern("*a*a*a*a*a*b")
+        let name = String(repeating: "a", count: 255)
+        #expect(pattern.match(name) == (false, nil))
+        #expect(pattern.match(name + "b") == (true, nil))
     }
 
     @Test func errorsNameTheKey() throws {
@@ -181,3 +249,17 @@ struct ConfigTests {
     }
 }
 
+
+/// SplitMix64, for tests that build their cases from a generated seed.
+private struct SeededRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}

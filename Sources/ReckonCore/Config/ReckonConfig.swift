@@ -155,15 +155,32 @@ public struct ProductConfig: Sendable {
 
 /// A file name with a business-date placeholder: `PLAT_LOAN_{yyyyMMdd}.csv`. `*` matches
 /// any run of characters.
+///
+/// Matched by a small glob matcher rather than a compiled regular expression: a
+/// configuration with a thousand file types compiled a thousand `Regex`es at every
+/// command's start (0.57 G instructions, most of loading it). It keeps the regular
+/// expression's meaning: `*` and the date's characters match anything but a line break,
+/// the stars are greedy, and the date is the one the first such match captures.
 public struct FileNamePattern: Sendable, CustomStringConvertible {
     public let pattern: String
-    private let regex: SpecRegex
+    private let parts: [Part]
     private let dateFormat: DateTimeFormat?
+
+    enum Part: Sendable, Equatable {
+        case literal([Character])
+        case star
+        case date(width: Int)
+    }
 
     public init(_ pattern: String) throws(ConfigProblem) {
         self.pattern = pattern
-        var regexText = "^"
+        var parts: [Part] = []
+        var literal: [Character] = []
         var format: DateTimeFormat?
+        func endLiteral() {
+            if !literal.isEmpty { parts.append(.literal(literal)) }
+            literal = []
+        }
         var rest = Substring(pattern)
         while let c = rest.first {
             if c == "{" {
@@ -176,25 +193,21 @@ public struct FileNamePattern: Sendable, CustomStringConvertible {
                     throw ConfigProblem("'{\(inner)}' in '\(pattern)' is not a date layout: \(error)")
                 }
                 guard let width = format?.fixedWidth else { throw ConfigProblem("the date layout in '\(pattern)' must have a fixed width") }
-                regexText += "(.{\(width)})"
+                endLiteral()
+                parts.append(.date(width: width))
                 rest = rest[rest.index(after: close)...]
                 continue
             }
             if c == "*" {
-                regexText += ".*"
-            } else if "\\^$.|?+()[]{}".contains(c) {
-                regexText += "\\" + String(c)
+                endLiteral()
+                if parts.last != .star { parts.append(.star) }  // `**` means what `*` does
             } else {
-                regexText.append(c)
+                literal.append(c)
             }
             rest.removeFirst()
         }
-        regexText += "$"
-        do {
-            regex = try SpecRegex(regexText)
-        } catch {
-            throw ConfigProblem("'\(pattern)' is not a usable name pattern")
-        }
+        endLiteral()
+        self.parts = parts
         dateFormat = format
     }
 
@@ -204,11 +217,50 @@ public struct FileNamePattern: Sendable, CustomStringConvertible {
     /// Whether `name` fits the pattern, and the business date it carries (nil when the
     /// pattern has no date placeholder).
     public func match(_ name: String) -> (matches: Bool, date: CivilDate?) {
-        guard let captures = regex.captures(in: name) else { return (false, nil) }
+        let characters = Array(name)
+        var search = Search(parts: parts, name: characters)
+        guard search.matches(part: 0, from: 0) else { return (false, nil) }
         guard let dateFormat else { return (true, nil) }
-        guard captures.count > 1, let text = captures[1] else { return (false, nil) }
-        let date = Array(text.utf8).withUnsafeBytes { dateFormat.parse($0)?.date }
+        guard let dateRange = search.date else { return (false, nil) }
+        let date = Array(String(characters[dateRange]).utf8).withUnsafeBytes { dateFormat.parse($0)?.date }
         return (date != nil, date)
+    }
+
+    /// One name against the parts. Stars try their longest run first, as the regular
+    /// expression did; a part that failed from a position is remembered, so several stars
+    /// cost at most parts × length² steps, never an exponential backtrack on a hostile name.
+    private struct Search {
+        let parts: [Part]
+        let name: [Character]
+        var failed: Set<Int> = []
+        var date: Range<Int>?
+
+        /// Whether `parts[part...]` match the name from `start` to its end.
+        mutating func matches(part: Int, from start: Int) -> Bool {
+            guard part < parts.count else { return start == name.count }
+            let key = part * (name.count + 1) + start
+            if failed.contains(key) { return false }
+            let matched: Bool
+            switch parts[part] {
+            case .literal(let text):
+                matched = name.count - start >= text.count && name[start..<(start + text.count)].elementsEqual(text)
+                    && matches(part: part + 1, from: start + text.count)
+            case .date(let width):
+                let end = start + width
+                matched = end <= name.count && !name[start..<end].contains(where: \.isNewline) && matches(part: part + 1, from: end)
+                if matched { date = start..<end }
+            case .star:
+                var end = name[start...].firstIndex(where: \.isNewline) ?? name.count
+                var found = false
+                while end >= start && !found {
+                    found = matches(part: part + 1, from: end)
+                    end -= 1
+                }
+                matched = found
+            }
+            if !matched { failed.insert(key) }
+            return matched
+        }
     }
 
     /// The name for a business date (`*` becomes nothing).

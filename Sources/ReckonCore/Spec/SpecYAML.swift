@@ -38,7 +38,10 @@ struct SpecNode {
     /// (`the spec`, `the configuration`).
     static func root(yaml: String, origin: String, what: String) throws(SpecError) -> SpecNode {
         do {
-            guard let node = try Yams.compose(yaml: yaml) else {
+            // Every value is read as the text written (`06` stays `06`), so Yams is not asked
+            // to resolve tags: with its default rules that was a regular expression per
+            // scalar, a quarter of loading a large reckon.yaml.
+            guard let node = try Yams.compose(yaml: yaml, .basic) else {
                 throw SpecError(file: origin, keyPath: "", line: nil, message: "\(what) is empty")
             }
             return SpecNode(node: node, path: "", origin: origin)
