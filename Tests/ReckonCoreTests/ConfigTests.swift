@@ -68,30 +68,31 @@ struct ConfigTests {
     /// look like both.
     @Test func fileNamePatternsMatchAsTheirRegularExpressionsDid() async {
         await propertyCheck(count: 3_000, input: Gen.int(in: 0...Int.max)) { seed in
-            var random = SeededRandom(seed: UInt64(seed))
+            var random = SplitMix64(seed: UInt64(seed))
+            func below(_ bound: Int) -> Int { Int.random(in: 0..<bound, using: &random) }
             let letters: [String] = ["a", "b", "_", "1", "0", ".", "2"]
             var pattern = ""
             var hasDate = false
-            for _ in 0..<random.below(7) {
-                switch random.below(5) {
+            for _ in 0..<below(7) {
+                switch below(5) {
                 case 0: pattern += "*"
                 case 1 where !hasDate: pattern += "{yyyyMMdd}"; hasDate = true
-                default: pattern += letters[random.below(letters.count)]
+                default: pattern += letters[below(letters.count)]
                 }
             }
             // A name made from the pattern (so that many match), then sometimes spoiled.
             var name = ""
             for part in pattern.replacingOccurrences(of: "{yyyyMMdd}", with: "D") {
                 switch part {
-                case "*": for _ in 0..<random.below(4) { name += (letters + ["\n", "9"])[random.below(letters.count + 2)] }
-                case "D": name += ["20241215", "20240229", "20231301", "2024121", "202412150"][random.below(5)]
+                case "*": for _ in 0..<below(4) { name += (letters + ["\n", "9"])[below(letters.count + 2)] }
+                case "D": name += ["20241215", "20240229", "20231301", "2024121", "202412150"][below(5)]
                 default: name.append(part)
                 }
             }
-            if random.below(3) == 0, !name.isEmpty {
+            if below(3) == 0, !name.isEmpty {
                 var characters = Array(name)
-                characters.remove(at: random.below(characters.count))
-                if random.below(2) == 0 { characters.insert(Character(letters[random.below(letters.count)]), at: random.below(characters.count + 1)) }
+                characters.remove(at: below(characters.count))
+                if below(2) == 0 { characters.insert(Character(letters[below(letters.count)]), at: below(characters.count + 1)) }
                 name = String(characters)
             }
             let glob = try! FileNamePattern(pattern)
@@ -247,19 +248,4 @@ struct ConfigTests {
         let noCalendar = try #require(problem("calendar: data/calendar-cn.yaml\n", ""))
         #expect(noCalendar.keyPath == "products.CL12" && noCalendar.message.contains("names no calendar"))
     }
-}
-
-
-/// SplitMix64, for tests that build their cases from a generated seed.
-private struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
