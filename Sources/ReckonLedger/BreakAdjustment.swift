@@ -32,11 +32,11 @@ extension Ledger {
         try db.execute(sql: "INSERT INTO journal_entry (kind, file_id, event_id, line, business_date, reverses, break_id) VALUES (?, ?, NULL, NULL, ?, NULL, ?)",
                        arguments: [draft.kind.rawValue, fileID, day.description, breakID])
         let entryID = db.lastInsertedRowID
-        for posting in draft.postings {
+        for (leg, posting) in zip(1..., draft.postings) {
             try db.execute(sql: "INSERT OR IGNORE INTO account (code, kind, loan_id) VALUES (?, ?, NULL)",
                            arguments: [posting.account, String(posting.account.split(separator: ":").first ?? "")])
-            try db.execute(sql: "INSERT INTO posting (entry_id, account, amount_minor, currency) VALUES (?, ?, ?, ?)",
-                           arguments: [entryID, posting.account, posting.amountMinor, posting.currency])
+            try db.execute(sql: "INSERT INTO posting (entry_id, leg, account, amount_minor, currency) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [entryID, leg, posting.account, posting.amountMinor, posting.currency])
             try db.execute(sql: """
                 INSERT INTO balance (account, currency, amount_minor) VALUES (?1, ?2, ?3)
                 ON CONFLICT (account, currency) DO UPDATE SET amount_minor = amount_minor + ?3

@@ -88,7 +88,7 @@ final class FilePosting {
         insertEntry = try Prepared(db, """
             INSERT INTO journal_entry (kind, file_id, event_id, line, business_date, reverses) VALUES (?, ?, ?, ?, ?, ?)
             """)
-        insertPosting = try Prepared(db, "INSERT INTO posting (entry_id, account, amount_minor, currency) VALUES (?, ?, ?, ?)")
+        insertPosting = try Prepared(db, "INSERT INTO posting (entry_id, leg, account, amount_minor, currency) VALUES (?, ?, ?, ?, ?)")
         insertAccount = try Prepared(db, "INSERT OR IGNORE INTO account (code, kind, loan_id) VALUES (?, ?, ?)")
         upsertBalance = try Prepared(db, """
             INSERT INTO balance (account, currency, amount_minor) VALUES (?, ?, ?)
@@ -201,7 +201,7 @@ final class FilePosting {
             """, arguments: [earlier])
         for entry in entries {
             let entryID: Int64 = entry[0]
-            let postings = try Row.fetchAll(db, sql: "SELECT account, amount_minor, currency FROM posting WHERE entry_id = ? ORDER BY id",
+            let postings = try Row.fetchAll(db, sql: "SELECT account, amount_minor, currency FROM posting WHERE entry_id = ? ORDER BY leg",
                                             arguments: [entryID])
             let reversed = postings.map { row -> Posting in
                 let amount: Int64 = row[1]
@@ -388,7 +388,7 @@ final class FilePosting {
         if let reverses { insertEntry.bind(6, reverses) } else { insertEntry.bindNull(6) }
         try insertEntry.run()
         let entryID = db.lastInsertedRowID
-        for posting in draft.postings {
+        for (leg, posting) in zip(1..., draft.postings) {
             if knownAccounts.insert(posting.account).inserted {
                 if knownAccounts.count > Self.balanceFlushThreshold { knownAccounts = [posting.account] }
                 let (kind, loan) = Account.kindAndLoan(of: posting.account)
@@ -398,9 +398,10 @@ final class FilePosting {
                 try insertAccount.run()
             }
             insertPosting.bind(1, entryID)
-            insertPosting.bind(2, posting.account)
-            insertPosting.bind(3, posting.amountMinor)
-            insertPosting.bind(4, posting.currency)
+            insertPosting.bind(2, leg)
+            insertPosting.bind(3, posting.account)
+            insertPosting.bind(4, posting.amountMinor)
+            insertPosting.bind(5, posting.currency)
             try insertPosting.run()
             balanceDeltas[BalanceKey(account: posting.account, currency: posting.currency), default: 0] += posting.amountMinor
         }

@@ -43,6 +43,9 @@ public final class Ledger: Sendable {
     /// The page size of a new ledger.
     static let pageBytes = 16_384
 
+    /// How many dangling references ``verify()`` lists at most.
+    static let danglingShownLimit = 1_000
+
     /// Done once, before the process's first connection (see CSQLiteSetup): ingest calls
     /// SQLite a few million times a file, and its mutexes were a tenth of the time.
     private static let sqliteSetUp: Int32 = reckon_sqlite_setup()
@@ -205,8 +208,17 @@ public final class Ledger: Sendable {
             /// Nil when the balance row is missing.
             public let storedMinor: Int64?
         }
+        /// A row whose reference names no row (`PRAGMA foreign_key_check`): ingest posts
+        /// without SQLite enforcing references (it writes both ends itself), so this is where
+        /// they are checked.
+        public struct Dangling: Sendable, Equatable {
+            public let table: String
+            public let rowID: Int64?
+            public let parent: String
+        }
         public var unbalanced: [Unbalanced] = []
         public var mismatches: [Mismatch] = []
+        public var dangling: [Dangling] = []
 
         /// Entries whose postings do not sum to zero in some currency, in minor units.
         public var unbalancedEntries: [String] {
@@ -218,11 +230,15 @@ public final class Ledger: Sendable {
                 "\($0.account) \($0.currency): postings sum to \($0.postingsMinor), stored balance is \($0.storedMinor.map(String.init) ?? "missing")"
             }
         }
-        public var ok: Bool { unbalanced.isEmpty && mismatches.isEmpty }
+        /// Rows whose references name no row.
+        public var danglingReferences: [String] {
+            dangling.map { "\($0.table) row \($0.rowID.map(String.init) ?? "?"): refers to a missing \($0.parent) row" }
+        }
+        public var ok: Bool { unbalanced.isEmpty && mismatches.isEmpty && dangling.isEmpty }
     }
 
-    /// Checks every entry sums to zero per currency and recomputes every balance from the
-    /// postings.
+    /// Checks every entry sums to zero per currency, recomputes every balance from the
+    /// postings and checks that every reference names a row.
     public func verify() throws(LedgerError) -> Verification {
         try read { db in
             var result = Verification()
@@ -243,6 +259,11 @@ public final class Ledger: Sendable {
             for row in rows {
                 let total: Int64? = row[2]
                 result.mismatches.append(.init(account: row[0], currency: row[1], postingsMinor: total ?? 0, storedMinor: row[3]))
+            }
+            // At most the first thousand: one broken reference usually comes with many.
+            let dangling = try Row.fetchCursor(db, sql: "PRAGMA foreign_key_check")
+            while result.dangling.count < Self.danglingShownLimit, let row = try dangling.next() {
+                result.dangling.append(.init(table: row[0], rowID: row[1], parent: row[2]))
             }
             return result
         }

@@ -629,6 +629,32 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("019 postings kept by entry, without row ids or an index by account") { db in
+            // A file's postings are appended entry after entry, so keyed by (entry, leg) they
+            // are one B-tree written at its end: one insert a posting instead of three (the
+            // table, posting_by_entry, and posting_by_account at a random place). Nothing
+            // reads postings by account (balances are kept in `balance`), so that index went;
+            // an account statement would bring it back.
+            try db.execute(sql: """
+                CREATE TABLE posting_019 (
+                    entry_id INTEGER NOT NULL REFERENCES journal_entry(id),
+                    leg INTEGER NOT NULL CHECK (leg >= 1),
+                    account TEXT NOT NULL REFERENCES account(code),
+                    amount_minor INTEGER NOT NULL CHECK (amount_minor <> 0),
+                    currency TEXT NOT NULL,
+                    PRIMARY KEY (entry_id, leg)
+                ) WITHOUT ROWID;
+                INSERT INTO posting_019 (entry_id, leg, account, amount_minor, currency)
+                    SELECT entry_id, row_number() OVER (PARTITION BY entry_id ORDER BY id), account, amount_minor, currency
+                    FROM posting ORDER BY entry_id, id;
+                DROP TABLE posting;
+                ALTER TABLE posting_019 RENAME TO posting;
+                CREATE TRIGGER posting_is_append_only_update BEFORE UPDATE ON posting
+                    BEGIN SELECT RAISE(ABORT, 'postings are never changed: post a reversal'); END;
+                CREATE TRIGGER posting_is_append_only_delete BEFORE DELETE ON posting
+                    BEGIN SELECT RAISE(ABORT, 'postings are never deleted: post a reversal'); END;
+                """)
+        }
         return migrator
     }
 }

@@ -52,7 +52,7 @@ struct EndToEndPromisesTests {
         let control = try #require((refusal["controls"] as? [[String: Any]])?.first { $0["name"] as? String == "record count" })
         #expect(control["declared"] as? Int == 4 && control["actual"] as? Int == 3 && control["scale"] as? Int == 0)
         #expect(try cli(["ledger", "verify", "--config", config]).stdout == "5 entries, 15 postings\n"
-                + "✓ every entry sums to zero per currency; every balance equals its postings\n")
+                + "✓ every entry sums to zero per currency; every balance equals its postings; every reference names a row\n")
 
         // An operator sets it aside, as JSON; the listing shows the decision in local time.
         let setAside = try cli(["files", "set-aside", "3", "--reason", "the platform re-sends it", "--as", "erin", "--json", "--config", config])

@@ -90,7 +90,7 @@ struct PostingRulesTests {
         #expect(try PostingRules.entries(for: .bankStatementLine, value: values(["amount": amount(5)]), context: context()).isEmpty)
     }
 
-    @Test func entriesMustBalance() {
+    @Test func entriesMustBalance() throws {
         #expect(throws: PostingError("the postings do not balance: CNY is off by 1 minor units")) {
             try EntryDraft(.repayment, [Posting("a", 101, "CNY"), Posting("b", -100, "CNY")])
         }
@@ -105,6 +105,11 @@ struct PostingRulesTests {
             #expect(throws: expected) { try EntryDraft(.repayment, order) }
             #expect(throws: expected) { try EntryDraft(.repayment, order.reversed()) }
         }
+        // Sums that leave 64 bits are refused, in one currency or several; zero legs drop out.
+        let overflow = PostingError("the postings overflow 64-bit minor units")
+        #expect(throws: overflow) { try EntryDraft(.repayment, [Posting("a", .max, "CNY"), Posting("b", 1, "CNY"), Posting("c", .min, "CNY")]) }
+        #expect(throws: overflow) { try EntryDraft(.repayment, [Posting("a", .max, "CNY"), Posting("d", 1, "USD"), Posting("b", 1, "CNY")]) }
+        #expect(try EntryDraft(.repayment, [Posting("a", 5, "CNY"), Posting("z", 0, "USD"), Posting("b", -5, "CNY")]).postings.count == 2)
     }
 
     @Test func marginSharesRoundHalfUp() {

@@ -468,6 +468,68 @@ struct MigrationTests {
         #expect(applied == Schema.migrator.migrations.sorted())
     }
 
+    @Test func verifyFindsDanglingReferences() throws {
+        let space = try Workspace()
+        _ = try space.ingest(try space.file("platform/PLAT_LOAN_20241115.csv"), "platform", "loans")
+        // Ingest does not have SQLite check references (it writes both ends); verify does.
+        let database = try DatabaseQueue(path: space.config.databasePath)
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            try db.execute(sql: """
+                INSERT INTO journal_entry (id, kind, file_id, business_date) VALUES (900, 'adjustment', 77, '2024-11-15');
+                INSERT INTO posting (entry_id, leg, account, amount_minor, currency) VALUES (900, 1, 'nowhere:a', 5, 'CNY'), (900, 2, 'nowhere:b', -5, 'CNY');
+                INSERT INTO balance (account, currency, amount_minor) VALUES ('nowhere:a', 'CNY', 5), ('nowhere:b', 'CNY', -5);
+                """)
+        }
+        let result = try space.ledger.verify()
+        #expect(!result.ok && result.unbalanced.isEmpty && result.mismatches.isEmpty)
+        // One line a broken reference: the entry's file, each posting's and balance's account.
+        let lines = result.danglingReferences.sorted()
+        #expect(lines.count == 5, "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("balance row ") && $0.hasSuffix(": refers to a missing account row") }.count == 2)
+        #expect(lines.contains("journal_entry row 900: refers to a missing received_file row"))
+        #expect(lines.filter { $0 == "posting row ?: refers to a missing account row" }.count == 2)
+    }
+
+    @Test func postingsFromBeforeMigration019KeepTheirOrderAsLegs() throws {
+        let folder = NSTemporaryDirectory() + "reckon-migration-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/reckon.sqlite"
+        do {
+            let old = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(old, upTo: "018 archives: inbound zips unpacked or refused")
+            // Two entries whose postings were written interleaved (ids 1, 2, 5 and 3, 4).
+            try old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO partner VALUES ('bank', 'Bank', 'bank');
+                    INSERT INTO received_file (id, partner, file_type, business_date, name, size, sha256, status, received_at)
+                    VALUES (1, 'bank', 'settlement', '2024-12-15', 'S.txt', 10, 'ab', 'posted', 'x');
+                    INSERT INTO journal_entry (id, kind, file_id, business_date) VALUES (1, 'repayment', 1, '2024-12-15'), (2, 'repayment', 1, '2024-12-15');
+                    INSERT INTO account (code, kind) VALUES ('a', 'a'), ('b', 'b'), ('c', 'c'), ('d', 'd'), ('x', 'x');
+                    INSERT INTO posting (id, entry_id, account, amount_minor, currency)
+                    VALUES (1, 1, 'x', 100, 'CNY'), (2, 1, 'b', -60, 'CNY'), (3, 2, 'c', 7, 'CNY'), (4, 2, 'd', -7, 'CNY'), (5, 1, 'a', -40, 'CNY');
+                    INSERT INTO balance (account, currency, amount_minor)
+                    VALUES ('x', 'CNY', 100), ('b', 'CNY', -60), ('c', 'CNY', 7), ('d', 'CNY', -7), ('a', 'CNY', -40);
+                    """)
+            }
+        }
+        let ledger = try Ledger(path: path)
+        let postings = try ledger.read { db in
+            try Row.fetchAll(db, sql: "SELECT entry_id, leg, account, amount_minor FROM posting ORDER BY entry_id, leg").map {
+                "\($0[0] as Int64)/\($0[1] as Int64) \($0[2] as String) \($0[3] as Int64)"
+            }
+        }
+        #expect(postings == ["1/1 x 100", "1/2 b -60", "1/3 a -40", "2/1 c 7", "2/2 d -7"])
+        #expect(try ledger.verify().ok)
+        // Still append-only.
+        let database = try DatabaseQueue(path: path)
+        for sql in ["UPDATE posting SET amount_minor = 1", "DELETE FROM posting"] {
+            #expect(throws: DatabaseError.self) { try database.write { try $0.execute(sql: sql) } }
+        }
+        #expect(try ledger.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM posting") } == 5)
+    }
+
     @Test func eventsFromBeforeTypedColumnsAreConverted() throws {
         let folder = NSTemporaryDirectory() + "reckon-migration-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -40,6 +40,21 @@ public struct EntryDraft: Sendable, Equatable {
     public init(_ kind: EntryKind, _ postings: [Posting]) throws(PostingError) {
         let legs = postings.filter { $0.amountMinor != 0 }
         guard legs.count >= 2 else { throw PostingError("a journal entry needs at least two non-zero postings") }
+        // Nearly every entry is in one currency: summed without a dictionary (ingest builds
+        // one entry a record).
+        let currency = legs[0].currency
+        if legs.allSatisfy({ $0.currency == currency }) {
+            var sum: Int64 = 0
+            for posting in legs {
+                let (next, overflow) = sum.addingReportingOverflow(posting.amountMinor)
+                guard !overflow else { throw PostingError("the postings overflow 64-bit minor units") }
+                sum = next
+            }
+            guard sum == 0 else { throw PostingError("the postings do not balance: \(currency) is off by \(sum) minor units") }
+            self.kind = kind
+            self.postings = legs
+            return
+        }
         var sums: [String: Int64] = [:]
         for posting in legs {
             let (sum, overflow) = sums[posting.currency, default: 0].addingReportingOverflow(posting.amountMinor)

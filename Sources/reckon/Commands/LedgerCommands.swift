@@ -253,11 +253,13 @@ struct LedgerBalance: ParsableCommand {
 struct LedgerVerify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check that every entry balances per currency and every balance equals its postings.",
+        abstract: "Check that every entry balances per currency, every balance equals its postings and every reference names a row.",
         discussion: """
             Exit status 1 when anything is off. --json prints one object: ok, entries, postings, \
-            unbalanced_entries (entry_id, currency, off_minor) and balance_mismatches (account, currency, \
-            postings_minor, stored_minor; null when the balance row is missing); the exit status is the same.
+            unbalanced_entries (entry_id, currency, off_minor), balance_mismatches (account, currency, \
+            postings_minor, stored_minor; null when the balance row is missing) and dangling_references \
+            (table, row_id, parent: a row whose reference names no row; the first 1,000); the exit status \
+            is the same.
             """)
 
     @Flag(help: "Print one JSON object instead of text (see above).")
@@ -280,6 +282,9 @@ struct LedgerVerify: ParsableCommand {
                     J.object([("account", J.string($0.account)), ("currency", J.string($0.currency)),
                               ("postings_minor", String($0.postingsMinor)), ("stored_minor", J.number($0.storedMinor))])
                 })),
+                ("dangling_references", J.array(result.dangling.map {
+                    J.object([("table", J.string($0.table)), ("row_id", J.number($0.rowID)), ("parent", J.string($0.parent))])
+                })),
             ]))
         } else {
             print("\(Plural.count(result.entries, "entry")), \(Plural.count(result.postings, "posting"))")
@@ -289,7 +294,8 @@ struct LedgerVerify: ParsableCommand {
                 print("✗ \(mismatch.account) \(mismatch.currency): postings sum to \(money(mismatch.postingsMinor)), "
                       + "stored balance is \(mismatch.storedMinor.map(money) ?? "missing")")
             }
-            if result.ok { print("✓ every entry sums to zero per currency; every balance equals its postings") }
+            for line in result.danglingReferences { print("✗ \(line)") }
+            if result.ok { print("✓ every entry sums to zero per currency; every balance equals its postings; every reference names a row") }
         }
         if !result.ok { throw ExitCode.failure }
     }
