@@ -128,20 +128,12 @@ struct AlertTests {
     /// A ledger from before the catalogue: its alerts all took migration 010's default
     /// severity; 012 gives them the catalogue's.
     @Test func alertsOfAnEarlierLedgerGetTheirSeverities() throws {
-        let folder = NSTemporaryDirectory() + "reckon-alerts-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/reckon.sqlite"
-        do {
-            let old = try DatabaseQueue(path: path)
-            try Schema.migrator.migrate(old, upTo: "010 reconciliation: breaks, their history and actions, runs; alerts read")
-            try old.write { db in
-                try db.execute(sql: """
-                    INSERT INTO alert (business_date, kind, subject, message, raised_at) VALUES
-                        ('2024-12-16', 'plan_withdrawn', 'L1', 'm', 't'), ('2024-12-16', 'file_missing', 'x', 'm', 't')
-                    """)
-            }
-        }
+        let older = try OlderLedger(upTo: "010 reconciliation: breaks, their history and actions, runs; alerts read", rows: """
+            INSERT INTO alert (business_date, kind, subject, message, raised_at) VALUES
+                ('2024-12-16', 'plan_withdrawn', 'L1', 'm', 't'), ('2024-12-16', 'file_missing', 'x', 'm', 't')
+            """)
+        defer { withExtendedLifetime(older) {} }
+        let path = older.path
         let ledger = try Ledger(path: path)
         #expect(try ledger.alerts().map { "\($0.kind) \($0.severity)" } == ["file_missing warning", "plan_withdrawn info"])
         #expect(try Self.pending(ledger) == [])

@@ -492,28 +492,20 @@ struct MigrationTests {
     }
 
     @Test func postingsFromBeforeMigration019KeepTheirOrderAsLegs() throws {
-        let folder = NSTemporaryDirectory() + "reckon-migration-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/reckon.sqlite"
-        do {
-            let old = try DatabaseQueue(path: path)
-            try Schema.migrator.migrate(old, upTo: "018 archives: inbound zips unpacked or refused")
-            // Two entries whose postings were written interleaved (ids 1, 2, 5 and 3, 4).
-            try old.write { db in
-                try db.execute(sql: """
-                    INSERT INTO partner VALUES ('bank', 'Bank', 'bank');
-                    INSERT INTO received_file (id, partner, file_type, business_date, name, size, sha256, status, received_at)
-                    VALUES (1, 'bank', 'settlement', '2024-12-15', 'S.txt', 10, 'ab', 'posted', 'x');
-                    INSERT INTO journal_entry (id, kind, file_id, business_date) VALUES (1, 'repayment', 1, '2024-12-15'), (2, 'repayment', 1, '2024-12-15');
-                    INSERT INTO account (code, kind) VALUES ('a', 'a'), ('b', 'b'), ('c', 'c'), ('d', 'd'), ('x', 'x');
-                    INSERT INTO posting (id, entry_id, account, amount_minor, currency)
-                    VALUES (1, 1, 'x', 100, 'CNY'), (2, 1, 'b', -60, 'CNY'), (3, 2, 'c', 7, 'CNY'), (4, 2, 'd', -7, 'CNY'), (5, 1, 'a', -40, 'CNY');
-                    INSERT INTO balance (account, currency, amount_minor)
-                    VALUES ('x', 'CNY', 100), ('b', 'CNY', -60), ('c', 'CNY', 7), ('d', 'CNY', -7), ('a', 'CNY', -40);
-                    """)
-            }
-        }
+        // Two entries whose postings were written interleaved (ids 1, 2, 5 and 3, 4).
+        let older = try OlderLedger(upTo: "018 archives: inbound zips unpacked or refused", rows: """
+            INSERT INTO partner VALUES ('bank', 'Bank', 'bank');
+            INSERT INTO received_file (id, partner, file_type, business_date, name, size, sha256, status, received_at)
+            VALUES (1, 'bank', 'settlement', '2024-12-15', 'S.txt', 10, 'ab', 'posted', 'x');
+            INSERT INTO journal_entry (id, kind, file_id, business_date) VALUES (1, 'repayment', 1, '2024-12-15'), (2, 'repayment', 1, '2024-12-15');
+            INSERT INTO account (code, kind) VALUES ('a', 'a'), ('b', 'b'), ('c', 'c'), ('d', 'd'), ('x', 'x');
+            INSERT INTO posting (id, entry_id, account, amount_minor, currency)
+            VALUES (1, 1, 'x', 100, 'CNY'), (2, 1, 'b', -60, 'CNY'), (3, 2, 'c', 7, 'CNY'), (4, 2, 'd', -7, 'CNY'), (5, 1, 'a', -40, 'CNY');
+            INSERT INTO balance (account, currency, amount_minor)
+            VALUES ('x', 'CNY', 100), ('b', 'CNY', -60), ('c', 'CNY', 7), ('d', 'CNY', -7), ('a', 'CNY', -40);
+            """)
+        defer { withExtendedLifetime(older) {} }
+        let path = older.path
         let ledger = try Ledger(path: path)
         let postings = try ledger.read { db in
             try Row.fetchAll(db, sql: "SELECT entry_id, leg, account, amount_minor FROM posting ORDER BY entry_id, leg").map {
@@ -531,27 +523,19 @@ struct MigrationTests {
     }
 
     @Test func eventsFromBeforeTypedColumnsAreConverted() throws {
-        let folder = NSTemporaryDirectory() + "reckon-migration-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = folder + "/reckon.sqlite"
-        do {
-            let old = try DatabaseQueue(path: path)
-            try Schema.migrator.migrate(old, upTo: "004 batch runs")
-            try old.write { db in
-                try db.execute(sql: """
-                    INSERT INTO partner VALUES ('platform', 'Platform', 'platform');
-                    INSERT INTO received_file (id, partner, file_type, business_date, name, size, sha256, status, received_at)
-                    VALUES (1, 'platform', 'repayments', '2024-12-15', 'PLAT_REPAY_20241215.csv', 10, 'ab', 'posted', 'x'),
-                           (2, 'platform', 'loans', '2024-11-15', 'PLAT_LOAN_20241115.csv', 10, 'cd', 'posted', 'x');
-                    INSERT INTO event (id, file_id, line, kind, record_kind, record_key, loan_id, amount_minor, currency, business_date, fields)
-                    VALUES (7, 1, 2, 'repayment', 'repayment', 'platform|repayment|R1', 'L1', 104942, 'CNY', '2024-12-15',
-                            '{"repayment_id":"R1","period":1,"repay_type":"normal","paid_at":"2024-12-15T10:20:30","principal":95942,"interest":9000,"penalty":0,"fee":0,"total":104942,"channel":"WXPAY","channel_reference":"4200"}'),
-                           (8, 2, 2, 'loan_disbursed', 'loan', 'platform|loan_disbursed|L1', 'L1', 2000000, 'CNY', '2024-11-15',
-                            '{"product":"CL12","principal":2000000,"term":12,"disbursed_on":"2024-11-15"}');
-                    """)
-            }
-        }
+        let older = try OlderLedger(upTo: "004 batch runs", rows: """
+            INSERT INTO partner VALUES ('platform', 'Platform', 'platform');
+            INSERT INTO received_file (id, partner, file_type, business_date, name, size, sha256, status, received_at)
+            VALUES (1, 'platform', 'repayments', '2024-12-15', 'PLAT_REPAY_20241215.csv', 10, 'ab', 'posted', 'x'),
+                   (2, 'platform', 'loans', '2024-11-15', 'PLAT_LOAN_20241115.csv', 10, 'cd', 'posted', 'x');
+            INSERT INTO event (id, file_id, line, kind, record_kind, record_key, loan_id, amount_minor, currency, business_date, fields)
+            VALUES (7, 1, 2, 'repayment', 'repayment', 'platform|repayment|R1', 'L1', 104942, 'CNY', '2024-12-15',
+                    '{"repayment_id":"R1","period":1,"repay_type":"normal","paid_at":"2024-12-15T10:20:30","principal":95942,"interest":9000,"penalty":0,"fee":0,"total":104942,"channel":"WXPAY","channel_reference":"4200"}'),
+                   (8, 2, 2, 'loan_disbursed', 'loan', 'platform|loan_disbursed|L1', 'L1', 2000000, 'CNY', '2024-11-15',
+                    '{"product":"CL12","principal":2000000,"term":12,"disbursed_on":"2024-11-15"}');
+            """)
+        defer { withExtendedLifetime(older) {} }
+        let path = older.path
         let ledger = try Ledger(path: path)
         let row = try #require(try ledger.read { db in
             try Row.fetchOne(db, sql: "SELECT period, event_date, principal_minor, interest_minor, amount_minor, reference, other_fields FROM event WHERE id = 7")
@@ -574,4 +558,20 @@ struct MigrationTests {
         let ranges = try ledger.read { db in try Row.fetchAll(db, sql: "SELECT first_event_id, last_event_id FROM received_file ORDER BY id") }
         #expect(ranges.map { [$0[0] as Int64, $0[1] as Int64] } == [[7, 7], [8, 8]])
     }
+}
+
+/// A ledger made by an earlier reckon, for the migration tests: migrated up to `migration`,
+/// then `rows` written; its folder is removed when this goes.
+final class OlderLedger {
+    let folder = NSTemporaryDirectory() + "reckon-migration-" + UUID().uuidString
+    var path: String { folder + "/reckon.sqlite" }
+
+    init(upTo migration: String, rows: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let old = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(old, upTo: migration)
+        try old.write { try $0.execute(sql: rows) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
 }
