@@ -217,8 +217,9 @@ extension Ledger {
                 // the checks were a third of each insert. `ledger verify` (and every test that
                 // calls it) checks them all with PRAGMA foreign_key_check.
                 try db.execute(sql: "PRAGMA foreign_keys = OFF")
-                defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
-                try db.inTransaction(.immediate) {
+                // Back on for the connection's other writes, whatever the transaction did; a
+                // failure to turn them back on is an error of its own, not lost.
+                let posted = Result { try db.inTransaction(.immediate) {
                     let posting = try FilePosting(db: db, request: request, spec: spec, config: config, businessDate: businessDate,
                                                   digest: digest, archivePath: archivePath, options: options)
                     let finished = try posting.run(started: started, progress: progress)
@@ -228,7 +229,10 @@ extension Ledger {
                     CrashPoints.hit(.fileCommitBefore)
                     if request.shouldAbandon?() == true { throw Abandoned() }
                     return .commit
-                }
+                } }
+                let checksBack = Result { try db.execute(sql: "PRAGMA foreign_keys = ON") }
+                try posted.get()
+                try checksBack.get()
             }
         } catch is Rollback {
             // Fall through to quarantine below.

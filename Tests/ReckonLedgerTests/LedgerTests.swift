@@ -471,7 +471,14 @@ struct MigrationTests {
     @Test func verifyFindsDanglingReferences() throws {
         let space = try Workspace()
         _ = try space.ingest(try space.file("platform/PLAT_LOAN_20241115.csv"), "platform", "loans")
-        // Ingest does not have SQLite check references (it writes both ends); verify does.
+        // Ingest does not have SQLite check references (it writes both ends), and turns the
+        // checks back on for the ledger's other writes after the file.
+        #expect(throws: LedgerError.self) {
+            try space.ledger.write { db in
+                try db.execute(sql: "INSERT INTO journal_entry (id, kind, file_id, business_date) VALUES (901, 'adjustment', 77, '2024-11-15')")
+            }
+        }
+        // Verify finds what bypassed them.
         let database = try DatabaseQueue(path: space.config.databasePath)
         try database.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
