@@ -120,10 +120,10 @@ public struct DropWatch {
         for partner in config.partners {
             guard let drop = partner.drop else { continue }
             for name in (try? FileManager.default.contentsOfDirectory(atPath: drop)) ?? [] where !name.hasPrefix(".") {
-                guard let type = partner.files.first(where: { $0.name.match(name).matches }) else { continue }
+                guard let match = partner.files.lazy.map({ $0.name.match(name) }).first(where: \.matches) else { continue }
                 let path = drop + "/" + name
                 guard let signature = FileSignature(path: path) else { continue }
-                present[path] = Present(signature: signature, partner: partner.id, date: type.name.match(name).date)
+                present[path] = Present(signature: signature, partner: partner.id, date: match.date)
             }
         }
         return present

@@ -199,10 +199,12 @@ final class FilePosting {
         let entries = try Row.fetchAll(db, sql: """
             SELECT id, event_id, line FROM journal_entry WHERE file_id = ? AND kind <> 'reversal' ORDER BY id
             """, arguments: [earlier])
+        // Prepared once for all of them: a file's ten thousand entries each prepared anew
+        // were half the time of a corrected re-send.
+        let postingsOfEntry = try db.cachedStatement(sql: "SELECT account, amount_minor, currency FROM posting WHERE entry_id = ? ORDER BY leg")
         for entry in entries {
             let entryID: Int64 = entry[0]
-            let postings = try Row.fetchAll(db, sql: "SELECT account, amount_minor, currency FROM posting WHERE entry_id = ? ORDER BY leg",
-                                            arguments: [entryID])
+            let postings = try Row.fetchAll(postingsOfEntry, arguments: [entryID])
             let reversed = postings.map { row -> Posting in
                 let amount: Int64 = row[1]
                 return Posting(row[0], -amount, row[2])

@@ -20,11 +20,13 @@ public struct RemoteFile: Sendable, Equatable {
 /// (each error names the file, escaped). Folders, links and other special files are left
 /// out: a link could lead anywhere on the server.
 public struct RemoteListing: Sendable, Equatable {
-    public var files: [RemoteFile] = []
+    /// In name order, so that a name is found by halving (a look asks for each file's
+    /// marker, and a busy folder holds thousands of files).
+    public private(set) var files: [RemoteFile] = []
     public var refused: [SFTPError] = []
 
     public init(files: [RemoteFile] = [], refused: [SFTPError] = []) {
-        self.files = files
+        self.files = files.sorted { $0.name < $1.name }
         self.refused = refused
     }
 
@@ -33,7 +35,14 @@ public struct RemoteListing: Sendable, Equatable {
         files.filter { pattern.match($0.name).matches }
     }
 
-    public func file(named name: String) -> RemoteFile? { files.first { $0.name == name } }
+    public func file(named name: String) -> RemoteFile? {
+        var low = 0, high = files.count
+        while low < high {
+            let middle = (low + high) / 2
+            if files[middle].name < name { low = middle + 1 } else { high = middle }
+        }
+        return low < files.count && files[low].name == name ? files[low] : nil
+    }
 }
 
 /// A remote path: a folder and a name in it.
@@ -75,7 +84,8 @@ extension SFTPConnection {
             libssh2_sftp_open_ex(sftp, folder, UInt32(folder.utf8.count), 0, 0, LIBSSH2_SFTP_OPENDIR)
         }) else { throw failure(libssh2_session_last_errno(sessionPointer), doing: doing, path: folder) }
         defer { closeHandle(handle) }
-        var listing = RemoteListing()
+        var files: [RemoteFile] = []
+        var refused: [SFTPError] = []
         var nameBuffer = [CChar](repeating: 0, count: 4096)
         while true {
             var attributes = LIBSSH2_SFTP_ATTRIBUTES()
@@ -90,14 +100,12 @@ extension SFTPConnection {
             guard permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFREG) else { continue }
             do {
                 let name = try RemoteName.checked(bytes: bytes)
-                listing.files.append(RemoteFile(name: name, sizeBytes: Int64(attributes.filesize),
-                                                modifiedSeconds: Int64(attributes.mtime)))
+                files.append(RemoteFile(name: name, sizeBytes: Int64(attributes.filesize), modifiedSeconds: Int64(attributes.mtime)))
             } catch {
-                listing.refused.append(error)
+                refused.append(error)
             }
         }
-        listing.files.sort { $0.name < $1.name }
-        return listing
+        return RemoteListing(files: files, refused: refused)
     }
 
     /// A file's size and modification time, nil when there is no such file.

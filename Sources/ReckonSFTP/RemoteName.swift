@@ -8,15 +8,17 @@ public enum RemoteName {
     /// a `/` or `\` (a path, absolute or climbing out with `../`), NUL and other control
     /// characters, and bytes that are not UTF-8.
     public static func checked(_ name: String) throws(SFTPError) -> String {
-        let shown = DisplayText.escaped(name)
-        if name.isEmpty { throw .unsafeRemoteName(name: shown, reason: "it is empty") }
-        if name == "." || name == ".." { throw .unsafeRemoteName(name: shown, reason: "it names a folder, not a file") }
-        if name.hasPrefix("/") { throw .unsafeRemoteName(name: shown, reason: "it is an absolute path") }
-        if name.contains("/") || name.contains("\\") {
-            throw .unsafeRemoteName(name: shown, reason: "it is a path, not a plain file name (it could leave the drop folder)")
+        // Every name of every listing passes here at each look: the checks read bytes, and
+        // the name is escaped for the message only when it is refused.
+        func refused(_ reason: String) -> SFTPError { .unsafeRemoteName(name: DisplayText.escaped(name), reason: reason) }
+        if name.isEmpty { throw refused("it is empty") }
+        if name == "." || name == ".." { throw refused("it names a folder, not a file") }
+        if name.utf8.first == UInt8(ascii: "/") { throw refused("it is an absolute path") }
+        if name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") }) {
+            throw refused("it is a path, not a plain file name (it could leave the drop folder)")
         }
         if name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
-            throw .unsafeRemoteName(name: shown, reason: "it contains a control character")
+            throw refused("it contains a control character")
         }
         return name
     }

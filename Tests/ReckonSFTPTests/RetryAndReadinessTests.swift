@@ -46,6 +46,22 @@ struct RetryPolicyTests {
     }
 }
 
+@Suite("A remote listing")
+struct RemoteListingTests {
+    @Test func aFileIsFoundByNameWhateverOrderTheServerGaveThem() {
+        let names = ["b.csv.ok", "a.csv", "中.csv", "b.csv", "A.csv", "a.csv.ok", "z"]
+        let listing = RemoteListing(files: names.enumerated().map { RemoteFile(name: $1, sizeBytes: Int64($0), modifiedSeconds: 0) })
+        #expect(listing.files.map(\.name) == names.sorted())
+        for (size, name) in names.enumerated() {
+            #expect(listing.file(named: name)?.sizeBytes == Int64(size), "\(name)")
+        }
+        for absent in ["", "a", "b.csv.o", "zz", "中", "0"] {
+            #expect(listing.file(named: absent) == nil, "\(absent)")
+        }
+        #expect(RemoteListing().file(named: "a.csv") == nil)
+    }
+}
+
 @Suite("SFTP readiness against a real sshd", .serialized, .enabled(if: TestSSHServer.unavailable == nil, "sshd is not installed"))
 struct RemoteReadinessTests {
     let day = CivilDate(year: 2024, month: 12, day: 16)!
