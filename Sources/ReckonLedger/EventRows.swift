@@ -51,8 +51,9 @@ final class KindPlan: Sendable {
     }
 
     /// Encodes a record as an event row at the end of `batch`. With `keepValues`, the row
-    /// also carries the record's values, for the posting rules.
-    func encode(_ record: RecordView, into batch: inout EventBatch, keepValues: Bool) {
+    /// also carries the record's values, for the posting rules, and with `rules` (the
+    /// context of ``RecordOnlyRules``) their entries.
+    func encode(_ record: RecordView, kind: RecordKind, into batch: inout EventBatch, keepValues: Bool, rules: PostingContext?) {
         var row = EventRow(kindIndex: record.kindIndex, location: record.location)
         if !keyIndexes.isEmpty {
             // A key with an empty part identifies nothing: such a record is stored without one.
@@ -99,8 +100,47 @@ final class KindPlan: Sendable {
             }
             return bytes.count - start > 2 // not `{}`
         }
-        if keepValues { row.values = record.materialize().values }
+        if keepValues {
+            let values = record.materialize().values
+            row.values = values
+            if let rules { row.entries = PostingRules.entries(for: event, kind: kind, values: values, context: rules) }
+        }
         batch.rows.append(row)
+    }
+}
+
+/// The posting rules' context when it depends on nothing the ledger holds: no configured
+/// product freezes margin, so no rule asks for a loan's product or its frozen margin. The
+/// reading thread then works out each record's entries, beside the writing thread's
+/// inserts, with the same rules and configuration as the writer would.
+struct RecordOnlyRules: Sendable {
+    let config: ReckonConfig
+    let partnerChannelCode: String?
+
+    /// Nil when a product freezes margin: the rules then read the ledger, on the writer.
+    init?(config: ReckonConfig, partnerChannelCode: String?) {
+        guard !config.products.contains(where: { $0.marginRate != nil }) else { return nil }
+        self.config = config
+        self.partnerChannelCode = partnerChannelCode
+    }
+
+    var context: PostingContext {
+        PostingContext(currency: config.currency, partnerChannelCode: partnerChannelCode,
+                       marginRate: { [config] product in config.product(product)?.marginRate },
+                       productOfLoan: { _ in nil }, frozenMargin: { _ in 0 }, products: config.products)
+    }
+}
+
+extension PostingRules {
+    /// A record's entries from its values, by its kind's field names.
+    static func entries(for event: CanonicalEvent, kind: RecordKind, values: [FieldValue],
+                        context: PostingContext) -> Result<[EntryDraft], PostingError> {
+        let value = { (name: String) -> FieldValue? in kind.fieldIndex(named: name).map { values[$0] } }
+        do throws(PostingError) {
+            return .success(try entries(for: event, value: value, context: context))
+        } catch {
+            return .failure(error)
+        }
     }
 }
 
@@ -129,6 +169,10 @@ struct EventRow: Sendable {
     var otherFields: ByteRange?
     /// The record's values, for file types whose records post journal entries.
     var values: [FieldValue]?
+    /// The posting rules' entries for the record (or why they refuse it), worked out by the
+    /// reading thread when they depend on the record alone (``RecordOnlyRules``); nil: the
+    /// writing thread works them out.
+    var entries: Result<[EntryDraft], PostingError>?
 
     init(kindIndex: Int, location: RecordLocation) {
         self.kindIndex = kindIndex
@@ -238,9 +282,10 @@ final class BatchChannel: @unchecked Sendable {
 /// events into batches for the writer: reading and validating overlap with writing.
 enum EventReading {
     static func start(path: String, spec: MappingSpec, options: CheckOptions, plans: [KindPlan?],
-                      keepValues: Bool, channel: BatchChannel) {
+                      keepValues: Bool, rules: RecordOnlyRules?, channel: BatchChannel) {
         let thread = Thread {
-            channel.finish(read(path: path, spec: spec, options: options, plans: plans, keepValues: keepValues, channel: channel))
+            channel.finish(read(path: path, spec: spec, options: options, plans: plans, keepValues: keepValues, rules: rules,
+                                channel: channel))
         }
         thread.name = "reckon-read"
         thread.stackSize = 8 << 20
@@ -248,7 +293,9 @@ enum EventReading {
     }
 
     private static func read(path: String, spec: MappingSpec, options: CheckOptions, plans: [KindPlan?],
-                             keepValues: Bool, channel: BatchChannel) -> FileCheck {
+                             keepValues: Bool, rules: RecordOnlyRules?, channel: BatchChannel) -> FileCheck {
+        // Made once, here: the context and its closures stay on this thread.
+        let context = rules?.context
         var check = FileCheck(spec: spec, file: path, options: options)
         let source: FileByteSource
         do {
@@ -263,7 +310,7 @@ enum EventReading {
             while let event = try reader.next() {
                 // The record view stays valid until the next read: encode it, then count it.
                 if case .record(let record) = event, let plan = plans[record.kindIndex] {
-                    plan.encode(record, into: &batch, keepValues: keepValues)
+                    plan.encode(record, kind: spec.kinds[record.kindIndex], into: &batch, keepValues: keepValues, rules: context)
                 }
                 if !check.take(event) { break }
                 if batch.isFull {

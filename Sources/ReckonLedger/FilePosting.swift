@@ -120,7 +120,8 @@ final class FilePosting {
         var undescribedRefusals = [Int](repeating: 0, count: spec.kinds.count)
         let channel = BatchChannel()
         EventReading.start(path: request.path, spec: spec, options: options, plans: plans,
-                           keepValues: request.fileType.posts, channel: channel)
+                           keepValues: request.fileType.posts,
+                           rules: RecordOnlyRules(config: config, partnerChannelCode: request.partner.channelCode), channel: channel)
         do {
             // However this loop ends, the reading thread is stopped and waited for.
             defer {
@@ -246,12 +247,8 @@ final class FilePosting {
         if request.fileType.posts, let values = row.values {
             let kind = spec.kinds[row.kindIndex]
             let value = { (name: String) -> FieldValue? in kind.fieldIndex(named: name).map { values[$0] } }
-            let outcome: Result<[EntryDraft], PostingError>
-            do throws(PostingError) {
-                outcome = .success(try PostingRules.entries(for: plan.event, value: value, context: postingContext))
-            } catch {
-                outcome = .failure(error)
-            }
+            // Worked out by the reading thread when they depend on the record alone.
+            let outcome = row.entries ?? PostingRules.entries(for: plan.event, kind: kind, values: values, context: postingContext)
             switch outcome {
             case .success(let made):
                 drafts = made

@@ -14,7 +14,8 @@ final class Workspace {
     let config: ReckonConfig
     let ledger: Ledger
 
-    init(lenientRepayments: Bool = false) throws {
+    /// `configure`: a change to the sample reckon.yaml (its products, say).
+    init(lenientRepayments: Bool = false, configure: (String) -> String = { $0 }) throws {
         folder = NSTemporaryDirectory() + "reckon-ledger-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var yaml = try String(contentsOfFile: repositoryRoot + "/reckon.yaml", encoding: .utf8)
@@ -24,6 +25,7 @@ final class Workspace {
             yaml = yaml.replacingOccurrences(of: "name: \"PLAT_REPAY_{yyyyMMdd}.csv\"\n        post: true",
                                              with: "name: \"PLAT_REPAY_{yyyyMMdd}.csv\"\n        post: true\n        mode: lenient")
         }
+        yaml = configure(yaml)
         let path = folder + "/reckon.yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         config = try ConfigFile.load(path)
@@ -185,6 +187,43 @@ struct LedgerTests {
         // 9,101.06 declared, 4,550.53 posted: the shortfall is R202412150005's 4,550.53.
         #expect(try space.balance("channel:WXPAY:clearing") == 975_371 + 455_053)
         #expect(try space.ledger.verify().ok)
+    }
+
+    /// With no product freezing margin, the posting rules depend on the record alone and run
+    /// on the reading thread, beside the writer's inserts; with one that does (here a
+    /// product no loan uses) they run on the writer, which can read the ledger. Both post the
+    /// sample day the same, a record the rules refuse included.
+    @Test func postingRulesOnTheReadingThreadPostWhatTheWriterWould() throws {
+        let noMargin = { (yaml: String) in yaml.replacingOccurrences(of: "    margin_rate: \"0.10\"\n", with: "") }
+        let onReader = try Workspace(lenientRepayments: true, configure: noMargin)
+        let onWriter = try Workspace(lenientRepayments: true) {
+            noMargin($0).replacingOccurrences(of: "\nproducts:\n", with: "\nproducts:\n  UNUSED:\n    margin_rate: \"0.05\"\n")
+        }
+        #expect(RecordOnlyRules(config: onReader.config, partnerChannelCode: nil) != nil)
+        #expect(RecordOnlyRules(config: onWriter.config, partnerChannelCode: nil) == nil)
+        var journals: [[String]] = []
+        for space in [onReader, onWriter] {
+            #expect(try space.ingest(try space.file("platform/PLAT_LOAN_20241115.csv"), "platform", "loans").entries == 3)
+            // R202412150002's interest a cent more than its total allows: the rules refuse it
+            // (the trailer's sum of totals still holds), and the rest posts.
+            let repayments = try space.ingest(try space.file("platform/PLAT_REPAY_20241215.csv") {
+                $0.replacingOccurrences(of: "3333.33,180.00,0.00,0.00,3513.33,", with: "3333.33,180.01,0.00,0.00,3513.33,")
+            }, "platform", "repayments")
+            #expect(repayments.outcome == .posted)
+            #expect(repayments.events == 4)
+            #expect(repayments.recordsNotPosted == 1)
+            #expect(repayments.report?.problems.map(\.description).first?.contains("is not principal + interest + penalty + fee") == true)
+            #expect(try space.ingest(try space.file("channel/PAY_BILL_20241215.csv"), "channel", "bills").outcome == .posted)
+            journals.append(try space.ledger.database.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT e.kind, e.line, e.business_date, p.leg, p.account, p.amount_minor, p.currency
+                    FROM journal_entry e JOIN posting p ON p.entry_id = e.id ORDER BY e.id, p.leg
+                    """).map { "\($0)" }
+            })
+            #expect(try space.ledger.verify().ok)
+        }
+        #expect(journals[0].count > 20)
+        #expect(journals[0] == journals[1])
     }
 
     /// The sample day's file with its line 3 (R202412150002) repeated as line 7; the trailer
