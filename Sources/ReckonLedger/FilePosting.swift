@@ -32,6 +32,9 @@ final class FilePosting {
     /// Whether any product freezes margin: when none does, a repayment need not look up its
     /// loan's product (the margin rate would be nil whatever the product).
     private let anyProductFreezesMargin: Bool
+    /// The posting rules' context for the reading thread when it needs nothing from the
+    /// ledger (no product freezes margin); nil: the rules run here.
+    private let recordOnlyRules: RecordOnlyRules?
     private var balanceDeltas: [BalanceKey: Int64] = [:]
     private var knownAccounts = Set<String>()
     private var products: [String: String?] = [:]
@@ -71,7 +74,8 @@ final class FilePosting {
         self.archivePath = archivePath
         self.options = options
         businessDay = businessDate.description
-        anyProductFreezesMargin = config.products.contains { $0.marginRate != nil }
+        recordOnlyRules = RecordOnlyRules(config: config, partnerChannelCode: request.partner.channelCode)
+        anyProductFreezesMargin = recordOnlyRules == nil
         plans = spec.kinds.map { kind in kind.event.map { KindPlan(kind: kind, event: $0, partner: request.partner.id) } }
         // A key held by a retired (superseded) event passes to the new one; a key held by an
         // active event refuses the record as a duplicate (no row changed).
@@ -121,7 +125,7 @@ final class FilePosting {
         let channel = BatchChannel()
         EventReading.start(path: request.path, spec: spec, options: options, plans: plans,
                            keepValues: request.fileType.posts,
-                           rules: RecordOnlyRules(config: config, partnerChannelCode: request.partner.channelCode), channel: channel)
+                           rules: recordOnlyRules, channel: channel)
         do {
             // However this loop ends, the reading thread is stopped and waited for.
             defer {
