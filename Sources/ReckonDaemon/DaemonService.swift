@@ -42,6 +42,7 @@ public struct DaemonService: Service {
         var idlePoints = 0
         var wasIdle = false
         while !stop.isRequested {
+            let lookStarted = DispatchTime.now().uptimeNanoseconds
             let outcome = await onWorker { [tick] in tick.once(now: Date(), stop: stop) }
             hooks.tickFinished?(Date(), outcome.problems)
             if stop.isRequested { break }
@@ -59,9 +60,19 @@ public struct DaemonService: Service {
                 // After work, look again at once: more may have come meanwhile.
                 if outcome.ran { continue }
             }
-            await stop.pause(seconds: settings.pollSeconds)
+            // Looks start every poll interval (the look's own time is part of it, so a marker's
+            // wait is half the interval, not half of it plus the look), with a tenth of it kept
+            // free when a look takes longer than the interval (many slow servers).
+            let lookSeconds = Double(DispatchTime.now().uptimeNanoseconds &- lookStarted) / 1e9
+            await stop.pause(seconds: Self.pauseSeconds(pollSeconds: settings.pollSeconds, lookSeconds: lookSeconds))
         }
         logger.info("daemon stopped", metadata: ["reason": "\(stop.isRequested ? "asked to stop" : "idle")"])
+    }
+
+    /// The pause after an idle look that took `lookSeconds`: the rest of the poll interval,
+    /// and never less than a tenth of it.
+    static func pauseSeconds(pollSeconds: Double, lookSeconds: Double) -> Double {
+        max(pollSeconds / 10, pollSeconds - max(0, lookSeconds))
     }
 
     /// Tests: the idle point's number in the marker file; no tick until the test removes it.

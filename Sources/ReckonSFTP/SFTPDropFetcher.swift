@@ -212,27 +212,45 @@ public struct SFTPDropFetcher {
 
 /// The partners' fetches spread over a few threads: each lane takes the next partner not yet
 /// taken (a slow server holds up one lane, not the others), and each result goes to its
-/// partner's place. Unchecked: the fetches share only what is safe to share (see
-/// ``SFTPDropFetcher/partnersAtOnce``), and the lock guards the rest.
-private final class PartnerLanes: @unchecked Sendable {
+/// partner's place. The lanes are threads of their own, not `DispatchQueue.concurrentPerform`:
+/// that runs as many iterations at once as there are cores (two here), which suits work that
+/// computes, not work that waits on a server's reply. Unchecked: the fetches share only what
+/// is safe to share (see ``SFTPDropFetcher/partnersAtOnce``), and the lock guards the rest.
+final class PartnerLanes<Result: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0
-    private var results: [SFTPFetchReport]
-    private let fetch: (Int) -> SFTPFetchReport
+    private var results: [Result?]
+    private let work: (Int) -> Result
 
-    init(count: Int, fetch: @escaping (Int) -> SFTPFetchReport) {
-        results = Array(repeating: SFTPFetchReport(), count: count)
-        self.fetch = fetch
+    init(count: Int, work: @escaping (Int) -> Result) {
+        results = Array(repeating: nil, count: count)
+        self.work = work
     }
 
-    func run(lanes: Int) -> [SFTPFetchReport] {
-        DispatchQueue.concurrentPerform(iterations: lanes) { _ in
-            while let index = take() {
-                let result = fetch(index)
-                lock.withLock { results[index] = result }
+    /// Runs every item, `lanes` at a time (the calling thread is one of them), and returns
+    /// the results in the items' order.
+    func run(lanes: Int) -> [Result] {
+        let lanes = max(1, min(lanes, results.count))
+        let finished = DispatchGroup()
+        for _ in 1..<lanes {
+            finished.enter()
+            let thread = Thread { [self] in
+                drain()
+                finished.leave()
             }
+            thread.name = "reckon-sftp-lane"
+            thread.start()
         }
-        return results
+        drain()
+        finished.wait()
+        return lock.withLock { results.map { $0! } }
+    }
+
+    private func drain() {
+        while let index = take() {
+            let result = work(index)
+            lock.withLock { results[index] = result }
+        }
     }
 
     private func take() -> Int? {

@@ -129,6 +129,7 @@ struct DaemonBench: ParsableCommand {
         try Data().write(to: URL(fileURLWithPath: emptyFile))
         let start = Clock.now()
         var completed: [String: Double] = [:]
+        var completedWall: [(key: String, seconds: Double)] = []
         var lateStarts = 0
         for arrival in arrivals {
             let due = start + arrival.offsetSeconds
@@ -143,9 +144,14 @@ struct DaemonBench: ParsableCommand {
                 throw ValidationError("upload of \(arrival.name) failed: \(error)")
             }
             completed[arrival.key] = Clock.now()
+            completedWall.append((arrival.key, Date().timeIntervalSince1970))
             if !daemon.isRunning { throw ValidationError("the daemon stopped: \(daemon.log.lastLines())") }
         }
         let uploadsEnd = Clock.now()
+        // Each file's completion on the wall clock, to be read beside the daemon's log times
+        // (where a file's latency went: the look that found it, its run's start, its posting).
+        let completions = completedWall.map { "\($0.key)\t" + String(format: "%.3f", $0.seconds) + "\n" }.joined()
+        try completions.write(toFile: run + "/completions.tsv", atomically: true, encoding: .utf8)
         let drainDeadline = uploadsEnd + drainSeconds
         while daemon.log.postedCount < arrivals.count && Clock.now() < drainDeadline && daemon.isRunning {
             usleep(100_000)
