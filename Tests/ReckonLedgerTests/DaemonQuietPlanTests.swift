@@ -12,8 +12,8 @@ import Testing
 @Suite("The daemon plans a day once it is quiet")
 struct DaemonQuietPlanTests {
     @Test func looksStartEveryPollIntervalWithATenthOfItKeptFree() {
-        // The look's own time is part of the interval: a 0.5 s interval and a 0.12 s look
-        // leave 0.38 s of pause; a look longer than the interval still leaves a tenth of it.
+        // The look's own time is part of the interval: a 0.5 s interval and a 0.125 s look
+        // leave 0.375 s of pause; a look longer than the interval still leaves a tenth of it.
         #expect(DaemonService.pauseSeconds(pollSeconds: 0.5, lookSeconds: 0.125) == 0.375)
         #expect(DaemonService.pauseSeconds(pollSeconds: 5, lookSeconds: 0) == 5)
         #expect(DaemonService.pauseSeconds(pollSeconds: 5, lookSeconds: 4.75) == 0.5)

@@ -20,12 +20,11 @@ struct PartnerLanesTests {
         let results = PartnerLanes(count: 50) { index in
             running.enter()
             defer { running.leave() }
-            usleep(UInt32(1000 * (index % 3)))
+            usleep(UInt32(1000 * (index % 3)))  // items finish out of order; nothing depends on how long
             return index * 2
         }.run(lanes: 4)
         #expect(results == (0..<50).map { $0 * 2 })
         #expect(running.most <= 4)
-        #expect(running.most >= 1)
         #expect(PartnerLanes(count: 0) { $0 }.run(lanes: 8).isEmpty)
         #expect(PartnerLanes(count: 3) { $0 + 1 }.run(lanes: 1) == [1, 2, 3])
     }
