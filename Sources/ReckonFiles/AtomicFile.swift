@@ -28,9 +28,23 @@ public final class AtomicFile {
             }
         }
         temporary = path + ".partial-\(getpid())"
+        Self.removeAbandoned(of: path, in: folder)
         descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileAccessError.fromErrno(temporary, "creating") }
         buffer.reserveCapacity(Self.bufferBytes)
+    }
+
+    /// Removes the temporary files of `path` that writers killed before they committed left
+    /// behind (their process is gone): a day's alert file killed halfway is gigabytes that
+    /// would otherwise stay on disk for good. (Names are `<name>.partial-<pid>`, one folder.)
+    private static func removeAbandoned(of path: String, in folder: String) {
+        let prefix = (path as NSString).lastPathComponent + ".partial-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid > 0, pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink(folder.isEmpty ? name : folder + "/" + name)
+        }
     }
 
     deinit {

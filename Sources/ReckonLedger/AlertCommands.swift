@@ -123,7 +123,8 @@ extension Ledger {
     /// raises an `alert_command_failed` alert (subject: the code and the alert's id, dated
     /// `date`), announced in turn; a failure of that one's own command is recorded but not
     /// announced again. Nothing here throws for a command: only the ledger failing does.
-    public func runAlertCommands(date: CivilDate, config: ReckonConfig, graceSeconds: Int = 2) throws(LedgerError) -> AlertCommandsReport {
+    public func runAlertCommands(date: CivilDate, config: ReckonConfig, graceSeconds: Int = 2,
+                                 shouldStop: () -> Bool = { false }) throws(LedgerError) -> AlertCommandsReport {
         var report = AlertCommandsReport()
         let commands = config.reconciliation.alertCommands
         while true {
@@ -139,6 +140,8 @@ extension Ledger {
             if pending.isEmpty { return report }
             for alert in pending {
                 guard let command = commands[alert.kind] else { continue }
+                // Asked to stop: the alerts not yet announced stay pending for the next run.
+                if shouldStop() { throw LedgerError.alertsAbandoned(date) }
                 let failure = Self.announce(alert, command: command, folder: config.root, graceSeconds: graceSeconds)
                 report.ran += 1
                 if let failure { report.failures.append(failure) }
@@ -179,16 +182,24 @@ extension Ledger {
 extension Batch {
     /// A run's last step, after the others committed: the alert commands, then the day's
     /// alert file. Neither stops the run; a failure of either is one of its errors.
-    static func finishAlerts(_ date: CivilDate, config: ReckonConfig, ledger: Ledger, report: inout BatchReport) {
+    /// Asked to stop on the way (`shouldStop`), it leaves the rest to the next run and the
+    /// run says it stopped.
+    static func finishAlerts(_ date: CivilDate, config: ReckonConfig, ledger: Ledger, report: inout BatchReport,
+                             shouldStop: () -> Bool = { false }) {
         do {
-            let commands = try ledger.runAlertCommands(date: date, config: config)
+            let commands = try ledger.runAlertCommands(date: date, config: config, shouldStop: shouldStop)
             report.alertCommands = commands
             report.errors += commands.failures
+        } catch where error.abandoned {
+            report.stopped = true
+            return
         } catch {
             report.errors.append("alert commands: \(error)")
         }
         do {
-            (report.alertFile, report.alertFileCount) = try ledger.writeAlertFile(date: date, config: config)
+            (report.alertFile, report.alertFileCount) = try ledger.writeAlertFile(date: date, config: config, shouldStop: shouldStop)
+        } catch where error.abandoned {
+            report.stopped = true
         } catch {
             report.errors.append("\(error)")
         }

@@ -59,6 +59,8 @@ extension Ledger {
     }
 
     static let alertColumns = "id, business_date, kind, severity, subject, message, raised_at, cleared_on, read_at, read_by"
+    /// Alerts written out between two asks whether to stop.
+    static let alertsBetweenStopChecks = 4_096
 
     static func alert(_ row: Row) -> Alert {
         Alert(id: row[0], businessDate: row[1], kind: row[2], severity: AlertSeverity(rawValue: row[3]) ?? .warning, subject: row[4],
@@ -151,7 +153,10 @@ extension Ledger {
     /// the day again with nothing new writes the same bytes. A day without alerts gets an
     /// empty file: the day was run. Returns the path and the number of alerts.
     @discardableResult
-    public func writeAlertFile(date: CivilDate, config: ReckonConfig) throws(LedgerError) -> (path: String, count: Int) {
+    /// `shouldStop`, asked every few thousand alerts, abandons the file when it turns true:
+    /// the earlier file stays as it was and the error's ``LedgerError/abandoned`` is true.
+    public func writeAlertFile(date: CivilDate, config: ReckonConfig,
+                               shouldStop: () -> Bool = { false }) throws(LedgerError) -> (path: String, count: Int) {
         let path = Self.alertFilePath(date: date, config: config)
         func failed(_ error: FileAccessError) -> LedgerError {
             LedgerError("the day's alert file \(path) could not be written: \(error.reason)")
@@ -168,6 +173,7 @@ extension Ledger {
                                            arguments: [date.description])
             var count = 0
             while writeError == nil, let row = try rows.next() {
+                if count % Self.alertsBetweenStopChecks == 0, shouldStop() { throw LedgerError.alertsAbandoned(date) }
                 do throws(FileAccessError) {
                     try file.write(Self.alert(row).json() + "\n")
                 } catch {

@@ -150,6 +150,9 @@ public struct BatchReport: Sendable {
     /// The run was asked to stop (``BatchOptions/shouldStop``) before it had done everything:
     /// the steps and files after that point were not run; a file being posted was abandoned.
     public var stopped = false
+    /// The step abandoned whole when the run was asked to stop in the middle of it (plan,
+    /// reconcile): nothing of it was kept.
+    public var abandonedStep: BatchStep?
 
     /// How a run ends; `reckon batch` exits 0, 1 and 3 for them.
     public enum Outcome: String, Sendable {
@@ -311,10 +314,14 @@ public enum Batch {
                 progress(RunProgress(.plan, "plan \(options.date): started", isStage: true))
                 do {
                     let plans = try ledger.runPlanStep(date: options.date, config: config, reference: try reference.get(),
-                                                       progress: progress)
+                                                       progress: progress, shouldStop: { options.shouldStop?() == true })
                     report.plans = plans
                     planned = true
                     try ledger.finishStep(planStep, status: "succeeded", detail: plans.summary)
+                } catch let error as LedgerError where error.abandoned {
+                    report.stopped = true
+                    report.abandonedStep = .plan
+                    try ledger.finishStep(planStep, status: "interrupted", detail: error.message)
                 } catch {
                     report.errors.append("plan step: \(error)")
                     try ledger.finishStep(planStep, status: "failed", detail: "\(error)")
@@ -325,9 +332,14 @@ public enum Batch {
                 let reconcileStep = try ledger.startStep(runID, .reconcile)
                 progress(RunProgress(.reconcile, "reconcile \(options.date): \(Plural.count(config.reconciliation.rules.count, "rule"))", isStage: true))
                 do {
-                    let reconciliation = try ledger.runReconcileStep(date: options.date, config: config, reference: try reference.get())
+                    let reconciliation = try ledger.runReconcileStep(date: options.date, config: config, reference: try reference.get(),
+                                                                     shouldStop: { options.shouldStop?() == true })
                     report.reconciliation = reconciliation
                     try ledger.finishStep(reconcileStep, status: "succeeded", detail: reconciliation.summary)
+                } catch let error as LedgerError where error.abandoned {
+                    report.stopped = true
+                    report.abandonedStep = .reconcile
+                    try ledger.finishStep(reconcileStep, status: "interrupted", detail: error.message)
                 } catch {
                     report.errors.append("reconcile step: \(error)")
                     try ledger.finishStep(reconcileStep, status: "failed", detail: "\(error)")
@@ -357,8 +369,10 @@ public enum Batch {
         // (announced and written out with the day's other alerts), arrived ones clear it.
         if runID != nil { checkDeadlines(options, config: config, reference: reference, ledger: ledger, report: &report) }
         // Last, with every step committed: the day's alerts passed on and written out.
-        if runID != nil, !(options.deferAlertsWhenClean && report.cleanIngest) {
-            finishAlerts(options.date, config: config, ledger: ledger, report: &report)
+        // (Not when the run was asked to stop: the next run does it.)
+        if runID != nil, !(options.deferAlertsWhenClean && report.cleanIngest), !report.stopIfAsked(options) {
+            finishAlerts(options.date, config: config, ledger: ledger, report: &report,
+                         shouldStop: { options.shouldStop?() == true })
         }
         report.finishedAt = timestamp()
         if let runID {
@@ -481,7 +495,11 @@ public enum Batch {
             if unpacked > 0 { parts.append("\(Plural.count(unpacked, "archive")) unpacked") }
             if !archives.refused.isEmpty { parts.append("\(Plural.count(archives.refused.count, "archive")) refused") }
         }
-        if report.stopped { parts.append("stopped before the end (asked to stop); the next run takes up the rest") }
+        if let step = report.abandonedStep {
+            parts.append("stopped during the \(step.rawValue) step (asked to stop), which kept nothing; the next run takes up the rest")
+        } else if report.stopped {
+            parts.append("stopped before the end (asked to stop); the next run takes up the rest")
+        }
         let notPosted = report.ingested.reduce(0) { $0 + $1.recordsNotPosted }
         if notPosted > 0 {
             let duplicates = report.ingested.filter { $0.outcome == .posted }.reduce(0) { $0 + $1.duplicateCount }

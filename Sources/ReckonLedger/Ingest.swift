@@ -303,13 +303,30 @@ extension Ledger {
 
 private struct Rollback: Error {}
 
-/// A file abandoned on request (``IngestRequest/shouldAbandon``): its transaction rolls back.
+/// Work abandoned on request (a graceful stop: ``IngestRequest/shouldAbandon``, a step's
+/// `shouldStop`): its transaction rolls back.
 struct Abandoned: Error {}
 
 extension LedgerError {
     /// The error of a file abandoned whole on request: nothing of it was kept.
     static func abandoned(_ shownPath: String) -> LedgerError {
         var error = LedgerError("\(shownPath): abandoned (asked to stop); nothing of it was posted, the next run takes it again")
+        error.abandoned = true
+        return error
+    }
+
+    /// The error of a day's alerts left on request: those not yet passed on or written out
+    /// are the next run's.
+    static func alertsAbandoned(_ date: CivilDate) -> LedgerError {
+        var error = LedgerError("the alerts of \(date) were left (asked to stop); the next run passes them on and writes them out")
+        error.abandoned = true
+        return error
+    }
+
+    /// The error of a day's step abandoned whole on request: nothing of it was kept.
+    static func stepAbandoned(_ step: BatchStep, date: CivilDate) -> LedgerError {
+        var error = LedgerError("the \(step.rawValue) step for \(date) was abandoned (asked to stop); nothing of it was kept, "
+                                + "the next run does it again")
         error.abandoned = true
         return error
     }

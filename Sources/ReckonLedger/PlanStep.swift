@@ -118,6 +118,9 @@ struct PlanStep {
     var report = PlanStepReport()
     /// Hears each phase as it starts, and counts as they grow, a page at a time.
     var progress: (RunProgress) -> Void = { _ in }
+    /// Asked at each phase and each page of events: true abandons the step (``Abandoned``),
+    /// its transaction rolled back whole, so a graceful stop does not wait for a long day.
+    var shouldStop: () -> Bool = { false }
     /// Files whose repayments are ours (posting types), by id.
     private var postingFiles = Set<Int64>()
     /// The per-period statements, bound through SQLite's C API (a day touches millions of lines).
@@ -175,7 +178,7 @@ struct PlanStep {
         let today = try files(on: date)
         for file in today {
             guard let type = sources.type(file.partner, file.fileType), type.posts, type.events.contains(.loanDisbursed) else { continue }
-            stage("new loans of \(file.partner)/\(file.name)")
+            try stage("new loans of \(file.partner)/\(file.name)")
             if file.status == "posted" {
                 try planLoans(in: file, type: type)
             } else {
@@ -185,27 +188,29 @@ struct PlanStep {
         // A superseded repayment file's loans are recomputed too: they lose what it paid.
         for file in today {
             guard let type = sources.type(file.partner, file.fileType), type.posts, type.events.contains(.repayment) else { continue }
-            stage("repayments of \(file.partner)/\(file.name)")
+            try stage("repayments of \(file.partner)/\(file.name)")
             try refreshRepaidLoans(in: file)
         }
-        stage("loans with a period due by \(date)")
+        try stage("loans with a period due by \(date)")
         try refreshDueLoans()
         for file in today where file.status == "posted" {
             guard sources.type(file.partner, file.fileType)?.events.contains(.planLine) == true else { continue }
-            stage("\(file.partner)/\(file.name) compared with our plans")
+            try stage("\(file.partner)/\(file.name) compared with our plans")
             try comparePlans(in: file)
         }
-        stage("loans without a partner plan")
+        try stage("loans without a partner plan")
         try checkMissingPartnerPlans()
         return report
     }
 
-    private func stage(_ text: String) {
+    private func stage(_ text: String) throws(Abandoned) {
+        if shouldStop() { throw Abandoned() }
         progress(RunProgress(.plan, "plan \(date): \(text)", isStage: true))
     }
 
-    /// How far the step has come, after each page of events.
-    private func counted() {
+    /// How far the step has come, after each page of events; where a stop is heard.
+    private func counted() throws(Abandoned) {
+        if shouldStop() { throw Abandoned() }
         progress(RunProgress(.plan, "plan \(date): \(AmountText.grouped(report.planned)) planned, "
                              + "\(Plural.count(report.repaymentsApplied, "repayment")) applied, "
                              + "\(Plural.count(report.loansRefreshed, "loan")) brought to the day", isStage: false))
@@ -296,7 +301,7 @@ struct PlanStep {
                 }
                 try plan(loanID, eventID: eventID, row: row, file: file, rateScale: rateScale)
             }
-            counted()
+            try counted()
         }
     }
 
@@ -315,6 +320,7 @@ struct PlanStep {
                 try raise(.planWithdrawn, subject: loan,
                           "\(file.partner)/\(file.name) line \(row[2] as Int): loan \(loan) is not in the corrected re-send of the file; its plan is withdrawn")
             }
+            try counted()
         }
     }
 
@@ -436,7 +442,7 @@ struct PlanStep {
             }
             // A loan repaid twice in a page is recomputed once.
             for loan in Set(loans).sorted() { try refresh(loan) }
-            counted()
+            try counted()
         }
     }
 
@@ -452,7 +458,7 @@ struct PlanStep {
             let loans = try String.fetchAll(statement, arguments: [ledgerDay.description, Self.pageRows])
             if loans.isEmpty { return }
             for loan in loans { try refresh(loan) }
-            counted()
+            try counted()
         }
     }
 
@@ -760,6 +766,7 @@ struct PlanStep {
                 """)
         }
         for sql in statements {
+            if shouldStop() { throw Abandoned() }
             try db.execute(sql: sql, arguments: arguments(sql))
             report.differences += db.changesCount
         }
@@ -827,7 +834,8 @@ struct PlanStep {
             SELECT min(f.business_date) FROM event e JOIN received_file f ON f.id = e.file_id
             WHERE e.loan_id = ? AND e.kind = 'plan_line' AND e.active = 1
             """)
-        for row in candidates {
+        for (index, row) in candidates.enumerated() {
+            if index % Self.pageRows == 0, shouldStop() { throw Abandoned() }
             let loan: String = row[0]
             guard let disbursed = CivilDate(iso: row[1] as String), let firstText = row[2] as String?,
                   let first = CivilDate(iso: firstText), let deadline = disbursed.adding(days: Self.missingPlanWindowDays),
@@ -868,13 +876,21 @@ extension PlanStep {
 extension Ledger {
     /// Runs the plan step for a business day in one transaction (see ``PlanStep``).
     /// `progress` hears each phase as it starts and the counts as they grow.
+    /// `shouldStop`, asked at each phase and page, abandons the step when it turns true: its
+    /// transaction is rolled back whole and the error's ``LedgerError/abandoned`` is true.
     public func runPlanStep(date: CivilDate, config: ReckonConfig, reference: ReferenceData,
-                            progress: @escaping (RunProgress) -> Void = { _ in }) throws(LedgerError) -> PlanStepReport {
+                            progress: @escaping (RunProgress) -> Void = { _ in },
+                            shouldStop: @escaping () -> Bool = { false }) throws(LedgerError) -> PlanStepReport {
         let sources = try EventSources(config: config)
         return try write(crashBefore: .planCommitBefore, crashAfter: .planCommitAfter) { db in
             var step = try PlanStep(db: db, config: config, sources: sources, reference: reference, date: date)
             step.progress = progress
-            return try step.run()
+            step.shouldStop = shouldStop
+            do {
+                return try step.run()
+            } catch is Abandoned {
+                throw LedgerError.stepAbandoned(.plan, date: date)
+            }
         }
     }
 

@@ -214,6 +214,17 @@ struct AlertTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: written.path)) == bytes)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.root + "/outbox/alerts") == ["2024-12-16.jsonl"])
 
+        // Asked to stop while writing (a graceful stop): the earlier file stays, nothing is left beside it.
+        try ledger.write { db in try AlertBook.clear(db, .fileMissing, subject: "bank/plans/2024-12-16", day: "2024-12-18") }
+        do {
+            _ = try ledger.writeAlertFile(date: day, config: folder.config, shouldStop: { true })
+            Issue.record("an alert file asked to stop was written")
+        } catch {
+            #expect(error.abandoned && error.message.contains("2024-12-16"))
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: written.path)) == bytes)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.root + "/outbox/alerts") == ["2024-12-16.jsonl"])
+
         // A day without alerts has its file, empty.
         let quiet = try ledger.writeAlertFile(date: CivilDate(year: 2024, month: 12, day: 20)!, config: folder.config)
         let quietBytes = try Data(contentsOf: URL(fileURLWithPath: quiet.path))

@@ -1,7 +1,8 @@
 import Foundation
+import GRDB
 import ReckonCore
 import ReckonFiles
-import ReckonLedger
+@testable import ReckonLedger
 import Testing
 
 /// `BatchOptions.shouldStop` (issue 12, item 7: the daemon's graceful stop): a run asked to
@@ -9,25 +10,44 @@ import Testing
 /// incomplete, and the next run ends where an uninterrupted one does.
 @Suite("A batch asked to stop", .serialized)
 struct BatchStopTests {
-    /// Turned on from the run's progress, at a stage the test names.
+    /// Turned on from the run's progress, at a stage the test names; with `afterAsks`, the
+    /// first asks after that still say no (so a step is stopped after it has done some work).
     final class StopSwitch: @unchecked Sendable {
         private let lock = NSLock()
-        private var on = false
+        /// The step whose progress armed it.
+        private var armedBy: BatchStep?
+        private var asksLeft: Int
+        /// What the run said of the step that armed the switch, from then on.
+        private var heard: [String] = []
         let when: @Sendable (RunProgress) -> Bool
 
-        init(when: @escaping @Sendable (RunProgress) -> Bool) { self.when = when }
+        init(afterAsks: Int = 0, when: @escaping @Sendable (RunProgress) -> Bool) {
+            asksLeft = afterAsks
+            self.when = when
+        }
 
         var isOn: Bool {
             lock.lock()
             defer { lock.unlock() }
-            return on
+            guard armedBy != nil else { return false }
+            if asksLeft > 0 {
+                asksLeft -= 1
+                return false
+            }
+            return true
+        }
+
+        var heardOfStep: [String] {
+            lock.lock()
+            defer { lock.unlock() }
+            return heard
         }
 
         func hear(_ progress: RunProgress) {
-            guard when(progress) else { return }
             lock.lock()
-            on = true
-            lock.unlock()
+            defer { lock.unlock() }
+            if armedBy == nil, when(progress) { armedBy = progress.step }
+            if progress.step == armedBy { heard.append(progress.text) }
         }
     }
 
@@ -67,16 +87,78 @@ struct BatchStopTests {
         #expect(try stoppedLedger.export() == cleanLedger.export())
     }
 
-    @Test func betweenStepsTheRunStopsBeforeTheNextStep() throws {
-        let day = try DayFolder(readiness: Self.readiness)
-        let ledger = try day.ledger()
-        _ = try Batch.run(BatchOptions(date: disbursementDay), config: day.config, ledger: ledger)
-        let stop = StopSwitch { $0.step == .plan }
-        let report = try run(day, ledger, stop: stop)
+    /// The plan step hears a stop at each phase and page of events: one asked to stop midway
+    /// (a 10-million-record day takes minutes) is rolled back whole, not waited for.
+    @Test func aPlanStepAskedToStopMidwayKeepsNothingOfItAndTheNextRunPlansTheDay() throws {
+        let clean = try DayFolder(readiness: Self.readiness), stopped = try DayFolder(readiness: Self.readiness)
+        let ingested = try DayFolder(readiness: Self.readiness)
+        let cleanLedger = try clean.ledger(), stoppedLedger = try stopped.ledger(), ingestedLedger = try ingested.ledger()
+        for (folder, ledger) in [(clean, cleanLedger), (stopped, stoppedLedger), (ingested, ingestedLedger)] {
+            _ = try Batch.run(BatchOptions(date: disbursementDay), config: folder.config, ledger: ledger)
+        }
+        _ = try run(clean, cleanLedger)
+        _ = try Batch.run(BatchOptions(date: sampleDay, steps: [.collect, .ingest]), config: ingested.config, ledger: ingestedLedger)
+
+        // Two of the step's asks say no (it has planned and applied by then), the third stops it.
+        let stop = StopSwitch(afterAsks: 2) { $0.step == .plan && $0.isStage }
+        let report = try run(stopped, stoppedLedger, stop: stop)
+        #expect(stop.heardOfStep.count >= 3, "the step had begun its work: \(stop.heardOfStep)")
         #expect(report.stopped && report.outcome == .incomplete)
-        #expect(report.ingested.count == 6 && report.plans != nil)
-        #expect(report.reconciliation == nil && report.settlement == nil)
-        #expect(try ledger.batchRuns().first?.status == "incomplete")
+        #expect(report.plans == nil && report.reconciliation == nil && report.settlement == nil)
+        #expect(report.errors.isEmpty && report.ingested.count == 6)
+        // Nothing of the step kept: the ledger is as the day's ingest alone left it.
+        #expect(try stoppedLedger.export() == ingestedLedger.export())
+        #expect(try stoppedLedger.export(date: sampleDay, runs: true)
+                .contains("collect succeeded, ingest succeeded, plan interrupted"))
+        let recorded = try #require(try stoppedLedger.batchRuns().first)
+        #expect(recorded.status == "incomplete" && report.abandonedStep == .plan)
+        #expect(recorded.summary?.hasSuffix("; stopped during the plan step (asked to stop), which kept nothing; "
+                                            + "the next run takes up the rest") == true, "\(recorded.summary ?? "")")
+        #expect(try stoppedLedger.verify().ok)
+
+        let next = try run(stopped, stoppedLedger)
+        #expect(next.succeeded && next.plans != nil)
+        #expect(try stoppedLedger.export() == cleanLedger.export())
+    }
+
+    /// The reconcile step hears a stop at each rule (and every few thousand keys): the rules
+    /// it had run are rolled back with it; the plan step before it stays.
+    @Test func aReconcileStepAskedToStopAfterARuleKeepsNoneOfItsRules() throws {
+        // The generated sample day: the rules apply from it, and it has matches and breaks.
+        let day = CivilDate(year: 2024, month: 12, day: 16)!
+        func folder() throws -> (DayFolder, Ledger) {
+            let folder = try DayFolder(readiness: Self.readiness, copy: false)
+            _ = try SampleDay(date: day, loans: 5, mappings: repositoryRoot + "/mappings").write(into: folder.root + "/inbox")
+            return (folder, try folder.ledger())
+        }
+        let (clean, cleanLedger) = try folder(), (stopped, stoppedLedger) = try folder()
+        _ = try Batch.run(BatchOptions(date: day), config: clean.config, ledger: cleanLedger)
+        func reconciliation(_ ledger: Ledger) throws -> [Row] {
+            try ledger.read { db in
+                try Row.fetchAll(db, sql: "SELECT rule, business_date, matched, pending, broken FROM recon_run ORDER BY rule, business_date")
+                    + Row.fetchAll(db, sql: """
+                        SELECT identity, kind, status, business_date, amount_minor, summary FROM recon_break ORDER BY identity
+                        """)
+            }
+        }
+        #expect(try reconciliation(cleanLedger).count > 6, "the day's rules ran and found breaks")
+
+        // The first rule runs, the second one's ask stops the step.
+        let stop = StopSwitch(afterAsks: 1) { $0.step == .reconcile && $0.isStage }
+        var options = BatchOptions(date: day)
+        options.shouldStop = { stop.isOn }
+        let report = try Batch.run(options, config: stopped.config, ledger: stoppedLedger) { stop.hear($0) }
+        #expect(report.stopped && report.outcome == .incomplete)
+        #expect(report.plans != nil && report.reconciliation == nil && report.settlement == nil)
+        #expect(report.errors.isEmpty && report.abandonedStep == .reconcile)
+        #expect(try reconciliation(stoppedLedger).isEmpty)
+        #expect(try stoppedLedger.export(date: day, runs: true)
+                .contains("collect succeeded, ingest succeeded, plan succeeded, reconcile interrupted"))
+
+        let next = try Batch.run(BatchOptions(date: day), config: stopped.config, ledger: stoppedLedger)
+        #expect(next.succeeded && next.reconciliation != nil)
+        #expect(try reconciliation(stoppedLedger) == reconciliation(cleanLedger))
+        #expect(try stoppedLedger.export() == cleanLedger.export())
     }
 
     @Test func aRunNeverAskedToStopIsNotStopped() throws {

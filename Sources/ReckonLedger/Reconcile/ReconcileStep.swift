@@ -67,6 +67,9 @@ struct ReconcileStep {
     let time: String
     var specs: [String: MappingSpec] = [:]
     var report: ReconcileReport
+    /// Asked at each rule, every ``stopCheckKeys`` keys paired and each statement: true
+    /// abandons the step, its transaction rolled back whole (a graceful stop).
+    var shouldStop: () -> Bool = { false }
 
     init(db: Database, config: ReckonConfig, reference: ReferenceData, date: CivilDate, rules: [ReconRule], reader: DatabasePool? = nil) {
         self.reader = reader
@@ -84,9 +87,13 @@ struct ReconcileStep {
     static let closedCarryDays = 62
     /// Items of one side listed with a break at most; a group's others are counted.
     static let maximumBreakItems = 1_000
+    /// Keys paired between two asks whether to stop (an ask is a closure call; a key is
+    /// microseconds of work).
+    static let stopCheckKeys = 4_096
 
     mutating func run() throws -> ReconcileReport {
         for rule in rules {
+            if shouldStop() { throw Abandoned() }
             var outcome = RuleOutcome(rule: rule.name, partner: rule.partner)
             let applies = rule.applies(on: date)
             if !applies {
@@ -221,7 +228,13 @@ struct ReconcileStep {
             if let lastKey { precondition(lastKey.precedes(key), "reconciliation items out of key order") }
             lastKey = key
         }
+        var keysUntilStopCheck = Self.stopCheckKeys
         while true {
+            keysUntilStopCheck -= 1
+            if keysUntilStopCheck == 0 {
+                if shouldStop() { throw Abandoned() }
+                keysUntilStopCheck = Self.stopCheckKeys
+            }
             let key: ReconKey
             switch (left.head(), right.head()) {
             case (nil, nil):
@@ -495,6 +508,7 @@ struct ReconcileStep {
             """, arguments: StatementArguments(balances.dayScope.arguments + filter.arguments))
         let entryFilter = try ReconSources.conditions(check.entries.conditions, in: entries)
         for row in rows {
+            if shouldStop() { throw Abandoned() }
             outcome.leftItems += 1
             let eventID: Int64 = row[0]
             let statementID: String = row[2] ?? ""
@@ -568,8 +582,11 @@ struct ReconcileStep {
 extension Ledger {
     /// Runs the reconcile step for a business day in one transaction: every rule of
     /// `reckon.yaml`, or the one named.
+    /// `shouldStop`, asked at each rule and every few thousand keys, abandons the step when it
+    /// turns true: its transaction is rolled back whole and the error's
+    /// ``LedgerError/abandoned`` is true.
     public func runReconcileStep(date: CivilDate, config: ReckonConfig, reference: ReferenceData,
-                                 rule: String? = nil) throws(LedgerError) -> ReconcileReport {
+                                 rule: String? = nil, shouldStop: @escaping () -> Bool = { false }) throws(LedgerError) -> ReconcileReport {
         var rules = config.reconciliation.rules
         if let rule {
             guard let named = config.reconciliation.rule(rule) else {
@@ -580,7 +597,12 @@ extension Ledger {
         return try write(crashBefore: .reconcileCommitBefore, crashAfter: .reconcileCommitAfter) { db in
             var step = ReconcileStep(db: db, config: config, reference: reference, date: date, rules: rules,
                                      reader: database as? DatabasePool)
-            return try step.run()
+            step.shouldStop = shouldStop
+            do {
+                return try step.run()
+            } catch is Abandoned {
+                throw LedgerError.stepAbandoned(.reconcile, date: date)
+            }
         }
     }
 }
