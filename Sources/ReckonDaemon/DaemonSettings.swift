@@ -53,8 +53,9 @@ public struct DaemonHooks: Sendable {
     public var makeBatchOptions: @Sendable (_ date: CivilDate, _ steps: [BatchStep], _ partner: String?) -> BatchOptions
     /// The steps an operator has paused; the daemon does not fetch SFTP while `collect` is.
     public var pausedSteps: @Sendable () -> Set<BatchStep> = { [] }
-    /// Runs the scheduled tasks due at `now`; returns one line per task run (`id: outcome`).
-    public var runDueTasks: (@Sendable (_ now: Date) -> [TaskRan])?
+    /// Runs the scheduled tasks due at `now`, their batches asking `shouldStop` (the
+    /// daemon's graceful stop); returns one line per task run (`id: outcome`).
+    public var runDueTasks: (@Sendable (_ now: Date, _ shouldStop: @escaping @Sendable () -> Bool) -> [TaskRan])?
     /// Raises (and clears) `file_late` for files past their deadline at `now`; returns the
     /// late files as lines.
     public var checkDeadlines: (@Sendable (_ now: Date) throws -> [String])?

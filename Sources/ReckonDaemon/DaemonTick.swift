@@ -128,7 +128,7 @@ final class DaemonTick: @unchecked Sendable {
             outcome.idle = false
             outcome.ran = true
         }
-        runScheduledWork(now: now)
+        runScheduledWork(now: now, stop: stop)
         return outcome
     }
 
@@ -152,9 +152,9 @@ final class DaemonTick: @unchecked Sendable {
 
     /// The scheduled tasks due now and the expected files' deadlines (seams until issue
     /// 12's tasks and deadlines are merged: see ``DaemonHooks``).
-    private func runScheduledWork(now: Date) {
+    private func runScheduledWork(now: Date, stop: StopRequest) {
         if let runDue = hooks.runDueTasks {
-            for task in runDue(now) {
+            for task in runDue(now, { stop.isRequested }) {
                 metrics.record(task, at: now)
                 let line = logger.with(["task": "\(task.task)"])
                 if task.outcome == "succeeded" {

@@ -298,6 +298,43 @@ struct TaskRunnerTests {
                 + "settled: platform v1 (2 files, 0 records), bank v1 (2 files, 0 records)")
     }
 
+    /// The daemon's graceful stop reaches the tasks: the batch of the task running when it
+    /// comes stops (its run incomplete, the task failed, saying so), and the tasks after it
+    /// are not run, so they are still due at the next start.
+    @Test func aStopStopsTheRunningTasksBatchAndLeavesTheLaterTasksDue() throws {
+        let folder = try Self.folder(tasks: """
+              pull_bills:
+                name: pull the channel's bills
+                schedule: "15 7-10 * * *"
+                method: pull_bills
+                parameters: {partner: channel, days_back: 1}
+              verify_bills:
+                name: verify the bills
+                schedule: "0 11 * * *"
+                method: verify_bills
+              daily_settlement:
+                name: daily settlement
+                schedule: "30 6 * * *"
+                method: settle_day
+            """, copy: true)
+        let ledger = try folder.ledger()
+        let asked = Asked()
+        // The stop comes as the second task's batch starts.
+        let hooks = TaskHooks { date, steps, partner in
+            asked.add("\(steps.map(\.rawValue).joined(separator: ","))")
+            return BatchOptions(date: date, steps: steps, partner: partner)
+        }
+        let runner = try TaskRunner(config: folder.config, ledger: ledger, hooks: hooks)
+        for task in folder.config.tasks { try Self.enable(task.id, folder, ledger, at: Self.at("2024-12-16 00:00")) }
+        let stopped = runner.runDue(now: Self.at("2024-12-16 11:00"), shouldStop: { asked.lines.count >= 2 })
+        #expect(stopped.map(\.taskID) == ["pull_bills", "verify_bills"])
+        #expect(stopped.map(\.outcome) == [.succeeded, .failed])
+        #expect(stopped.last?.result.contains("(reconcile): incomplete: ") == true, "\(stopped.last?.result ?? "")")
+        #expect(stopped.last?.result.contains("stopped before the end (asked to stop)") == true, "\(stopped.last?.result ?? "")")
+        let next = runner.runDue(now: Self.at("2024-12-16 11:01"))
+        #expect(next.map(\.taskID) == ["daily_settlement"] && next.first?.outcome == .succeeded)
+    }
+
     /// Seed 000 §15 f: the day after a disbursement, the check finds the loans no partner
     /// sent a plan for (the sample day's bank plan file is held back here). The shipped
     /// configuration compares plans in a reconciliation rule, so its reconcile step raises.

@@ -16,6 +16,8 @@ struct TaskMethods {
     let ledger: Ledger
     let hooks: TaskHooks
     let calendar: BusinessCalendar
+    /// The daemon's graceful stop, handed to the batches.
+    var shouldStop: (@Sendable () -> Bool)?
 
     func run(_ task: TaskConfig, day: CivilDate, now: Date) throws -> TaskMethodOutcome {
         let target = day.adding(days: -task.daysBack) ?? day
@@ -52,7 +54,8 @@ struct TaskMethods {
     // MARK: Batches
 
     private func batch(_ date: CivilDate, _ steps: [BatchStep], partner: String?) throws -> TaskMethodOutcome {
-        let options = hooks.makeBatchOptions(date, steps, partner)
+        var options = hooks.makeBatchOptions(date, steps, partner)
+        if let shouldStop { options.shouldStop = shouldStop }
         let report = try Batch.run(options, config: config, ledger: ledger)
         let what = "batch run #\(report.runID ?? 0) for \(date) (\(options.steps.map(\.rawValue).joined(separator: ",")))"
         var summary = Batch.summary(report)

@@ -104,10 +104,13 @@ public final class TaskRunner: Sendable {
     public static func calendar(_ config: ReckonConfig) throws -> BusinessCalendar? { try loadCalendar(config) }
 
     /// Runs every enabled task that is due at `now`, in reckon.yaml's order; returns their
-    /// results (none when nothing is due).
-    public func runDue(now: Date) -> [TaskRunResult] {
+    /// results (none when nothing is due). `shouldStop` (the daemon's graceful stop) is its
+    /// batches' (``BatchOptions/shouldStop``), and asked before each task: the tasks not run
+    /// are still due at the next start.
+    public func runDue(now: Date, shouldStop: (@Sendable () -> Bool)? = nil) -> [TaskRunResult] {
         var results: [TaskRunResult] = []
         for task in config.tasks {
+            if shouldStop?() == true { break }
             let due: Bool
             do {
                 guard let state = try state(task.id), state.enabled, let from = state.reference.flatMap(StoredTime.moment) else { continue }
@@ -117,7 +120,7 @@ public final class TaskRunner: Sendable {
                 results.append(failed(task, trigger: .schedule, now: now, "cannot read its state: \(error)"))
                 continue
             }
-            if due { results.append(execute(task, trigger: .schedule, by: nil, now: now)) }
+            if due { results.append(execute(task, trigger: .schedule, by: nil, now: now, shouldStop: shouldStop)) }
         }
         return results
     }
@@ -162,13 +165,15 @@ public final class TaskRunner: Sendable {
         }
     }
 
-    private func execute(_ task: TaskConfig, trigger: TaskRunResult.Trigger, by: String?, now: Date) -> TaskRunResult {
+    private func execute(_ task: TaskConfig, trigger: TaskRunResult.Trigger, by: String?, now: Date,
+                         shouldStop: (@Sendable () -> Bool)? = nil) -> TaskRunResult {
         let day = LocalDateTime(now, in: timeZone).date
         let clock = ContinuousClock()
         let started = clock.now
         let outcome: TaskMethodOutcome
         do {
-            outcome = try TaskMethods(config: config, ledger: ledger, hooks: hooks, calendar: calendar).run(task, day: day, now: now)
+            outcome = try TaskMethods(config: config, ledger: ledger, hooks: hooks, calendar: calendar, shouldStop: shouldStop)
+                .run(task, day: day, now: now)
         } catch {
             outcome = TaskMethodOutcome(succeeded: false, text: "\(error)")
         }

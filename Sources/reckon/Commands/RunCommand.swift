@@ -74,8 +74,8 @@ struct RunCommand: ParsableCommand {
         // Scheduled tasks run their batches with the same SFTP hooks as the daemon's own runs.
         let tasks = try TaskRunner(config: config, ledger: ledger,
                                    hooks: TaskHooks.cli(config, log: { sftpLogger.notice("\($0)") }))
-        hooks.runDueTasks = { now in
-            tasks.runDue(now: now).map {
+        hooks.runDueTasks = { now, shouldStop in
+            tasks.runDue(now: now, shouldStop: shouldStop).map {
                 TaskRan(task: $0.taskID, outcome: $0.outcome.rawValue, durationSeconds: $0.durationSeconds, message: $0.result)
             }
         }
