@@ -391,12 +391,16 @@ public enum Batch {
             let only = options.partner
             let settled = only.map { config.partner($0)?.outbound == nil } ?? false
                 ? SettleReport(date: options.date, dryRun: false)
-                : try ledger.runSettleStep(date: options.date, config: config, partner: only) { text in
-                    progress(RunProgress(.settle, text, isStage: false))
-                }
+                : try ledger.runSettleStep(date: options.date, config: config, partner: only,
+                                           progress: { text in progress(RunProgress(.settle, text, isStage: false)) },
+                                           shouldStop: { options.shouldStop?() == true })
             report.settlement = settled
             report.errors += settled.errors.map { "settle step: \($0)" }
             try ledger.finishStep(settleStep, status: settled.succeeded ? "succeeded" : "failed", detail: settled.summary)
+        } catch where error.abandoned {
+            report.stopped = true
+            report.abandonedStep = .settle
+            try ledger.finishStep(settleStep, status: "interrupted", detail: error.message)
         } catch {
             report.errors.append("settle step: \(error)")
             try ledger.finishStep(settleStep, status: "failed", detail: "\(error)")
@@ -496,7 +500,8 @@ public enum Batch {
             if !archives.refused.isEmpty { parts.append("\(Plural.count(archives.refused.count, "archive")) refused") }
         }
         if let step = report.abandonedStep {
-            parts.append("stopped during the \(step.rawValue) step (asked to stop), which kept nothing; the next run takes up the rest")
+            let kept = step == .settle ? "which discarded the set it was writing" : "which kept nothing"
+            parts.append("stopped during the \(step.rawValue) step (asked to stop), \(kept); the next run takes up the rest")
         } else if report.stopped {
             parts.append("stopped before the end (asked to stop); the next run takes up the rest")
         }

@@ -161,6 +161,46 @@ struct BatchStopTests {
         #expect(try stoppedLedger.export() == cleanLedger.export())
     }
 
+    /// The settle step hears a stop before each partner and file (and every few thousand
+    /// records): the set being written is discarded, the partner keeps what it had.
+    @Test func aSettleStepAskedToStopDiscardsTheSetItIsWriting() throws {
+        let day = CivilDate(year: 2024, month: 12, day: 16)!
+        func folder() throws -> (DayFolder, Ledger) {
+            let folder = try DayFolder(readiness: Self.readiness, copy: false)
+            _ = try SampleDay(date: day, loans: 5, mappings: repositoryRoot + "/mappings").write(into: folder.root + "/inbox")
+            return (folder, try folder.ledger())
+        }
+        let (clean, cleanLedger) = try folder(), (stopped, stoppedLedger) = try folder()
+        let cleanReport = try Batch.run(BatchOptions(date: day), config: clean.config, ledger: cleanLedger)
+        #expect(cleanReport.settlement?.partners.count == 2)
+        // Each partner's outbox lock file (`.<date>.lock`) stays: it is the lock, not a set.
+        func files(under root: String) -> [String] {
+            (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter { path in
+                guard !path.hasSuffix(".lock") else { return false }
+                var isFolder: ObjCBool = false
+                return FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isFolder) && !isFolder.boolValue
+            }.sorted()
+        }
+
+        // The first partner and its first file go on; the ask before its second file stops the step.
+        let stop = StopSwitch(afterAsks: 2) { $0.step == .settle && $0.isStage }
+        var options = BatchOptions(date: day)
+        options.shouldStop = { stop.isOn }
+        let report = try Batch.run(options, config: stopped.config, ledger: stoppedLedger) { stop.hear($0) }
+        #expect(report.stopped && report.outcome == .incomplete && report.abandonedStep == .settle)
+        #expect(report.reconciliation != nil && report.settlement == nil && report.errors.isEmpty)
+        #expect(files(under: stopped.config.outboxFolder).isEmpty, "nothing installed, no staging left")
+        #expect(try stoppedLedger.batchRuns().first?.summary?.contains(
+            "stopped during the settle step (asked to stop), which discarded the set it was writing") == true)
+        #expect(try stoppedLedger.export(date: day, runs: true).contains("reconcile succeeded, settle interrupted"))
+
+        let next = try Batch.run(BatchOptions(date: day), config: stopped.config, ledger: stoppedLedger)
+        #expect(next.succeeded)
+        #expect(next.settlement?.partners.map(\.version) == [1, 1])
+        #expect(next.settlement?.partners.map { $0.files.map(\.sha256Hex) } == cleanReport.settlement?.partners.map { $0.files.map(\.sha256Hex) })
+        #expect(files(under: stopped.config.outboxFolder) == files(under: clean.config.outboxFolder))
+    }
+
     @Test func aRunNeverAskedToStopIsNotStopped() throws {
         let day = try DayFolder(readiness: Self.readiness)
         let ledger = try day.ledger()

@@ -56,17 +56,25 @@ public struct SettleReport: Sendable {
 /// with an unchanged ledger writes the same bytes and no new version. A partner whose files
 /// could not all be written keeps its previous set (nothing is installed) and fails the step.
 extension Ledger {
+    /// `shouldStop` (a graceful stop), asked before each partner and file and every few
+    /// thousand records, abandons the step when it turns true: the set being written is
+    /// discarded (its partner keeps its previous set), sets installed before it stay, and the
+    /// error's ``LedgerError/abandoned`` is true.
     public func runSettleStep(date: CivilDate, config: ReckonConfig, partner only: String? = nil, dryRun: Bool = false,
-                              progress: (String) -> Void = { _ in }) throws(LedgerError) -> SettleReport {
+                              progress: (String) -> Void = { _ in },
+                              shouldStop: () -> Bool = { false }) throws(LedgerError) -> SettleReport {
         if let only {
             guard let partner = config.partner(only) else { throw LedgerError("no partner '\(only)' in \(config.origin)") }
             guard partner.outbound != nil else { throw LedgerError("partner \(only) receives no files (no outbound: in \(config.origin))") }
         }
         var report = SettleReport(date: date, dryRun: dryRun)
         for partner in config.partners where partner.outbound != nil && (only == nil || partner.id == only) {
+            if shouldStop() { throw LedgerError.stepAbandoned(.settle, date: date) }
             progress("settle \(date): \(partner.id)")
             do {
-                report.partners.append(try settle(partner, date: date, config: config, dryRun: dryRun))
+                report.partners.append(try settle(partner, date: date, config: config, dryRun: dryRun, shouldStop: shouldStop))
+            } catch let error as LedgerError where error.abandoned {
+                throw error
             } catch {
                 report.errors.append("\(partner.id): \(error)")
             }
@@ -74,14 +82,16 @@ extension Ledger {
         return report
     }
 
-    private func settle(_ partner: PartnerConfig, date: CivilDate, config: ReckonConfig, dryRun: Bool) throws -> SettledPartner {
+    private func settle(_ partner: PartnerConfig, date: CivilDate, config: ReckonConfig, dryRun: Bool,
+                        shouldStop: () -> Bool) throws -> SettledPartner {
         let outbound = partner.outbound!
         let day = OutboxDay(outboxRoot: config.outboxFolder, archiveRoot: config.archiveFolder + "/outbound", partner: partner.id, date: date)
         var staged: [StagedFile] = []
         var settled: [SettledFile] = []
         do {
             for file in outbound.files {
-                let rendered = try render(file, partner: partner, date: date, config: config, day: day)
+                if shouldStop() { throw LedgerError.stepAbandoned(.settle, date: date) }
+                let rendered = try render(file, partner: partner, date: date, config: config, day: day, shouldStop: shouldStop)
                 staged.append(rendered.staged)
                 settled.append(rendered.settled)
                 CrashPoints.hit(.settleFileRendered)
@@ -116,14 +126,19 @@ extension Ledger {
 
     /// Renders one file through its spec into the staging folder, flushed.
     private func render(_ file: OutboundFileConfig, partner: PartnerConfig, date: CivilDate, config: ReckonConfig,
-                        day: OutboxDay) throws -> (staged: StagedFile, settled: SettledFile) {
+                        day: OutboxDay, shouldStop: () -> Bool) throws -> (staged: StagedFile, settled: SettledFile) {
         let spec = try SpecFile.load(file.specPath)
         let name = file.name.name(for: date)
         let path = try day.stagingPath(for: name)
         let writer = try SpecFileWriter(spec: spec, path: path)
         let content = file.kind.content(partner: partner, date: date, config: config)
+        var records = 0
         try read { db in
-            try content.records(db) { values in try writer.add(kind: file.kind.detailKind, values: values) }
+            try content.records(db) { values in
+                records += 1
+                if records % Self.settleRecordsBetweenStopChecks == 0, shouldStop() { throw LedgerError.stepAbandoned(.settle, date: date) }
+                try writer.add(kind: file.kind.detailKind, values: values)
+            }
         }
         var given: [String: FieldValue] = ["business_date": .date(date), "currency": .text(config.currency), "partner": .text(partner.id)]
         for (field, value) in file.header { given[field] = .text(value) }
@@ -139,6 +154,9 @@ extension Ledger {
                                   recordCount: rendered.recordCount, controlTotals: rendered.controlTotals, sha256Hex: rendered.sha256Hex)
         return (staged, settled)
     }
+
+    /// Records written between two asks whether to stop.
+    static let settleRecordsBetweenStopChecks = 4_096
 
     /// Why the day's set is what it is, as the manifest records a new version: what the
     /// ledger holds that a first settle did not have (a corrected file, an adjustment).
