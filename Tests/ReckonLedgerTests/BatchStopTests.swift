@@ -54,8 +54,18 @@ struct BatchStopTests {
     static let readiness = ["loans": "{stable_seconds: 0}", "repayments": "{stable_seconds: 0}",
                             "statements": "{stable_seconds: 0}", "bills": "{stable_seconds: 0}"]
 
-    func run(_ day: DayFolder, _ ledger: Ledger, stop: StopSwitch? = nil) throws -> BatchReport {
-        var options = BatchOptions(date: sampleDay)
+    /// The generated sample day (`reckon demo`'s): the reconciliation rules apply from it, and
+    /// it has matches, breaks and outbound records.
+    static let generatedDay = CivilDate(year: 2024, month: 12, day: 16)!
+
+    static func generatedDayFolder() throws -> (DayFolder, Ledger) {
+        let folder = try DayFolder(readiness: readiness, copy: false)
+        _ = try SampleDay(date: generatedDay, loans: 5, mappings: repositoryRoot + "/mappings").write(into: folder.root + "/inbox")
+        return (folder, try folder.ledger())
+    }
+
+    func run(_ day: DayFolder, _ ledger: Ledger, date: CivilDate = sampleDay, stop: StopSwitch? = nil) throws -> BatchReport {
+        var options = BatchOptions(date: date)
         if let stop { options.shouldStop = { stop.isOn } }
         return try Batch.run(options, config: day.config, ledger: ledger) { stop?.hear($0) }
     }
@@ -124,15 +134,9 @@ struct BatchStopTests {
     /// The reconcile step hears a stop at each rule (and every few thousand keys): the rules
     /// it had run are rolled back with it; the plan step before it stays.
     @Test func aReconcileStepAskedToStopAfterARuleKeepsNoneOfItsRules() throws {
-        // The generated sample day: the rules apply from it, and it has matches and breaks.
-        let day = CivilDate(year: 2024, month: 12, day: 16)!
-        func folder() throws -> (DayFolder, Ledger) {
-            let folder = try DayFolder(readiness: Self.readiness, copy: false)
-            _ = try SampleDay(date: day, loans: 5, mappings: repositoryRoot + "/mappings").write(into: folder.root + "/inbox")
-            return (folder, try folder.ledger())
-        }
-        let (clean, cleanLedger) = try folder(), (stopped, stoppedLedger) = try folder()
-        _ = try Batch.run(BatchOptions(date: day), config: clean.config, ledger: cleanLedger)
+        let day = Self.generatedDay
+        let (clean, cleanLedger) = try Self.generatedDayFolder(), (stopped, stoppedLedger) = try Self.generatedDayFolder()
+        _ = try run(clean, cleanLedger, date: day)
         func reconciliation(_ ledger: Ledger) throws -> [Row] {
             try ledger.read { db in
                 try Row.fetchAll(db, sql: "SELECT rule, business_date, matched, pending, broken FROM recon_run ORDER BY rule, business_date")
@@ -145,9 +149,7 @@ struct BatchStopTests {
 
         // The first rule runs, the second one's ask stops the step.
         let stop = StopSwitch(afterAsks: 1) { $0.step == .reconcile && $0.isStage }
-        var options = BatchOptions(date: day)
-        options.shouldStop = { stop.isOn }
-        let report = try Batch.run(options, config: stopped.config, ledger: stoppedLedger) { stop.hear($0) }
+        let report = try run(stopped, stoppedLedger, date: day, stop: stop)
         #expect(report.stopped && report.outcome == .incomplete)
         #expect(report.plans != nil && report.reconciliation == nil && report.settlement == nil)
         #expect(report.errors.isEmpty && report.abandonedStep == .reconcile)
@@ -155,7 +157,7 @@ struct BatchStopTests {
         #expect(try stoppedLedger.export(date: day, runs: true)
                 .contains("collect succeeded, ingest succeeded, plan succeeded, reconcile interrupted"))
 
-        let next = try Batch.run(BatchOptions(date: day), config: stopped.config, ledger: stoppedLedger)
+        let next = try run(stopped, stoppedLedger, date: day)
         #expect(next.succeeded && next.reconciliation != nil)
         #expect(try reconciliation(stoppedLedger) == reconciliation(cleanLedger))
         #expect(try stoppedLedger.export() == cleanLedger.export())
@@ -164,14 +166,9 @@ struct BatchStopTests {
     /// The settle step hears a stop before each partner and file (and every few thousand
     /// records): the set being written is discarded, the partner keeps what it had.
     @Test func aSettleStepAskedToStopDiscardsTheSetItIsWriting() throws {
-        let day = CivilDate(year: 2024, month: 12, day: 16)!
-        func folder() throws -> (DayFolder, Ledger) {
-            let folder = try DayFolder(readiness: Self.readiness, copy: false)
-            _ = try SampleDay(date: day, loans: 5, mappings: repositoryRoot + "/mappings").write(into: folder.root + "/inbox")
-            return (folder, try folder.ledger())
-        }
-        let (clean, cleanLedger) = try folder(), (stopped, stoppedLedger) = try folder()
-        let cleanReport = try Batch.run(BatchOptions(date: day), config: clean.config, ledger: cleanLedger)
+        let day = Self.generatedDay
+        let (clean, cleanLedger) = try Self.generatedDayFolder(), (stopped, stoppedLedger) = try Self.generatedDayFolder()
+        let cleanReport = try run(clean, cleanLedger, date: day)
         #expect(cleanReport.settlement?.partners.count == 2)
         // Each partner's outbox lock file (`.<date>.lock`) stays: it is the lock, not a set.
         func files(under root: String) -> [String] {
@@ -184,9 +181,7 @@ struct BatchStopTests {
 
         // The first partner and its first file go on; the ask before its second file stops the step.
         let stop = StopSwitch(afterAsks: 2) { $0.step == .settle && $0.isStage }
-        var options = BatchOptions(date: day)
-        options.shouldStop = { stop.isOn }
-        let report = try Batch.run(options, config: stopped.config, ledger: stoppedLedger) { stop.hear($0) }
+        let report = try run(stopped, stoppedLedger, date: day, stop: stop)
         #expect(report.stopped && report.outcome == .incomplete && report.abandonedStep == .settle)
         #expect(report.reconciliation != nil && report.settlement == nil && report.errors.isEmpty)
         #expect(files(under: stopped.config.outboxFolder).isEmpty, "nothing installed, no staging left")
@@ -194,7 +189,7 @@ struct BatchStopTests {
             "stopped during the settle step (asked to stop), which discarded the set it was writing") == true)
         #expect(try stoppedLedger.export(date: day, runs: true).contains("reconcile succeeded, settle interrupted"))
 
-        let next = try Batch.run(BatchOptions(date: day), config: stopped.config, ledger: stoppedLedger)
+        let next = try run(stopped, stoppedLedger, date: day)
         #expect(next.succeeded)
         #expect(next.settlement?.partners.map(\.version) == [1, 1])
         #expect(next.settlement?.partners.map { $0.files.map(\.sha256Hex) } == cleanReport.settlement?.partners.map { $0.files.map(\.sha256Hex) })
