@@ -151,10 +151,10 @@ extension Ledger {
     /// not at all (``AtomicFile``): one JSON object per line (``Alert/json(read:)`` without
     /// read status), by code and subject. Nothing in it is the time of writing, so running
     /// the day again with nothing new writes the same bytes. A day without alerts gets an
-    /// empty file: the day was run. Returns the path and the number of alerts.
+    /// empty file: the day was run. Returns the path and the number of alerts. `shouldStop`,
+    /// asked every few thousand alerts, abandons the file when it turns true: the earlier file
+    /// stays as it was and the error's ``LedgerError/abandoned`` is true.
     @discardableResult
-    /// `shouldStop`, asked every few thousand alerts, abandons the file when it turns true:
-    /// the earlier file stays as it was and the error's ``LedgerError/abandoned`` is true.
     public func writeAlertFile(date: CivilDate, config: ReckonConfig,
                                shouldStop: () -> Bool = { false }) throws(LedgerError) -> (path: String, count: Int) {
         let path = Self.alertFilePath(date: date, config: config)

@@ -150,8 +150,8 @@ public struct BatchReport: Sendable {
     /// The run was asked to stop (``BatchOptions/shouldStop``) before it had done everything:
     /// the steps and files after that point were not run; a file being posted was abandoned.
     public var stopped = false
-    /// The step abandoned whole when the run was asked to stop in the middle of it (plan,
-    /// reconcile): nothing of it was kept.
+    /// The step abandoned when the run was asked to stop in the middle of it: the plan or
+    /// reconcile step kept nothing; the settle step discarded the set it was writing.
     public var abandonedStep: BatchStep?
 
     /// How a run ends; `reckon batch` exits 0, 1 and 3 for them.

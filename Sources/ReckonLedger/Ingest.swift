@@ -323,9 +323,11 @@ extension LedgerError {
         return error
     }
 
-    /// The error of a day's step abandoned whole on request: nothing of it was kept.
+    /// The error of a day's step abandoned on request: the plan and reconcile steps kept
+    /// nothing (one transaction each); the settle step discarded the set it was writing.
     static func stepAbandoned(_ step: BatchStep, date: CivilDate) -> LedgerError {
-        var error = LedgerError("the \(step.rawValue) step for \(date) was abandoned (asked to stop); nothing of it was kept, "
+        let kept = step == .settle ? "the set it was writing was discarded (sets installed before it stay)" : "nothing of it was kept"
+        var error = LedgerError("the \(step.rawValue) step for \(date) was abandoned (asked to stop); \(kept), "
                                 + "the next run does it again")
         error.abandoned = true
         return error
