@@ -22,6 +22,13 @@ final class SFTPConnection {
     /// False once an error left the session in an unknown state.
     var isUsable = true
 
+    /// Whether the socket sends each request at once (TCP_NODELAY; see ``TCPConnect``).
+    var sendsWithoutDelay: Bool {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &value, &length) == 0 && value != 0
+    }
+
     /// Connects, checks the host key against known_hosts, logs in with the key and starts
     /// SFTP, all within the connect deadline.
     init(settings: SFTPSettings, passphrase: Passphrase?, clock: MonotonicClock) throws(SFTPError) {
@@ -273,6 +280,11 @@ enum TCPConnect {
             let descriptor = socket(current.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard descriptor >= 0 else { reason = String(cString: strerror(errno)); continue }
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            // SFTP's requests are small packets sent while earlier ones are unanswered: with
+            // Nagle's algorithm each waited for the server's delayed ACK (up to 40 ms), and a
+            // 2 MB download took 26 to 107 ms on loopback instead of 20.
+            var noDelay: Int32 = 1
+            _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             if connect(descriptor, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 { return descriptor }
             guard errno == EINPROGRESS else {
                 reason = String(cString: strerror(errno))
