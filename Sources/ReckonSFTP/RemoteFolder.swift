@@ -124,6 +124,18 @@ extension SFTPConnection {
                           modifiedSeconds: Int64(attributes.mtime))
     }
 
+    /// A folder's modification time, nil when the server gives none for it.
+    func folderStamp(_ path: String) throws(SFTPError) -> QuietFolder.Stamp? {
+        let sftp = try channel
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        let result = try call("reading the time of") {
+            libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attributes)
+        }
+        guard result == 0 else { throw failure(result, doing: "reading the time of", path: path) }
+        guard attributes.flags & UInt(LIBSSH2_SFTP_ATTR_ACMODTIME) != 0 else { return nil }
+        return QuietFolder.Stamp(modifiedSeconds: Int64(attributes.mtime))
+    }
+
     func open(_ path: String, flags: Int32, doing: String) throws(SFTPError) -> OpaquePointer {
         let sftp = try channel
         guard let handle = try callPointer(doing, {

@@ -36,6 +36,9 @@ public struct RemoteReadiness {
     public struct Decision: Sendable, Equatable {
         public var ready: [RemoteFile] = []
         public var waiting: [Waiting] = []
+        /// How many of the waiting files are watched for their size and time to hold (the
+        /// daemon's looks): their folder is listed at the next look whatever its time says.
+        public var watching = 0
     }
 
     /// The type's files for `date` (any date when nil, or when the pattern has none) that
@@ -89,6 +92,7 @@ public struct RemoteReadiness {
                         decision.ready.append(file)
                     } else {
                         decision.waiting.append(Waiting(file: file, reason: Self.settlingReason(seconds)))
+                        decision.watching += 1
                     }
                 }
             }

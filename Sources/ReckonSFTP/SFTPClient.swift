@@ -73,6 +73,11 @@ public final class SFTPClient {
         try using { connection throws(SFTPError) in try connection.list(folder: folder) }
     }
 
+    /// The folder's modification time, nil when the server gives none (``QuietFolder``).
+    public func folderStamp(_ folder: String) throws(SFTPError) -> QuietFolder.Stamp? {
+        try using { connection throws(SFTPError) in try connection.folderStamp(folder.isEmpty ? "." : folder) }
+    }
+
     /// Fetches `folder/name` into `localFolder/name`: streamed through one buffer to a
     /// hidden temporary name, its size checked against the server's, then flushed and
     /// renamed into place. Nothing is left at the final name unless the file is whole.

@@ -157,15 +157,32 @@ public struct SFTPDropFetcher {
         let fetchedAlready: (RemoteFile) -> Bool = { drop.doneFolder == nil && Self.alreadyThere($0, in: folder) }
         let readiness = RemoteReadiness(clock: clock, sleeper: sleeper)
         let decisions: [String: RemoteReadiness.Decision]
+        var quiet: QuietFolder?
         if let sessions {
-            // The daemon looks again in a few seconds: a file's stable seconds are judged over
-            // its looks, so no partner's fetch waits for them (and holds up the others').
-            decisions = try sessions.withWatch(for: partner.id) { watch throws(SFTPError) in
-                try readiness.decideOverLooks(rules, date: date, watch: &watch, fetchedAlready: fetchedAlready) { () throws(SFTPError) in
-                    latest = try list()
-                    return latest
+            var folder = sessions.quietFolder(for: partner.id)
+            let now = clock.nowNanoseconds()
+            // Read before the listing: a change between the two is then in the listing, and
+            // moves the time the next look reads. A failure here only means a listing.
+            let stamp = folder.timeIsTrusted ? try? client.folderStamp(drop.remotePath) : nil
+            if let kept = folder.unchanged(stamp, date: date, atNanoseconds: now) {
+                latest = kept.listing
+                decisions = kept.decisions
+            } else {
+                // The daemon looks again in a few seconds: a file's stable seconds are judged over
+                // its looks, so no partner's fetch waits for them (and holds up the others').
+                decisions = try sessions.withWatch(for: partner.id) { watch throws(SFTPError) in
+                    try readiness.decideOverLooks(rules, date: date, watch: &watch, fetchedAlready: fetchedAlready) { () throws(SFTPError) in
+                        latest = try list()
+                        return latest
+                    }
+                }
+                let watching = decisions.values.contains { $0.watching > 0 }
+                if folder.listed(.init(listing: latest, date: date, decisions: decisions), stamp: stamp, atNanoseconds: now, watching: watching) {
+                    log("sftp \(drop.host):\(drop.port): the folder \(drop.remotePath) of \(partner.id) changed though its time did not; "
+                        + "it is listed at every look from now on")
                 }
             }
+            quiet = folder
         } else {
             decisions = try readiness.decide(rules, date: date, fetchedAlready: fetchedAlready) { () throws(SFTPError) in
                 latest = try list()
@@ -196,6 +213,8 @@ public struct SFTPDropFetcher {
                 }
             }
         }
+        // Kept only once the look did all it had to: after a failure the next look lists.
+        if let quiet { sessions?.keep(quiet, for: partner.id) }
     }
 
     private func onRetry(_ attempt: Int, _ error: SFTPError, _ delaySeconds: Double) {

@@ -15,6 +15,7 @@ public final class SFTPSessions: @unchecked Sendable {
     private let lock = NSLock()
     private var clients: [String: (settings: SFTPSettings, files: [FileStamp?], client: SFTPClient)] = [:]
     private var watches: [String: StabilityWatch] = [:]
+    private var quietFolders: [String: QuietFolder] = [:]
 
     public init() {}
 
@@ -27,6 +28,8 @@ public final class SFTPSessions: @unchecked Sendable {
         return lock.withLock {
             if let kept = clients[partner], kept.settings == settings, kept.files == files { return kept.client }
             clients[partner]?.client.close()
+            // Another server or folder, perhaps: what was known of the old one's folder goes.
+            quietFolders[partner] = nil
             let made = make()
             clients[partner] = (settings, files, made)
             return made
@@ -54,6 +57,16 @@ public final class SFTPSessions: @unchecked Sendable {
         var watch = lock.withLock { watches[partner] ?? StabilityWatch() }
         defer { lock.withLock { watches[partner] = watch } }
         return try body(&watch)
+    }
+
+    /// What the last looks learnt of the partner's folder (``QuietFolder``).
+    public func quietFolder(for partner: String) -> QuietFolder {
+        lock.withLock { quietFolders[partner] ?? QuietFolder() }
+    }
+
+    /// Keeps what a look learnt of the partner's folder, once the look has done all it had to.
+    public func keep(_ folder: QuietFolder, for partner: String) {
+        lock.withLock { quietFolders[partner] = folder }
     }
 
     /// How many partners have a client kept.

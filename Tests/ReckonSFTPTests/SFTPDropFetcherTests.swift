@@ -359,3 +359,73 @@ extension SFTPDropFetcherTests {
         #expect(refused.problems.first?.contains("pins \(try impostor.fingerprint) for it; refused") == true, "\(refused.problems)")
     }
 }
+
+extension SFTPDropFetcherTests {
+    /// A daemon's look at a folder whose time has not moved since a listing that proved it
+    /// reads only that time (issue 12, item 10: a hundred quiet folders looked at every half
+    /// second). The test holds the folder's time still, as a server that keeps none would:
+    /// a file that came then is not seen until the folder's ten-second listing, which finds
+    /// the time untrustworthy, says so once, and lists the folder at every look from then
+    /// on. A folder whose time moves is listed at the next look, and its files fetched.
+    @Test func aQuietFolderIsListedAgainWhenItsTimeMovesAndAtLeastEveryTenSeconds() throws {
+        let fixture = try SFTPFixture()
+        let config = try sftpConfig(fixture, knownHosts: try fixture.server.knownHosts(), done: false)
+        let time = TestClock()
+        let lines = LoggedLines()
+        var fetcher = SFTPDropFetcher(config: config, clock: time.clock, sleeper: RecordingSleeper(), environment: [:],
+                                      log: { lines.append($0) })
+        fetcher.sessions = SFTPSessions()
+        func holdFolderTime(_ seconds: Int) {
+            var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, fixture.remote, &times, 0) == 0)
+        }
+        let repayments = ["PLAT_REPAY_20241216.csv", "PLAT_REPAY_20241216.csv.ok"]
+        let loans = "PLAT_LOAN_20241216.csv"
+        let untrusted = "changed though its time did not; it is listed at every look from now on"
+
+        holdFolderTime(1_900_000_000)
+        #expect(fetcher.fetch(date: day).fetchedPartners == ["platform"])
+        time.advance(seconds: 2)
+        #expect(fetcher.fetch(date: day).fetchedPartners == ["platform"])   // proves the folder's time
+
+        // Names came and the time moved: the next look lists and fetches them.
+        time.advance(seconds: 0.5)
+        try fixture.put(repayments[0], sampleBytes(700))
+        try fixture.put(repayments[1], [])
+        holdFolderTime(1_900_000_005)
+        #expect(fetcher.fetch(date: day).fetched.map(\.remotePath) == repayments.map { fixture.remote + "/" + $0 })
+        time.advance(seconds: 2)
+        #expect(fetcher.fetch(date: day).fetched.isEmpty)
+
+        // A name came and the time stayed: the folder's last listing stands for it...
+        try fixture.put(loans, sampleBytes(5000))
+        holdFolderTime(1_900_000_005)
+        time.advance(seconds: 0.5)
+        let quiet = fetcher.fetch(date: day)
+        #expect(quiet.fetchedPartners == ["platform"])
+        #expect(quiet.waiting.isEmpty)
+        #expect(quiet.fetched.isEmpty)
+        time.advance(seconds: 9)
+        #expect(fetcher.fetch(date: day).waiting.isEmpty)
+        #expect(lines.count(containing: untrusted) == 0)
+
+        // ...until its listing ten seconds after the last: the file is found (and watched,
+        // under its stable rule), the time distrusted, and every look lists from now on.
+        time.advance(seconds: 1)
+        let listed = fetcher.fetch(date: day)
+        #expect(listed.waiting.map(\.name) == [loans])
+        #expect(listed.settling == 1)
+        #expect(lines.count(containing: untrusted) == 1)
+        time.advance(seconds: 2)
+        #expect(fetcher.fetch(date: day).fetched.map(\.remotePath) == [fixture.remote + "/" + loans])
+        time.advance(seconds: 3)
+        try fixture.put("PLAT_REPAY_20241217.csv", sampleBytes(70))
+        holdFolderTime(1_900_000_005)
+        #expect(fetcher.fetch(date: CivilDate(year: 2024, month: 12, day: 17)!).waiting.map(\.name) == ["PLAT_REPAY_20241217.csv"])
+        try fixture.put("PLAT_REPAY_20241217.csv.ok", [])
+        holdFolderTime(1_900_000_005)
+        time.advance(seconds: 0.5)
+        #expect(fetcher.fetch(date: CivilDate(year: 2024, month: 12, day: 17)!).fetched.count == 2)
+        #expect(lines.count(containing: untrusted) == 1)
+    }
+}
