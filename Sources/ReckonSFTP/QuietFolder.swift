@@ -52,7 +52,7 @@ public struct QuietFolder: Sendable {
     private var listedAt: UInt64?
     private var kept: Kept?
     private var mustList = true
-    /// False once a listing showed the folder's time does not follow its files.
+    /// False once a listing showed the folder's time does not follow its names.
     public private(set) var timeIsTrusted = true
 
     public init() {}
